@@ -1,0 +1,127 @@
+# mod_md: build, test, demo.
+#
+#   make          build build/mod_md.so and build/a2md
+#   make test     install what is missing, build, run unit and integration tests
+#   make demo     run the main job against a local pebble CA (see README)
+#   make install  copy mod_md.so and the a2enmod files into the system Apache
+#
+# Every target that needs Debian packages first runs scripts/install-deps.sh (idempotent).
+
+BUILD   ?= build
+APXS    ?= apxs
+CC      ?= gcc
+PYTHON  ?= /usr/bin/python3
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wmissing-declarations -Wpointer-arith -Wformat=2 -Wwrite-strings -Wundef -Wvla \
+        -Wconversion -Wno-sign-conversion -Wcast-qual -Wnull-dereference \
+        -Wimplicit-fallthrough
+
+APR_CFLAGS   = $(shell pkg-config --cflags apr-1 apr-util-1 2>/dev/null)
+APR_LIBS     = $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null)
+OTHER_CFLAGS = $(shell pkg-config --cflags openssl libcurl jansson 2>/dev/null)
+OTHER_LIBS   = $(shell pkg-config --libs openssl libcurl jansson 2>/dev/null)
+HTTPD_INC    = $(shell $(APXS) -q INCLUDEDIR 2>/dev/null)
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
+
+OPT     ?= -O2 -g
+INCS    := -Isrc/core -Isrc/http -Isrc/store -Isrc/acme -Isrc/reg
+CFLAGS  := -std=c11 -D_GNU_SOURCE $(OPT) -fPIC $(WARN) $(INCS) $(APR_CFLAGS) $(OTHER_CFLAGS) \
+           $(EXTRA_CFLAGS)
+MODCFLAGS := $(CFLAGS) -Isrc/mod -I$(HTTPD_INC)
+LIBS    := $(OTHER_LIBS) $(APR_LIBS) -lpthread
+
+LIB_SRC := $(wildcard src/core/*.c src/http/*.c src/store/*.c src/acme/*.c src/reg/*.c)
+MOD_SRC := $(wildcard src/mod/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+UNIT_SRC := $(wildcard test/unit/test_*.c)
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+MOD_OBJ := $(MOD_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+HDR     := $(wildcard src/*/*.h)
+
+LIBMD   := $(BUILD)/libmd.a
+MODULE  := $(BUILD)/mod_md.so
+A2MD    := $(BUILD)/a2md
+UNIT    := $(BUILD)/unit-tests
+
+.PHONY: all deps test unit integration demo install uninstall clean lint format asan headers bench
+
+all: $(DEPS_STAMP) $(MODULE) $(A2MD)
+
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP): scripts/install-deps.sh
+	@mkdir -p $(BUILD)
+	@bash scripts/install-deps.sh
+	@touch $@
+
+$(BUILD)/src/mod/%.o: src/mod/%.c $(HDR) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(MODCFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.c $(HDR) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBMD): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(MODULE): $(MOD_OBJ) $(LIBMD)
+	$(CC) $(EXTRA_LDFLAGS) -shared -o $@ $(MOD_OBJ) $(LIBMD) $(LIBS)
+
+$(A2MD): $(CLI_OBJ) $(LIBMD)
+	$(CC) $(EXTRA_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBMD) $(LIBS)
+
+$(BUILD)/test/unit/%.o: test/unit/%.c $(HDR) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations -c $< -o $@
+
+$(UNIT): $(UNIT_OBJ) $(LIBMD)
+	$(CC) $(EXTRA_LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBMD) $(CHECK_LIBS) $(LIBS)
+
+unit: $(UNIT)
+	$(UNIT)
+
+integration: all
+	cd test/integration && $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test: all unit integration
+
+demo: all
+	@bash scripts/demo.sh
+
+bench: all
+	@bash bench/startup.sh
+
+# Headers compile on their own (STYLE.md, Layers).
+headers: | $(DEPS_STAMP)
+	@for h in src/core/*.h src/http/*.h src/store/*.h src/acme/*.h src/reg/*.h; do \
+	  echo "#include \"$$(basename $$h)\"" | $(CC) $(CFLAGS) -x c -fsyntax-only - || exit 1; done
+	@for h in src/mod/*.h; do \
+	  echo "#include \"$$(basename $$h)\"" | $(CC) $(MODCFLAGS) -x c -fsyntax-only - || exit 1; done
+	@echo "headers: all compile on their own"
+
+asan:
+	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+	    EXTRA_LDFLAGS=-fsanitize=address,undefined build-asan/unit-tests build-asan/a2md
+
+lint: | $(DEPS_STAMP)
+	cppcheck --std=c11 --enable=warning,portability,performance --inline-suppr \
+	  --suppress=missingIncludeSystem --error-exitcode=1 --include=test/tools/cppcheck.h \
+	  $(INCS) -Isrc/mod src
+
+format:
+	clang-format -i src/*/*.c src/*/*.h test/unit/*.c
+
+install: all
+	bash scripts/install-module.sh install
+
+uninstall:
+	bash scripts/install-module.sh uninstall
+
+clean:
+	rm -rf $(BUILD) build-asan

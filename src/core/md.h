@@ -1,0 +1,112 @@
+/* md: the Managed Domain model (md_t) and its JSON form in md.json.
+ *
+ * An md_t is what the configuration says about one managed domain plus what the store knows
+ * about it (account, state). It is a plain struct; copies are made with md_clone(). All strings
+ * and arrays live in the pool the md was created in.
+ */
+#ifndef md_h
+#define md_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "md_json.h"
+#include "md_time.h"
+#include "md_crypt.h"
+
+#define MD_UNSET (-1)
+
+#define MD_TOS_ACCEPTED   "accepted"
+#define MD_PROTO_ACME     "ACME"
+#define MD_ACME_DEF_URL   "https://acme-v02.api.letsencrypt.org/directory"
+
+/* File names inside the store (as the stock module uses them). */
+#define MD_FN_MD          "md.json"
+#define MD_FN_JOB         "job.json"
+#define MD_FN_PRIVKEY     "privkey.pem"
+#define MD_FN_PUBCERT     "pubcert.pem"
+#define MD_FN_ACCOUNT     "account.json"
+#define MD_FN_ACCT_KEY    "account.pem"
+#define MD_FN_ORDER       "order.json"
+#define MD_FN_HTTP01      "acme-http-01.txt"
+#define MD_FN_FALLBACK_PKEY "fallback-privkey.pem"
+#define MD_FN_FALLBACK_CERT "fallback-pubcert.pem"
+
+typedef enum {
+    MD_S_UNKNOWN = 0,   /* not known yet */
+    MD_S_INCOMPLETE = 1,/* no usable certificate */
+    MD_S_COMPLETE = 2,  /* a usable certificate, ok for now */
+    MD_S_EXPIRED_DEPRECATED = 3, /* written by old stock versions; read as INCOMPLETE */
+    MD_S_ERROR = 4,     /* the configuration or store is broken */
+    MD_S_MISSING_INFORMATION = 5, /* e.g. no contact where the CA needs one */
+} md_state_t;
+
+typedef enum {
+    MD_RENEW_DEFAULT = -1,
+    MD_RENEW_MANUAL = 0,
+    MD_RENEW_AUTO = 1,
+    MD_RENEW_ALWAYS = 2,
+} md_renew_mode_t;
+
+typedef enum {
+    MD_REQUIRE_UNSET = -1,
+    MD_REQUIRE_OFF = 0,
+    MD_REQUIRE_TEMPORARY = 1,
+    MD_REQUIRE_PERMANENT = 2,
+} md_require_t;
+
+typedef struct md_t md_t;
+struct md_t {
+    const char *name;               /* the MD's name: its first domain when created */
+    apr_array_header_t *domains;    /* const char*, lower case, certificate SANs */
+    apr_array_header_t *contacts;   /* const char*, "mailto:..." */
+    int renew_mode;                 /* md_renew_mode_t */
+    int require_https;              /* md_require_t */
+    int must_staple;                /* flag or MD_UNSET */
+    int transitive;                 /* collect vhost names (MDMembers auto), or MD_UNSET */
+    const md_timeslice_t *renew_window;
+    const md_timeslice_t *warn_window;
+    apr_array_header_t *pks;        /* md_pkey_spec_t*, at least one after config merge */
+
+    const char *ca_url;             /* ACME directory URL */
+    const char *ca_proto;           /* "ACME" */
+    const char *ca_account;         /* account id in the store, may be NULL */
+    const char *ca_agreement;       /* "accepted" or NULL */
+    apr_array_header_t *ca_challenges; /* const char*, configured challenge types, may be empty */
+
+    md_state_t state;
+    const char *state_descr;        /* why the state is what it is, may be NULL */
+
+    /* Not persisted: where the config defined it (for messages). */
+    const char *defn_name;
+    unsigned defn_line_number;
+    int is_used;                    /* a vhost uses it (set by the glue) */
+};
+
+/** A new md with defaults unset, in 'p'. */
+md_t *md_create_empty(apr_pool_t *p);
+/** Deep copy into 'p'. */
+md_t *md_clone(apr_pool_t *p, const md_t *src);
+
+/** Non-zero if 'domain' is one of the md's domains (case-insensitive). */
+int md_contains(const md_t *md, const char *domain);
+/** The first domain of md2 also in md1, or NULL. */
+const char *md_common_name(const md_t *md1, const md_t *md2);
+
+/** md.json contents. */
+md_json_t *md_to_json(const md_t *md, apr_pool_t *p);
+/** Parse md.json. APR_EINVAL with *perr (in p) when required fields are missing or wrong. */
+apr_status_t md_from_json(md_t **pmd, const md_json_t *json, apr_pool_t *p, const char **perr);
+
+/** "incomplete", "ok", ... for logs and status. */
+const char *md_state_name(md_state_t state);
+const char *md_renew_mode_name(int mode);
+
+
+
+/* Store file names of a key spec's key and chain: "privkey.pem"/"pubcert.pem" for RSA (and the
+ * default), "privkey.<curve>.pem"/"pubcert.<curve>.pem" for EC keys, as the stock module names
+ * them. In 'p'. */
+const char *md_pkey_filename(const md_pkey_spec_t *spec, apr_pool_t *p);
+const char *md_chain_filename(const md_pkey_spec_t *spec, apr_pool_t *p);
+#endif /* md_h */

@@ -1,0 +1,182 @@
+/* md_time: durations and windows (see md_time.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include "md_time.h"
+
+static const struct {
+    const char *name;
+    apr_interval_time_t factor;
+} units[] = {
+    { "ms", 1000 },
+    { "s", APR_USEC_PER_SEC },
+    { "mi", 60 * APR_USEC_PER_SEC },
+    { "m", 60 * APR_USEC_PER_SEC },
+    { "h", APR_USEC_PER_SEC * MD_SECS_PER_HOUR },
+    { "d", APR_USEC_PER_SEC * (apr_interval_time_t)MD_SECS_PER_DAY },
+};
+
+static apr_interval_time_t unit_factor(const char *unit)
+{
+    size_t i;
+    for (i = 0; i < sizeof(units) / sizeof(units[0]); ++i) {
+        if (!apr_strnatcasecmp(unit, units[i].name)) {
+            return units[i].factor;
+        }
+    }
+    return 0;
+}
+
+apr_status_t md_duration_parse(apr_interval_time_t *ptimeout, const char *value,
+                               const char *def_unit)
+{
+    char *endp;
+    apr_int64_t n;
+    apr_interval_time_t factor;
+
+    if (!value || !*value || !apr_isdigit(*value)) {
+        return APR_EINVAL;
+    }
+    errno = 0;
+    n = apr_strtoi64(value, &endp, 10);
+    if (errno || n < 0 || n > 100 * 365 * (apr_int64_t)MD_SECS_PER_DAY) {
+        return APR_EINVAL;
+    }
+    factor = unit_factor(*endp ? endp : (def_unit ? def_unit : "s"));
+    if (!factor) {
+        return APR_EINVAL;
+    }
+    *ptimeout = (apr_interval_time_t)n * factor;
+    return APR_SUCCESS;
+}
+
+const char *md_duration_format(apr_interval_time_t duration, apr_pool_t *p)
+{
+    static const struct {
+        const char *name;
+        apr_interval_time_t factor;
+    } fmt[] = {
+        { "d", APR_USEC_PER_SEC * (apr_interval_time_t)MD_SECS_PER_DAY },
+        { "h", APR_USEC_PER_SEC * MD_SECS_PER_HOUR },
+        { "mi", 60 * APR_USEC_PER_SEC },
+        { "s", APR_USEC_PER_SEC },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(fmt) / sizeof(fmt[0]); ++i) {
+        if (duration && duration % fmt[i].factor == 0) {
+            return apr_psprintf(p, "%" APR_INT64_T_FMT "%s", (apr_int64_t)(duration / fmt[i].factor),
+                                fmt[i].name);
+        }
+    }
+    return apr_psprintf(p, "%" APR_INT64_T_FMT "ms", (apr_int64_t)(duration / 1000));
+}
+
+apr_status_t md_timeslice_parse(md_timeslice_t **pts, apr_pool_t *p, const char *val,
+                                const char **perr)
+{
+    md_timeslice_t *ts = apr_pcalloc(p, sizeof(*ts));
+    size_t len = val ? strlen(val) : 0;
+    apr_interval_time_t d;
+
+    *pts = NULL;
+    if (len > 1 && val[len - 1] == '%') {
+        char *endp;
+        apr_int64_t n;
+        errno = 0;
+        n = apr_strtoi64(val, &endp, 10);
+        if (!errno && endp == val + len - 1 && n >= 0 && n <= 100 && apr_isdigit(*val)) {
+            ts->norm = 100;
+            ts->len = (apr_interval_time_t)n;
+            *pts = ts;
+            return APR_SUCCESS;
+        }
+    }
+    else if (APR_SUCCESS == md_duration_parse(&d, val, "d")) {
+        ts->len = d;
+        *pts = ts;
+        return APR_SUCCESS;
+    }
+    if (perr) {
+        *perr = apr_psprintf(p, "'%s' is neither a duration (e.g. 21d, 12h, 30s) nor a "
+                                "percentage from 0%% to 100%% (e.g. 33%%)",
+                             val ? val : "");
+    }
+    return APR_EINVAL;
+}
+
+const char *md_timeslice_format(const md_timeslice_t *ts, apr_pool_t *p)
+{
+    if (ts->norm) {
+        return apr_psprintf(p, "%" APR_INT64_T_FMT "%%",
+                            (apr_int64_t)(ts->len * 100 / ts->norm));
+    }
+    return md_duration_format(ts->len, p);
+}
+
+apr_interval_time_t md_timeperiod_length(const md_timeperiod_t *period)
+{
+    return (period->end > period->start) ? period->end - period->start : 0;
+}
+
+md_timeperiod_t md_timeperiod_slice_before_end(const md_timeperiod_t *period,
+                                               const md_timeslice_t *ts)
+{
+    md_timeperiod_t r;
+    apr_interval_time_t len;
+
+    if (ts->norm) {
+        /* divide first: lifetimes in microseconds times 100 would still fit, but be safe */
+        len = md_timeperiod_length(period) / ts->norm * ts->len;
+    }
+    else {
+        len = ts->len;
+    }
+    r.end = period->end;
+    r.start = period->end - len;
+    if (r.start < period->start) {
+        r.start = period->start;
+    }
+    return r;
+}
+
+int md_timeperiod_has_started(const md_timeperiod_t *period, apr_time_t now)
+{
+    return now >= period->start;
+}
+
+const char *md_time_rfc3339(apr_time_t t, apr_pool_t *p)
+{
+    apr_time_exp_t exp;
+    apr_time_exp_gmt(&exp, t);
+    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ", exp.tm_year + 1900, exp.tm_mon + 1,
+                        exp.tm_mday, exp.tm_hour, exp.tm_min, exp.tm_sec);
+}
+
+apr_time_t md_time_parse_rfc3339(const char *s)
+{
+    struct tm tm;
+    int y, mo, d, h, mi, sec, n = 0;
+    time_t tt;
+
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6) {
+        return 0;
+    }
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    tt = timegm(&tm);
+    if (tt == (time_t)-1) {
+        return 0;
+    }
+    return apr_time_from_sec(tt);
+}

@@ -1,0 +1,106 @@
+/* md_store: the store interface. Everything the module persists goes through it, so that a store
+ * on a shared engine can replace the file system one (md_store_fs.h) later.
+ *
+ * Values are addressed by (group, name, aspect): group is a top-level area (domains, staging, ...),
+ * name usually an MD name or account id, aspect a file name such as "md.json". Private keys are
+ * encrypted with the store key in the groups that need it (accounts, staging); the store decides.
+ * Every save is atomic: a reader sees the old value or the new one.
+ */
+#ifndef md_store_h
+#define md_store_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "md_json.h"
+#include "md_crypt.h"
+
+typedef enum {
+    MD_SG_NONE,       /* top level files: md_store.json, httpd.json, fallback key */
+    MD_SG_ACCOUNTS,
+    MD_SG_CHALLENGES,
+    MD_SG_DOMAINS,
+    MD_SG_STAGING,
+    MD_SG_ARCHIVE,
+    MD_SG_TMP,
+    MD_SG_OCSP,
+    MD_SG_COUNT,
+} md_store_group_t;
+
+typedef enum {
+    MD_SV_TEXT,   /* const char* */
+    MD_SV_JSON,   /* md_json_t* */
+    MD_SV_PKEY,   /* md_pkey_t* */
+    MD_SV_CHAIN,  /* apr_array_header_t* of md_cert_t*, leaf first */
+} md_store_vtype_t;
+
+typedef struct md_store_t md_store_t;
+
+/* Called for each name found by md_store_iter_names(); return 0 to stop. */
+typedef int md_store_name_cb(void *baton, const char *name, apr_pool_t *ptemp);
+
+struct md_store_t {
+    apr_status_t (*load)(md_store_t *store, md_store_group_t group, const char *name,
+                         const char *aspect, md_store_vtype_t vtype, void **pvalue, apr_pool_t *p);
+    apr_status_t (*save)(md_store_t *store, md_store_group_t group, const char *name,
+                         const char *aspect, md_store_vtype_t vtype, const void *value,
+                         apr_pool_t *p);
+    apr_status_t (*remove)(md_store_t *store, md_store_group_t group, const char *name,
+                           const char *aspect, apr_pool_t *p);
+    apr_status_t (*purge)(md_store_t *store, md_store_group_t group, const char *name,
+                          apr_pool_t *p);
+    apr_status_t (*iter_names)(md_store_name_cb *cb, void *baton, md_store_t *store,
+                               md_store_group_t group, apr_pool_t *p);
+    apr_status_t (*activate)(md_store_t *store, const char *name, apr_pool_t *p);
+    apr_status_t (*get_fname)(const char **pfname, md_store_t *store, md_store_group_t group,
+                              const char *name, const char *aspect, apr_pool_t *p);
+    apr_status_t (*set_aside)(const char **pnewname, md_store_t *store, md_store_group_t group,
+                              const char *name, const char *aspect, apr_pool_t *p);
+};
+
+/** Directory name of a group ("domains", ...). */
+const char *md_store_group_name(md_store_group_t group);
+
+/**
+ * Load a value. APR_ENOENT: not there (often fine). APR_EINVAL: there but unreadable (garbage,
+ * wrong pass); the error is logged naming the file. *pvalue lives in 'p'.
+ */
+apr_status_t md_store_load(md_store_t *store, md_store_group_t group, const char *name,
+                           const char *aspect, md_store_vtype_t vtype, void **pvalue,
+                           apr_pool_t *p);
+/** Save a value atomically, creating the name's directory as needed. */
+apr_status_t md_store_save(md_store_t *store, md_store_group_t group, const char *name,
+                           const char *aspect, md_store_vtype_t vtype, const void *value,
+                           apr_pool_t *p);
+/** Remove one value; missing is fine. */
+apr_status_t md_store_remove(md_store_t *store, md_store_group_t group, const char *name,
+                             const char *aspect, apr_pool_t *p);
+/** Remove everything stored under (group, name); missing is fine. */
+apr_status_t md_store_purge(md_store_t *store, md_store_group_t group, const char *name,
+                            apr_pool_t *p);
+/** Call 'cb' for each name in 'group'. */
+apr_status_t md_store_iter_names(md_store_name_cb *cb, void *baton, md_store_t *store,
+                                 md_store_group_t group, apr_pool_t *p);
+/**
+ * Make the staged set of 'name' live: staging/<name> becomes domains/<name>, the previous
+ * domains/<name> moves to archive/<name>.N. Only call after the set has been checked. A crash at
+ * any point leaves either the old or the new set in domains/ (recovered at the next call).
+ */
+apr_status_t md_store_activate(md_store_t *store, const char *name, apr_pool_t *p);
+/** Path of a value for consumers that need files (mod_ssl); in 'p'. */
+apr_status_t md_store_get_fname(const char **pfname, md_store_t *store, md_store_group_t group,
+                                const char *name, const char *aspect, apr_pool_t *p);
+/**
+ * Rename a broken value out of the way ("md.json" -> "md.json.broken-<time>") so it is kept for
+ * inspection but no longer read. *pnewname (if not NULL) gets the new file name.
+ */
+apr_status_t md_store_set_aside(const char **pnewname, md_store_t *store, md_store_group_t group,
+                                const char *name, const char *aspect, apr_pool_t *p);
+
+/* Convenience wrappers. */
+apr_status_t md_store_load_json(md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, md_json_t **pjson, apr_pool_t *p);
+apr_status_t md_store_save_json(md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, const md_json_t *json, apr_pool_t *p);
+
+#endif /* md_store_h */
