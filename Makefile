@@ -48,7 +48,7 @@ MODULE  := $(BUILD)/mod_md.so
 A2MD    := $(BUILD)/a2md
 UNIT    := $(BUILD)/unit-tests
 
-.PHONY: all deps test unit integration demo install uninstall clean lint format asan headers bench
+.PHONY: check-lognos all deps test unit integration demo install uninstall clean lint format asan headers bench
 
 all: $(DEPS_STAMP) $(MODULE) $(A2MD)
 
@@ -60,11 +60,13 @@ $(DEPS_STAMP): scripts/install-deps.sh
 
 $(BUILD)/src/mod/%.o: src/mod/%.c $(HDR) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(MODCFLAGS) -c $< -o $@
+	@echo "  CC $<"
+	@$(CC) $(MODCFLAGS) -c $< -o $@
 
 $(BUILD)/%.o: %.c $(HDR) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIBMD): $(LIB_OBJ)
 	@rm -f $@
@@ -76,9 +78,10 @@ $(MODULE): $(MOD_OBJ) $(LIBMD)
 $(A2MD): $(CLI_OBJ) $(LIBMD)
 	$(CC) $(EXTRA_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBMD) $(LIBS)
 
-$(BUILD)/test/unit/%.o: test/unit/%.c $(HDR) | $(DEPS_STAMP)
+$(BUILD)/test/unit/%.o: test/unit/%.c $(HDR) test/unit/unit.h | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations -c $< -o $@
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -Wno-missing-prototypes -Wno-missing-declarations -c $< -o $@
 
 $(UNIT): $(UNIT_OBJ) $(LIBMD)
 	$(CC) $(EXTRA_LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBMD) $(CHECK_LIBS) $(LIBS)
@@ -89,7 +92,7 @@ unit: $(UNIT)
 integration: all
 	cd test/integration && $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-test: all unit integration
+test: all unit check-lognos integration
 
 demo: all
 	@bash scripts/demo.sh
@@ -125,3 +128,6 @@ uninstall:
 
 clean:
 	rm -rf $(BUILD) build-asan
+
+check-lognos:
+	$(PYTHON) test/tools/check_lognos.py

@@ -11,7 +11,7 @@ static md_log_print_cb *print_cb;
 static void *log_baton;
 
 static const char *level_names[] = {
-    "emerg", "alert", "crit", "error", "warn", "notice", "info", "debug",
+    "emerg",  "alert",  "crit",   "error",  "warn",   "notice", "info",   "debug",
     "trace1", "trace2", "trace3", "trace4", "trace5", "trace6", "trace7", "trace8",
 };
 

@@ -79,8 +79,8 @@ const char *md_result_to_text(const md_result_t *result, apr_pool_t *p)
     const char *detail = result->detail;
 
     if (!detail) {
-        detail = (APR_SUCCESS == result->status) ? "ok"
-                                                 : apr_strerror(result->status, buf, sizeof(buf));
+        detail =
+            (APR_SUCCESS == result->status) ? "ok" : apr_strerror(result->status, buf, sizeof(buf));
     }
     if (result->problem) {
         return apr_psprintf(p, "%s (%s)", detail, result->problem);

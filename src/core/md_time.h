@@ -51,7 +51,7 @@ const char *md_timeslice_format(const md_timeslice_t *ts, apr_pool_t *p);
 md_timeperiod_t md_timeperiod_slice_before_end(const md_timeperiod_t *period,
                                                const md_timeslice_t *ts);
 
-/** Non-zero when 'now' lies inside [start, end). */
+/** Non-zero when 'now' is at or after the period's start (also after its end). */
 int md_timeperiod_has_started(const md_timeperiod_t *period, apr_time_t now);
 
 /** Length of the period, 0 when end <= start. */

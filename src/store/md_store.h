@@ -16,7 +16,7 @@
 #include "md_crypt.h"
 
 typedef enum {
-    MD_SG_NONE,       /* top level files: md_store.json, httpd.json, fallback key */
+    MD_SG_NONE, /* top level files: md_store.json, httpd.json, fallback key */
     MD_SG_ACCOUNTS,
     MD_SG_CHALLENGES,
     MD_SG_DOMAINS,
@@ -28,10 +28,10 @@ typedef enum {
 } md_store_group_t;
 
 typedef enum {
-    MD_SV_TEXT,   /* const char* */
-    MD_SV_JSON,   /* md_json_t* */
-    MD_SV_PKEY,   /* md_pkey_t* */
-    MD_SV_CHAIN,  /* apr_array_header_t* of md_cert_t*, leaf first */
+    MD_SV_TEXT,  /* const char* */
+    MD_SV_JSON,  /* md_json_t* */
+    MD_SV_PKEY,  /* md_pkey_t* */
+    MD_SV_CHAIN, /* apr_array_header_t* of md_cert_t*, leaf first */
 } md_store_vtype_t;
 
 typedef struct md_store_t md_store_t;

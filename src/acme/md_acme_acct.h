@@ -1,0 +1,64 @@
+/* md_acme_acct: ACME accounts (RFC 8555 7.3): their account.json form, where a job finds one,
+ * and how a new one is made. Internal to src/acme.
+ */
+#ifndef md_acme_acct_h
+#define md_acme_acct_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "md_json.h"
+#include "md_crypt.h"
+#include "md_store.h"
+#include "md_acme.h"
+#include "md_acme_drive.h"
+
+typedef struct md_acme_acct_t md_acme_acct_t;
+struct md_acme_acct_t {
+    const char *id;               /* id in accounts/, NULL when not installed there */
+    const char *url;              /* the account URL at the CA (the JWS "kid") */
+    const char *ca_url;           /* the CA's directory URL */
+    const char *status;           /* "valid", "deactivated", "revoked" */
+    const char *agreement;        /* the terms of service agreed to, may be NULL */
+    apr_array_header_t *contacts; /* const char* */
+    md_json_t *registration;      /* the CA's account object, may be NULL */
+};
+
+/* Where a job got its account from. */
+typedef enum {
+    MD_ACCT_FROM_ACCOUNTS, /* accounts/<id>: installed, acct->id set */
+    MD_ACCT_FROM_STAGING,  /* staging/<md>/ of an earlier attempt */
+    MD_ACCT_FROM_CACHE,    /* created by another job of this process */
+    MD_ACCT_FROM_NEW,      /* created now */
+} md_acme_acct_origin_t;
+
+/** account.json of 'acct', in 'p'. */
+md_json_t *md_acme_acct_to_json(const md_acme_acct_t *acct, apr_pool_t *p);
+
+/** Read account.json. APR_EINVAL when the url or ca-url is missing. */
+apr_status_t md_acme_acct_from_json(md_acme_acct_t **pacct, const md_json_t *json, apr_pool_t *p);
+
+/**
+ * Load account.json and account.pem from (group, name). APR_ENOENT if there is none; 'pkey'
+ * may be NULL to skip the key. Results live in 'p'.
+ */
+apr_status_t md_acme_acct_load(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_store_t *store,
+                               md_store_group_t group, const char *name, apr_pool_t *p);
+
+/** Save account.json (and account.pem when 'pkey' is given) under (group, name). */
+apr_status_t md_acme_acct_save(md_store_t *store, md_store_group_t group, const char *name,
+                               const md_acme_acct_t *acct, const md_pkey_t *pkey, apr_pool_t *p);
+
+/**
+ * 2. Find or create the account for the driver's MD (the order of md_acme_drive.h), check it
+ * with the CA and make 'acme' sign with it. Accounts not yet installed are saved into
+ * staging/<md>/. *porigin says where the account came from. Results live in 'p'.
+ * APR_INCOMPLETE when the CA has terms of service the MD did not accept.
+ */
+apr_status_t md_acme_acct_obtain(md_acme_acct_t **pacct, md_acme_acct_origin_t *porigin,
+                                 md_acme_t *acme, md_acme_driver_t *driver, apr_pool_t *p);
+
+/** The id for a new account of 'ca_url' with sequence number 'n': "ACME-<host>-NNNN". */
+const char *md_acme_acct_id_make(const char *ca_url, int n, apr_pool_t *p);
+
+#endif /* md_acme_acct_h */

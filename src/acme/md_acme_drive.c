@@ -1,0 +1,277 @@
+/* md_acme_drive: one renewal of an MD from its ACME CA into staging/<md>/ (the numbered plan is
+ * in md_acme_drive.h; the steps' code lives in md_acme*.c, one file per protocol object).
+ *
+ * Key specs: RFC 8555 lets an order be finalized only once, so each key spec of the MD gets its
+ * own order. The CA reuses the authorizations of the first, so later orders are ready at once.
+ * A spec whose key and chain are staged already (an earlier attempt) is skipped.
+ */
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include "md.h"
+#include "md_log.h"
+#include "md_keys.h"
+#include "md_util.h"
+#include "md_acme.h"
+#include "md_acme_acct.h"
+#include "md_acme_order.h"
+#include "md_acme_authz.h"
+#include "md_acme_finalize.h"
+#include "md_acme_drive.h"
+
+#define MD_ACME_DEF_POLL_TIMEOUT apr_time_from_sec(5 * 60)
+
+static void event(md_acme_driver_t *driver, const char *type, const char *detail)
+{
+    if (driver->event_cb) {
+        driver->event_cb(driver->event_baton, type, detail);
+    }
+}
+
+static apr_time_t deadline_from_now(const md_acme_driver_t *driver)
+{
+    apr_interval_time_t timeout = driver->poll_timeout;
+    return apr_time_now() + ((timeout > 0) ? timeout : MD_ACME_DEF_POLL_TIMEOUT);
+}
+
+/* 3. The staged order when it can go on, else NULL. */
+static md_acme_order_t *resumable_order(md_acme_t *acme, const md_pkey_spec_t *spec,
+                                        md_acme_driver_t *driver, apr_pool_t *p)
+{
+    const md_t *md = driver->md;
+    md_acme_order_t *order = NULL;
+    md_result_t *tmp = md_result_make(md->name, p);
+
+    if (APR_SUCCESS != md_acme_order_load(&order, driver->store, md->name, p)) {
+        return NULL;
+    }
+    if (!md_acme_order_is_resumable(order, acme->url, acme->acct_url, md_pkey_spec_name(spec),
+                                    md->domains)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
+                      APLOGNO(10632) "%s: staged order %s does not fit, not resumed", md->name,
+                      order->url);
+        return NULL;
+    }
+    if (APR_SUCCESS != md_acme_order_update(order, acme, tmp, p)
+        || !md_acme_order_is_resumable(order, acme->url, acme->acct_url, md_pkey_spec_name(spec),
+                                       md->domains)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
+                      APLOGNO(10633) "%s: staged order %s is no longer usable (%s)", md->name,
+                      order->url,
+                      (tmp->status != APR_SUCCESS) ? md_result_to_text(tmp, p)
+                                                   : md_acme_order_state_name(order->status));
+        return NULL;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, APLOGNO(10634) "%s: resuming order %s (%s)",
+                  md->name, order->url, md_acme_order_state_name(order->status));
+    event(driver, "progress", apr_psprintf(p, "resuming order %s", order->url));
+    return order;
+}
+
+/* 4. + 5. for one order */
+static apr_status_t drive_order(md_acme_t *acme, md_acme_order_t *order, const md_pkey_spec_t *spec,
+                                md_acme_driver_t *driver, apr_pool_t *p)
+{
+    const char *url;
+    apr_pool_t *ptemp = NULL;
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    if (order->status == MD_ACME_ORDER_ST_PENDING) {
+        apr_pool_create(&ptemp, p);
+        for (i = 0; i < order->authz_urls->nelts; ++i) {
+            url = APR_ARRAY_IDX(order->authz_urls, i, const char *);
+            apr_pool_clear(ptemp);
+            rv = md_acme_authz_respond(acme, order, url, driver, deadline_from_now(driver), ptemp);
+            if (APR_SUCCESS != rv) {
+                break;
+            }
+        }
+        apr_pool_destroy(ptemp);
+        if (APR_SUCCESS != rv) {
+            return rv;
+        }
+        rv = md_acme_order_await(order, acme, MD_ACME_ORDER_ST_READY, deadline_from_now(driver),
+                                 driver->result, p);
+        if (APR_SUCCESS != rv) {
+            return rv;
+        }
+    }
+    switch (order->status) {
+        case MD_ACME_ORDER_ST_READY:
+        case MD_ACME_ORDER_ST_PROCESSING:
+        case MD_ACME_ORDER_ST_VALID:
+            return md_acme_finalize(acme, order, spec, driver, deadline_from_now(driver), p);
+        default:
+            return md_acme_order_problem(order, APR_EINVAL, driver->result);
+    }
+}
+
+/* 3. - 5. for one key spec */
+static apr_status_t obtain_for_spec(md_acme_t *acme, const md_pkey_spec_t *spec,
+                                    md_acme_driver_t *driver, apr_pool_t *p)
+{
+    const md_t *md = driver->md;
+    md_acme_order_t *order;
+    apr_status_t rv;
+    int resumed;
+
+    order = resumable_order(acme, spec, driver, p);
+    resumed = (order != NULL);
+    for (;;) {
+        if (!order) {
+            rv = md_acme_order_register(&order, acme, md->domains, md_pkey_spec_name(spec),
+                                        driver->result, p);
+            if (APR_SUCCESS != rv) {
+                return rv;
+            }
+            rv = md_acme_order_save(driver->store, md->name, order, p);
+            if (APR_SUCCESS != rv) {
+                return md_result_set(driver->result, rv, "saving the order into staging");
+            }
+            event(driver, "order-created", order->url);
+        }
+        rv = drive_order(acme, order, spec, driver, p);
+        if (APR_ENOENT == rv && resumed) {
+            /* the resumed order lost its key or a resource at the CA: start over once */
+            order = NULL;
+            resumed = 0;
+            md_result_reset(driver->result);
+            continue;
+        }
+        break;
+    }
+    if (APR_SUCCESS == rv) {
+        md_acme_order_remove(driver->store, md->name, p);
+    }
+    return rv;
+}
+
+static const apr_array_header_t *key_specs(const md_t *md, apr_pool_t *p)
+{
+    apr_array_header_t *specs;
+    md_pkey_spec_t *spec;
+
+    if (md->pks && md->pks->nelts) {
+        return md->pks;
+    }
+    specs = apr_array_make(p, 1, sizeof(md_pkey_spec_t *));
+    spec = apr_pcalloc(p, sizeof(*spec));
+    spec->type = MD_PKEY_TYPE_DEFAULT;
+    spec->bits = MD_PKEY_RSA_BITS_DEF;
+    APR_ARRAY_PUSH(specs, md_pkey_spec_t *) = spec;
+    return specs;
+}
+
+/* 6. */
+static apr_status_t save_md(md_acme_driver_t *driver, const md_acme_acct_t *acct,
+                            md_acme_acct_origin_t origin, md_acme_t *acme, apr_pool_t *p)
+{
+    md_t *smd = md_clone(p, driver->md);
+    apr_status_t rv;
+
+    smd->ca_url = acme->url;
+    smd->ca_account = (origin == MD_ACCT_FROM_ACCOUNTS) ? acct->id : NULL;
+    rv = md_store_save_json(driver->store, MD_SG_STAGING, smd->name, MD_FN_MD, md_to_json(smd, p),
+                            p);
+    if (APR_SUCCESS != rv) {
+        return md_result_set(driver->result, rv, "saving md.json into staging");
+    }
+    md_acme_order_remove(driver->store, smd->name, p);
+    return APR_SUCCESS;
+}
+
+static apr_status_t check_md(const md_acme_driver_t *driver)
+{
+    const md_t *md = driver->md;
+
+    if (!md || !md->name || !md->domains || !md->domains->nelts) {
+        return md_result_set(driver->result, APR_EINVAL, "the MD has no name or domains");
+    }
+    if (!driver->store) {
+        return md_result_set(driver->result, APR_EINVAL, "no store to stage the result in");
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t md_acme_drive_renew(md_acme_driver_t *driver, apr_pool_t *p)
+{
+    const md_t *md = driver->md;
+    md_result_t *result = driver->result;
+    const apr_array_header_t *specs;
+    const md_pkey_spec_t *spec;
+    md_acme_acct_t *acct = NULL;
+    md_acme_acct_origin_t origin = MD_ACCT_FROM_NEW;
+    md_acme_t *acme = NULL;
+    apr_pool_t *ptemp = NULL, *pspec = NULL;
+    apr_status_t rv;
+    int i;
+
+    rv = check_md(driver);
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    apr_pool_create(&ptemp, p);
+    md_result_reset(result);
+    /* 1. */
+    md_result_activity_printf(result, "contacting the ACME CA at %s",
+                              md->ca_url ? md->ca_url : MD_ACME_DEF_URL);
+    rv = md_acme_create(&acme, md->ca_url ? md->ca_url : MD_ACME_DEF_URL, driver->http_config,
+                        ptemp);
+    if (APR_SUCCESS != rv) {
+        md_result_set(result, rv, "setting up the HTTP client");
+        goto leave;
+    }
+    rv = md_acme_setup(acme, result);
+    if (APR_SUCCESS != rv) {
+        goto leave;
+    }
+    /* 2. */
+    rv = md_acme_acct_obtain(&acct, &origin, acme, driver, ptemp);
+    if (APR_SUCCESS != rv) {
+        goto leave;
+    }
+    event(driver, "progress",
+          apr_psprintf(ptemp, "using account %s", acct->id ? acct->id : acct->url));
+    /* 3. - 5. */
+    specs = key_specs(md, ptemp);
+    apr_pool_create(&pspec, ptemp);
+    for (i = 0; i < specs->nelts; ++i) {
+        spec = APR_ARRAY_IDX(specs, i, const md_pkey_spec_t *);
+        apr_pool_clear(pspec);
+        if (md_acme_finalize_is_staged(driver, spec, pspec)) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, pspec,
+                          APLOGNO(10635) "%s: %s key and certificate are staged already", md->name,
+                          md_pkey_spec_name(spec));
+            continue;
+        }
+        rv = obtain_for_spec(acme, spec, driver, pspec);
+        if (APR_SUCCESS != rv) {
+            goto leave;
+        }
+    }
+    /* 6. */
+    rv = save_md(driver, acct, origin, acme, ptemp);
+    if (APR_SUCCESS != rv) {
+        goto leave;
+    }
+    md_result_activity_set(result, "certificates staged");
+    md_result_set(result, APR_SUCCESS, "certificate(s) received and staged");
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
+                  APLOGNO(10636) "%s: staged new certificate(s) for %s", md->name,
+                  md_array_str_join(md->domains, ", ", ptemp));
+
+leave:
+    if (APR_SUCCESS != rv) {
+        if (APR_SUCCESS == result->status) {
+            md_result_set(result, rv, NULL);
+        }
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p,
+                      APLOGNO(10637) "%s: renewal stopped while %s: %s", md->name,
+                      result->activity ? result->activity : "starting",
+                      md_result_to_text(result, ptemp));
+    }
+    apr_pool_destroy(ptemp);
+    return rv;
+}

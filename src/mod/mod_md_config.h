@@ -1,0 +1,61 @@
+/* mod_md_config: the module's directives, their values, and how MDs get their settings.
+ *
+ * Global values live in md_mod_conf_t (one per server configuration). Settings that may differ per
+ * MD (CA, agreement, contact, challenges) are kept in an md_t: the global defaults in
+ * mc->defaults, an MD's own values (from an <MDomain> section) in the MD itself; unset values are
+ * MD_UNSET or NULL and are filled by mod_md_config_complete_md() at post_config.
+ */
+#ifndef mod_md_config_h
+#define mod_md_config_h
+
+#include <httpd.h>
+#include <http_config.h>
+
+#include "md.h"
+
+struct md_reg_t;
+struct md_reg_item_t;
+struct md_store_t;
+
+#define MD_PORT_UNMAPPED (-2) /* MDPortMap x:- : not reachable from outside */
+
+typedef struct md_mod_conf_t md_mod_conf_t;
+struct md_mod_conf_t {
+    apr_array_header_t *mds;        /* md_t*, from MDomain / <MDomain> in configuration order */
+    md_t *defaults;                 /* global values of per-MD settings */
+    const char *store_dir;          /* MDStoreDir, relative to ServerRoot, default "md" */
+    const char *ca_file;            /* MDCACertificateFile */
+    int local_80;                   /* MDPortMap: local port for http (80 by default) */
+    int local_443;                  /* MDPortMap: local port for https (443 by default) */
+    const char *contact_email_defn; /* where MDContactEmail was set, for messages */
+
+    /* set up at post_config */
+    struct md_store_t *store;
+    struct md_reg_t *reg;
+    int can_http; /* the http port (after MDPortMap) is listened on */
+    int can_https;
+};
+
+/* Per server (vhost) configuration. */
+typedef struct md_srv_conf_t md_srv_conf_t;
+struct md_srv_conf_t {
+    md_mod_conf_t *mc;          /* shared by all servers of a configuration */
+    md_t *assigned_md;          /* the MD this vhost belongs to, set at post_config */
+    struct md_reg_item_t *item; /* its registry item, set after the store sync */
+};
+
+extern const command_rec mod_md_cmds[];
+
+void *mod_md_config_create_srv(apr_pool_t *p, server_rec *s);
+void *mod_md_config_merge_srv(apr_pool_t *p, void *basev, void *addv);
+
+/** The server's config record. */
+md_srv_conf_t *mod_md_config_get(server_rec *s);
+
+/**
+ * Fill the unset settings of 'md' from the global values and the built-in defaults (CA URL,
+ * agreement, contacts from MDContactEmail or the base server's ServerAdmin, key specs, windows).
+ */
+void mod_md_config_complete_md(md_t *md, md_mod_conf_t *mc, server_rec *base, apr_pool_t *p);
+
+#endif /* mod_md_config_h */

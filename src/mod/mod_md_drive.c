@@ -1,0 +1,266 @@
+/* mod_md_drive: the renewal scheduler (see mod_md_drive.h).
+ *
+ * Each watchdog tick (in the one child that runs the singleton watchdog):
+ *   1. for every MD that wants renewing (renew mode, in use, due, not staged, not failed recently)
+ *      and has no job running, push a job onto the thread pool
+ *   2. a job renews its MD in a pool of its own, then records the outcome under the mutex:
+ *      staged (log AH10059, nothing more to do until a restart) or failed (count it, log it, and
+ *      schedule the next attempt with a growing, jittered delay that honours Retry-After)
+ * One slow MD or CA occupies one job thread; the others go on.
+ */
+#include <stdlib.h>
+
+#include <apr_optional.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <apr_thread_pool.h>
+
+#include <httpd.h>
+#include <http_log.h>
+#include <mod_watchdog.h>
+
+#include "md.h"
+#include "md_log.h"
+#include "md_reg.h"
+#include "md_renew.h"
+#include "md_acme_drive.h"
+#include "md_version.h"
+#include "mod_md_drive.h"
+
+APLOG_USE_MODULE(md);
+
+#define MD_WATCHDOG_NAME "_md_renew_"
+#define MD_TICK          apr_time_from_sec(1)
+#define MD_RETRY_BASE    apr_time_from_sec(5)
+#define MD_RETRY_MAX     apr_time_from_sec(MD_SECS_PER_HOUR)
+
+typedef struct md_job_t md_job_t;
+typedef struct md_drive_t md_drive_t;
+
+struct md_job_t {
+    md_drive_t *drive;
+    md_reg_item_t *item;
+    const apr_array_header_t *challenges;
+    int in_flight;
+    int errors;
+    apr_time_t next_run;
+};
+
+struct md_drive_t {
+    md_mod_conf_t *mc;
+    server_rec *s;
+    apr_pool_t *p;
+    apr_array_header_t *jobs; /* md_job_t* */
+    apr_thread_mutex_t *mutex;
+    apr_thread_pool_t *tpool;
+    md_acme_acct_cache_t *acct_cache;
+    md_http_config_t http_config;
+};
+
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) * wd_get_instance;
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) * wd_register_callback;
+
+static int wants_renewal(const md_reg_item_t *item)
+{
+    const md_t *md = item->md;
+
+    if (md->renew_mode == MD_RENEW_MANUAL) {
+        return 0;
+    }
+    if (md->renew_mode == MD_RENEW_AUTO && !md->is_used) {
+        return 0;
+    }
+    return 1;
+}
+
+/* The challenge types an MD may use: its configured list, or those this server can answer. */
+static const apr_array_header_t *select_challenges(const md_t *md, md_mod_conf_t *mc, apr_pool_t *p)
+{
+    apr_array_header_t *types;
+
+    if (md->ca_challenges && md->ca_challenges->nelts) {
+        return md->ca_challenges;
+    }
+    types = apr_array_make(p, 3, sizeof(const char *));
+    if (mc->can_http) {
+        APR_ARRAY_PUSH(types, const char *) = "http-01";
+    }
+    return types;
+}
+
+static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, apr_pool_t *p)
+{
+    md_drive_t *drive = job->drive;
+    const md_t *md = job->item->md;
+    apr_time_t now = apr_time_now();
+
+    apr_thread_mutex_lock(drive->mutex);
+    job->in_flight = 0;
+    if (APR_SUCCESS == rv) {
+        job->errors = 0;
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, drive->s,
+                     APLOGNO(10059) "The Managed Domain %s has been setup and changes will be "
+                                    "activated on next (graceful) server restart.",
+                     md->name);
+    }
+    else {
+        ++job->errors;
+        job->next_run =
+            md_renew_next_attempt(job->errors, MD_RETRY_BASE, MD_RETRY_MAX,
+                                  (double)rand() / ((double)RAND_MAX + 1.0), result->ready_at, now);
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, drive->s,
+                     APLOGNO(10520) "%s: renewal failed (attempt %d): %s; next attempt in %s",
+                     md->name, job->errors, md_result_to_text(result, p),
+                     md_duration_format(job->next_run - now, p));
+    }
+    apr_thread_mutex_unlock(drive->mutex);
+}
+
+/* 2. runs on a job thread */
+static void *APR_THREAD_FUNC job_run(apr_thread_t *thread, void *baton)
+{
+    md_job_t *job = baton;
+    md_drive_t *drive = job->drive;
+    md_acme_driver_t driver;
+    md_result_t *result;
+    apr_pool_t *p = NULL;
+    apr_status_t rv;
+
+    (void)thread;
+    rv = apr_pool_create_unmanaged_ex(&p, NULL, NULL);
+    if (APR_SUCCESS != rv) {
+        apr_thread_mutex_lock(drive->mutex);
+        job->in_flight = 0;
+        job->next_run = apr_time_now() + MD_RETRY_BASE;
+        apr_thread_mutex_unlock(drive->mutex);
+        return NULL;
+    }
+    result = md_result_make(job->item->md->name, p);
+    memset(&driver, 0, sizeof(driver));
+    driver.http_config = &drive->http_config;
+    driver.acct_cache = drive->acct_cache;
+    driver.challenges = job->challenges;
+    driver.result = result;
+    if (!job->challenges->nelts) {
+        rv = md_result_printf(result, APR_EINVAL,
+                              "no challenge type can be answered: http-01 needs the http port "
+                              "(80, or what MDPortMap maps it to) to be a Listen port of this "
+                              "server; or configure MDCAChallenges");
+    }
+    else {
+        rv = md_reg_renew(drive->mc->reg, job->item, &driver, p);
+    }
+    job_done(job, result, rv, p);
+    apr_pool_destroy(p);
+    return NULL;
+}
+
+/* 1. */
+static void schedule(md_drive_t *drive, apr_time_t now)
+{
+    md_job_t *job;
+    int i;
+
+    apr_thread_mutex_lock(drive->mutex);
+    for (i = 0; i < drive->jobs->nelts; ++i) {
+        job = APR_ARRAY_IDX(drive->jobs, i, md_job_t *);
+        if (job->in_flight || job->item->is_staged || now < job->next_run
+            || now < job->item->renew_at) {
+            continue;
+        }
+        job->in_flight = 1;
+        if (APR_SUCCESS != apr_thread_pool_push(drive->tpool, job_run, job, 0, drive)) {
+            job->in_flight = 0;
+        }
+    }
+    apr_thread_mutex_unlock(drive->mutex);
+}
+
+static apr_status_t drive_cb(int state, void *baton, apr_pool_t *ptemp)
+{
+    md_drive_t *drive = baton;
+    apr_status_t rv = APR_SUCCESS;
+
+    (void)ptemp;
+    switch (state) {
+        case AP_WATCHDOG_STATE_STARTING:
+            /* the job threads must not depend on pools the watchdog clears, so they get an
+             * unmanaged pool of their own that lives as long as the process */
+            rv = apr_pool_create_unmanaged_ex(&drive->p, NULL, NULL);
+            if (APR_SUCCESS == rv) {
+                rv = apr_thread_mutex_create(&drive->mutex, APR_THREAD_MUTEX_DEFAULT, drive->p);
+            }
+            if (APR_SUCCESS == rv) {
+                rv = apr_thread_pool_create(&drive->tpool, 0, MD_DRIVE_MAX_JOBS, drive->p);
+            }
+            if (APR_SUCCESS == rv) {
+                rv = md_acme_acct_cache_create(&drive->acct_cache, drive->p);
+            }
+            if (APR_SUCCESS != rv) {
+                ap_log_error(APLOG_MARK, APLOG_ERR, rv, drive->s,
+                             APLOGNO(10521) "cannot start the renewal scheduler");
+                drive->tpool = NULL;
+            }
+            break;
+        case AP_WATCHDOG_STATE_RUNNING:
+            if (drive->tpool) {
+                schedule(drive, apr_time_now());
+            }
+            break;
+        case AP_WATCHDOG_STATE_STOPPING:
+        default:
+            break;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
+{
+    md_drive_t *drive;
+    ap_watchdog_t *wd = NULL;
+    const apr_array_header_t *items = md_reg_items(mc->reg);
+    md_reg_item_t *item;
+    md_job_t *job;
+    apr_status_t rv;
+    int i;
+
+    drive = apr_pcalloc(p, sizeof(*drive));
+    drive->mc = mc;
+    drive->s = s;
+    drive->jobs = apr_array_make(p, items->nelts, sizeof(md_job_t *));
+    drive->http_config.user_agent =
+        apr_psprintf(p, "mod_md/%s %s", MD_MODULE_VERSION, ap_get_server_banner());
+    drive->http_config.ca_file = mc->ca_file;
+    for (i = 0; i < items->nelts; ++i) {
+        item = APR_ARRAY_IDX(items, i, md_reg_item_t *);
+        if (!wants_renewal(item)) {
+            continue;
+        }
+        job = apr_pcalloc(p, sizeof(*job));
+        job->drive = drive;
+        job->item = item;
+        job->challenges = select_challenges(item->md, mc, p);
+        APR_ARRAY_PUSH(drive->jobs, md_job_t *) = job;
+    }
+    if (!drive->jobs->nelts) {
+        return APR_SUCCESS;
+    }
+    wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    if (!wd_get_instance || !wd_register_callback) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     APLOGNO(10522) "mod_watchdog is not loaded: certificates will not be "
+                                    "obtained or renewed; load mod_watchdog "
+                                    "(LoadModule watchdog_module ...)");
+        return APR_ENOTIMPL;
+    }
+    rv = wd_get_instance(&wd, MD_WATCHDOG_NAME, 0, 1, p);
+    if (APR_SUCCESS == rv) {
+        rv = wd_register_callback(wd, MD_TICK, drive, drive_cb);
+    }
+    if (APR_SUCCESS != rv) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     APLOGNO(10523) "cannot register the renewal watchdog");
+    }
+    return rv;
+}

@@ -1,0 +1,21 @@
+/* mod_md_drive: the renewal scheduler. A mod_watchdog singleton (it runs in exactly one child)
+ * ticks every second, starts renewals of due MDs on a bounded pool of job threads, and retries
+ * failed ones with a growing delay. No CA is contacted during start-up.
+ */
+#ifndef mod_md_drive_h
+#define mod_md_drive_h
+
+#include <httpd.h>
+
+#include "mod_md_config.h"
+
+/* How many MDs are renewed at the same time. */
+#define MD_DRIVE_MAX_JOBS 10
+
+/**
+ * Register the watchdog callback for the MDs that need renewing (called at post_config in the
+ * parent, not in the dry run). Logs and returns an error when mod_watchdog is not loaded.
+ */
+apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
+
+#endif /* mod_md_drive_h */

@@ -1,0 +1,432 @@
+/* md_reg: the registry of managed domains (see md_reg.h).
+ *
+ * Start-up of one MD (md_reg_sync), in this order:
+ *   1. read domains/<md>/md.json (a broken one is set aside) and take over the account
+ *   2. activate a complete staged set (key matches certificate, names covered), or refuse it
+ *   3. read the current certificates, one per key spec, and decide when to renew
+ *   4. write md.json when it changed
+ *   5. an MD without a certificate gets a fallback: a self-signed certificate for its names,
+ *      signed with the one fallback key of the store (so start-up makes no key per MD)
+ */
+#include <string.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+
+#include "md_keys.h"
+#include "md_log.h"
+#include "md_util.h"
+#include "md_reg.h"
+
+#define FALLBACK_VALID    (apr_time_from_sec(14 * MD_SECS_PER_DAY))
+#define FALLBACK_MIN_LEFT (apr_time_from_sec(MD_SECS_PER_DAY))
+#define FALLBACK_ORG      "Apache Managed Domain Fallback"
+
+struct md_reg_t {
+    apr_pool_t *p;
+    md_store_t *store;
+    apr_array_header_t *items; /* md_reg_item_t* */
+    apr_hash_t *by_name;
+    md_pkey_t *fallback_key; /* loaded on first need */
+};
+
+apr_status_t md_reg_create(md_reg_t **preg, md_store_t *store, apr_pool_t *p)
+{
+    md_reg_t *reg = apr_pcalloc(p, sizeof(*reg));
+
+    reg->p = p;
+    reg->store = store;
+    reg->items = apr_array_make(p, 10, sizeof(md_reg_item_t *));
+    reg->by_name = apr_hash_make(p);
+    *preg = reg;
+    return APR_SUCCESS;
+}
+
+md_store_t *md_reg_store(md_reg_t *reg)
+{
+    return reg->store;
+}
+
+md_reg_item_t *md_reg_get(md_reg_t *reg, const char *name)
+{
+    return apr_hash_get(reg->by_name, name, APR_HASH_KEY_STRING);
+}
+
+const apr_array_header_t *md_reg_items(md_reg_t *reg)
+{
+    return reg->items;
+}
+
+static const md_pkey_spec_t *spec_at(const md_t *md, int i)
+{
+    return APR_ARRAY_IDX(md->pks, i, const md_pkey_spec_t *);
+}
+
+/* ---- 1. stored md.json ------------------------------------------------------------------------
+ */
+
+static md_t *load_stored_md(md_reg_t *reg, const char *name, apr_pool_t *p)
+{
+    md_json_t *json = NULL;
+    md_t *stored = NULL;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    rv = md_store_load_json(reg->store, MD_SG_DOMAINS, name, MD_FN_MD, &json, p);
+    if (APR_SUCCESS == rv) {
+        rv = md_from_json(&stored, json, p, &err);
+        if (APR_SUCCESS != rv) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
+                          APLOGNO(10510) "%s: domains/%s/md.json is not usable (%s)", name, name,
+                          err ? err : "invalid");
+        }
+    }
+    if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
+        md_store_set_aside(NULL, reg->store, MD_SG_DOMAINS, name, MD_FN_MD, p);
+        stored = NULL;
+    }
+    return stored;
+}
+
+static void take_over_stored(md_t *md, const md_t *stored)
+{
+    if (!stored || md->ca_account) {
+        return;
+    }
+    if (stored->ca_url && md->ca_url && !strcmp(stored->ca_url, md->ca_url)) {
+        md->ca_account = stored->ca_account;
+    }
+}
+
+/* ---- 2. staged sets ----------------------------------------------------------------------------
+ */
+
+static apr_status_t check_staged_spec(md_reg_t *reg, const md_t *md, const md_pkey_spec_t *spec,
+                                      const char **perr, apr_pool_t *p)
+{
+    md_pkey_t *pkey = NULL;
+    apr_array_header_t *chain = NULL;
+    const md_cert_t *cert;
+    apr_status_t rv;
+
+    rv = md_store_load(reg->store, MD_SG_STAGING, md->name, md_chain_filename(spec, p), MD_SV_CHAIN,
+                       (void **)&chain, p);
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    rv = md_store_load(reg->store, MD_SG_STAGING, md->name, md_pkey_filename(spec, p), MD_SV_PKEY,
+                       (void **)&pkey, p);
+    if (APR_SUCCESS != rv) {
+        *perr = apr_psprintf(p, "the %s key is missing or unreadable", md_pkey_spec_name(spec));
+        return APR_EINVAL;
+    }
+    cert = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
+    if (!md_cert_matches_key(cert, pkey)) {
+        *perr =
+            apr_psprintf(p, "the %s certificate does not match its key", md_pkey_spec_name(spec));
+        return APR_EINVAL;
+    }
+    if (!md_cert_covers_all(cert, md->domains)) {
+        *perr = apr_psprintf(p, "the %s certificate does not cover all names of the MD (%s)",
+                             md_pkey_spec_name(spec), md_array_str_join(md->domains, ", ", p));
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t md_reg_check_staged(md_reg_t *reg, const md_t *md, md_result_t *result, apr_pool_t *p)
+{
+    const char *err = NULL;
+    md_json_t *json = NULL;
+    apr_status_t rv;
+    int i;
+
+    rv = md_store_load_json(reg->store, MD_SG_STAGING, md->name, MD_FN_MD, &json, p);
+    for (i = 0; APR_SUCCESS == rv && i < md->pks->nelts; ++i) {
+        rv = check_staged_spec(reg, md, spec_at(md, i), &err, p);
+    }
+    if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
+        if (!err) {
+            err = "its files cannot be read";
+        }
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      APLOGNO(10511) "%s: the staged certificate set is not usable: %s; the "
+                                     "current certificate stays in use",
+                      md->name, err);
+        if (result) {
+            md_result_printf(result, APR_EINVAL, "staged certificate not usable: %s", err);
+        }
+        rv = APR_EINVAL;
+    }
+    return rv;
+}
+
+static void activate_staged(md_reg_t *reg, md_t *md, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    rv = md_reg_check_staged(reg, md, NULL, p);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return; /* nothing staged, or a job still at work */
+    }
+    if (APR_SUCCESS != rv) {
+        /* unusable: drop it so that a fresh renewal starts; the live set is untouched */
+        md_store_purge(reg->store, MD_SG_STAGING, md->name, p);
+        return;
+    }
+    rv = md_acme_drive_install_account(reg->store, md, p);
+    if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
+                      APLOGNO(10512) "%s: the account of the staged set could not be installed",
+                      md->name);
+    }
+    rv = md_store_activate(reg->store, md->name, p);
+    if (APR_SUCCESS == rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p,
+                      APLOGNO(10513) "%s: activated the renewed certificate", md->name);
+    }
+}
+
+/* ---- 3. current certificates -------------------------------------------------------------------
+ */
+
+static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
+{
+    md_t *md = item->md;
+    apr_array_header_t *chain;
+    const md_cert_t *cert;
+    md_renew_reason_t reason;
+    apr_time_t at;
+    int i;
+
+    item->reason = MD_RENEW_NOT_DUE;
+    item->renew_at = 0;
+    for (i = 0; i < md->pks->nelts; ++i) {
+        chain = NULL;
+        if (APR_SUCCESS
+            != md_store_load(reg->store, MD_SG_DOMAINS, md->name,
+                             md_chain_filename(spec_at(md, i), p), MD_SV_CHAIN, (void **)&chain,
+                             p)) {
+            reason = md_renew_due(&at, 0, 0, 0, md->renew_window, now);
+        }
+        else {
+            cert = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
+            if (!item->has_cert) {
+                item->valid_from = md_cert_get_not_before(cert);
+                item->valid_until = md_cert_get_not_after(cert);
+            }
+            item->has_cert = 1;
+            reason = md_renew_due(&at, md_cert_get_not_before(cert), md_cert_get_not_after(cert),
+                                  md_cert_covers_all(cert, md->domains), md->renew_window, now);
+        }
+        if (i == 0 || at < item->renew_at) {
+            item->renew_at = at;
+            item->reason = reason;
+        }
+    }
+    md->state = item->has_cert ? MD_S_COMPLETE : MD_S_INCOMPLETE;
+}
+
+/* ---- 5. fallback -------------------------------------------------------------------------------
+ */
+
+static apr_status_t get_fallback_key(md_reg_t *reg, apr_pool_t *p)
+{
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "secp256r1" };
+    apr_status_t rv;
+
+    if (reg->fallback_key) {
+        return APR_SUCCESS;
+    }
+    rv = md_store_load(reg->store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, MD_SV_PKEY,
+                       (void **)&reg->fallback_key, reg->p);
+    if (APR_SUCCESS == rv) {
+        return rv;
+    }
+    if (!APR_STATUS_IS_ENOENT(rv)) {
+        md_store_set_aside(NULL, reg->store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, p);
+    }
+    rv = md_pkey_gen(&reg->fallback_key, reg->p, &spec);
+    if (APR_SUCCESS == rv) {
+        rv = md_store_save(reg->store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, MD_SV_PKEY,
+                           reg->fallback_key, p);
+    }
+    return rv;
+}
+
+static int fallback_usable(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p)
+{
+    apr_array_header_t *chain = NULL;
+    const md_cert_t *cert;
+
+    if (APR_SUCCESS
+        != md_store_load(reg->store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT, MD_SV_CHAIN,
+                         (void **)&chain, p)) {
+        return 0;
+    }
+    cert = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
+    return md_cert_get_not_after(cert) - now > FALLBACK_MIN_LEFT
+           && md_cert_covers_all(cert, md->domains) && md_cert_matches_key(cert, reg->fallback_key);
+}
+
+static apr_status_t ensure_fallback(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p)
+{
+    apr_array_header_t *chain;
+    md_cert_t *cert = NULL;
+    apr_status_t rv;
+
+    rv = get_fallback_key(reg, p);
+    if (APR_SUCCESS != rv || fallback_usable(reg, md, now, p)) {
+        goto leave;
+    }
+    rv = md_cert_self_sign(&cert, FALLBACK_ORG, md->domains, reg->fallback_key, FALLBACK_VALID, p);
+    if (APR_SUCCESS != rv) {
+        goto leave;
+    }
+    chain = apr_array_make(p, 1, sizeof(md_cert_t *));
+    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    rv = md_store_save(reg->store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT, MD_SV_CHAIN, chain,
+                       p);
+leave:
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      APLOGNO(10514) "%s: cannot make the fallback certificate", md->name);
+    }
+    return rv;
+}
+
+apr_status_t md_reg_get_fallback_files(const char **pcertfile, const char **pkeyfile, md_reg_t *reg,
+                                       const md_reg_item_t *item, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    rv = md_store_get_fname(pcertfile, reg->store, MD_SG_DOMAINS, item->md->name,
+                            MD_FN_FALLBACK_CERT, p);
+    if (APR_SUCCESS == rv) {
+        rv = md_store_get_fname(pkeyfile, reg->store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, p);
+    }
+    if (APR_SUCCESS == rv) {
+        rv = md_util_is_file(*pcertfile, p);
+    }
+    return rv;
+}
+
+apr_status_t md_reg_get_cred_files(apr_array_header_t *cert_files, apr_array_header_t *key_files,
+                                   md_reg_t *reg, const md_reg_item_t *item, apr_pool_t *p)
+{
+    const md_t *md = item->md;
+    const char *cfile, *kfile;
+    int i, n = 0;
+
+    for (i = 0; i < md->pks->nelts; ++i) {
+        if (APR_SUCCESS
+                != md_store_get_fname(&cfile, reg->store, MD_SG_DOMAINS, md->name,
+                                      md_chain_filename(spec_at(md, i), p), p)
+            || APR_SUCCESS
+                   != md_store_get_fname(&kfile, reg->store, MD_SG_DOMAINS, md->name,
+                                         md_pkey_filename(spec_at(md, i), p), p)
+            || APR_SUCCESS != md_util_is_file(cfile, p)
+            || APR_SUCCESS != md_util_is_file(kfile, p)) {
+            continue;
+        }
+        APR_ARRAY_PUSH(cert_files, const char *) = cfile;
+        APR_ARRAY_PUSH(key_files, const char *) = kfile;
+        ++n;
+    }
+    return n ? APR_SUCCESS : APR_ENOENT;
+}
+
+/* ---- sync --------------------------------------------------------------------------------------
+ */
+
+static apr_status_t save_if_changed(md_reg_t *reg, const md_t *md, const md_t *stored,
+                                    apr_pool_t *p)
+{
+    const char *now_s = md_json_writep(md_to_json(md, p), p, MD_JSON_FMT_COMPACT);
+    const char *was_s =
+        stored ? md_json_writep(md_to_json(stored, p), p, MD_JSON_FMT_COMPACT) : NULL;
+
+    if (was_s && now_s && !strcmp(was_s, now_s)) {
+        return APR_SUCCESS;
+    }
+    return md_store_save_json(reg->store, MD_SG_DOMAINS, md->name, MD_FN_MD, md_to_json(md, p), p);
+}
+
+static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t *ptemp)
+{
+    md_reg_item_t *item = apr_pcalloc(reg->p, sizeof(*item));
+    md_t *stored;
+    apr_status_t rv;
+
+    item->md = md;
+    APR_ARRAY_PUSH(reg->items, md_reg_item_t *) = item;
+    apr_hash_set(reg->by_name, md->name, APR_HASH_KEY_STRING, item);
+
+    /* 1. */
+    stored = load_stored_md(reg, md->name, ptemp);
+    take_over_stored(md, stored);
+    /* 2. */
+    activate_staged(reg, md, ptemp);
+    /* 3. */
+    load_current(reg, item, now, ptemp);
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, APLOGNO(10515) "%s: %s, renewal %s at %s",
+                  md->name, md_state_name(md->state), md_renew_reason_name(item->reason),
+                  md_time_rfc3339(item->renew_at, ptemp));
+    /* 4. */
+    rv = save_if_changed(reg, md, stored, ptemp);
+    /* 5. */
+    if (APR_SUCCESS == rv && !item->has_cert) {
+        rv = ensure_fallback(reg, md, now, ptemp);
+    }
+    return rv;
+}
+
+apr_status_t md_reg_sync(md_reg_t *reg, apr_array_header_t *mds, apr_time_t now, apr_pool_t *p,
+                         apr_pool_t *ptemp)
+{
+    apr_pool_t *pmd;
+    apr_status_t rv = APR_SUCCESS, rv2;
+    int i;
+
+    (void)p;
+    rv2 = apr_pool_create(&pmd, ptemp);
+    if (APR_SUCCESS != rv2) {
+        return rv2;
+    }
+    for (i = 0; i < mds->nelts; ++i) {
+        rv2 = sync_one(reg, APR_ARRAY_IDX(mds, i, md_t *), now, pmd);
+        if (APR_SUCCESS != rv2) {
+            rv = rv2;
+        }
+        apr_pool_clear(pmd);
+    }
+    apr_pool_destroy(pmd);
+    return rv;
+}
+
+/* ---- renew -------------------------------------------------------------------------------------
+ */
+
+apr_status_t md_reg_renew(md_reg_t *reg, md_reg_item_t *item, md_acme_driver_t *driver,
+                          apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    driver->store = reg->store;
+    driver->md = item->md;
+    md_result_activity_printf(driver->result, "renewing %s", item->md->name);
+    rv = md_acme_drive_renew(driver, p);
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    rv = md_reg_check_staged(reg, item->md, driver->result, p);
+    if (APR_SUCCESS == rv) {
+        item->is_staged = 1;
+        md_result_set(driver->result, APR_SUCCESS, "certificate staged, awaiting a restart");
+    }
+    else if (APR_STATUS_IS_ENOENT(rv)) {
+        rv = md_result_set(driver->result, APR_EINVAL,
+                           "the renewal ended without a complete staged set");
+    }
+    return rv;
+}

@@ -1,0 +1,82 @@
+/* md_reg: the registry of managed domains: what the configuration wants, what the store has,
+ * and what has to happen next.
+ *
+ * The parent process calls md_reg_sync() once per (re)start: it activates complete staged sets,
+ * reads the current certificates, persists md.json and decides when each MD is due. Children
+ * inherit the registry and drive renewals with md_reg_renew().
+ */
+#ifndef md_reg_h
+#define md_reg_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+#include "md.h"
+#include "md_result.h"
+#include "md_http.h"
+#include "md_store.h"
+#include "md_renew.h"
+#include "md_acme_drive.h"
+
+typedef struct md_reg_t md_reg_t;
+
+/* What the registry knows about one MD. Lives in the registry's pool. */
+typedef struct md_reg_item_t md_reg_item_t;
+struct md_reg_item_t {
+    md_t *md;              /* the configured MD, with account and state from the store */
+    int has_cert;          /* domains/<md> holds a certificate for at least one key spec */
+    apr_time_t valid_from; /* of the current certificate (the first key spec's), 0 if none */
+    apr_time_t valid_until;
+    md_renew_reason_t reason; /* why (or why not) a renewal is due */
+    apr_time_t renew_at;      /* when it is due (<= now when due) */
+    int is_staged;            /* a complete staged set awaits the next restart */
+};
+
+/** A new, empty registry on 'store', living in 'p'. */
+apr_status_t md_reg_create(md_reg_t **preg, md_store_t *store, apr_pool_t *p);
+
+/** The store of the registry. */
+md_store_t *md_reg_store(md_reg_t *reg);
+
+/**
+ * Start-up synchronisation for the configured MDs ('mds', md_t*; they become the items' md):
+ * activate complete staged sets, load current certificates, decide renewals (at 'now'), write
+ * md.json where it changed and make sure MDs without a certificate have a fallback one.
+ * Per-MD problems are logged and put into the MD's state; only a broken store fails the call.
+ */
+apr_status_t md_reg_sync(md_reg_t *reg, apr_array_header_t *mds, apr_time_t now, apr_pool_t *p,
+                         apr_pool_t *ptemp);
+
+/** The item of an MD by name, or NULL. */
+md_reg_item_t *md_reg_get(md_reg_t *reg, const char *name);
+
+/** All items (md_reg_item_t*), in configuration order. */
+const apr_array_header_t *md_reg_items(md_reg_t *reg);
+
+/**
+ * The certificate chain and key files of the MD's current certificates, one pair per key spec
+ * that has one. APR_ENOENT if there is none.
+ */
+apr_status_t md_reg_get_cred_files(apr_array_header_t *cert_files, apr_array_header_t *key_files,
+                                   md_reg_t *reg, const md_reg_item_t *item, apr_pool_t *p);
+
+/** The fallback certificate and key files for an MD without certificate (made by sync). */
+apr_status_t md_reg_get_fallback_files(const char **pcertfile, const char **pkeyfile, md_reg_t *reg,
+                                       const md_reg_item_t *item, apr_pool_t *p);
+
+/**
+ * Check that the staged set of 'md' is complete and usable: md.json, and for every key spec a key
+ * and a chain whose certificate matches the key and covers all the MD's names. APR_ENOENT if there
+ * is no (complete) staged set, APR_EINVAL if it is unusable (logged, with the reason in 'result'
+ * when not NULL).
+ */
+apr_status_t md_reg_check_staged(md_reg_t *reg, const md_t *md, md_result_t *result, apr_pool_t *p);
+
+/**
+ * Renew one MD: run the ACME drive into staging and check the staged set. On success the item is
+ * marked staged. Blocking; call from a job thread with a pool of its own ('p').
+ */
+apr_status_t md_reg_renew(md_reg_t *reg, md_reg_item_t *item, md_acme_driver_t *driver,
+                          apr_pool_t *p);
+
+#endif /* md_reg_h */

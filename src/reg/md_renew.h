@@ -1,0 +1,46 @@
+/* md_renew: pure decisions about when to renew and when to retry.
+ *
+ * No I/O, no clock: every function takes 'now' (or the inputs it needs) so unit tests check the
+ * decisions from tables.
+ */
+#ifndef md_renew_h
+#define md_renew_h
+
+#include <apr_time.h>
+#include <apr_tables.h>
+
+#include "md.h"
+
+/* Why a renewal is due (or not). */
+typedef enum {
+    MD_RENEW_NOT_DUE,       /* valid and outside the window: renew at the returned time */
+    MD_RENEW_NO_CERT,       /* no certificate (for at least one key spec) */
+    MD_RENEW_NAMES_CHANGED, /* the certificate does not cover all the MD's names */
+    MD_RENEW_WINDOW,        /* inside the renew window */
+} md_renew_reason_t;
+
+/**
+ * When should the MD's certificate be renewed? 'not_before'/'not_after' are the validity of the
+ * certificate (0 when there is none), 'covers_all' whether its names cover the MD's names.
+ * *pat gets the time the renewal is due (<= now when due already).
+ */
+md_renew_reason_t md_renew_due(apr_time_t *pat, apr_time_t not_before, apr_time_t not_after,
+                               int covers_all, const md_timeslice_t *window, apr_time_t now);
+
+/** Text for a reason, for logs and status ("no certificate", "names changed", ...). */
+const char *md_renew_reason_name(md_renew_reason_t reason);
+
+/**
+ * Delay before retry number 'errors' (1 = after the first failure): 'base' doubled per further
+ * error, capped at 'max'. 'jitter' in [0, 1) spreads retries of many MDs: the delay is scaled
+ * by (1 - 0.25 + 0.5 * jitter), i.e. +-25 %, and the cap still holds. A CA's 'ready_at'
+ * (Retry-After), when later than the computed time, wins.
+ */
+apr_interval_time_t md_renew_retry_delay(int errors, apr_interval_time_t base,
+                                         apr_interval_time_t max, double jitter);
+
+/** The time of the next attempt after a failure at 'now'. */
+apr_time_t md_renew_next_attempt(int errors, apr_interval_time_t base, apr_interval_time_t max,
+                                 double jitter, apr_time_t ready_at, apr_time_t now);
+
+#endif /* md_renew_h */

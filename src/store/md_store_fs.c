@@ -1,0 +1,650 @@
+/* md_store_fs: the store in the file system (see md_store_fs.h for the layout).
+ *
+ * Values are files below <base>/<group>/<name>/<aspect>. Writes go through
+ * md_util_file_write_atomic(), so every single file is replaced atomically.
+ *
+ * Activation of a staged set (md_store_activate), crash-safe:
+ *   1. build tmp/<name>.new from staging/<name> (keys decrypted, 0600), then rename it to
+ *      tmp/<name>: a complete set, ready to go live
+ *   2. rename domains/<name> to archive/<name>.N (when there is one)
+ *   3. rename tmp/<name> to domains/<name>
+ *   4. remove staging/<name>
+ * A crash after 1 leaves a complete tmp/<name>; opening the store finishes 2 and 3 (recover_tmp).
+ * A crash before 1 completes leaves only a tmp/<name>.new, which is discarded, while staging/<name>
+ * is still there for the next activation.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+
+#include <openssl/crypto.h>
+
+#include "md.h"
+#include "md_keys.h"
+#include "md_log.h"
+#include "md_util.h"
+#include "md_store_fs.h"
+
+#define FS_STORE_JSON    "md_store.json"
+#define FS_STORE_VERSION 3
+#define FS_STORE_KLEN    48
+#define FS_TEXT_MAX      (1024 * 1024)
+
+typedef struct {
+    md_store_t s; /* first member: a md_store_t* is a md_store_fs_t* */
+    const char *base;
+    unsigned char key[FS_STORE_KLEN];
+} md_store_fs_t;
+
+static int group_is_encrypted(md_store_group_t group)
+{
+    return group == MD_SG_ACCOUNTS || group == MD_SG_STAGING;
+}
+
+/* Directories the child process reads (and for some, writes) are world readable. */
+static int group_is_shared(md_store_group_t group)
+{
+    return group == MD_SG_NONE || group == MD_SG_ACCOUNTS || group == MD_SG_CHALLENGES
+           || group == MD_SG_STAGING || group == MD_SG_OCSP;
+}
+
+static apr_fileperms_t dir_perms(md_store_group_t group)
+{
+    return group_is_shared(group) ? MD_FPROT_D_UALL_WREAD : MD_FPROT_D_UONLY;
+}
+
+static apr_fileperms_t file_perms(md_store_group_t group, md_store_vtype_t vtype)
+{
+    if (vtype == MD_SV_PKEY && !group_is_encrypted(group)) {
+        return MD_FPROT_F_UONLY;
+    }
+    if (group == MD_SG_NONE) {
+        return MD_FPROT_F_UONLY;
+    }
+    return group_is_shared(group) ? MD_FPROT_F_UALL_WREAD : MD_FPROT_F_UONLY;
+}
+
+static const char *fs_path(md_store_fs_t *fs, md_store_group_t group, const char *name,
+                           const char *aspect, apr_pool_t *p)
+{
+    if (group == MD_SG_NONE) {
+        return md_util_path_join(p, fs->base, aspect, NULL);
+    }
+    if (!aspect) {
+        return md_util_path_join(p, fs->base, md_store_group_name(group), name, NULL);
+    }
+    return md_util_path_join(p, fs->base, md_store_group_name(group), name, aspect, NULL);
+}
+
+/* A name must be one path segment: no traversal out of the store through names from config
+ * or CA answers. */
+static int is_safe_segment(const char *s)
+{
+    return s && *s && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
+}
+
+static apr_status_t check_names(md_store_group_t group, const char *name, const char *aspect)
+{
+    if (group != MD_SG_NONE && !is_safe_segment(name)) {
+        return APR_EINVAL;
+    }
+    if (aspect && !is_safe_segment(aspect)) {
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t load_file(md_store_fs_t *fs, const char *fpath, md_store_group_t group,
+                              md_store_vtype_t vtype, void **pvalue, apr_pool_t *p)
+{
+    char *data = NULL;
+    apr_size_t len = 0;
+    const char *err = NULL;
+    apr_status_t rv;
+
+    if (vtype == MD_SV_JSON) {
+        rv = md_json_readf((md_json_t **)pvalue, p, fpath, &err);
+        goto leave;
+    }
+    rv = md_util_file_read(&data, &len, fpath, FS_TEXT_MAX, p);
+    if (APR_SUCCESS != rv) {
+        goto leave;
+    }
+    switch (vtype) {
+        case MD_SV_TEXT:
+            *pvalue = data;
+            break;
+        case MD_SV_PKEY:
+            if (group_is_encrypted(group)) {
+                rv = md_pkey_from_pem((md_pkey_t **)pvalue, p, data, len, fs->key, sizeof(fs->key));
+            }
+            else {
+                rv = md_pkey_from_pem((md_pkey_t **)pvalue, p, data, len, NULL, 0);
+            }
+            OPENSSL_cleanse(data, len);
+            break;
+        case MD_SV_CHAIN:
+            rv = md_chain_from_pem((apr_array_header_t **)pvalue, p, data, len);
+            break;
+        default:
+            rv = APR_ENOTIMPL;
+            break;
+    }
+leave:
+    if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      APLOGNO(10500) "store: %s cannot be read%s%s: move it away or repair it",
+                      fpath, err ? ": " : "", err ? err : "");
+    }
+    return rv;
+}
+
+static apr_status_t fs_load(md_store_t *store, md_store_group_t group, const char *name,
+                            const char *aspect, md_store_vtype_t vtype, void **pvalue,
+                            apr_pool_t *p)
+{
+    md_store_fs_t *fs = (md_store_fs_t *)store;
+    apr_status_t rv = check_names(group, name, aspect);
+
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    return load_file(fs, fs_path(fs, group, name, aspect, p), group, vtype, pvalue, p);
+}
+
+static apr_status_t serialize(const char **pdata, apr_size_t *plen, md_store_fs_t *fs,
+                              md_store_group_t group, md_store_vtype_t vtype, const void *value,
+                              apr_pool_t *p)
+{
+    switch (vtype) {
+        case MD_SV_TEXT:
+            *pdata = value;
+            *plen = strlen(value);
+            return APR_SUCCESS;
+        case MD_SV_JSON:
+            *pdata = md_json_writep(value, p, MD_JSON_FMT_INDENT);
+            *plen = *pdata ? strlen(*pdata) : 0;
+            return *pdata ? APR_SUCCESS : APR_EINVAL;
+        case MD_SV_PKEY:
+            if (group_is_encrypted(group)) {
+                return md_pkey_to_pem(pdata, plen, value, fs->key, sizeof(fs->key), p);
+            }
+            return md_pkey_to_pem(pdata, plen, value, NULL, 0, p);
+        case MD_SV_CHAIN:
+            return md_chain_to_pem(pdata, plen, value, p);
+        default:
+            return APR_ENOTIMPL;
+    }
+}
+
+static apr_status_t ensure_dir(md_store_fs_t *fs, md_store_group_t group, const char *name,
+                               apr_pool_t *p)
+{
+    if (group == MD_SG_NONE) {
+        return APR_SUCCESS;
+    }
+    return md_util_dir_make(fs_path(fs, group, name, NULL, p), dir_perms(group), p);
+}
+
+static apr_status_t fs_save(md_store_t *store, md_store_group_t group, const char *name,
+                            const char *aspect, md_store_vtype_t vtype, const void *value,
+                            apr_pool_t *p)
+{
+    md_store_fs_t *fs = (md_store_fs_t *)store;
+    const char *data = NULL, *fpath;
+    apr_size_t len = 0;
+    apr_status_t rv;
+
+    rv = check_names(group, name, aspect);
+    if (APR_SUCCESS != rv) {
+        goto leave;
+    }
+    rv = serialize(&data, &len, fs, group, vtype, value, p);
+    if (APR_SUCCESS != rv) {
+        goto leave;
+    }
+    rv = ensure_dir(fs, group, name, p);
+    if (APR_SUCCESS != rv) {
+        goto leave;
+    }
+    fpath = fs_path(fs, group, name, aspect, p);
+    rv = md_util_file_write_atomic(fpath, data, len, file_perms(group, vtype), p);
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      APLOGNO(10501) "store: writing %s failed, the previous file is kept", fpath);
+    }
+leave:
+    return rv;
+}
+
+static apr_status_t fs_remove(md_store_t *store, md_store_group_t group, const char *name,
+                              const char *aspect, apr_pool_t *p)
+{
+    md_store_fs_t *fs = (md_store_fs_t *)store;
+    apr_status_t rv = check_names(group, name, aspect);
+
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    rv = apr_file_remove(fs_path(fs, group, name, aspect, p), p);
+    return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
+}
+
+static apr_status_t fs_purge(md_store_t *store, md_store_group_t group, const char *name,
+                             apr_pool_t *p)
+{
+    md_store_fs_t *fs = (md_store_fs_t *)store;
+    apr_status_t rv = check_names(group, name, NULL);
+
+    if (APR_SUCCESS != rv || group == MD_SG_NONE) {
+        return APR_EINVAL;
+    }
+    return md_util_rm_recursive(fs_path(fs, group, name, NULL, p), p);
+}
+
+static apr_status_t fs_iter_names(md_store_name_cb *cb, void *baton, md_store_t *store,
+                                  md_store_group_t group, apr_pool_t *p)
+{
+    md_store_fs_t *fs = (md_store_fs_t *)store;
+    apr_pool_t *ptemp;
+    apr_dir_t *dir;
+    apr_finfo_t finfo;
+    const char *dpath = md_util_path_join(p, fs->base, md_store_group_name(group), NULL);
+    apr_status_t rv;
+
+    rv = apr_pool_create(&ptemp, p);
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    rv = apr_dir_open(&dir, dpath, ptemp);
+    if (APR_SUCCESS != rv) {
+        goto leave;
+    }
+    while (APR_SUCCESS == apr_dir_read(&finfo, APR_FINFO_NAME | APR_FINFO_TYPE, dir)) {
+        if (finfo.filetype != APR_DIR || finfo.name[0] == '.') {
+            continue;
+        }
+        if (!cb(baton, apr_pstrdup(ptemp, finfo.name), ptemp)) {
+            break;
+        }
+    }
+    apr_dir_close(dir);
+leave:
+    apr_pool_destroy(ptemp);
+    return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
+}
+
+static apr_status_t fs_get_fname(const char **pfname, md_store_t *store, md_store_group_t group,
+                                 const char *name, const char *aspect, apr_pool_t *p)
+{
+    md_store_fs_t *fs = (md_store_fs_t *)store;
+    apr_status_t rv = check_names(group, name, aspect);
+
+    if (APR_SUCCESS == rv) {
+        *pfname = fs_path(fs, group, name, aspect, p);
+    }
+    return rv;
+}
+
+static apr_status_t fs_set_aside(const char **pnewname, md_store_t *store, md_store_group_t group,
+                                 const char *name, const char *aspect, apr_pool_t *p)
+{
+    md_store_fs_t *fs = (md_store_fs_t *)store;
+    const char *from, *to;
+    apr_status_t rv = check_names(group, name, aspect);
+
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    from = fs_path(fs, group, name, aspect, p);
+    to = apr_psprintf(p, "%s.broken-%" APR_TIME_T_FMT, from, apr_time_sec(apr_time_now()));
+    rv = apr_file_rename(from, to, p);
+    if (APR_SUCCESS == rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, p,
+                      APLOGNO(10502) "store: set %s aside as %s, it will be regenerated where "
+                                     "possible",
+                      from, to);
+        if (pnewname) {
+            *pnewname = to;
+        }
+    }
+    return rv;
+}
+
+/* ---- activation ------------------------------------------------------------------------------ */
+
+/* Copy one staged file into the new set; keys are decrypted and written 0600. */
+static apr_status_t copy_staged_file(md_store_fs_t *fs, const char *name, const char *fname,
+                                     const char *dest_dir, apr_pool_t *p)
+{
+    const char *src = fs_path(fs, MD_SG_STAGING, name, fname, p);
+    const char *dest = md_util_path_join(p, dest_dir, fname, NULL);
+    md_pkey_t *pkey = NULL;
+    const char *data = NULL;
+    apr_size_t len = 0;
+    char *raw = NULL;
+    apr_status_t rv;
+
+    if (!strncmp(fname, "privkey", 7) && strstr(fname, ".pem")) {
+        rv = load_file(fs, src, MD_SG_STAGING, MD_SV_PKEY, (void **)&pkey, p);
+        if (APR_SUCCESS != rv) {
+            return rv;
+        }
+        rv = md_pkey_to_pem(&data, &len, pkey, NULL, 0, p);
+        if (APR_SUCCESS != rv) {
+            return rv;
+        }
+        return md_util_file_write_atomic(dest, data, len, MD_FPROT_F_UONLY, p);
+    }
+    rv = md_util_file_read(&raw, &len, src, FS_TEXT_MAX, p);
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    return md_util_file_write_atomic(dest, raw, len, MD_FPROT_F_UONLY, p);
+}
+
+/* Staged files that belong to the job, not to the certificate set. */
+static int is_job_file(const char *fname)
+{
+    return !strcmp(fname, MD_FN_ACCOUNT) || !strcmp(fname, MD_FN_ACCT_KEY)
+           || !strcmp(fname, MD_FN_ORDER) || !strcmp(fname, MD_FN_JOB);
+}
+
+static apr_status_t build_tmp_set(md_store_fs_t *fs, const char *name, const char *building,
+                                  apr_pool_t *p)
+{
+    const char *sdir = fs_path(fs, MD_SG_STAGING, name, NULL, p);
+    apr_dir_t *dir;
+    apr_finfo_t finfo;
+    apr_status_t rv;
+
+    rv = md_util_rm_recursive(building, p);
+    if (APR_SUCCESS == rv) {
+        rv = md_util_dir_make(building, MD_FPROT_D_UONLY, p);
+    }
+    if (APR_SUCCESS == rv) {
+        rv = apr_dir_open(&dir, sdir, p);
+    }
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    while (APR_SUCCESS == rv
+           && APR_SUCCESS == apr_dir_read(&finfo, APR_FINFO_NAME | APR_FINFO_TYPE, dir)) {
+        if (finfo.filetype != APR_REG || finfo.name[0] == '.' || is_job_file(finfo.name)) {
+            continue;
+        }
+        rv = copy_staged_file(fs, name, finfo.name, building, p);
+    }
+    apr_dir_close(dir);
+    return rv;
+}
+
+static apr_status_t archive_current(md_store_fs_t *fs, const char *name, apr_pool_t *p)
+{
+    const char *cur = fs_path(fs, MD_SG_DOMAINS, name, NULL, p);
+    const char *adir = md_util_path_join(p, fs->base, md_store_group_name(MD_SG_ARCHIVE), NULL);
+    const char *dest;
+    int n;
+    apr_status_t rv;
+
+    if (APR_SUCCESS != md_util_is_dir(cur, p)) {
+        return APR_SUCCESS;
+    }
+    rv = md_util_dir_make(adir, dir_perms(MD_SG_ARCHIVE), p);
+    for (n = 1; APR_SUCCESS == rv && n < 100000; ++n) {
+        dest = apr_psprintf(p, "%s/%s.%d", adir, name, n);
+        if (APR_STATUS_IS_ENOENT(md_util_is_dir(dest, p))) {
+            return apr_file_rename(cur, dest, p);
+        }
+    }
+    return (APR_SUCCESS == rv) ? APR_EEXIST : rv;
+}
+
+/* 2. and 3. of the plan: tmp/<name> is complete, make it live. */
+static apr_status_t switch_live(md_store_fs_t *fs, const char *name, apr_pool_t *p)
+{
+    const char *ready = fs_path(fs, MD_SG_TMP, name, NULL, p);
+    const char *live = fs_path(fs, MD_SG_DOMAINS, name, NULL, p);
+    apr_status_t rv;
+
+    rv = md_util_dir_make(md_util_path_join(p, fs->base, "domains", NULL), dir_perms(MD_SG_DOMAINS),
+                          p);
+    if (APR_SUCCESS == rv) {
+        rv = archive_current(fs, name, p);
+    }
+    if (APR_SUCCESS == rv) {
+        rv = apr_file_rename(ready, live, p);
+    }
+    return rv;
+}
+
+static apr_status_t fs_activate(md_store_t *store, const char *name, apr_pool_t *p)
+{
+    md_store_fs_t *fs = (md_store_fs_t *)store;
+    const char *ready, *building;
+    apr_status_t rv = check_names(MD_SG_STAGING, name, NULL);
+
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    ready = fs_path(fs, MD_SG_TMP, name, NULL, p);
+    building = apr_pstrcat(p, ready, ".new", NULL);
+    rv = md_util_dir_make(md_util_path_join(p, fs->base, "tmp", NULL), dir_perms(MD_SG_TMP), p);
+    if (APR_SUCCESS != rv) {
+        goto leave;
+    }
+    /* 1. */
+    rv = build_tmp_set(fs, name, building, p);
+    if (APR_SUCCESS == rv) {
+        rv = md_util_rm_recursive(ready, p);
+    }
+    if (APR_SUCCESS == rv) {
+        rv = apr_file_rename(building, ready, p);
+    }
+    if (APR_SUCCESS != rv) {
+        md_util_rm_recursive(building, p);
+        goto leave;
+    }
+    /* 2., 3. */
+    rv = switch_live(fs, name, p);
+    if (APR_SUCCESS != rv) {
+        goto leave;
+    }
+    /* 4. */
+    rv = md_util_rm_recursive(fs_path(fs, MD_SG_STAGING, name, NULL, p), p);
+leave:
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      APLOGNO(10503) "%s: activating the staged certificate failed, the current "
+                                     "one stays in use",
+                      name);
+    }
+    return rv;
+}
+
+/* Finish activations a crash interrupted: a complete tmp/<name> means steps 2-3 are due. */
+static int recover_one(void *baton, const char *name, apr_pool_t *ptemp)
+{
+    md_store_fs_t *fs = baton;
+    const char *path = fs_path(fs, MD_SG_TMP, name, NULL, ptemp);
+    size_t len = strlen(name);
+    apr_status_t rv;
+
+    if (len > 4 && !strcmp(name + len - 4, ".new")) {
+        md_util_rm_recursive(path, ptemp);
+        return 1;
+    }
+    rv = switch_live(fs, name, ptemp);
+    if (APR_SUCCESS == rv) {
+        md_util_rm_recursive(fs_path(fs, MD_SG_STAGING, name, NULL, ptemp), ptemp);
+    }
+    md_log_perror(MD_LOG_MARK, APR_SUCCESS == rv ? MD_LOG_NOTICE : MD_LOG_ERR, rv, ptemp,
+                  APLOGNO(10504) "%s: finished an interrupted activation", name);
+    return 1;
+}
+
+/* ---- opening -----------------------------------------------------------------------------------
+ */
+
+static apr_status_t create_store_file(md_store_fs_t *fs, const char *fpath, apr_pool_t *p)
+{
+    md_json_t *json = md_json_create(p);
+    const char *key64;
+    apr_status_t rv;
+
+    rv = md_util_rand_bytes(fs->key, sizeof(fs->key));
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    key64 = md_util_base64url_encode(fs->key, sizeof(fs->key), p);
+    md_json_setl(FS_STORE_VERSION, json, MD_KEY_STORE, MD_KEY_VERSION);
+    md_json_sets(key64, json, MD_KEY_KEY);
+    rv = md_json_writef(json, p, fpath, MD_FPROT_F_UONLY);
+    /* the encoded key is secret too; it lives in our pool, so wiping it is ours to do */
+    OPENSSL_cleanse((void *)(uintptr_t)key64, strlen(key64));
+    return rv;
+}
+
+static apr_status_t read_store_file(md_store_fs_t *fs, const char *fpath, apr_pool_t *p)
+{
+    md_json_t *json = NULL;
+    const char *key64, *err = NULL;
+    unsigned char *key = NULL;
+    apr_ssize_t klen;
+    long version;
+    apr_status_t rv;
+
+    rv = md_json_readf(&json, p, fpath, &err);
+    if (APR_SUCCESS != rv) {
+        goto leave;
+    }
+    version = md_json_getl(json, MD_KEY_STORE, MD_KEY_VERSION);
+    if (version > FS_STORE_VERSION) {
+        err = apr_psprintf(p, "store version %ld is newer than this module's (%d)", version,
+                           FS_STORE_VERSION);
+        rv = APR_EINVAL;
+        goto leave;
+    }
+    key64 = md_json_gets(json, MD_KEY_KEY);
+    klen = key64 ? md_util_base64url_decode(&key, key64, p) : -1;
+    if (klen != FS_STORE_KLEN) {
+        err = "it has no valid 48-byte key";
+        rv = APR_EINVAL;
+        goto leave;
+    }
+    memcpy(fs->key, key, FS_STORE_KLEN);
+    OPENSSL_cleanse(key, (size_t)klen);
+leave:
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      APLOGNO(10505) "store: %s is unusable (%s). It holds the key that encrypts "
+                                     "the account and staged keys; restore it from a backup, or "
+                                     "move the whole store away to start over",
+                      fpath, err ? err : "unreadable");
+    }
+    return rv;
+}
+
+apr_status_t md_store_fs_open(md_store_t **pstore, const char *path, apr_pool_t *p)
+{
+    md_store_fs_t *fs = apr_pcalloc(p, sizeof(*fs));
+    const char *fpath;
+    md_store_group_t g;
+    apr_status_t rv;
+
+    *pstore = NULL;
+    fs->s.load = fs_load;
+    fs->s.save = fs_save;
+    fs->s.remove = fs_remove;
+    fs->s.purge = fs_purge;
+    fs->s.iter_names = fs_iter_names;
+    fs->s.activate = fs_activate;
+    fs->s.get_fname = fs_get_fname;
+    fs->s.set_aside = fs_set_aside;
+    fs->base = apr_pstrdup(p, path);
+
+    rv = md_util_dir_make(fs->base, MD_FPROT_D_UALL_WREAD, p);
+    for (g = MD_SG_ACCOUNTS; APR_SUCCESS == rv && g < MD_SG_COUNT; ++g) {
+        rv = md_util_dir_make(md_util_path_join(p, fs->base, md_store_group_name(g), NULL),
+                              dir_perms(g), p);
+    }
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      APLOGNO(10506) "store: cannot create the directories of %s", path);
+        return rv;
+    }
+    fpath = md_util_path_join(p, fs->base, FS_STORE_JSON, NULL);
+    rv = md_util_is_file(fpath, p);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        rv = create_store_file(fs, fpath, p);
+    }
+    else if (APR_SUCCESS == rv) {
+        rv = read_store_file(fs, fpath, p);
+    }
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    fs_iter_names(recover_one, fs, &fs->s, MD_SG_TMP, p);
+    *pstore = &fs->s;
+    return APR_SUCCESS;
+}
+
+const char *md_store_fs_base(md_store_t *store)
+{
+    return ((md_store_fs_t *)store)->base;
+}
+
+static apr_status_t chown_tree(const char *path, long uid, long gid, apr_pool_t *p)
+{
+    apr_dir_t *dir;
+    apr_finfo_t finfo;
+    apr_status_t rv;
+
+    if (lchown(path, (uid_t)uid, (gid_t)gid)) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    if (APR_SUCCESS != md_util_is_dir(path, p)) {
+        return APR_SUCCESS;
+    }
+    rv = apr_dir_open(&dir, path, p);
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    while (APR_SUCCESS == rv
+           && APR_SUCCESS == apr_dir_read(&finfo, APR_FINFO_NAME | APR_FINFO_TYPE, dir)) {
+        if (!strcmp(finfo.name, ".") || !strcmp(finfo.name, "..")) {
+            continue;
+        }
+        rv = chown_tree(md_util_path_join(p, path, finfo.name, NULL), uid, gid, p);
+    }
+    apr_dir_close(dir);
+    return rv;
+}
+
+apr_status_t md_store_fs_set_owner(md_store_t *store, long uid, long gid, apr_pool_t *p)
+{
+    md_store_fs_t *fs = (md_store_fs_t *)store;
+    static const md_store_group_t child_groups[] = { MD_SG_CHALLENGES, MD_SG_STAGING, MD_SG_OCSP };
+    apr_pool_t *ptemp;
+    size_t i;
+    apr_status_t rv;
+
+    rv = apr_pool_create(&ptemp, p);
+    for (i = 0; APR_SUCCESS == rv && i < sizeof(child_groups) / sizeof(child_groups[0]); ++i) {
+        rv = chown_tree(md_util_path_join(ptemp, fs->base, md_store_group_name(child_groups[i]),
+                                          NULL),
+                        uid, gid, ptemp);
+    }
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      APLOGNO(10507) "store: cannot give challenges/, staging/ and ocsp/ of %s to "
+                                     "the server's User (uid %ld)",
+                      fs->base, uid);
+    }
+    apr_pool_destroy(ptemp);
+    return rv;
+}

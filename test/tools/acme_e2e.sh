@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# End-to-end check of the ACME client (a2md drive) against a local pebble CA.
+#
+#   test/tools/acme_e2e.sh [path/to/a2md]
+#
+# Starts, in a temp dir and on 127.0.0.1 only: pebble-challtestsrv (DNS: every name is
+# 127.0.0.1), test/tools/http01_server.py (answers http-01 from the store) and pebble, then drives
+# certificates for one and several names, an EC key, RSA+EC, account install and reuse, 50% nonce
+# rejection (with a fresh CA that no longer knows the installed account) and the resume of a
+# staged order. Stops what it started (by pid) and exits non-zero on the first failure.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+TOP="$(cd "$HERE/../.." && pwd)"
+A2MD="${1:-$TOP/build/a2md}"
+PEBBLE="${PEBBLE:-/usr/bin/pebble}"
+CHALLTESTSRV="${CHALLTESTSRV:-/usr/bin/pebble-challtestsrv}"
+PY=/usr/bin/python3
+
+[ -x "$A2MD" ] || { echo "acme_e2e: no a2md at $A2MD (make build/a2md)"; exit 1; }
+[ -x "$PEBBLE" ] || { echo "acme_e2e: pebble not installed"; exit 1; }
+
+TMP="$(mktemp -d /tmp/acme_e2e.XXXXXX)"
+PIDS=()
+PEBBLE_PID=""
+
+cleanup() {
+    local rc=$?
+    for pid in "${PIDS[@]}" $PEBBLE_PID; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}" $PEBBLE_PID; do
+        wait "$pid" 2>/dev/null || true
+    done
+    if [ $rc -ne 0 ]; then
+        echo "acme_e2e: FAILED (logs kept in $TMP)"
+    else
+        rm -rf "$TMP"
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+
+fail() { echo "acme_e2e: FAIL: $*"; exit 1; }
+ok() { echo "acme_e2e: ok: $*"; }
+
+free_port() {
+    $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+wait_port() { # port
+    for _ in $(seq 1 100); do
+        if $PY -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$1)))"; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+ACME_PORT=$(free_port); MGMT_PORT=$(free_port); HTTP_PORT=$(free_port)
+TLS_PORT=$(free_port); DNS_PORT=$(free_port); CTS_PORT=$(free_port)
+STORE="$TMP/store"
+mkdir -p "$STORE"
+
+# ---- certificates for pebble's own https ---------------------------------------------------------
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=acme_e2e test root" \
+    -keyout "$TMP/root.key" -out "$TMP/root.pem" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+    -keyout "$TMP/server.key" -out "$TMP/server.csr" >/dev/null 2>&1
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+    > "$TMP/server.ext"
+openssl x509 -req -in "$TMP/server.csr" -CA "$TMP/root.pem" -CAkey "$TMP/root.key" \
+    -CAcreateserial -days 2 -extfile "$TMP/server.ext" -out "$TMP/server.pem" >/dev/null 2>&1
+
+cat > "$TMP/pebble.json" <<EOF
+{
+  "pebble": {
+    "listenAddress": "127.0.0.1:$ACME_PORT",
+    "managementListenAddress": "127.0.0.1:$MGMT_PORT",
+    "certificate": "$TMP/server.pem",
+    "privateKey": "$TMP/server.key",
+    "httpPort": $HTTP_PORT,
+    "tlsPort": $TLS_PORT,
+    "ocspResponderURL": "",
+    "externalAccountBindingRequired": false
+  }
+}
+EOF
+DIR_URL="https://127.0.0.1:$ACME_PORT/dir"
+
+# ---- helpers --------------------------------------------------------------------------------------
+"$CHALLTESTSRV" -dns01 "127.0.0.1:$DNS_PORT" -http01 "" -https01 "" -tlsalpn01 "" \
+    -management "127.0.0.1:$CTS_PORT" -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
+    > "$TMP/challtestsrv.log" 2>&1 &
+PIDS+=($!)
+$PY "$HERE/http01_server.py" "$HTTP_PORT" "$STORE" > "$TMP/http01.log" 2>&1 &
+PIDS+=($!)
+wait_port "$CTS_PORT" || fail "pebble-challtestsrv did not start"
+wait_port "$HTTP_PORT" || fail "http01 server did not start"
+
+PEBBLE_RUN=0
+start_pebble() { # extra env assignments...
+    PEBBLE_RUN=$((PEBBLE_RUN + 1))
+    env PEBBLE_WFE_NONCEREJECT=0 "$@" "$PEBBLE" -config "$TMP/pebble.json" \
+        -dnsserver "127.0.0.1:$DNS_PORT" > "$TMP/pebble.$PEBBLE_RUN.log" 2>&1 &
+    PEBBLE_PID=$!
+    wait_port "$ACME_PORT" || fail "pebble did not start"
+}
+
+stop_pebble() {
+    if [ -n "$PEBBLE_PID" ]; then
+        kill "$PEBBLE_PID" 2>/dev/null || true
+        wait "$PEBBLE_PID" 2>/dev/null || true
+        PEBBLE_PID=""
+    fi
+}
+
+RUN=0
+drive() { # name... ; extra a2md options in DRIVE_OPTS
+    RUN=$((RUN + 1))
+    LOG="$TMP/a2md.$RUN.log"
+    # shellcheck disable=SC2086
+    if ! "$A2MD" -vv -d "$STORE" -C "$TMP/root.pem" -a "$DIR_URL" -m admin@example.org --agree \
+            ${DRIVE_OPTS:-} drive "$@" > "$LOG" 2>&1; then
+        tail -30 "$LOG"
+        return 1
+    fi
+}
+
+check_staged() { # name pubcert-file domains...
+    local name=$1 cert=$2; shift 2
+    local f="$STORE/staging/$name/$cert"
+    [ -f "$f" ] || fail "$name: no $f"
+    [ -f "$STORE/staging/$name/md.json" ] || fail "$name: no staging md.json"
+    [ ! -f "$STORE/staging/$name/order.json" ] || fail "$name: order.json left behind"
+    for d in "$@"; do
+        openssl x509 -in "$f" -noout -ext subjectAltName 2>/dev/null | grep -q "DNS:$d" \
+            || fail "$name: certificate does not cover $d"
+    done
+    [ "$(grep -c 'BEGIN CERTIFICATE' "$f")" -ge 2 ] || fail "$name: $cert holds no chain"
+}
+
+# ---- 1. one name, default RSA key ------------------------------------------------------------------
+start_pebble PEBBLE_VA_NOSLEEP=1
+drive one.example.org || fail "drive one name"
+check_staged one.example.org pubcert.pem one.example.org
+grep -q "BEGIN ENCRYPTED PRIVATE KEY" "$STORE/staging/one.example.org/privkey.pem" \
+    || fail "staged key is not encrypted"
+[ -f "$STORE/staging/one.example.org/account.json" ] || fail "no staged account"
+[ -z "$(ls -A "$STORE/challenges")" ] || fail "challenge answers left behind"
+ok "one name"
+
+# ---- 2. several names; two MDs in parallel share one new account (the cache) -------------------
+drive multi.example.org www.multi.example.org a.multi.example.org + multi2.example.org \
+    || fail "drive several names / two MDs"
+check_staged multi.example.org pubcert.pem multi.example.org www.multi.example.org \
+    a.multi.example.org
+check_staged multi2.example.org pubcert.pem multi2.example.org
+[ "$(grep -c 'created account' "$LOG")" = 1 ] || fail "parallel MDs did not share one account"
+cmp -s "$STORE/staging/multi.example.org/account.json" \
+    "$STORE/staging/multi2.example.org/account.json" || fail "parallel MDs staged different accounts"
+ok "several names, two MDs in parallel with one account"
+
+# ---- 3. EC key, and RSA + EC -------------------------------------------------------------------------
+DRIVE_OPTS="-k secp256r1" drive ec.example.org || fail "drive EC"
+check_staged ec.example.org pubcert.secp256r1.pem ec.example.org
+openssl x509 -in "$STORE/staging/ec.example.org/pubcert.secp256r1.pem" -noout -text \
+    | grep -q "id-ecPublicKey" || fail "EC certificate has no EC key"
+DRIVE_OPTS="-k RSA -k secp384r1" drive both.example.org || fail "drive RSA+EC"
+check_staged both.example.org pubcert.pem both.example.org
+check_staged both.example.org pubcert.secp384r1.pem both.example.org
+ok "EC and RSA+EC key specs"
+
+# ---- 4. install the accounts, activate, and reuse them -------------------------------------------
+activate() {
+    "$A2MD" -d "$STORE" activate "$1" > "$TMP/activate.$1.log" 2>&1 \
+        || { cat "$TMP/activate.$1.log"; fail "activate $1"; }
+}
+activate multi.example.org
+activate multi2.example.org
+ACCT=$(ls "$STORE/accounts")
+[ "$ACCT" = "ACME-127.0.0.1-0000" ] || fail "expected one installed account, got: $ACCT"
+grep -q "ca-url" "$STORE/accounts/$ACCT/account.json" || fail "account.json lacks ca-url"
+activate one.example.org
+[ "$(ls "$STORE/accounts" | tr '\n' ' ')" = "ACME-127.0.0.1-0000 ACME-127.0.0.1-0001 " ] \
+    || fail "second account not installed as -0001: $(ls "$STORE/accounts")"
+[ -f "$STORE/domains/one.example.org/pubcert.pem" ] || fail "not activated"
+[ ! -f "$STORE/domains/one.example.org/account.pem" ] || fail "account key went to domains/"
+grep -q "ACME-127.0.0.1-0001" "$STORE/domains/one.example.org/md.json" \
+    || fail "md.json does not name the installed account"
+drive reuse.example.org || fail "drive with installed account"
+grep -q "using account ACME-127.0.0.1-000" "$LOG" || fail "installed account not used"
+[ ! -f "$STORE/staging/reuse.example.org/account.json" ] || fail "installed account staged again"
+"$A2MD" -d "$STORE" list > "$TMP/list.log" 2>&1 || fail "list"
+grep -q "one.example.org" "$TMP/list.log" || fail "list misses one.example.org"
+ok "account install and reuse, list"
+
+# ---- 5. a new CA rejecting half the nonces; the installed account is unknown there ---------------
+stop_pebble
+start_pebble PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=50
+# Each request is retried 5 times on badNonce; at 50% a job still fails now and then (1 in 64
+# per request), and is run again as the module's job would be, continuing the staged order.
+NONCE_OK=0
+for attempt in 1 2 3 4; do
+    if drive nonce.example.org nonce2.example.org; then
+        NONCE_OK=1
+        break
+    fi
+    grep -q "badNonce" "$LOG" || fail "drive with 50% bad nonces failed otherwise"
+    echo "acme_e2e: note: job failed on bad nonces (attempt $attempt), running it again"
+    [ $attempt = 1 ] && cp "$LOG" "$TMP/nonce-first.log"
+done
+[ $NONCE_OK = 1 ] || fail "drive with 50% bad nonces"
+check_staged nonce.example.org pubcert.pem nonce.example.org nonce2.example.org
+grep -q "not usable at the CA" "$TMP/nonce-first.log" "$TMP/a2md.$RUN.log" 2>/dev/null \
+    || grep -q "not usable at the CA" "$TMP"/a2md.*.log || fail "unknown account not detected"
+grep -q "bad nonce for" "$TMP"/a2md.*.log || fail "no bad nonce retried at 50% rejection"
+ok "bad nonces, unknown account replaced"
+
+# ---- 6. resume: poll timeout while the CA sleeps, then continue the staged order -------------------
+stop_pebble
+start_pebble PEBBLE_VA_SLEEPTIME=3 PEBBLE_AUTHZREUSE=0
+RESUMED=0
+for i in 1 2 3 4 5; do
+    name="resume$i.example.org"
+    if DRIVE_OPTS="-t 200ms" drive "$name"; then
+        continue # the CA was quick this time
+    fi
+    grep -q "polling timed out" "$LOG" || fail "$name: unexpected failure"
+    [ -f "$STORE/staging/$name/order.json" ] || fail "$name: no order.json after timeout"
+    drive "$name" || fail "$name: resumed drive"
+    grep -q "resuming order" "$LOG" || fail "$name: order not resumed"
+    check_staged "$name" pubcert.pem "$name"
+    RESUMED=1
+    break
+done
+[ $RESUMED = 1 ] || fail "never got a poll timeout to test resuming"
+ok "resume of a staged order"
+
+# ---- 7. terms of service not accepted ------------------------------------------------------------
+RUN=$((RUN + 1))
+if "$A2MD" -d "$STORE" -C "$TMP/root.pem" -a "$DIR_URL" drive tos.example.org \
+        > "$TMP/a2md.$RUN.log" 2>&1; then
+    fail "drive without accepting the terms of service succeeded"
+fi
+grep -q "MDCertificateAgreement accepted" "$TMP/a2md.$RUN.log" || fail "no ToS hint"
+ok "terms of service must be accepted"
+
+# ---- 8. not an ACME directory ------------------------------------------------------------------------
+RUN=$((RUN + 1))
+if "$A2MD" -d "$STORE" -C "$TMP/root.pem" -a "https://127.0.0.1:$ACME_PORT/nonce-plz" --agree \
+        drive bad.example.org > "$TMP/a2md.$RUN.log" 2>&1; then
+    fail "drive against a non-directory succeeded"
+fi
+grep -q "not an ACME directory" "$TMP/a2md.$RUN.log" || fail "no clear error for a non-directory"
+ok "not an ACME directory"
+
+echo "acme_e2e: all passed"

@@ -1,0 +1,87 @@
+/* test_renew: renewal and retry decisions (md_renew.c), from tables. */
+#include "md_renew.h"
+#include "unit.h"
+
+#define DAY apr_time_from_sec(MD_SECS_PER_DAY)
+#define NOW apr_time_from_sec(1800000000)
+
+static const struct {
+    const char *window;
+    apr_time_t not_before, not_after;
+    int covers;
+    md_renew_reason_t reason;
+    apr_time_t at; /* expected renew time, relative: -1 means "now" */
+} due_cases[] = {
+    /* no cert at all: due now */
+    { "33%", 0, 0, 1, MD_RENEW_NO_CERT, -1 },
+    /* 90 day cert, 10 days old: 33% window starts 29.7 days before the end */
+    { "33%", NOW - 10 * DAY, NOW + 80 * DAY, 1, MD_RENEW_NOT_DUE, NOW + 80 * DAY - 297 * DAY / 10 },
+    /* same, 70 days old: inside the window */
+    { "33%", NOW - 70 * DAY, NOW + 20 * DAY, 1, MD_RENEW_WINDOW, NOW + 20 * DAY - 297 * DAY / 10 },
+    /* names added: due now even though valid */
+    { "33%", NOW - 10 * DAY, NOW + 80 * DAY, 0, MD_RENEW_NAMES_CHANGED, -1 },
+    /* absolute window of 21 days */
+    { "21d", NOW - 10 * DAY, NOW + 80 * DAY, 1, MD_RENEW_NOT_DUE, NOW + 59 * DAY },
+    /* absolute window longer than the lifetime: due from the start */
+    { "100d", NOW - 1 * DAY, NOW + 89 * DAY, 1, MD_RENEW_WINDOW, NOW - 1 * DAY },
+    /* expired certificate */
+    { "33%", NOW - 100 * DAY, NOW - 10 * DAY, 1, MD_RENEW_WINDOW, NOW - 10 * DAY - 297 * DAY / 10 },
+};
+
+START_TEST(renew_due_table)
+{
+    md_timeslice_t *ts = NULL;
+    const char *err = NULL;
+    apr_time_t at = 0, expect;
+    md_renew_reason_t reason;
+
+    ck_assert_int_eq(APR_SUCCESS, md_timeslice_parse(&ts, unit_pool, due_cases[_i].window, &err));
+    reason = md_renew_due(&at, due_cases[_i].not_before, due_cases[_i].not_after,
+                          due_cases[_i].covers, ts, NOW);
+    ck_assert_int_eq(due_cases[_i].reason, reason);
+    expect = (due_cases[_i].at == -1) ? NOW : due_cases[_i].at;
+    /* percentages are computed in whole microseconds: allow a second of rounding */
+    ck_assert_int_le(expect - apr_time_from_sec(1), at);
+    ck_assert_int_ge(expect + apr_time_from_sec(1), at);
+}
+END_TEST
+
+START_TEST(retry_delay_grows_and_caps)
+{
+    apr_interval_time_t base = apr_time_from_sec(5), max = apr_time_from_sec(3600);
+
+    /* jitter 0.5 is the unscaled value */
+    ck_assert_int_eq(base, md_renew_retry_delay(1, base, max, 0.5));
+    ck_assert_int_eq(2 * base, md_renew_retry_delay(2, base, max, 0.5));
+    ck_assert_int_eq(8 * base, md_renew_retry_delay(4, base, max, 0.5));
+    ck_assert_int_eq(max, md_renew_retry_delay(20, base, max, 0.5));
+    ck_assert_int_eq(max, md_renew_retry_delay(1000, base, max, 0.99));
+    /* jitter spreads by +-25 % */
+    ck_assert_int_eq(base * 3 / 4, md_renew_retry_delay(1, base, max, 0.0));
+    ck_assert_int_lt(md_renew_retry_delay(1, base, max, 0.99), base * 5 / 4 + 1);
+}
+END_TEST
+
+START_TEST(retry_honours_retry_after)
+{
+    apr_interval_time_t base = apr_time_from_sec(5), max = apr_time_from_sec(3600);
+
+    ck_assert_int_eq(NOW + base, md_renew_next_attempt(1, base, max, 0.5, 0, NOW));
+    ck_assert_int_eq(NOW + 600 * APR_USEC_PER_SEC,
+                     md_renew_next_attempt(1, base, max, 0.5, NOW + 600 * APR_USEC_PER_SEC, NOW));
+    /* a Retry-After in the past does not shorten the back-off */
+    ck_assert_int_eq(NOW + base, md_renew_next_attempt(1, base, max, 0.5, NOW - DAY, NOW));
+}
+END_TEST
+
+Suite *suite_renew(void)
+{
+    Suite *s = suite_create("renew");
+    TCase *tc = unit_tcase("decisions");
+
+    tcase_add_loop_test(tc, renew_due_table, 0, sizeof(due_cases) / sizeof(due_cases[0]));
+    tcase_add_test(tc, retry_delay_grows_and_caps);
+    tcase_add_test(tc, retry_honours_retry_after);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,214 @@
+/* test_store: the file system store (md_store_fs.c): key file, permissions, encryption,
+ * traversal, activation and its crash recovery. */
+#include <string.h>
+#include <sys/stat.h>
+
+#include <apr_strings.h>
+
+#include "md.h"
+#include "md_json.h"
+#include "md_util.h"
+#include "md_store_fs.h"
+#include "unit.h"
+
+static const char *read_text(const char *path)
+{
+    char *data = NULL;
+    apr_size_t len = 0;
+
+    ck_assert_int_eq(APR_SUCCESS, md_util_file_read(&data, &len, path, 1024 * 1024, unit_pool));
+    return data;
+}
+
+static int file_mode(const char *path)
+{
+    struct stat st;
+
+    ck_assert_int_eq(0, stat(path, &st));
+    return (int)(st.st_mode & 07777);
+}
+
+static md_store_t *open_store(const char *dir)
+{
+    md_store_t *store = NULL;
+
+    ck_assert_int_eq(APR_SUCCESS, md_store_fs_open(&store, dir, unit_pool));
+    return store;
+}
+
+START_TEST(store_creates_key_file)
+{
+    const char *dir = unit_tmpdir();
+    const char *fpath = apr_pstrcat(unit_pool, dir, "/md_store.json", NULL);
+    md_json_t *json = NULL;
+    unsigned char *key = NULL;
+
+    open_store(dir);
+    ck_assert_int_eq(0600, file_mode(fpath));
+    ck_assert_int_eq(APR_SUCCESS, md_json_readf(&json, unit_pool, fpath, NULL));
+    ck_assert_int_eq(3, md_json_getl(json, "store", "version"));
+    ck_assert_int_eq(48, md_util_base64url_decode(&key, md_json_gets(json, "key"), unit_pool));
+    ck_assert_int_eq(0700, file_mode(apr_pstrcat(unit_pool, dir, "/domains", NULL)));
+    ck_assert_int_eq(0755, file_mode(apr_pstrcat(unit_pool, dir, "/challenges", NULL)));
+}
+END_TEST
+
+START_TEST(store_refuses_broken_key_file)
+{
+    const char *dir = unit_tmpdir();
+    const char *fpath = apr_pstrcat(unit_pool, dir, "/md_store.json", NULL);
+    md_store_t *store = NULL;
+
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_util_file_write_atomic(fpath, "{\"key\": 12", 10, 0600, unit_pool));
+    ck_assert_int_eq(APR_EINVAL, md_store_fs_open(&store, dir, unit_pool));
+    ck_assert_ptr_null(store);
+    /* never silently replaced: the broken file is still there as it was */
+    ck_assert_str_eq("{\"key\": 12", read_text(fpath));
+}
+END_TEST
+
+START_TEST(store_encrypts_account_and_staging_keys)
+{
+    const char *dir = unit_tmpdir();
+    md_store_t *store = open_store(dir);
+    md_pkey_t *pkey = unit_key("P-256"), *loaded = NULL;
+    const char *f;
+
+    ck_assert_int_eq(APR_SUCCESS, md_store_save(store, MD_SG_ACCOUNTS, "ACME-x-0000", "account.pem",
+                                                MD_SV_PKEY, pkey, unit_pool));
+    f = apr_pstrcat(unit_pool, dir, "/accounts/ACME-x-0000/account.pem", NULL);
+    ck_assert_ptr_nonnull(strstr(read_text(f), "ENCRYPTED PRIVATE KEY"));
+
+    ck_assert_int_eq(APR_SUCCESS, md_store_save(store, MD_SG_DOMAINS, "a.org", "privkey.pem",
+                                                MD_SV_PKEY, pkey, unit_pool));
+    f = apr_pstrcat(unit_pool, dir, "/domains/a.org/privkey.pem", NULL);
+    ck_assert_ptr_null(strstr(read_text(f), "ENCRYPTED"));
+    ck_assert_int_eq(0600, file_mode(f));
+
+    /* a second open of the same store reads the same key and decrypts */
+    store = open_store(dir);
+    ck_assert_int_eq(APR_SUCCESS, md_store_load(store, MD_SG_ACCOUNTS, "ACME-x-0000", "account.pem",
+                                                MD_SV_PKEY, (void **)&loaded, unit_pool));
+    ck_assert_str_eq(md_pkey_jws_alg(loaded), "ES256");
+}
+END_TEST
+
+START_TEST(store_rejects_traversal)
+{
+    md_store_t *store = open_store(unit_tmpdir());
+    md_json_t *json = md_json_create(unit_pool);
+    void *value = NULL;
+
+    ck_assert_int_eq(APR_EINVAL,
+                     md_store_save_json(store, MD_SG_DOMAINS, "..", "x.json", json, unit_pool));
+    ck_assert_int_eq(APR_EINVAL,
+                     md_store_save_json(store, MD_SG_DOMAINS, "a/b", "x.json", json, unit_pool));
+    ck_assert_int_eq(APR_EINVAL, md_store_load(store, MD_SG_CHALLENGES, "a.org", "../../x",
+                                               MD_SV_TEXT, &value, unit_pool));
+    ck_assert_int_eq(APR_ENOENT, md_store_load(store, MD_SG_CHALLENGES, "a.org", "none.txt",
+                                               MD_SV_TEXT, &value, unit_pool));
+}
+END_TEST
+
+static void stage_set(md_store_t *store, const char *name, const char *marker)
+{
+    md_json_t *json = md_json_create(unit_pool);
+
+    md_json_sets(marker, json, "name");
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_store_save_json(store, MD_SG_STAGING, name, "md.json", json, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_store_save(store, MD_SG_STAGING, name, "privkey.pem",
+                                                MD_SV_PKEY, unit_key("P-256"), unit_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_store_save(store, MD_SG_STAGING, name, "order.json",
+                                                MD_SV_JSON, json, unit_pool));
+}
+
+START_TEST(store_activation_archives_previous)
+{
+    const char *dir = unit_tmpdir();
+    md_store_t *store = open_store(dir);
+    md_json_t *json = NULL;
+    const char *f;
+
+    stage_set(store, "a.org", "first");
+    ck_assert_int_eq(APR_SUCCESS, md_store_activate(store, "a.org", unit_pool));
+    stage_set(store, "a.org", "second");
+    ck_assert_int_eq(APR_SUCCESS, md_store_activate(store, "a.org", unit_pool));
+
+    ck_assert_int_eq(APR_SUCCESS, md_store_load_json(store, MD_SG_DOMAINS, "a.org", "md.json",
+                                                     &json, unit_pool));
+    ck_assert_str_eq("second", md_json_gets(json, "name"));
+    f = apr_pstrcat(unit_pool, dir, "/archive/a.org.1/md.json", NULL);
+    ck_assert_ptr_nonnull(strstr(read_text(f), "first"));
+    /* the live key is plain and private, job files stay out of the live set */
+    f = apr_pstrcat(unit_pool, dir, "/domains/a.org/privkey.pem", NULL);
+    ck_assert_ptr_null(strstr(read_text(f), "ENCRYPTED"));
+    ck_assert_int_eq(0600, file_mode(f));
+    ck_assert_int_eq(APR_ENOENT,
+                     md_util_is_file(apr_pstrcat(unit_pool, dir, "/domains/a.org/order.json", NULL),
+                                     unit_pool));
+    ck_assert_int_eq(APR_ENOENT, md_util_is_dir(apr_pstrcat(unit_pool, dir, "/staging/a.org", NULL),
+                                                unit_pool));
+}
+END_TEST
+
+START_TEST(store_recovers_interrupted_activation)
+{
+    const char *dir = unit_tmpdir();
+    md_store_t *store = open_store(dir);
+    md_json_t *json = md_json_create(unit_pool), *loaded = NULL;
+    const char *tmpset = apr_pstrcat(unit_pool, dir, "/tmp/b.org", NULL);
+    const char *partial = apr_pstrcat(unit_pool, dir, "/tmp/c.org.new", NULL);
+
+    /* a crash after step 2: the live set was archived, the complete new one waits in tmp/ */
+    md_json_sets("new", json, "name");
+    ck_assert_int_eq(APR_SUCCESS, md_util_dir_make(tmpset, 0700, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_json_writef(json, unit_pool,
+                                    apr_pstrcat(unit_pool, tmpset, "/md.json", NULL), 0600));
+    /* and a crash during step 1 of another MD */
+    ck_assert_int_eq(APR_SUCCESS, md_util_dir_make(partial, 0700, unit_pool));
+
+    store = open_store(dir);
+    ck_assert_int_eq(APR_SUCCESS, md_store_load_json(store, MD_SG_DOMAINS, "b.org", "md.json",
+                                                     &loaded, unit_pool));
+    ck_assert_str_eq("new", md_json_gets(loaded, "name"));
+    ck_assert_int_eq(APR_ENOENT, md_util_is_dir(tmpset, unit_pool));
+    ck_assert_int_eq(APR_ENOENT, md_util_is_dir(partial, unit_pool));
+}
+END_TEST
+
+START_TEST(store_sets_aside)
+{
+    const char *dir = unit_tmpdir();
+    md_store_t *store = open_store(dir);
+    md_json_t *json = md_json_create(unit_pool);
+    const char *newname = NULL;
+
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_store_save_json(store, MD_SG_DOMAINS, "a.org", "md.json", json, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_store_set_aside(&newname, store, MD_SG_DOMAINS, "a.org",
+                                                     "md.json", unit_pool));
+    ck_assert_ptr_nonnull(strstr(newname, "md.json.broken-"));
+    ck_assert_int_eq(APR_SUCCESS, md_util_is_file(newname, unit_pool));
+    ck_assert_int_eq(APR_ENOENT, md_store_load_json(store, MD_SG_DOMAINS, "a.org", "md.json", &json,
+                                                    unit_pool));
+}
+END_TEST
+
+Suite *suite_store(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = unit_tcase("fs");
+
+    tcase_add_test(tc, store_creates_key_file);
+    tcase_add_test(tc, store_refuses_broken_key_file);
+    tcase_add_test(tc, store_encrypts_account_and_staging_keys);
+    tcase_add_test(tc, store_rejects_traversal);
+    tcase_add_test(tc, store_activation_archives_previous);
+    tcase_add_test(tc, store_recovers_interrupted_activation);
+    tcase_add_test(tc, store_sets_aside);
+    suite_add_tcase(s, tc);
+    return s;
+}
