@@ -21,6 +21,7 @@
 
 #include "md.h"
 #include "md_log.h"
+#include "md_job.h"
 #include "md_reg.h"
 #include "md_renew.h"
 #include "md_acme_drive.h"
@@ -92,28 +93,35 @@ static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, apr_po
 {
     md_drive_t *drive = job->drive;
     const md_t *md = job->item->md;
-    apr_time_t now = apr_time_now();
+    apr_time_t now = apr_time_now(), next_run = 0;
+    int errors = (APR_SUCCESS == rv) ? 0 : job->errors + 1;
+
+    if (errors) {
+        next_run =
+            md_renew_next_attempt(errors, MD_RETRY_BASE, MD_RETRY_MAX,
+                                  (double)rand() / ((double)RAND_MAX + 1.0), result->ready_at, now);
+    }
+    /* while the job is still in flight, no other thread writes this MD's job.json */
+    md_job_record(drive->mc->store, md->name, APR_SUCCESS == rv, errors, result, next_run, now, p);
 
     apr_thread_mutex_lock(drive->mutex);
     job->in_flight = 0;
+    job->errors = errors;
+    job->next_run = next_run;
+    apr_thread_mutex_unlock(drive->mutex);
+
     if (APR_SUCCESS == rv) {
-        job->errors = 0;
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, drive->s,
                      APLOGNO(10059) "The Managed Domain %s has been setup and changes will be "
                                     "activated on next (graceful) server restart.",
                      md->name);
     }
     else {
-        ++job->errors;
-        job->next_run =
-            md_renew_next_attempt(job->errors, MD_RETRY_BASE, MD_RETRY_MAX,
-                                  (double)rand() / ((double)RAND_MAX + 1.0), result->ready_at, now);
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, drive->s,
                      APLOGNO(10520) "%s: renewal failed (attempt %d): %s; next attempt in %s",
-                     md->name, job->errors, md_result_to_text(result, p),
-                     md_duration_format(job->next_run - now, p));
+                     md->name, errors, md_result_to_text(result, p),
+                     md_duration_format(apr_time_from_sec(apr_time_sec(next_run - now)), p));
     }
-    apr_thread_mutex_unlock(drive->mutex);
 }
 
 /* 2. runs on a job thread */

@@ -347,11 +347,12 @@ static apr_status_t copy_staged_file(md_store_fs_t *fs, const char *name, const 
     return md_util_file_write_atomic(dest, raw, len, MD_FPROT_F_UONLY, p);
 }
 
-/* Staged files that belong to the job, not to the certificate set. */
+/* Staged files that belong to the job, not to the certificate set, and files set aside.
+ * (job.json goes live with the set: it is the log of the renewal that made it.) */
 static int is_job_file(const char *fname)
 {
     return !strcmp(fname, MD_FN_ACCOUNT) || !strcmp(fname, MD_FN_ACCT_KEY)
-           || !strcmp(fname, MD_FN_ORDER) || !strcmp(fname, MD_FN_JOB);
+           || !strcmp(fname, MD_FN_ORDER) || strstr(fname, ".broken-") != NULL;
 }
 
 static apr_status_t build_tmp_set(md_store_fs_t *fs, const char *name, const char *building,

@@ -118,6 +118,7 @@ int main(void)
     srunner_add_suite(sr, suite_store());
     srunner_add_suite(sr, suite_renew());
     srunner_add_suite(sr, suite_acme());
+    srunner_add_suite(sr, suite_job());
     /* further suites: declare in unit.h and add a line here */
 
     srunner_run_all(sr, CK_NORMAL);

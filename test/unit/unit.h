@@ -42,5 +42,6 @@ Suite *suite_md(void);
 Suite *suite_store(void);
 Suite *suite_renew(void);
 Suite *suite_acme(void);
+Suite *suite_job(void);
 
 #endif /* unit_h */
