@@ -48,7 +48,8 @@ MODULE  := $(BUILD)/mod_md.so
 A2MD    := $(BUILD)/a2md
 UNIT    := $(BUILD)/unit-tests
 
-.PHONY: check-lognos all deps test unit integration demo install uninstall clean lint format asan headers bench
+
+.PHONY: cli-e2e check-lognos all deps test unit integration demo install uninstall clean lint format asan headers bench
 
 all: $(DEPS_STAMP) $(MODULE) $(A2MD)
 
@@ -92,7 +93,7 @@ unit: $(UNIT)
 integration: all
 	cd test/integration && $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-test: all unit check-lognos integration
+test: all unit check-lognos cli-e2e integration
 
 demo: all
 	@bash scripts/demo.sh
@@ -131,3 +132,7 @@ clean:
 
 check-lognos:
 	$(PYTHON) test/tools/check_lognos.py
+
+# a2md against a real pebble: the ACME client end to end without Apache
+cli-e2e: $(A2MD)
+	bash test/tools/acme_e2e.sh $(A2MD)

@@ -168,7 +168,7 @@ apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
     const char *err = NULL;
     apr_status_t rv;
 
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, acme->p, APLOGNO(10605) "get directory from %s",
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, acme->p, APLOGNO(12205) "get directory from %s",
                   acme->url);
     rv = md_http_get(&hresp, acme->http, acme->url, NULL, acme->p);
     if (APR_SUCCESS != rv) {
@@ -208,7 +208,7 @@ apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
 
 leave:
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, acme->p, APLOGNO(10606) "%s",
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, acme->p, APLOGNO(12206) "%s",
                       result->detail ? result->detail : acme->url);
     }
     return rv;
@@ -230,7 +230,7 @@ static apr_status_t new_nonce(md_acme_t *acme, md_result_t *result, apr_pool_t *
         rv = md_result_printf(result, (hresp->status >= 500) ? APR_EAGAIN : APR_EINVAL,
                               "no Replay-Nonce from %s (HTTP status %d)", acme->new_nonce,
                               hresp->status);
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, APLOGNO(10607) "%s", result->detail);
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, APLOGNO(12207) "%s", result->detail);
     }
     return rv;
 }
@@ -276,7 +276,7 @@ static apr_status_t handle_error(const md_acme_resp_t *resp, const char *url, md
     md_result_problem_set(result, rv, type, detail);
     result->ready_at = md_acme_retry_after(resp->headers, apr_time_now());
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p,
-                  APLOGNO(10608) "%s: ACME problem %s: %s (HTTP status %d)",
+                  APLOGNO(12208) "%s: ACME problem %s: %s (HTTP status %d)",
                   result->md_name ? result->md_name : url, type, detail, resp->status);
     return rv;
 }
@@ -344,7 +344,7 @@ apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *u
             break;
         }
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                      APLOGNO(10638) "%s: bad nonce for %s, retrying (%d of %d)",
+                      APLOGNO(12238) "%s: bad nonce for %s, retrying (%d of %d)",
                       result->md_name ? result->md_name : "-", url, attempt + 1,
                       MD_ACME_BAD_NONCE_RETRIES);
     }

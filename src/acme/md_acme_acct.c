@@ -49,7 +49,7 @@ apr_status_t md_acme_acct_cache_create(md_acme_acct_cache_t **pcache, apr_pool_t
     rv = apr_thread_mutex_create(&cache->mutex, APR_THREAD_MUTEX_DEFAULT, p);
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      APLOGNO(10609) "apr_thread_mutex_create() for the account cache failed");
+                      APLOGNO(12209) "apr_thread_mutex_create() for the account cache failed");
         return rv;
     }
     *pcache = cache;
@@ -120,7 +120,7 @@ apr_status_t md_acme_acct_load(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_sto
     rv = md_acme_acct_from_json(pacct, json, p);
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
-                      APLOGNO(10610) "%s/%s/%s: account without url or ca-url, ignored",
+                      APLOGNO(12210) "%s/%s/%s: account without url or ca-url, ignored",
                       md_store_group_name(group), name, MD_FN_ACCOUNT);
         goto leave;
     }
@@ -149,7 +149,7 @@ apr_status_t md_acme_acct_save(md_store_t *store, md_store_group_t group, const 
             md_store_save_json(store, group, name, MD_FN_ACCOUNT, md_acme_acct_to_json(acct, p), p);
     }
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, APLOGNO(10611) "saving account %s/%s",
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, APLOGNO(12211) "saving account %s/%s",
                       md_store_group_name(group), name);
     }
     return rv;
@@ -191,7 +191,7 @@ static apr_status_t acct_check(md_acme_t *acme, md_acme_acct_t *acct, const md_p
     rv = md_acme_post(&resp, acme, acct->url, NULL, 0, NULL, tmp, p);
     if (APR_ENOENT == rv || APR_EACCES == rv || (resp && resp->status == 403)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p,
-                      APLOGNO(10612) "%s: account %s (%s) not usable at the CA: %s, dropped",
+                      APLOGNO(12212) "%s: account %s (%s) not usable at the CA: %s, dropped",
                       driver->md->name, acct->url, where, md_result_to_text(tmp, p));
         rv = APR_ENOENT;
         goto leave;
@@ -203,7 +203,7 @@ static apr_status_t acct_check(md_acme_t *acme, md_acme_acct_t *acct, const md_p
     status = resp->json ? md_json_gets(resp->json, MD_KEY_STATUS) : NULL;
     if (status && strcmp(status, MD_ACCT_STATUS_VALID) != 0) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                      APLOGNO(10613) "%s: account %s (%s) is %s at the CA, dropped",
+                      APLOGNO(12213) "%s: account %s (%s) is %s at the CA, dropped",
                       driver->md->name, acct->url, where, status);
         rv = APR_ENOENT;
         goto leave;
@@ -211,7 +211,7 @@ static apr_status_t acct_check(md_acme_t *acme, md_acme_acct_t *acct, const md_p
     if (resp->json) {
         acct->registration = resp->json;
     }
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, APLOGNO(10614) "%s: using account %s (%s)",
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, APLOGNO(12214) "%s: using account %s (%s)",
                   driver->md->name, acct->id ? acct->id : acct->url, where);
 leave:
     if (APR_SUCCESS != rv) {
@@ -357,7 +357,7 @@ static apr_status_t acct_create(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_ac
                               "the CA requires you to accept its terms of service (%s); "
                               "please read them and configure 'MDCertificateAgreement accepted'",
                               acme->tos);
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, APLOGNO(10615) "%s: %s", md->name,
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, APLOGNO(12215) "%s: %s", md->name,
                       driver->result->detail);
         return rv;
     }
@@ -397,7 +397,7 @@ static apr_status_t acct_create(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_ac
         acct->status = MD_ACCT_STATUS_VALID;
     }
     md_acme_set_account(acme, acct->url, pkey);
-    md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, APLOGNO(10616) "%s: created account %s at %s",
+    md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, APLOGNO(12216) "%s: created account %s at %s",
                   md->name, acct->url, acme->url);
     *pacct = acct;
     *ppkey = pkey;
@@ -449,7 +449,7 @@ static apr_status_t cached_or_new(md_acme_acct_t **pacct, md_acme_acct_origin_t 
         }
         md_acme_set_account(acme, acct->url, pkey);
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                      APLOGNO(10617) "%s: using account %s created by another job",
+                      APLOGNO(12217) "%s: using account %s created by another job",
                       driver->md->name, acct->url);
         *pacct = acct;
         *porigin = MD_ACCT_FROM_CACHE;
@@ -574,7 +574,7 @@ apr_status_t md_acme_drive_install_account(md_store_t *store, md_t *md, apr_pool
         if (!id) {
             rv = APR_EGENERAL;
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                          APLOGNO(10618) "%s: no free account id for %s", md->name, acct->ca_url);
+                          APLOGNO(12218) "%s: no free account id for %s", md->name, acct->ca_url);
             return rv;
         }
         acct->id = id;
@@ -583,11 +583,11 @@ apr_status_t md_acme_drive_install_account(md_store_t *store, md_t *md, apr_pool
             return rv;
         }
         md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
-                      APLOGNO(10619) "%s: installed account %s as %s", md->name, acct->url, id);
+                      APLOGNO(12219) "%s: installed account %s as %s", md->name, acct->url, id);
     }
     else {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                      APLOGNO(10620) "%s: account %s is installed already as %s", md->name,
+                      APLOGNO(12220) "%s: account %s is installed already as %s", md->name,
                       acct->url, id);
     }
     md->ca_account = apr_pstrdup(p, id);

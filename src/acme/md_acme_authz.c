@@ -123,7 +123,7 @@ static apr_status_t authz_failed(const md_authz_t *authz, md_result_t *result, a
     else {
         md_result_printf(result, rv, "authorization for %s is %s", authz->domain, authz->status);
     }
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, APLOGNO(10624) "%s: authz %s failed: %s",
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, APLOGNO(12224) "%s: authz %s failed: %s",
                   result->md_name ? result->md_name : "", authz->url, md_result_to_text(result, p));
     return rv;
 }
@@ -152,7 +152,7 @@ static apr_status_t setup_http01(const md_authz_t *authz, const md_json_t *ch, m
                                 authz->domain);
     }
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                  APLOGNO(10625) "%s: http-01 answer for %s set up (token %s)", driver->md->name,
+                  APLOGNO(12225) "%s: http-01 answer for %s set up (token %s)", driver->md->name,
                   authz->domain, token);
     if (driver->event_cb) {
         driver->event_cb(driver->event_baton, "challenge-setup",
@@ -183,7 +183,7 @@ static apr_status_t choose(const md_json_t **pch, const md_authz_t *authz, md_ac
                          "supported (configured: %s; supported: http-01)",
                          authz->domain, md_array_str_join(offered, ", ", p),
                          md_array_str_join(wanted, ", ", p));
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, APR_EINVAL, p, APLOGNO(10626) "%s: %s",
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, APR_EINVAL, p, APLOGNO(12226) "%s: %s",
                       driver->md->name, driver->result->detail);
         return APR_EINVAL;
     }
@@ -246,7 +246,7 @@ apr_status_t md_acme_authz_respond(md_acme_t *acme, md_acme_order_t *order, cons
     }
     md_result_activity_printf(driver->result, "answering the authorization for %s", authz.domain);
     if (!strcmp(authz.status, "valid")) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, APLOGNO(10627) "%s: authz for %s is valid",
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, APLOGNO(12227) "%s: authz for %s is valid",
                       driver->md->name, authz.domain);
         goto leave;
     }
@@ -285,7 +285,7 @@ apr_status_t md_acme_authz_respond(md_acme_t *acme, md_acme_order_t *order, cons
     rv = poll_authz(&authz, acme, driver, deadline, p);
     if (APR_SUCCESS == rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                      APLOGNO(10628) "%s: authz for %s is valid now", driver->md->name, domain);
+                      APLOGNO(12228) "%s: authz for %s is valid now", driver->md->name, domain);
     }
 leave:
     /* 6. not on a timeout: the CA may still come for the answer, a later run polls again */

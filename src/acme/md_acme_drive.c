@@ -49,7 +49,7 @@ static md_acme_order_t *resumable_order(md_acme_t *acme, const md_pkey_spec_t *s
     if (!md_acme_order_is_resumable(order, acme->url, acme->acct_url, md_pkey_spec_name(spec),
                                     md->domains)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                      APLOGNO(10632) "%s: staged order %s does not fit, not resumed", md->name,
+                      APLOGNO(12232) "%s: staged order %s does not fit, not resumed", md->name,
                       order->url);
         return NULL;
     }
@@ -57,13 +57,13 @@ static md_acme_order_t *resumable_order(md_acme_t *acme, const md_pkey_spec_t *s
         || !md_acme_order_is_resumable(order, acme->url, acme->acct_url, md_pkey_spec_name(spec),
                                        md->domains)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                      APLOGNO(10633) "%s: staged order %s is no longer usable (%s)", md->name,
+                      APLOGNO(12233) "%s: staged order %s is no longer usable (%s)", md->name,
                       order->url,
                       (tmp->status != APR_SUCCESS) ? md_result_to_text(tmp, p)
                                                    : md_acme_order_state_name(order->status));
         return NULL;
     }
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, APLOGNO(10634) "%s: resuming order %s (%s)",
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, APLOGNO(12234) "%s: resuming order %s (%s)",
                   md->name, order->url, md_acme_order_state_name(order->status));
     event(driver, "progress", apr_psprintf(p, "resuming order %s", order->url));
     return order;
@@ -242,7 +242,7 @@ apr_status_t md_acme_drive_renew(md_acme_driver_t *driver, apr_pool_t *p)
         apr_pool_clear(pspec);
         if (md_acme_finalize_is_staged(driver, spec, pspec)) {
             md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, pspec,
-                          APLOGNO(10635) "%s: %s key and certificate are staged already", md->name,
+                          APLOGNO(12235) "%s: %s key and certificate are staged already", md->name,
                           md_pkey_spec_name(spec));
             continue;
         }
@@ -259,7 +259,7 @@ apr_status_t md_acme_drive_renew(md_acme_driver_t *driver, apr_pool_t *p)
     md_result_activity_set(result, "certificates staged");
     md_result_set(result, APR_SUCCESS, "certificate(s) received and staged");
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                  APLOGNO(10636) "%s: staged new certificate(s) for %s", md->name,
+                  APLOGNO(12236) "%s: staged new certificate(s) for %s", md->name,
                   md_array_str_join(md->domains, ", ", ptemp));
 
 leave:
@@ -268,7 +268,7 @@ leave:
             md_result_set(result, rv, NULL);
         }
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p,
-                      APLOGNO(10637) "%s: renewal stopped while %s: %s", md->name,
+                      APLOGNO(12237) "%s: renewal stopped while %s: %s", md->name,
                       result->activity ? result->activity : "starting",
                       md_result_to_text(result, ptemp));
     }

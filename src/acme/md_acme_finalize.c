@@ -87,7 +87,7 @@ static apr_status_t send_csr(md_pkey_t **ppkey, md_acme_t *acme, md_acme_order_t
     order->retry_after = md_acme_retry_after(resp->headers, apr_time_now());
     md_acme_order_save(driver->store, md->name, order, p);
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                  APLOGNO(10629) "%s: finalized order %s with a %s key, now %s", md->name,
+                  APLOGNO(12229) "%s: finalized order %s with a %s key, now %s", md->name,
                   order->url, md_pkey_spec_name(spec), md_acme_order_state_name(order->status));
     *ppkey = pkey;
     return APR_SUCCESS;
@@ -135,7 +135,7 @@ static apr_status_t fetch_chain(md_acme_t *acme, md_acme_order_t *order, const m
         return md_result_set(driver->result, rv, "saving the certificate chain into staging");
     }
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                  APLOGNO(10630) "%s: got a %s certificate (%d in chain), valid until %s", md->name,
+                  APLOGNO(12230) "%s: got a %s certificate (%d in chain), valid until %s", md->name,
                   md_pkey_spec_name(spec), chain->nelts,
                   md_time_rfc3339(md_cert_get_not_after(leaf), p));
     if (driver->event_cb) {
@@ -159,7 +159,7 @@ apr_status_t md_acme_finalize(md_acme_t *acme, md_acme_order_t *order, const md_
         rv = load_staged_key(&pkey, driver, spec, p);
         if (APR_SUCCESS != rv) {
             md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p,
-                          APLOGNO(10631) "%s: order %s is %s, but its %s key is not staged",
+                          APLOGNO(12231) "%s: order %s is %s, but its %s key is not staged",
                           driver->md->name, order->url, md_acme_order_state_name(order->status),
                           md_pkey_spec_name(spec));
             return APR_ENOENT;

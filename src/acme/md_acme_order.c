@@ -114,7 +114,7 @@ apr_status_t md_acme_order_load(md_acme_order_t **porder, md_store_t *store, con
     rv = md_acme_order_from_json(porder, json, p);
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p,
-                      APLOGNO(10621) "%s: staged %s is unusable, ignored", name, MD_FN_ORDER);
+                      APLOGNO(12221) "%s: staged %s is unusable, ignored", name, MD_FN_ORDER);
     }
     return rv;
 }
@@ -245,7 +245,7 @@ apr_status_t md_acme_order_register(md_acme_order_t **porder, md_acme_t *acme,
         return md_result_set(result, APR_EINVAL,
                              "the CA's new order lacks finalize or authorizations");
     }
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, APLOGNO(10622) "%s: new order %s (%s)",
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, APLOGNO(12222) "%s: new order %s (%s)",
                   result->md_name ? result->md_name : "", order->url,
                   md_acme_order_state_name(order->status));
     *porder = order;
@@ -304,7 +304,7 @@ apr_status_t md_acme_order_await(md_acme_order_t *order, md_acme_t *acme, md_acm
         if (order->status == MD_ACME_ORDER_ST_INVALID) {
             rv = md_acme_order_problem(order, APR_EINVAL, result);
             md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p,
-                          APLOGNO(10623) "%s: order %s is invalid: %s",
+                          APLOGNO(12223) "%s: order %s is invalid: %s",
                           result->md_name ? result->md_name : "", order->url,
                           md_result_to_text(result, p));
             goto leave;

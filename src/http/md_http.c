@@ -44,7 +44,7 @@ apr_status_t md_http_global_init(void)
     CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
     if (CURLE_OK != rc) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EGENERAL, NULL,
-                      APLOGNO(10600) "curl_global_init() failed: %s", curl_easy_strerror(rc));
+                      APLOGNO(12200) "curl_global_init() failed: %s", curl_easy_strerror(rc));
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
@@ -83,7 +83,7 @@ apr_status_t md_http_create(md_http_t **phttp, apr_pool_t *p, const md_http_conf
     http->curl = curl_easy_init();
     if (!http->curl) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EGENERAL, p,
-                      APLOGNO(10601) "curl_easy_init() failed");
+                      APLOGNO(12201) "curl_easy_init() failed");
         return APR_EGENERAL;
     }
     apr_pool_cleanup_register(p, http, http_cleanup, apr_pool_cleanup_null);
@@ -258,7 +258,7 @@ static apr_status_t set_common_opts(md_http_t *http, md_http_req_ctx_t *ctx, con
     if (CURLE_OK != rc) {
         http->last_error =
             apr_psprintf(http->p, "curl_easy_setopt() failed: %s", curl_easy_strerror(rc));
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EGENERAL, ctx->p, APLOGNO(10602) "%s: %s", url,
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EGENERAL, ctx->p, APLOGNO(12202) "%s: %s", url,
                       http->last_error);
         return APR_EGENERAL;
     }
@@ -340,7 +340,7 @@ static apr_status_t perform(md_http_response_t **presp, md_http_t *http,
         http->last_error =
             apr_psprintf(http->p, "curl_easy_setopt() failed: %s", curl_easy_strerror(rc));
         rv = APR_EGENERAL;
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, APLOGNO(10603) "%s: %s", url,
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, APLOGNO(12203) "%s: %s", url,
                       http->last_error);
         goto leave;
     }
@@ -359,7 +359,7 @@ static apr_status_t perform(md_http_response_t **presp, md_http_t *http,
                 apr_psprintf(http->p, "%s %s: %s", method, url,
                              http->errbuf[0] ? http->errbuf : curl_easy_strerror(rc));
         }
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, APLOGNO(10604) "%s", http->last_error);
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, APLOGNO(12204) "%s", http->last_error);
         goto leave;
     }
     curl_easy_getinfo(http->curl, CURLINFO_RESPONSE_CODE, &status);

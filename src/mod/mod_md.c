@@ -114,7 +114,7 @@ static apr_status_t join_name(md_mod_conf_t *mc, md_t *md, server_rec *s, const 
     other = md_of_name(mc, lname);
     if (other && other != md) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                     APLOGNO(10530) "The virtual host defined at %s:%d (%s) has names of two "
+                     APLOGNO(12310) "The virtual host defined at %s:%d (%s) has names of two "
                                     "Managed Domains: MDomain %s and MDomain %s (which has %s). "
                                     "Give the names of one vhost to one MDomain only.",
                      s->defn_name ? s->defn_name : "?", s->defn_line_number,
@@ -163,7 +163,7 @@ static apr_status_t check_unique_names(md_mod_conf_t *mc, server_rec *base)
                 const char *name = APR_ARRAY_IDX(other->domains, k, const char *);
                 if (md_contains(md, name)) {
                     ap_log_error(APLOG_MARK, APLOG_ERR, 0, base,
-                                 APLOGNO(10531) "The name %s is in two Managed Domains: "
+                                 APLOGNO(12311) "The name %s is in two Managed Domains: "
                                                 "MDomain %s (%s:%d) and MDomain %s (%s:%d). A "
                                                 "name can belong to one MDomain only.",
                                  name, md->name, md->defn_name, md->defn_line_number, other->name,
@@ -210,14 +210,14 @@ static apr_status_t setup_store(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     apr_status_t rv;
 
     if (!path) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(10532) "MDStoreDir %s: not a valid path",
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, APLOGNO(12312) "MDStoreDir %s: not a valid path",
                      mc->store_dir);
         return APR_EINVAL;
     }
     rv = md_store_fs_open(&mc->store, path, p);
     if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
-                     APLOGNO(10533) "cannot open the store at %s (MDStoreDir)", path);
+                     APLOGNO(12313) "cannot open the store at %s (MDStoreDir)", path);
         return rv;
     }
     if (geteuid() == 0) {
@@ -240,7 +240,7 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
     if (!mc->mds->nelts) {
         return OK;
     }
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, APLOGNO(10534) "mod_md (v%s) managing %d domains",
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, APLOGNO(12314) "mod_md (v%s) managing %d domains",
                  MD_MODULE_VERSION, mc->mds->nelts);
     /* 1. */
     for (i = 0; i < mc->mds->nelts; ++i) {
@@ -269,7 +269,7 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
     }
     if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
-                     APLOGNO(10535) "setting up the Managed Domains failed; see the messages "
+                     APLOGNO(12315) "setting up the Managed Domains failed; see the messages "
                                     "before this one");
         return !OK;
     }
@@ -294,7 +294,7 @@ static int md_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *c
     }
     if (cert_files->nelts) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
-                     APLOGNO(10536) "Init: (%s) You configured certificate/key files on this "
+                     APLOGNO(12316) "Init: (%s) You configured certificate/key files on this "
                                     "host, but it is covered by a Managed Domain. You need to "
                                     "remove these directives for the Managed Domain to take "
                                     "over.",
@@ -366,7 +366,7 @@ static int md_http_challenge_pr(request_rec *r)
     tlen = strlen(token);
     if (APR_SUCCESS != rv || strncmp(answer, token, tlen) || answer[tlen] != '.') {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r,
-                      APLOGNO(10537) "no pending http-01 challenge for token %s at %s", token,
+                      APLOGNO(12317) "no pending http-01 challenge for token %s at %s", token,
                       host);
         return HTTP_NOT_FOUND;
     }
@@ -375,7 +375,7 @@ static int md_http_challenge_pr(request_rec *r)
         --alen;
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
-                  APLOGNO(10538) "answering the http-01 challenge for %s", host);
+                  APLOGNO(12318) "answering the http-01 challenge for %s", host);
     r->status = HTTP_OK;
     ap_set_content_type(r, "text/plain");
     ap_set_content_length(r, (apr_off_t)alen);

@@ -34,6 +34,8 @@ APLOG_USE_MODULE(md);
 #define MD_TICK          apr_time_from_sec(1)
 #define MD_RETRY_BASE    apr_time_from_sec(5)
 #define MD_RETRY_MAX     apr_time_from_sec(MD_SECS_PER_HOUR)
+/* failed attempts in a row that are logged as warnings before they become errors */
+#define MD_ERRORS_BEFORE_ERROR 3
 
 typedef struct md_job_t md_job_t;
 typedef struct md_drive_t md_drive_t;
@@ -116,9 +118,17 @@ static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, apr_po
                                     "activated on next (graceful) server restart.",
                      md->name);
     }
+    else if (errors < MD_ERRORS_BEFORE_ERROR) {
+        /* a CA hiccup that the next attempt may well fix */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, drive->s,
+                     APLOGNO(12300) "%s: renewal failed (attempt %d): %s; next attempt in %s",
+                     md->name, errors, md_result_to_text(result, p),
+                     md_duration_format(apr_time_from_sec(apr_time_sec(next_run - now)), p));
+    }
     else {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, drive->s,
-                     APLOGNO(10520) "%s: renewal failed (attempt %d): %s; next attempt in %s",
+                     APLOGNO(12304) "%s: renewal failed %d times in a row, the last time with: "
+                                    "%s; next attempt in %s",
                      md->name, errors, md_result_to_text(result, p),
                      md_duration_format(apr_time_from_sec(apr_time_sec(next_run - now)), p));
     }
@@ -206,7 +216,7 @@ static apr_status_t drive_cb(int state, void *baton, apr_pool_t *ptemp)
             }
             if (APR_SUCCESS != rv) {
                 ap_log_error(APLOG_MARK, APLOG_ERR, rv, drive->s,
-                             APLOGNO(10521) "cannot start the renewal scheduler");
+                             APLOGNO(12301) "cannot start the renewal scheduler");
                 drive->tpool = NULL;
             }
             break;
@@ -257,7 +267,7 @@ apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
     if (!wd_get_instance || !wd_register_callback) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     APLOGNO(10522) "mod_watchdog is not loaded: certificates will not be "
+                     APLOGNO(12302) "mod_watchdog is not loaded: certificates will not be "
                                     "obtained or renewed; load mod_watchdog "
                                     "(LoadModule watchdog_module ...)");
         return APR_ENOTIMPL;
@@ -268,7 +278,7 @@ apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     }
     if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                     APLOGNO(10523) "cannot register the renewal watchdog");
+                     APLOGNO(12303) "cannot register the renewal watchdog");
     }
     return rv;
 }

@@ -77,7 +77,7 @@ static md_t *load_stored_md(md_reg_t *reg, const char *name, apr_pool_t *p)
         rv = md_from_json(&stored, json, p, &err);
         if (APR_SUCCESS != rv) {
             md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
-                          APLOGNO(10510) "%s: domains/%s/md.json is not usable (%s)", name, name,
+                          APLOGNO(12150) "%s: domains/%s/md.json is not usable (%s)", name, name,
                           err ? err : "invalid");
         }
     }
@@ -150,7 +150,7 @@ apr_status_t md_reg_check_staged(md_reg_t *reg, const md_t *md, md_result_t *res
             err = "its files cannot be read";
         }
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      APLOGNO(10511) "%s: the staged certificate set is not usable: %s; the "
+                      APLOGNO(12151) "%s: the staged certificate set is not usable: %s; the "
                                      "current certificate stays in use",
                       md->name, err);
         if (result) {
@@ -177,13 +177,13 @@ static void activate_staged(md_reg_t *reg, md_t *md, apr_pool_t *p)
     rv = md_acme_drive_install_account(reg->store, md, p);
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
-                      APLOGNO(10512) "%s: the account of the staged set could not be installed",
+                      APLOGNO(12152) "%s: the account of the staged set could not be installed",
                       md->name);
     }
     rv = md_store_activate(reg->store, md->name, p);
     if (APR_SUCCESS == rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p,
-                      APLOGNO(10513) "%s: activated the renewed certificate", md->name);
+                      APLOGNO(12153) "%s: activated the renewed certificate", md->name);
     }
 }
 
@@ -290,7 +290,7 @@ static apr_status_t ensure_fallback(md_reg_t *reg, const md_t *md, apr_time_t no
 leave:
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      APLOGNO(10514) "%s: cannot make the fallback certificate", md->name);
+                      APLOGNO(12154) "%s: cannot make the fallback certificate", md->name);
     }
     return rv;
 }
@@ -369,7 +369,7 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
     activate_staged(reg, md, ptemp);
     /* 3. */
     load_current(reg, item, now, ptemp);
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, APLOGNO(10515) "%s: %s, renewal %s at %s",
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, APLOGNO(12155) "%s: %s, renewal %s at %s",
                   md->name, md_state_name(md->state), md_renew_reason_name(item->reason),
                   md_time_rfc3339(item->renew_at, ptemp));
     /* 4. */

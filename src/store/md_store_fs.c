@@ -137,7 +137,7 @@ static apr_status_t load_file(md_store_fs_t *fs, const char *fpath, md_store_gro
 leave:
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      APLOGNO(10500) "store: %s cannot be read%s%s: move it away or repair it",
+                      APLOGNO(12100) "store: %s cannot be read%s%s: move it away or repair it",
                       fpath, err ? ": " : "", err ? err : "");
     }
     return rv;
@@ -215,7 +215,7 @@ static apr_status_t fs_save(md_store_t *store, md_store_group_t group, const cha
     rv = md_util_file_write_atomic(fpath, data, len, file_perms(group, vtype), p);
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      APLOGNO(10501) "store: writing %s failed, the previous file is kept", fpath);
+                      APLOGNO(12101) "store: writing %s failed, the previous file is kept", fpath);
     }
 leave:
     return rv;
@@ -305,7 +305,7 @@ static apr_status_t fs_set_aside(const char **pnewname, md_store_t *store, md_st
     rv = apr_file_rename(from, to, p);
     if (APR_SUCCESS == rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, p,
-                      APLOGNO(10502) "store: set %s aside as %s, it will be regenerated where "
+                      APLOGNO(12102) "store: set %s aside as %s, it will be regenerated where "
                                      "possible",
                       from, to);
         if (pnewname) {
@@ -460,7 +460,7 @@ static apr_status_t fs_activate(md_store_t *store, const char *name, apr_pool_t 
 leave:
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      APLOGNO(10503) "%s: activating the staged certificate failed, the current "
+                      APLOGNO(12103) "%s: activating the staged certificate failed, the current "
                                      "one stays in use",
                       name);
     }
@@ -484,7 +484,7 @@ static int recover_one(void *baton, const char *name, apr_pool_t *ptemp)
         md_util_rm_recursive(fs_path(fs, MD_SG_STAGING, name, NULL, ptemp), ptemp);
     }
     md_log_perror(MD_LOG_MARK, APR_SUCCESS == rv ? MD_LOG_NOTICE : MD_LOG_ERR, rv, ptemp,
-                  APLOGNO(10504) "%s: finished an interrupted activation", name);
+                  APLOGNO(12104) "%s: finished an interrupted activation", name);
     return 1;
 }
 
@@ -542,7 +542,7 @@ static apr_status_t read_store_file(md_store_fs_t *fs, const char *fpath, apr_po
 leave:
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      APLOGNO(10505) "store: %s is unusable (%s). It holds the key that encrypts "
+                      APLOGNO(12105) "store: %s is unusable (%s). It holds the key that encrypts "
                                      "the account and staged keys; restore it from a backup, or "
                                      "move the whole store away to start over",
                       fpath, err ? err : "unreadable");
@@ -575,7 +575,7 @@ apr_status_t md_store_fs_open(md_store_t **pstore, const char *path, apr_pool_t 
     }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      APLOGNO(10506) "store: cannot create the directories of %s", path);
+                      APLOGNO(12106) "store: cannot create the directories of %s", path);
         return rv;
     }
     fpath = md_util_path_join(p, fs->base, FS_STORE_JSON, NULL);
@@ -642,7 +642,7 @@ apr_status_t md_store_fs_set_owner(md_store_t *store, long uid, long gid, apr_po
     }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      APLOGNO(10507) "store: cannot give challenges/, staging/ and ocsp/ of %s to "
+                      APLOGNO(12107) "store: cannot give challenges/, staging/ and ocsp/ of %s to "
                                      "the server's User (uid %ld)",
                       fs->base, uid);
     }

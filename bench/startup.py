@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+"""Start-up benchmark: our mod_md side by side with Debian's stock module, one local pebble.
+
+Cases
+  ready N=<n> <keys>   time from 'apache2 -k start' until AH10059 was logged for all N MDs
+                       (certificates obtained in the background), keys RSA 2048 (default) and
+                       'MDPrivateKeys secp256r1'
+  start N=<m>          time from 'apache2 -k start' until the pid file exists and a request is
+                       answered, with m fresh MDs (their CA never answers, nothing is issued)
+
+Every run uses a fresh ServerRoot and store. Numbers are printed, never asserted.
+
+Environment
+  BENCH_N           MD counts for the 'ready' cases (default "1 10"; "1 10 50" for all)
+  BENCH_START_MDS   MD count for the 'start' case (default 1000, 0 to skip)
+  BENCH_KEYS        key settings to run (default "rsa ec")
+  BENCH_TIMEOUT     seconds to wait for one 'ready' case (default 300)
+  MD_MODULE         our module (default build/mod_md.so); STOCK_MD_MODULE the stock one
+"""
+
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test" / "integration"))
+import harness  # noqa: E402
+
+KEYS = {"rsa": ("RSA 2048", ""), "ec": ("secp256r1", "MDPrivateKeys secp256r1\n")}
+
+
+def md_names(n, tag):
+    return [f"md{i}.{tag}.bench.example.org" for i in range(n)]
+
+
+def config_body(h, names, extra=""):
+    body = [extra]
+    for name in names:
+        body.append(f"MDomain {name}\n")
+        body.append(h.md_vhosts(name))
+    return "".join(body)
+
+
+class Runner:
+    def __init__(self, scratch, ports, ca):
+        self.scratch = scratch
+        self.ports = ports
+        self.ca = ca
+        self.count = 0
+
+    def _httpd(self, module, ca):
+        self.count += 1
+        root = self.scratch / f"httpd-{self.count}"
+        return harness.Httpd(root, self.ports[0], self.ports[1], ca=ca, module=module)
+
+    def _done(self, h):
+        h.stop()
+        if os.environ.get("MD_TEST_KEEP") != "1":
+            shutil.rmtree(h.root, ignore_errors=True)
+
+    def ready(self, module, n, keys, timeout):
+        h = self._httpd(module, self.ca)
+        names = md_names(n, f"r{self.count}")
+        h.write_config(config_body(h, names, KEYS[keys][1]))
+        try:
+            t0 = time.monotonic()
+            r = h.start()
+            if r.returncode != 0:
+                print(f"    start failed: {(r.stdout + r.stderr).strip()}", flush=True)
+                return "start failed"
+            try:
+                h.wait_md_ready(names, timeout=timeout)
+            except TimeoutError:
+                return "timeout"
+            return time.monotonic() - t0
+        finally:
+            self._done(h)
+
+    def start(self, module, n):
+        blackhole = harness.BlackholeCA(self.ca.test_root)
+        h = self._httpd(module, blackhole)
+        h.write_config(config_body(h, md_names(n, f"s{self.count}")))
+        try:
+            t0 = time.monotonic()
+            r = h.start(timeout=1200)
+            if r.returncode != 0:
+                print(f"    start failed: {(r.stdout + r.stderr).strip()}", flush=True)
+                return "start failed"
+            return time.monotonic() - t0
+        finally:
+            self._done(h)
+            blackhole.stop()
+
+
+def fmt(v):
+    return f"{v:12.2f}" if isinstance(v, float) else f"{v:>12}"
+
+
+def main():
+    ns = [int(x) for x in os.environ.get("BENCH_N", "1 10").split()]
+    start_mds = int(os.environ.get("BENCH_START_MDS", "1000"))
+    keys = os.environ.get("BENCH_KEYS", "rsa ec").split()
+    timeout = float(os.environ.get("BENCH_TIMEOUT", "300"))
+    stock = Path(os.environ.get("STOCK_MD_MODULE", str(harness.STOCK_MODULE)))
+    ours = harness.module_path()
+    modules = {"stock": stock if stock.is_file() else None,
+               "ours": ours if ours.is_file() else None}
+    for label, path in modules.items():
+        print(f"{label:5}: {path or 'not found, skipped'}", flush=True)
+
+    cases = [(f"ready N={n} {KEYS[k][0]}", ("ready", n, k)) for k in keys for n in ns]
+    if start_mds > 0:
+        cases.append((f"start N={start_mds}", ("start", start_mds, None)))
+
+    scratch = harness.make_scratch("md-bench-")
+    ports = tuple(harness.free_ports(2))
+    ca = harness.CA(scratch / "ca", ports[0], ports[1], env={"PEBBLE_WFE_NONCEREJECT": "0"})
+    rows = []
+    try:
+        ca.start()
+        runner = Runner(scratch, ports, ca)
+        for title, (kind, n, k) in cases:
+            res = {}
+            for label, path in modules.items():
+                if path is None:
+                    res[label] = "n/a"
+                    continue
+                print(f"... {title} [{label}]", flush=True)
+                if kind == "ready":
+                    res[label] = runner.ready(path, n, k, timeout)
+                else:
+                    res[label] = runner.start(path, n)
+            rows.append((title, res["stock"], res["ours"]))
+    finally:
+        ca.stop()
+        harness.remove_scratch(scratch)
+
+    print()
+    print(f"{'case':28} {'stock s':>12} {'ours s':>12} {'ratio':>7}")
+    for title, s, o in rows:
+        ratio = f"{o / s:7.2f}" if isinstance(s, float) and isinstance(o, float) and s > 0 \
+            else f"{'-':>7}"
+        print(f"{title:28} {fmt(s)} {fmt(o)} {ratio}")
+    print("\nratio = ours / stock (below 1: ours is faster). Single runs, expect noise.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

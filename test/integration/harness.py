@@ -1,0 +1,718 @@
+"""Integration test harness: a local ACME CA (pebble + pebble-challtestsrv) and Apache instances
+running our mod_md (or Debian's stock one, for comparison), all on 127.0.0.1.
+
+Used by the pytest suite (conftest.py), the demo (test/tools/demo.py) and the benchmark
+(bench/startup.py). Only the Python standard library, python3-cryptography and curl are needed.
+
+Environment:
+  MD_MODULE        path of the mod_md.so to load (default: <repo>/build/mod_md.so);
+                   "stock" is short for Debian's /usr/lib/apache2/modules/mod_md.so
+  APACHE_BIN       apache2 binary (default /usr/sbin/apache2)
+  APACHE_MODULES   directory of the other modules (default /usr/lib/apache2/modules)
+  MD_TEST_KEEP     set to 1 to keep scratch directories for inspection
+"""
+
+import datetime
+import ipaddress
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+REPO = Path(__file__).resolve().parents[2]
+APACHE_BIN = os.environ.get("APACHE_BIN", "/usr/sbin/apache2")
+APACHE_MODULES = Path(os.environ.get("APACHE_MODULES", "/usr/lib/apache2/modules"))
+STOCK_MODULE = APACHE_MODULES / "mod_md.so"
+IS_ROOT = os.geteuid() == 0
+RUN_USER = "www-data"
+
+
+def module_path():
+    """The mod_md.so under test."""
+    val = os.environ.get("MD_MODULE", "")
+    if val == "stock":
+        return STOCK_MODULE
+    if val:
+        p = Path(val)
+        return p if p.is_absolute() else (REPO / p)
+    return REPO / "build" / "mod_md.so"
+
+
+def is_stock(path=None):
+    return Path(path or module_path()).resolve() == STOCK_MODULE.resolve()
+
+
+def free_port():
+    """A currently free TCP port on 127.0.0.1 (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_ports(n):
+    """n distinct free ports, held open together so the kernel cannot hand out one twice."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def wait_port(port, timeout=10.0, host="127.0.0.1"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def make_scratch(prefix):
+    """A scratch directory that the unprivileged Apache user can traverse."""
+    d = Path(tempfile.mkdtemp(prefix=prefix))
+    d.chmod(0o755)
+    return d
+
+
+def remove_scratch(path):
+    if os.environ.get("MD_TEST_KEEP") == "1":
+        print(f"keeping {path}")
+        return
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Test PKI: a small root that signs pebble's own TLS certificate. MDCACertificateFile points to
+# the root, so the module verifies the CA's https endpoint like it would in production.
+
+def _write_key(path, key):
+    path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    path.chmod(0o600)
+
+
+def make_test_pki(directory):
+    """Writes test-root.pem, pebble-cert.pem and pebble-key.pem into 'directory'.
+    Returns (root_pem_path, cert_path, key_path)."""
+    directory = Path(directory)
+    now = datetime.datetime.utcnow() - datetime.timedelta(minutes=5)
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mod_md test root")])
+    root = (x509.CertificateBuilder()
+            .subject_name(root_name).issuer_name(root_name)
+            .public_key(root_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
+                                         content_commitment=False, key_encipherment=False,
+                                         data_encipherment=False, key_agreement=False,
+                                         encipher_only=False, decipher_only=False),
+                           critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(root_key.public_key()),
+                           critical=False)
+            .sign(root_key, hashes.SHA256()))
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(root_name)
+            .public_key(leaf_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=2))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"),
+                x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
+                           critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                root_key.public_key()), critical=False)
+            .sign(root_key, hashes.SHA256()))
+    root_path = directory / "test-root.pem"
+    cert_path = directory / "pebble-cert.pem"
+    key_path = directory / "pebble-key.pem"
+    root_path.write_bytes(root.public_bytes(serialization.Encoding.PEM))
+    cert_path.write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    _write_key(key_path, leaf_key)
+    return root_path, cert_path, key_path
+
+
+# --------------------------------------------------------------------------------------------
+# Processes
+
+class Proc:
+    """A background process with its output in a log file; stopped by pid."""
+
+    def __init__(self, name, argv, log_path, env=None, cwd=None):
+        self.name = name
+        self.argv = argv
+        self.log_path = Path(log_path)
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=env, cwd=cwd,
+                                     start_new_session=True)
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self, timeout=10.0):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log.close()
+
+    def output(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+
+class CA:
+    """pebble-challtestsrv (a DNS server that answers 127.0.0.1 for every name) and pebble.
+
+    'http_port'/'tls_port' are where pebble sends http-01 / tls-alpn-01 validation requests: the
+    ports of the Apache under test. 'env' adds PEBBLE_* settings (e.g. PEBBLE_WFE_NONCEREJECT)."""
+
+    def __init__(self, workdir, http_port, tls_port, env=None):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir.chmod(0o755)
+        self.http_port = http_port
+        self.tls_port = tls_port
+        self.extra_env = dict(env or {})
+        self.port, self.mgmt_port, self.dns_port, self.dns_mgmt_port = free_ports(4)
+        self.test_root, self.cert, self.key = make_test_pki(self.dir)
+        self.issuer_root = self.dir / "pebble-issuer-root.pem"
+        self.pebble = None
+        self.challtestsrv = None
+        self._log_marks = {}
+
+    @property
+    def directory_url(self):
+        return f"https://127.0.0.1:{self.port}/dir"
+
+    @property
+    def log_path(self):
+        return self.dir / "pebble.log"
+
+    def _ssl_ctx(self):
+        return ssl.create_default_context(cafile=str(self.test_root))
+
+    def start(self, timeout=20.0):
+        conf = {"pebble": {
+            "listenAddress": f"127.0.0.1:{self.port}",
+            "managementListenAddress": f"127.0.0.1:{self.mgmt_port}",
+            "certificate": str(self.cert),
+            "privateKey": str(self.key),
+            "httpPort": self.http_port,
+            "tlsPort": self.tls_port,
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": False,
+        }}
+        conf_path = self.dir / "pebble-config.json"
+        conf_path.write_text(json.dumps(conf, indent=2))
+        self.challtestsrv = Proc("pebble-challtestsrv", [
+            "pebble-challtestsrv",
+            "-dns01", f"127.0.0.1:{self.dns_port}",
+            "-http01", "", "-https01", "", "-tlsalpn01", "",
+            "-management", f"127.0.0.1:{self.dns_mgmt_port}",
+            "-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""],
+            self.dir / "challtestsrv.log")
+        if not wait_port(self.dns_mgmt_port, timeout):
+            self.stop()
+            raise RuntimeError("pebble-challtestsrv did not start:\n"
+                               + self.challtestsrv.output())
+        env = dict(os.environ)
+        env.setdefault("PEBBLE_VA_NOSLEEP", "1")
+        env.update(self.extra_env)
+        self.pebble = Proc("pebble", [
+            "pebble", "-config", str(conf_path),
+            "-dnsserver", f"127.0.0.1:{self.dns_port}"],
+            self.log_path, env=env, cwd=str(self.dir))
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if not self.pebble.alive():
+                break
+            try:
+                with urllib.request.urlopen(self.directory_url, context=self._ssl_ctx(),
+                                            timeout=2) as r:
+                    json.loads(r.read())
+                pem = self._mgmt_get("/roots/0")
+                self.issuer_root.write_text(pem)
+                return self
+            except Exception as e:  # not up yet
+                last = e
+                time.sleep(0.1)
+        out = self.pebble.output()
+        self.stop()
+        raise RuntimeError(f"pebble did not start ({last}):\n{out}")
+
+    def _mgmt_get(self, path):
+        url = f"https://127.0.0.1:{self.mgmt_port}{path}"
+        with urllib.request.urlopen(url, context=self._ssl_ctx(), timeout=5) as r:
+            return r.read().decode()
+
+    def intermediate_pem(self):
+        return self._mgmt_get("/intermediates/0")
+
+    def stop(self):
+        for p in (self.pebble, self.challtestsrv):
+            if p is not None:
+                p.stop()
+
+    # Pebble logs one line per ACME request it handles; tests use that to prove that the
+    # module did (or did not) talk to the CA during a time window.
+    def log_mark(self):
+        try:
+            return self.log_path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def requests_since(self, mark):
+        """ACME request lines pebble logged after 'mark' (excluding management API calls)."""
+        with open(self.log_path, "rb") as f:
+            f.seek(mark)
+            text = f.read().decode(errors="replace")
+        return [ln for ln in text.splitlines()
+                if re.search(r"\b(GET|POST|HEAD)\s+/", ln) and "/roots/" not in ln
+                and "/intermediates/" not in ln]
+
+    def count_lines(self, pattern):
+        return len(re.findall(pattern, self.pebble.output() if self.pebble else ""))
+
+
+class BlackholeCA:
+    """A 'CA' that accepts TCP connections and never answers: the module's background job
+    hangs there, so an MD stays without certificate (fallback) without errors being logged
+    while a test looks at it. Has the attributes Httpd needs from a CA."""
+
+    def __init__(self, test_root):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.test_root = test_root
+
+    @property
+    def directory_url(self):
+        return f"https://127.0.0.1:{self.port}/dir"
+
+    def stop(self):
+        self.sock.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Apache
+
+LOG_LINE = re.compile(r"^\[(?P<time>[^\]]+)\] \[(?P<module>[^:\]]*):(?P<level>[a-z0-9]+)\]"
+                      r"(?P<rest>.*)$")
+AH_ID = re.compile(r"\bAH(\d{5})\b")
+
+# Modules loaded from APACHE_MODULES; core, so, watchdog, http_core, log_config, logio,
+# version and unixd are compiled into Debian's apache2 (apache2 -l).
+BASE_MODULES = [
+    ("mpm_event_module", "mod_mpm_event.so"),
+    ("authz_core_module", "mod_authz_core.so"),
+    ("authz_host_module", "mod_authz_host.so"),
+    ("mime_module", "mod_mime.so"),
+    ("dir_module", "mod_dir.so"),
+    ("alias_module", "mod_alias.so"),
+    ("socache_shmcb_module", "mod_socache_shmcb.so"),
+    ("ssl_module", "mod_ssl.so"),
+]
+
+
+def _compiled_in():
+    try:
+        out = subprocess.run([APACHE_BIN, "-l"], capture_output=True, text=True).stdout
+    except OSError:
+        return set()
+    return {ln.strip() for ln in out.splitlines() if ln.strip().endswith(".c")}
+
+
+class Httpd:
+    """One Apache instance in its own ServerRoot (a scratch dir), listening on 127.0.0.1 only.
+
+    Write a configuration with write_config(body) (body = the MD directives and vhosts; the
+    helpers md_vhosts()/md_config() produce the usual ones), then start(), graceful(), stop().
+    """
+
+    def __init__(self, root, http_port, https_port, ca=None, module=None):
+        self.root = Path(root)
+        self.http_port = http_port
+        self.https_port = https_port
+        self.ca = ca
+        self.module = Path(module) if module else module_path()
+        for sub in ("logs", "run", "htdocs", "conf"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o755)
+        (self.root / "htdocs").chmod(0o755)
+        (self.root / "htdocs" / "index.html").write_text("<html><body>mod_md test</body></html>\n")
+        (self.root / "htdocs" / "index.html").chmod(0o644)
+        self.conf_path = self.root / "conf" / "httpd.conf"
+        self.error_log = self.root / "logs" / "error_log"
+        self.pid_file = self.root / "run" / "httpd.pid"
+        self.store_dir = self.root / "md"
+        self._log_checked = 0
+
+    # ---- configuration
+
+    def base_config(self):
+        mods = "\n".join(f"LoadModule {n} {APACHE_MODULES / f}" for n, f in BASE_MODULES)
+        builtin = _compiled_in()
+        if "mod_watchdog.c" not in builtin:
+            mods += f"\nLoadModule watchdog_module {APACHE_MODULES / 'mod_watchdog.so'}"
+        if "mod_unixd.c" not in builtin:
+            mods += f"\nLoadModule unixd_module {APACHE_MODULES / 'mod_unixd.so'}"
+        if "mod_log_config.c" not in builtin:
+            mods += f"\nLoadModule log_config_module {APACHE_MODULES / 'mod_log_config.so'}"
+        user = f"User {RUN_USER}\nGroup {RUN_USER}\n" if IS_ROOT else ""
+        ca = ""
+        if self.ca is not None:
+            ca = (f"MDCertificateAuthority {self.ca.directory_url}\n"
+                  f"MDCACertificateFile {self.ca.test_root}\n")
+        return f"""# generated by test/integration/harness.py
+ServerRoot "{self.root}"
+DefaultRuntimeDir "{self.root}/run"
+PidFile "{self.pid_file}"
+Mutex file:{self.root}/run default
+ErrorLog "{self.error_log}"
+LogLevel warn md:debug
+LogFormat "%h %l %u %t \\"%r\\" %>s %b" common
+CustomLog "{self.root}/logs/access_log" common
+{mods}
+LoadModule md_module {self.module}
+{user}
+Listen 127.0.0.1:{self.http_port}
+Listen 127.0.0.1:{self.https_port}
+ServerName localhost
+ServerAdmin admin@example.org
+TypesConfig /etc/mime.types
+DocumentRoot "{self.root}/htdocs"
+DirectoryIndex index.html
+<Directory />
+    Require all granted
+</Directory>
+Timeout 10
+StartServers 1
+ServerLimit 4
+ThreadsPerChild 25
+MaxRequestWorkers 100
+MinSpareThreads 25
+MaxSpareThreads 75
+GracefulShutdownTimeout 5
+SSLRandomSeed startup builtin
+SSLSessionCache "shmcb:{self.root}/run/ssl_scache(512000)"
+
+MDCertificateAgreement accepted
+MDPortMap http:{self.http_port} https:{self.https_port}
+{ca}"""
+
+    def md_vhosts(self, name, aliases=(), docroot=None):
+        """An https vhost for an MD name (ServerName + ServerAlias); http is the base server."""
+        alias = f"    ServerAlias {' '.join(aliases)}\n" if aliases else ""
+        return f"""<VirtualHost 127.0.0.1:{self.https_port}>
+    ServerName {name}
+{alias}    SSLEngine on
+    DocumentRoot "{docroot or (self.root / 'htdocs')}"
+</VirtualHost>
+"""
+
+    def md_config(self, domains):
+        """Config body for several MDs: 'domains' maps an MD name to its aliases (a list)."""
+        parts = []
+        for name, aliases in domains.items():
+            parts.append(f"MDomain {name}\n")
+            parts.append(self.md_vhosts(name, aliases))
+        return "".join(parts)
+
+    def write_config(self, body="", base=True):
+        text = (self.base_config() if base else "") + "\n" + body + "\n"
+        self.conf_path.write_text(text)
+        return self.conf_path
+
+    def config_line_of(self, needle):
+        """1-based line number of the first config line containing 'needle'."""
+        for i, ln in enumerate(self.conf_path.read_text().splitlines(), 1):
+            if needle in ln:
+                return i
+        return None
+
+    # ---- control
+
+    def apachectl(self, *args, timeout=60):
+        return subprocess.run([APACHE_BIN, "-f", str(self.conf_path), *args],
+                              capture_output=True, text=True, timeout=timeout,
+                              cwd=str(self.root))
+
+    def pid(self):
+        try:
+            return int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+
+    @staticmethod
+    def _pid_alive(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        # a zombie (not yet reaped) counts as gone
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(") ", 1)[1][0] != "Z"
+        except (FileNotFoundError, IndexError):
+            return False
+
+    def start(self, wait=True, timeout=30.0):
+        """Runs 'apache2 -k start'. Returns the CompletedProcess (check .returncode for config
+        errors); with wait, also waits until the server answers on its http port."""
+        self.pid_file.unlink(missing_ok=True)
+        r = self.apachectl("-k", "start", timeout=max(60.0, timeout))
+        if r.returncode != 0:
+            return r
+        # the detached parent writes its pid file shortly after; stop() needs it
+        deadline = time.monotonic() + max(10.0, timeout)
+        while self.pid() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not wait:
+            return r
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.pid() and self._answers():
+                return r
+            time.sleep(0.05)
+        raise RuntimeError(f"apache did not come up in {timeout}s: {r.stdout}{r.stderr}\n"
+                           + self.log_tail())
+
+    def _answers(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.http_port), timeout=1) as s:
+                s.sendall(b"HEAD / HTTP/1.0\r\nHost: localhost\r\n\r\n")
+                return s.recv(12).startswith(b"HTTP/")
+        except OSError:
+            return False
+
+    def graceful(self, timeout=30.0):
+        """'apache2 -k graceful', then waits until the new generation logs that it runs."""
+        mark = self.log_size()
+        r = self.apachectl("-k", "graceful")
+        if r.returncode != 0:
+            raise RuntimeError(f"graceful failed: {r.stdout}{r.stderr}")
+        self.wait_log(r"resuming normal operations", timeout=timeout, since=mark)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not self._answers():
+            time.sleep(0.05)
+        return r
+
+    @staticmethod
+    def _children(pid):
+        kids = []
+        for d in Path("/proc").iterdir():
+            if not d.name.isdigit():
+                continue
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat.rsplit(") ", 1)[-1].split()
+            if len(fields) > 1 and fields[1] == str(pid):
+                kids.append(int(d.name))
+        return kids
+
+    def stop(self, timeout=30.0):
+        """'apache2 -k stop', then waits until the parent and its children are gone (killing
+        them by pid if they outlive 'timeout')."""
+        pid = self.pid()
+        if pid is None:
+            return
+        pids = [pid] + self._children(pid)
+        self.apachectl("-k", "stop")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and any(self._pid_alive(p) for p in pids):
+            time.sleep(0.05)
+        for p in pids:
+            if self._pid_alive(p):
+                try:
+                    os.kill(p, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self.pid_file.unlink(missing_ok=True)
+
+    def running(self):
+        pid = self.pid()
+        return pid is not None and self._pid_alive(pid)
+
+    # ---- error log
+
+    def log_size(self):
+        try:
+            return self.error_log.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def log_text(self, since=0):
+        try:
+            with open(self.error_log, "rb") as f:
+                f.seek(since)
+                return f.read().decode(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, n=40):
+        return "\n".join(self.log_text().splitlines()[-n:])
+
+    def wait_log(self, pattern, timeout=60.0, since=0, count=1):
+        """Waits until 'pattern' (regex) appears 'count' times in the error log after offset
+        'since'. Returns the matching lines; raises TimeoutError with the log tail otherwise."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            hits = [ln for ln in self.log_text(since).splitlines() if rx.search(ln)]
+            if len(hits) >= count:
+                return hits
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"'{pattern}' x{count} not in error log after {timeout}s "
+                                   f"({len(hits)} found). Log tail:\n{self.log_tail()}")
+            time.sleep(0.2)
+
+    def wait_md_ready(self, names, timeout=120.0, since=0):
+        """Waits for AH10059 ("has been setup and changes will be activated on next (graceful)
+        server restart") for each MD in 'names'."""
+        deadline = time.monotonic() + timeout
+        pending = set(names)
+        while pending:
+            text = self.log_text(since)
+            for name in list(pending):
+                if re.search(r"AH10059: The Managed Domain " + re.escape(name) + r" has been setup",
+                             text):
+                    pending.discard(name)
+            if not pending:
+                break
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no AH10059 for {sorted(pending)} after {timeout}s. "
+                                   f"Log tail:\n{self.log_tail()}")
+            time.sleep(0.2)
+
+    def log_problems(self, expected=(), since=None, modules=("md",)):
+        """Lines at [error]/[warn] (or worse) from 'modules' after 'since' (default: since the
+        last check) whose AH id is not in 'expected'."""
+        start = self._log_checked if since is None else since
+        bad = []
+        for ln in self.log_text(start).splitlines():
+            # a child that crashed (AH00052 "exit signal Segmentation fault") is always a problem
+            if "exit signal" in ln or "AH00060" in ln:
+                bad.append(ln)
+                continue
+            m = LOG_LINE.match(ln)
+            if not m or m.group("module") not in modules:
+                continue
+            if m.group("level") not in ("warn", "error", "crit", "alert", "emerg"):
+                continue
+            ids = {f"AH{i}" for i in AH_ID.findall(ln)}
+            if ids & set(expected):
+                continue
+            bad.append(ln)
+        return bad
+
+    def check_log(self, expected=()):
+        """Asserts no unexpected md warnings/errors since the last check."""
+        bad = self.log_problems(expected)
+        self._log_checked = self.log_size()
+        assert not bad, "unexpected warnings/errors in error log:\n" + "\n".join(bad)
+
+    def mark_log_checked(self):
+        self._log_checked = self.log_size()
+
+    # ---- requests
+
+    def curl(self, name, path="/", https=True, cacert=None, insecure=False, extra=()):
+        """Fetches https://name:port/path with curl, resolving 'name' to 127.0.0.1.
+        Returns (status, body, stderr); status 0 when the request failed (TLS error etc)."""
+        port = self.https_port if https else self.http_port
+        scheme = "https" if https else "http"
+        argv = ["curl", "-s", "-S", "--max-time", "15", "-o", "-", "-w", "\n%{http_code}",
+                "--resolve", f"{name}:{port}:127.0.0.1", "--path-as-is"]
+        if https:
+            if insecure:
+                argv.append("-k")
+            elif cacert:
+                argv += ["--cacert", str(cacert)]
+        argv += list(extra)
+        argv.append(f"{scheme}://{name}:{port}{path}")
+        r = subprocess.run(argv, capture_output=True, text=True)
+        body, _, code = r.stdout.rpartition("\n")
+        try:
+            status = int(code)
+        except ValueError:
+            status = 0
+        return status, body, r.stderr
+
+    def peer_chain(self, name, port=None):
+        """Connects with SNI 'name' to 127.0.0.1 and returns the served certificate (x509)
+        without verifying it."""
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with socket.create_connection(("127.0.0.1", port or self.https_port), timeout=10) as s:
+            with ctx.wrap_socket(s, server_hostname=name) as t:
+                der = t.getpeercert(binary_form=True)
+        return x509.load_der_x509_certificate(der)
+
+    def verify_served(self, name, cafile, port=None):
+        """Connects with SNI 'name', verifying the chain against 'cafile' and the host name.
+        Returns the leaf certificate as a dict (ssl.getpeercert()); raises ssl.SSLError."""
+        ctx = ssl.create_default_context(cafile=str(cafile))
+        with socket.create_connection(("127.0.0.1", port or self.https_port), timeout=10) as s:
+            with ctx.wrap_socket(s, server_hostname=name) as t:
+                return t.getpeercert()
+
+
+def cert_sans(cert):
+    try:
+        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+    except x509.ExtensionNotFound:
+        return []
+    return sorted(ext.value.get_values_for_type(x509.DNSName))
+
+
+def cert_issuer_cn(cert):
+    attrs = cert.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return attrs[0].value if attrs else cert.issuer.rfc4514_string()
+
+
+def is_self_signed(cert):
+    return cert.issuer == cert.subject

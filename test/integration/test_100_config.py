@@ -1,0 +1,52 @@
+"""Configuration: values of the issue-2 directives are checked when the config is read.
+
+A bad value must stop the start with Apache's "AH00526: Syntax error on line N of FILE:" and a
+message from the module that names the directive. Nothing here talks to the CA.
+"""
+
+import pytest
+
+BAD = [
+    # (config lines, directive the message must name)
+    ("MDCertificateAgreement yes", "MDCertificateAgreement"),
+    ("MDCertificateAgreement no", "MDCertificateAgreement"),
+    ("MDPortMap garbage", "MDPortMap"),
+    ("MDPortMap http:99999", "MDPortMap"),
+    ("MDPortMap http:abc", "MDPortMap"),
+    ("MDPortMap ftp:21", "MDPortMap"),
+    ("MDCAChallenges foo-01", "MDCAChallenges"),
+    ("MDomain bad..name", "MDomain"),
+]
+
+GOOD = [
+    "MDomain a.example.org",
+    "MDomain a.example.org www.a.example.org b.example.org",
+    "MDCertificateAgreement accepted",
+    "MDContactEmail admin@example.org",
+    "MDStoreDir md-other",
+    "MDPortMap http:8080",
+    "MDPortMap 80:8080 443:8443",
+    "MDPortMap http:- https:8443",
+    "MDCAChallenges http-01",
+    "MDCertificateAuthority https://127.0.0.1:14000/dir",
+]
+
+
+@pytest.mark.parametrize("line,directive", BAD, ids=[b[0] for b in BAD])
+def test_100_bad_value_fails_start(httpd, line, directive):
+    httpd.write_config(line + "\n")
+    lineno = httpd.config_line_of(line)
+    r = httpd.start(wait=False)
+    out = r.stdout + r.stderr
+    assert r.returncode != 0, f"'{line}' was accepted:\n{out}"
+    assert f"AH00526: Syntax error on line {lineno} of {httpd.conf_path}:" in out, out
+    assert directive in out, f"message does not name {directive}:\n{out}"
+    assert not httpd.running()
+
+
+@pytest.mark.parametrize("line", GOOD)
+def test_100_good_value_passes(httpd, line):
+    httpd.write_config(line + "\n")
+    r = httpd.apachectl("-t")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Syntax OK" in r.stdout + r.stderr
