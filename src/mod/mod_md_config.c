@@ -261,6 +261,41 @@ static const char *md_config_set_challenges(cmd_parms *cmd, void *dc, const char
     return NULL;
 }
 
+static const char *md_config_set_pkeys(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    md_t *md = setting_target(cmd);
+    apr_array_header_t *specs;
+    md_pkey_spec_t *spec = NULL;
+    apr_size_t used = 0, i = 0;
+    const char *err = NULL;
+    int j;
+
+    (void)dc;
+    if (argc < 1) {
+        return "MDPrivateKeys: needs at least one key type, e.g. 'RSA 2048' or 'secp256r1'";
+    }
+    specs = apr_array_make(cmd->pool, argc, sizeof(md_pkey_spec_t *));
+    while (i < (apr_size_t)argc) {
+        if (APR_SUCCESS != md_pkey_spec_parse(&spec, &used, (const char *const *)argv + i,
+                                              (apr_size_t)argc - i, cmd->pool, &err)) {
+            return apr_pstrcat(cmd->pool, "MDPrivateKeys: ", err, NULL);
+        }
+        for (j = 0; j < specs->nelts; ++j) {
+            if (!strcmp(md_pkey_spec_name(APR_ARRAY_IDX(specs, j, md_pkey_spec_t *)),
+                        md_pkey_spec_name(spec))) {
+                return apr_psprintf(cmd->pool,
+                                    "MDPrivateKeys: '%s' is given twice; list each key type "
+                                    "once (one certificate is made per key type)",
+                                    md_pkey_spec_format(spec, cmd->pool));
+            }
+        }
+        APR_ARRAY_PUSH(specs, md_pkey_spec_t *) = spec;
+        i += used;
+    }
+    md->pks = specs;
+    return NULL;
+}
+
 /* ---- server-wide settings ----------------------------------------------------------------------
  */
 
@@ -362,6 +397,8 @@ const command_rec mod_md_cmds[] = {
                   "The email address the CA registers for the account"),
     AP_INIT_ITERATE("MDCAChallenges", md_config_set_challenges, NULL, RSRC_CONF,
                     "The ACME challenge types to use, in order of preference"),
+    AP_INIT_TAKE_ARGV("MDPrivateKeys", md_config_set_pkeys, NULL, RSRC_CONF,
+                      "Key types of the certificates: 'RSA [bits]', 'secp256r1', 'secp384r1'"),
     AP_INIT_TAKE1("MDStoreDir", md_config_set_store_dir, NULL, RSRC_CONF,
                   "The directory of the store (relative to ServerRoot)"),
     AP_INIT_TAKE1("MDCACertificateFile", md_config_set_ca_file, NULL, RSRC_CONF,
@@ -402,6 +439,9 @@ void mod_md_config_complete_md(md_t *md, md_mod_conf_t *mc, server_rec *base, ap
     }
     if (!md->contacts) {
         md->contacts = apr_array_make(p, 1, sizeof(const char *));
+    }
+    if (!md->pks || !md->pks->nelts) {
+        md->pks = g->pks;
     }
     if (!md->pks || !md->pks->nelts) {
         md_pkey_spec_t *spec = apr_pcalloc(p, sizeof(*spec));
