@@ -196,6 +196,12 @@ static apr_status_t sync_dir(const char *dpath)
 apr_status_t md_util_file_write_atomic(const char *fpath, const void *data, apr_size_t len,
                                        apr_fileperms_t perms, apr_pool_t *p)
 {
+    return md_util_file_write_atomic_ex(fpath, data, len, perms, 1, p);
+}
+
+apr_status_t md_util_file_write_atomic_ex(const char *fpath, const void *data, apr_size_t len,
+                                          apr_fileperms_t perms, int is_durable, apr_pool_t *p)
+{
     const char *slash = strrchr(fpath, '/');
     const char *dpath, *fname, *what = NULL;
     char *tmp;
@@ -223,7 +229,7 @@ apr_status_t md_util_file_write_atomic(const char *fpath, const void *data, apr_
         what = "write";
         goto leave;
     }
-    if (fsync(fd) != 0) {
+    if (is_durable && fsync(fd) != 0) {
         rv = APR_FROM_OS_ERROR(errno);
         what = "fsync";
         goto leave;
@@ -249,7 +255,7 @@ apr_status_t md_util_file_write_atomic(const char *fpath, const void *data, apr_
     }
     tmp = NULL;
     /* 5. */
-    rv = sync_dir(dpath);
+    rv = is_durable ? sync_dir(dpath) : APR_SUCCESS;
     if (APR_SUCCESS != rv) {
         what = "fsync of directory";
     }
@@ -563,4 +569,19 @@ apr_status_t md_util_rand_bytes(unsigned char *buf, apr_size_t len)
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
+}
+
+apr_status_t md_util_sync_fs(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    apr_status_t rv = APR_SUCCESS;
+
+    if (fd < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    if (syncfs(fd) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
+    close(fd);
+    return rv;
 }

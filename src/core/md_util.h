@@ -10,11 +10,12 @@
 #include <apr_file_info.h>
 
 /* File permissions used by the store. */
-#define MD_FPROT_F_UONLY      (APR_FPROT_UREAD | APR_FPROT_UWRITE)                       /* 0600 */
-#define MD_FPROT_D_UONLY      (MD_FPROT_F_UONLY | APR_FPROT_UEXECUTE)                    /* 0700 */
-#define MD_FPROT_F_UALL_WREAD (MD_FPROT_F_UONLY | APR_FPROT_GREAD | APR_FPROT_WREAD)     /* 0644 */
-#define MD_FPROT_D_UALL_WREAD (MD_FPROT_D_UONLY | APR_FPROT_GREAD | APR_FPROT_GEXECUTE \
-                               | APR_FPROT_WREAD | APR_FPROT_WEXECUTE)                    /* 0755 */
+#define MD_FPROT_F_UONLY      (APR_FPROT_UREAD | APR_FPROT_UWRITE)                   /* 0600 */
+#define MD_FPROT_D_UONLY      (MD_FPROT_F_UONLY | APR_FPROT_UEXECUTE)                /* 0700 */
+#define MD_FPROT_F_UALL_WREAD (MD_FPROT_F_UONLY | APR_FPROT_GREAD | APR_FPROT_WREAD) /* 0644 */
+#define MD_FPROT_D_UALL_WREAD                                                                      \
+    (MD_FPROT_D_UONLY | APR_FPROT_GREAD | APR_FPROT_GEXECUTE | APR_FPROT_WREAD                     \
+     | APR_FPROT_WEXECUTE) /* 0755 */
 
 /** base64url without padding (RFC 4648 5, RFC 7515 2) of 'len' bytes of 'data'. */
 const char *md_util_base64url_encode(const unsigned char *data, apr_size_t len, apr_pool_t *p);
@@ -29,8 +30,7 @@ apr_ssize_t md_util_base64url_decode(unsigned char **pdata, const char *encoded,
 const char *md_util_hex(const unsigned char *data, apr_size_t len, char sep, apr_pool_t *p);
 
 /** Join path segments with '/'; the list ends with NULL. */
-const char *md_util_path_join(apr_pool_t *p, const char *first, ...)
-    __attribute__((sentinel));
+const char *md_util_path_join(apr_pool_t *p, const char *first, ...) __attribute__((sentinel));
 
 /**
  * Write 'len' bytes atomically to 'fpath' with permissions 'perms': a temporary file in the same
@@ -40,6 +40,17 @@ const char *md_util_path_join(apr_pool_t *p, const char *first, ...)
  */
 apr_status_t md_util_file_write_atomic(const char *fpath, const void *data, apr_size_t len,
                                        apr_fileperms_t perms, apr_pool_t *p);
+
+/**
+ * As md_util_file_write_atomic(), but with 'is_durable' 0 it skips both fsyncs: readers still see
+ * the old or the new file, but after a crash the new one may be lost or empty. For files that can
+ * be regenerated; md_util_sync_fs() later makes a batch of them durable at once.
+ */
+apr_status_t md_util_file_write_atomic_ex(const char *fpath, const void *data, apr_size_t len,
+                                          apr_fileperms_t perms, int is_durable, apr_pool_t *p);
+
+/** Flush everything written to the file system that holds 'path' (syncfs). */
+apr_status_t md_util_sync_fs(const char *path);
 
 /**
  * Read a whole file of at most 'max_len' bytes. *pdata is NUL terminated. APR_ENOENT if it does
@@ -72,7 +83,8 @@ int md_util_is_ip(const char *name);
 char *md_util_str_tolower(const char *s, apr_pool_t *p);
 
 /** Index of 's' (case-insensitive) in an array of 'const char *', -1 if absent. */
-int md_array_str_index(const apr_array_header_t *array, const char *s, int start, int case_sensitive);
+int md_array_str_index(const apr_array_header_t *array, const char *s, int start,
+                       int case_sensitive);
 
 /** Non-zero if both arrays hold the same strings (case-insensitive), order ignored. */
 int md_array_str_eq_set(const apr_array_header_t *a1, const apr_array_header_t *a2);

@@ -265,7 +265,12 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
         rv = md_reg_create(&mc->reg, mc->store, p);
     }
     if (APR_SUCCESS == rv) {
-        rv = md_reg_sync(mc->reg, mc->mds, apr_time_now(), p, ptemp);
+        apr_time_t t0 = apr_time_now();
+        rv = md_reg_sync(mc->reg, mc->mds, t0, p, ptemp);
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, s,
+                     APLOGNO(12319) "store synced for %d domains in %" APR_TIME_T_FMT " ms%s",
+                     mc->mds->nelts, apr_time_as_msec(apr_time_now() - t0),
+                     dry_run ? " (dry run)" : "");
     }
     if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,

@@ -28,6 +28,7 @@ struct md_reg_t {
     apr_array_header_t *items; /* md_reg_item_t* */
     apr_hash_t *by_name;
     md_pkey_t *fallback_key; /* loaded on first need */
+    int has_unflushed;       /* regenerable files were written, md_store_flush() is due */
 };
 
 apr_status_t md_reg_create(md_reg_t **preg, md_store_t *store, apr_pool_t *p)
@@ -285,8 +286,9 @@ static apr_status_t ensure_fallback(md_reg_t *reg, const md_t *md, apr_time_t no
     }
     chain = apr_array_make(p, 1, sizeof(md_cert_t *));
     APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
-    rv = md_store_save(reg->store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT, MD_SV_CHAIN, chain,
-                       p);
+    rv = md_store_save_regenerable(reg->store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT,
+                                   MD_SV_CHAIN, chain, p);
+    reg->has_unflushed = 1;
 leave:
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
@@ -349,7 +351,11 @@ static apr_status_t save_if_changed(md_reg_t *reg, const md_t *md, const md_t *s
     if (was_s && now_s && !strcmp(was_s, now_s)) {
         return APR_SUCCESS;
     }
-    return md_store_save_json(reg->store, MD_SG_DOMAINS, md->name, MD_FN_MD, md_to_json(md, p), p);
+    /* md.json is made from the configuration (and the account id, which is kept in
+     * accounts/ too): regenerable, so thousands of MDs cost one flush, not thousands */
+    reg->has_unflushed = 1;
+    return md_store_save_regenerable(reg->store, MD_SG_DOMAINS, md->name, MD_FN_MD, MD_SV_JSON,
+                                     md_to_json(md, p), p);
 }
 
 static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t *ptemp)
@@ -401,6 +407,14 @@ apr_status_t md_reg_sync(md_reg_t *reg, apr_array_header_t *mds, apr_time_t now,
         apr_pool_clear(pmd);
     }
     apr_pool_destroy(pmd);
+    if (reg->has_unflushed) {
+        reg->has_unflushed = 0;
+        rv2 = md_store_flush(reg->store, ptemp);
+        if (APR_SUCCESS != rv2) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv2, ptemp,
+                          APLOGNO(12156) "store: flushing the written files to disk failed");
+        }
+    }
     return rv;
 }
 

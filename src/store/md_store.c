@@ -26,6 +26,18 @@ apr_status_t md_store_save(md_store_t *store, md_store_group_t group, const char
     return store->save(store, group, name, aspect, vtype, value, p);
 }
 
+apr_status_t md_store_save_regenerable(md_store_t *store, md_store_group_t group, const char *name,
+                                       const char *aspect, md_store_vtype_t vtype,
+                                       const void *value, apr_pool_t *p)
+{
+    return store->save_regenerable(store, group, name, aspect, vtype, value, p);
+}
+
+apr_status_t md_store_flush(md_store_t *store, apr_pool_t *p)
+{
+    return store->flush(store, p);
+}
+
 apr_status_t md_store_remove(md_store_t *store, md_store_group_t group, const char *name,
                              const char *aspect, apr_pool_t *p)
 {

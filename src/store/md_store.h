@@ -56,6 +56,10 @@ struct md_store_t {
                               const char *name, const char *aspect, apr_pool_t *p);
     apr_status_t (*set_aside)(const char **pnewname, md_store_t *store, md_store_group_t group,
                               const char *name, const char *aspect, apr_pool_t *p);
+    apr_status_t (*save_regenerable)(md_store_t *store, md_store_group_t group, const char *name,
+                                     const char *aspect, md_store_vtype_t vtype, const void *value,
+                                     apr_pool_t *p);
+    apr_status_t (*flush)(md_store_t *store, apr_pool_t *p);
 };
 
 /** Directory name of a group ("domains", ...). */
@@ -72,6 +76,17 @@ apr_status_t md_store_load(md_store_t *store, md_store_group_t group, const char
 apr_status_t md_store_save(md_store_t *store, md_store_group_t group, const char *name,
                            const char *aspect, md_store_vtype_t vtype, const void *value,
                            apr_pool_t *p);
+/**
+ * Save a value that can be regenerated when lost (md.json from the configuration, a fallback
+ * certificate). Readers see the old or the new value as with md_store_save(), but the write is
+ * not flushed to disk on its own: md_store_flush() makes all such writes durable at once, so a
+ * start-up that writes thousands of them pays for one flush instead of thousands.
+ */
+apr_status_t md_store_save_regenerable(md_store_t *store, md_store_group_t group, const char *name,
+                                       const char *aspect, md_store_vtype_t vtype,
+                                       const void *value, apr_pool_t *p);
+/** Make all writes so far durable. */
+apr_status_t md_store_flush(md_store_t *store, apr_pool_t *p);
 /** Remove one value; missing is fine. */
 apr_status_t md_store_remove(md_store_t *store, md_store_group_t group, const char *name,
                              const char *aspect, apr_pool_t *p);

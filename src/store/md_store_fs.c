@@ -190,9 +190,9 @@ static apr_status_t ensure_dir(md_store_fs_t *fs, md_store_group_t group, const 
     return md_util_dir_make(fs_path(fs, group, name, NULL, p), dir_perms(group), p);
 }
 
-static apr_status_t fs_save(md_store_t *store, md_store_group_t group, const char *name,
-                            const char *aspect, md_store_vtype_t vtype, const void *value,
-                            apr_pool_t *p)
+static apr_status_t save_file(md_store_t *store, md_store_group_t group, const char *name,
+                              const char *aspect, md_store_vtype_t vtype, const void *value,
+                              int is_durable, apr_pool_t *p)
 {
     md_store_fs_t *fs = (md_store_fs_t *)store;
     const char *data = NULL, *fpath;
@@ -212,13 +212,35 @@ static apr_status_t fs_save(md_store_t *store, md_store_group_t group, const cha
         goto leave;
     }
     fpath = fs_path(fs, group, name, aspect, p);
-    rv = md_util_file_write_atomic(fpath, data, len, file_perms(group, vtype), p);
+    rv = md_util_file_write_atomic_ex(fpath, data, len, file_perms(group, vtype), is_durable, p);
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
                       APLOGNO(12101) "store: writing %s failed, the previous file is kept", fpath);
     }
 leave:
     return rv;
+}
+
+static apr_status_t fs_save(md_store_t *store, md_store_group_t group, const char *name,
+                            const char *aspect, md_store_vtype_t vtype, const void *value,
+                            apr_pool_t *p)
+{
+    return save_file(store, group, name, aspect, vtype, value, 1, p);
+}
+
+static apr_status_t fs_save_regenerable(md_store_t *store, md_store_group_t group, const char *name,
+                                        const char *aspect, md_store_vtype_t vtype,
+                                        const void *value, apr_pool_t *p)
+{
+    return save_file(store, group, name, aspect, vtype, value, 0, p);
+}
+
+static apr_status_t fs_flush(md_store_t *store, apr_pool_t *p)
+{
+    md_store_fs_t *fs = (md_store_fs_t *)store;
+
+    (void)p;
+    return md_util_sync_fs(fs->base);
 }
 
 static apr_status_t fs_remove(md_store_t *store, md_store_group_t group, const char *name,
@@ -566,6 +588,8 @@ apr_status_t md_store_fs_open(md_store_t **pstore, const char *path, apr_pool_t 
     fs->s.activate = fs_activate;
     fs->s.get_fname = fs_get_fname;
     fs->s.set_aside = fs_set_aside;
+    fs->s.save_regenerable = fs_save_regenerable;
+    fs->s.flush = fs_flush;
     fs->base = apr_pstrdup(p, path);
 
     rv = md_util_dir_make(fs->base, MD_FPROT_D_UALL_WREAD, p);
