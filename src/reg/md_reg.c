@@ -161,6 +161,24 @@ apr_status_t md_reg_check_staged(md_reg_t *reg, const md_t *md, md_result_t *res
     return rv;
 }
 
+/* Fields of the live md.json that this module does not own (written by another mod_md version)
+ * are carried into the staged one before it goes live. Done here in the parent: the child that
+ * staged the set cannot read domains/. Nothing to carry is fine. */
+static void carry_foreign_fields(md_reg_t *reg, const char *name, apr_pool_t *p)
+{
+    md_json_t *live = NULL, *staged = NULL;
+    md_t *smd = NULL;
+
+    if (APR_SUCCESS != md_store_load_json(reg->store, MD_SG_DOMAINS, name, MD_FN_MD, &live, p)
+        || APR_SUCCESS != md_store_load_json(reg->store, MD_SG_STAGING, name, MD_FN_MD, &staged, p)
+        || APR_SUCCESS != md_from_json(&smd, staged, p, NULL)) {
+        return;
+    }
+    staged = md_to_json_keep(smd, staged, p);
+    md_json_keep_foreign(staged, live, p);
+    md_store_save_json(reg->store, MD_SG_STAGING, name, MD_FN_MD, staged, p);
+}
+
 static void activate_staged(md_reg_t *reg, md_t *md, apr_pool_t *p)
 {
     apr_status_t rv;
@@ -180,6 +198,7 @@ static void activate_staged(md_reg_t *reg, md_t *md, apr_pool_t *p)
                       APLOGNO(12152) "%s: the account of the staged set could not be installed",
                       md->name);
     }
+    carry_foreign_fields(reg, md->name, p);
     rv = md_store_activate(reg->store, md->name, p);
     if (APR_SUCCESS == rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p,
@@ -346,10 +365,17 @@ static apr_status_t save_if_changed(md_reg_t *reg, const md_t *md, const md_t *s
     const char *was_s =
         stored ? md_json_writep(md_to_json(stored, p), p, MD_JSON_FMT_COMPACT) : NULL;
 
+    md_json_t *old = NULL;
+
     if (was_s && now_s && !strcmp(was_s, now_s)) {
         return APR_SUCCESS;
     }
-    return md_store_save_json(reg->store, MD_SG_DOMAINS, md->name, MD_FN_MD, md_to_json(md, p), p);
+    /* keep what other mod_md versions wrote there (a missing or broken file is no loss here) */
+    if (stored) {
+        md_store_load_json(reg->store, MD_SG_DOMAINS, md->name, MD_FN_MD, &old, p);
+    }
+    return md_store_save_json(reg->store, MD_SG_DOMAINS, md->name, MD_FN_MD,
+                              md_to_json_keep(md, old, p), p);
 }
 
 static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t *ptemp)

@@ -4,14 +4,16 @@
  * md_util_file_write_atomic(), so every single file is replaced atomically.
  *
  * Activation of a staged set (md_store_activate), crash-safe:
- *   1. build tmp/<name>.new from staging/<name> (keys decrypted, 0600), then rename it to
- *      tmp/<name>: a complete set, ready to go live
+ *   1. build tmp/<name>@new from staging/<name> (keys decrypted, 0600), then rename it to
+ *      tmp/<name>@ready: a complete set, ready to go live
  *   2. rename domains/<name> to archive/<name>.N (when there is one)
- *   3. rename tmp/<name> to domains/<name>
+ *   3. rename tmp/<name>@ready to domains/<name>
  *   4. remove staging/<name>
- * A crash after 1 leaves a complete tmp/<name>; opening the store finishes 2 and 3 (recover_tmp).
- * A crash before 1 completes leaves only a tmp/<name>.new, which is discarded, while staging/<name>
- * is still there for the next activation.
+ * A crash after 1 leaves a complete tmp/<name>@ready; opening the store finishes 2 and 3
+ * (recover_one). A crash before 1 completes leaves only a tmp/<name>@new, which is discarded,
+ * while staging/<name> is still there for the next activation.
+ * '@' cannot occur in a DNS name, so these names never clash with anything else in tmp/ (the
+ * stock module keeps scratch copies of job.json in tmp/<name>/, which are not sets).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -33,6 +35,8 @@
 #define FS_STORE_VERSION 3
 #define FS_STORE_KLEN    48
 #define FS_TEXT_MAX      (1024 * 1024)
+#define FS_SFX_NEW       "@new"
+#define FS_SFX_READY     "@ready"
 
 typedef struct {
     md_store_t s; /* first member: a md_store_t* is a md_store_fs_t* */
@@ -408,7 +412,7 @@ static apr_status_t archive_current(md_store_fs_t *fs, const char *name, apr_poo
 /* 2. and 3. of the plan: tmp/<name> is complete, make it live. */
 static apr_status_t switch_live(md_store_fs_t *fs, const char *name, apr_pool_t *p)
 {
-    const char *ready = fs_path(fs, MD_SG_TMP, name, NULL, p);
+    const char *ready = fs_path(fs, MD_SG_TMP, apr_pstrcat(p, name, FS_SFX_READY, NULL), NULL, p);
     const char *live = fs_path(fs, MD_SG_DOMAINS, name, NULL, p);
     apr_status_t rv;
 
@@ -432,8 +436,8 @@ static apr_status_t fs_activate(md_store_t *store, const char *name, apr_pool_t 
     if (APR_SUCCESS != rv) {
         return rv;
     }
-    ready = fs_path(fs, MD_SG_TMP, name, NULL, p);
-    building = apr_pstrcat(p, ready, ".new", NULL);
+    ready = fs_path(fs, MD_SG_TMP, apr_pstrcat(p, name, FS_SFX_READY, NULL), NULL, p);
+    building = fs_path(fs, MD_SG_TMP, apr_pstrcat(p, name, FS_SFX_NEW, NULL), NULL, p);
     rv = md_util_dir_make(md_util_path_join(p, fs->base, "tmp", NULL), dir_perms(MD_SG_TMP), p);
     if (APR_SUCCESS != rv) {
         goto leave;
@@ -467,18 +471,30 @@ leave:
     return rv;
 }
 
-/* Finish activations a crash interrupted: a complete tmp/<name> means steps 2-3 are due. */
-static int recover_one(void *baton, const char *name, apr_pool_t *ptemp)
+static int has_suffix(const char *s, const char *sfx)
+{
+    size_t len = strlen(s), slen = strlen(sfx);
+
+    return len > slen && !strcmp(s + len - slen, sfx);
+}
+
+/* Finish activations a crash interrupted: a complete tmp/<name>@ready means steps 2-3 are due,
+ * a tmp/<name>@new is an unfinished step 1. Other entries of tmp/ are not ours to touch. */
+static int recover_one(void *baton, const char *dname, apr_pool_t *ptemp)
 {
     md_store_fs_t *fs = baton;
-    const char *path = fs_path(fs, MD_SG_TMP, name, NULL, ptemp);
-    size_t len = strlen(name);
+    const char *path = fs_path(fs, MD_SG_TMP, dname, NULL, ptemp);
+    const char *name;
     apr_status_t rv;
 
-    if (len > 4 && !strcmp(name + len - 4, ".new")) {
+    if (has_suffix(dname, FS_SFX_NEW)) {
         md_util_rm_recursive(path, ptemp);
         return 1;
     }
+    if (!has_suffix(dname, FS_SFX_READY)) {
+        return 1;
+    }
+    name = apr_pstrndup(ptemp, dname, strlen(dname) - strlen(FS_SFX_READY));
     rv = switch_live(fs, name, ptemp);
     if (APR_SUCCESS == rv) {
         md_util_rm_recursive(fs_path(fs, MD_SG_STAGING, name, NULL, ptemp), ptemp);

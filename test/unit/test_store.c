@@ -158,8 +158,10 @@ START_TEST(store_recovers_interrupted_activation)
     const char *dir = unit_tmpdir();
     md_store_t *store = open_store(dir);
     md_json_t *json = md_json_create(unit_pool), *loaded = NULL;
-    const char *tmpset = apr_pstrcat(unit_pool, dir, "/tmp/b.org", NULL);
-    const char *partial = apr_pstrcat(unit_pool, dir, "/tmp/c.org.new", NULL);
+    const char *tmpset = apr_pstrcat(unit_pool, dir, "/tmp/b.org@ready", NULL);
+    const char *partial = apr_pstrcat(unit_pool, dir, "/tmp/c.org@new", NULL);
+    const char *stock_tmp = apr_pstrcat(unit_pool, dir, "/tmp/d.org", NULL);
+    md_json_t *dlive = md_json_create(unit_pool);
 
     /* a crash after step 2: the live set was archived, the complete new one waits in tmp/ */
     md_json_sets("new", json, "name");
@@ -169,6 +171,14 @@ START_TEST(store_recovers_interrupted_activation)
                                     apr_pstrcat(unit_pool, tmpset, "/md.json", NULL), 0600));
     /* and a crash during step 1 of another MD */
     ck_assert_int_eq(APR_SUCCESS, md_util_dir_make(partial, 0700, unit_pool));
+    /* the stock module's scratch copy of a job.json is no set: domains/d.org stays live */
+    md_json_sets("live", dlive, "name");
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_store_save_json(store, MD_SG_DOMAINS, "d.org", "md.json", dlive, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_util_dir_make(stock_tmp, 0700, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_json_writef(json, unit_pool,
+                                    apr_pstrcat(unit_pool, stock_tmp, "/job.json", NULL), 0600));
 
     store = open_store(dir);
     ck_assert_int_eq(APR_SUCCESS, md_store_load_json(store, MD_SG_DOMAINS, "b.org", "md.json",
@@ -176,6 +186,12 @@ START_TEST(store_recovers_interrupted_activation)
     ck_assert_str_eq("new", md_json_gets(loaded, "name"));
     ck_assert_int_eq(APR_ENOENT, md_util_is_dir(tmpset, unit_pool));
     ck_assert_int_eq(APR_ENOENT, md_util_is_dir(partial, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_store_load_json(store, MD_SG_DOMAINS, "d.org", "md.json",
+                                                     &loaded, unit_pool));
+    ck_assert_str_eq("live", md_json_gets(loaded, "name"));
+    ck_assert_int_eq(APR_ENOENT, md_util_is_dir(apr_pstrcat(unit_pool, dir, "/archive/d.org.1",
+                                                            NULL),
+                                                unit_pool));
 }
 END_TEST
 
