@@ -273,7 +273,28 @@ static apr_status_t get_fallback_key(md_reg_t *reg, apr_pool_t *p)
     return rv;
 }
 
-static int fallback_usable(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p)
+/* The key of an MD's fallback certificate: the stock module keeps one per MD in
+ * domains/<md>/fallback-privkey.pem and pairs it with domains/<md>/fallback-pubcert.pem without
+ * checking; when that file is there, we use it too, so the pair stays matched for both modules.
+ * Otherwise the shared key at the top of the store. A broken per-MD key is set aside. */
+static md_pkey_t *fallback_key_of(md_reg_t *reg, const md_t *md, apr_pool_t *p)
+{
+    md_pkey_t *pkey = NULL;
+    apr_status_t rv;
+
+    rv = md_store_load(reg->store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_PKEY, MD_SV_PKEY,
+                       (void **)&pkey, p);
+    if (APR_SUCCESS == rv) {
+        return pkey;
+    }
+    if (!APR_STATUS_IS_ENOENT(rv)) {
+        md_store_set_aside(NULL, reg->store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_PKEY, p);
+    }
+    return reg->fallback_key;
+}
+
+static int fallback_usable(md_reg_t *reg, const md_t *md, const md_pkey_t *pkey, apr_time_t now,
+                           apr_pool_t *p)
 {
     apr_array_header_t *chain = NULL;
     const md_cert_t *cert;
@@ -285,20 +306,25 @@ static int fallback_usable(md_reg_t *reg, const md_t *md, apr_time_t now, apr_po
     }
     cert = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
     return md_cert_get_not_after(cert) - now > FALLBACK_MIN_LEFT
-           && md_cert_covers_all(cert, md->domains) && md_cert_matches_key(cert, reg->fallback_key);
+           && md_cert_covers_all(cert, md->domains) && md_cert_matches_key(cert, pkey);
 }
 
 static apr_status_t ensure_fallback(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p)
 {
     apr_array_header_t *chain;
     md_cert_t *cert = NULL;
+    md_pkey_t *pkey = NULL;
     apr_status_t rv;
 
     rv = get_fallback_key(reg, p);
-    if (APR_SUCCESS != rv || fallback_usable(reg, md, now, p)) {
+    if (APR_SUCCESS != rv) {
         goto leave;
     }
-    rv = md_cert_self_sign(&cert, FALLBACK_ORG, md->domains, reg->fallback_key, FALLBACK_VALID, p);
+    pkey = fallback_key_of(reg, md, p);
+    if (fallback_usable(reg, md, pkey, now, p)) {
+        goto leave;
+    }
+    rv = md_cert_self_sign(&cert, FALLBACK_ORG, md->domains, pkey, FALLBACK_VALID, p);
     if (APR_SUCCESS != rv) {
         goto leave;
     }
@@ -322,7 +348,13 @@ apr_status_t md_reg_get_fallback_files(const char **pcertfile, const char **pkey
     rv = md_store_get_fname(pcertfile, reg->store, MD_SG_DOMAINS, item->md->name,
                             MD_FN_FALLBACK_CERT, p);
     if (APR_SUCCESS == rv) {
-        rv = md_store_get_fname(pkeyfile, reg->store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, p);
+        /* the per-MD key (see fallback_key_of), when there is one */
+        rv = md_store_get_fname(pkeyfile, reg->store, MD_SG_DOMAINS, item->md->name,
+                                MD_FN_FALLBACK_PKEY, p);
+        if (APR_SUCCESS == rv && APR_SUCCESS != md_util_is_file(*pkeyfile, p)) {
+            rv = md_store_get_fname(pkeyfile, reg->store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY,
+                                    p);
+        }
     }
     if (APR_SUCCESS == rv) {
         rv = md_util_is_file(*pcertfile, p);

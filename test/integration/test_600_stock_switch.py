@@ -159,3 +159,32 @@ def test_600_stock_serves_ours(server, ca):
     assert serials(server) == server.ours_serials
     assert not ca_writes(ca, mark), "the stock module ordered again:\n" + "\n".join(
         ca_writes(ca, mark))
+
+
+@pytest.fixture
+def blackhole(ca):
+    bh = harness.BlackholeCA(ca.test_root)
+    yield bh
+    bh.stop()
+
+
+def test_600_fallback_files_both_ways(blackhole, httpd_factory, module):
+    """Without a certificate each module serves a fallback: ours (shared key at the top of the
+    store), then the stock module over that store (its per-MD key in domains/<md>/), then ours
+    again with the stock module's per-MD pair. Every start works and serves a matching pair."""
+    name = "fb.example.org"
+    h = httpd_factory(ca=blackhole)
+    body = h.md_config({name: []})
+    mddir = h.store_dir / "domains" / name
+    for mod in (module, harness.STOCK_MODULE, module, harness.STOCK_MODULE):
+        h.module = mod
+        h.write_config(body)
+        r = h.start()
+        assert r.returncode == 0, r.stderr
+        cert = h.peer_chain(name)
+        assert harness.is_self_signed(cert)
+        assert name in harness.cert_sans(cert)
+        assert (mddir / "fallback-pubcert.pem").is_file()
+        h.stop()
+    # the stock module's per-MD key is used by ours, not replaced
+    assert (mddir / "fallback-privkey.pem").is_file()
