@@ -267,6 +267,9 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
     if (APR_SUCCESS == rv) {
         rv = md_reg_sync(mc->reg, mc->mds, apr_time_now(), p, ptemp);
     }
+    if (APR_SUCCESS == rv) {
+        md_reg_cleanup_stale(mc->reg, ptemp);
+    }
     if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                      APLOGNO(12315) "setting up the Managed Domains failed; see the messages "

@@ -8,6 +8,7 @@
  *   5. an MD without a certificate gets a fallback: a self-signed certificate for its names,
  *      signed with the one fallback key of the store (so start-up makes no key per MD)
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_hash.h>
@@ -209,6 +210,120 @@ static void activate_staged(md_reg_t *reg, md_t *md, apr_pool_t *p)
 /* ---- 3. current certificates -------------------------------------------------------------------
  */
 
+/* A broken live pair (garbage or truncated certificate or key, or a key that does not match):
+ * both files are set aside, never given to mod_ssl, and the newest archived pair of that key
+ * type that is still valid for the MD's names is put back in their place. */
+typedef struct {
+    const char *prefix; /* "<md>." */
+    apr_array_header_t *ns; /* int, archive numbers */
+} archive_scan_t;
+
+static int collect_archive(void *baton, const char *name, apr_pool_t *ptemp)
+{
+    archive_scan_t *scan = baton;
+    size_t plen = strlen(scan->prefix);
+    char *endp = NULL;
+    long n;
+
+    (void)ptemp;
+    if (strncmp(name, scan->prefix, plen) || !name[plen]) {
+        return 1;
+    }
+    n = strtol(name + plen, &endp, 10);
+    if (endp && !*endp && n > 0 && n < 100000) {
+        APR_ARRAY_PUSH(scan->ns, int) = (int)n;
+    }
+    return 1;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    return *(const int *)b - *(const int *)a;
+}
+
+static int pair_ok(const apr_array_header_t *chain, const md_pkey_t *pkey, const md_t *md,
+                   apr_time_t now)
+{
+    const md_cert_t *cert = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
+
+    return md_cert_matches_key(cert, pkey) && md_cert_get_not_after(cert) > now
+           && md_cert_covers_all(cert, md->domains);
+}
+
+static apr_array_header_t *restore_from_archive(md_reg_t *reg, const md_t *md,
+                                                const char *cfile, const char *kfile,
+                                                apr_time_t now, apr_pool_t *p)
+{
+    archive_scan_t scan = { apr_pstrcat(p, md->name, ".", NULL), apr_array_make(p, 5, sizeof(int)) };
+    apr_array_header_t *chain;
+    md_pkey_t *pkey;
+    const char *aname;
+    int i;
+
+    md_store_iter_names(collect_archive, &scan, reg->store, MD_SG_ARCHIVE, p);
+    qsort(scan.ns->elts, (size_t)scan.ns->nelts, sizeof(int), cmp_desc);
+    for (i = 0; i < scan.ns->nelts; ++i) {
+        aname = apr_psprintf(p, "%s%d", scan.prefix, APR_ARRAY_IDX(scan.ns, i, int));
+        chain = NULL;
+        pkey = NULL;
+        if (APR_SUCCESS
+                != md_store_load(reg->store, MD_SG_ARCHIVE, aname, cfile, MD_SV_CHAIN,
+                                 (void **)&chain, p)
+            || APR_SUCCESS
+                   != md_store_load(reg->store, MD_SG_ARCHIVE, aname, kfile, MD_SV_PKEY,
+                                    (void **)&pkey, p)
+            || !pair_ok(chain, pkey, md, now)) {
+            continue;
+        }
+        if (APR_SUCCESS
+                != md_store_save(reg->store, MD_SG_DOMAINS, md->name, kfile, MD_SV_PKEY, pkey, p)
+            || APR_SUCCESS
+                   != md_store_save(reg->store, MD_SG_DOMAINS, md->name, cfile, MD_SV_CHAIN, chain,
+                                    p)) {
+            return NULL;
+        }
+        md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p,
+                      APLOGNO(12701) "%s: put the certificate and key of archive/%s back in use",
+                      md->name, aname);
+        return chain;
+    }
+    return NULL;
+}
+
+/* The live chain of one key spec; NULL when there is none (or none usable). */
+static apr_array_header_t *load_live_chain(md_reg_t *reg, const md_t *md,
+                                           const md_pkey_spec_t *spec, apr_time_t now,
+                                           apr_pool_t *p)
+{
+    const char *cfile = md_chain_filename(spec, p), *kfile = md_pkey_filename(spec, p);
+    apr_array_header_t *chain = NULL;
+    md_pkey_t *pkey = NULL;
+    apr_status_t rv;
+
+    rv = md_store_load(reg->store, MD_SG_DOMAINS, md->name, cfile, MD_SV_CHAIN, (void **)&chain,
+                       p);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return NULL;
+    }
+    if (APR_SUCCESS == rv) {
+        rv = md_store_load(reg->store, MD_SG_DOMAINS, md->name, kfile, MD_SV_PKEY,
+                           (void **)&pkey, p);
+    }
+    if (APR_SUCCESS == rv && md_cert_matches_key(APR_ARRAY_IDX(chain, 0, const md_cert_t *), pkey)) {
+        return chain;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_SUCCESS == rv ? APR_EINVAL : rv, p,
+                  APLOGNO(12700) "%s: domains/%s/%s and %s are no usable pair (%s); both are set "
+                                 "aside, an archived pair is used if one is still valid, else "
+                                 "a new certificate is obtained",
+                  md->name, md->name, cfile, kfile,
+                  APR_SUCCESS == rv ? "the key does not match the certificate"
+                                    : "a file is damaged");
+    md_store_set_aside(NULL, reg->store, MD_SG_DOMAINS, md->name, cfile, p);
+    md_store_set_aside(NULL, reg->store, MD_SG_DOMAINS, md->name, kfile, p);
+    return restore_from_archive(reg, md, cfile, kfile, now, p);
+}
+
 static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
 {
     md_t *md = item->md;
@@ -221,11 +336,8 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
     item->reason = MD_RENEW_NOT_DUE;
     item->renew_at = 0;
     for (i = 0; i < md->pks->nelts; ++i) {
-        chain = NULL;
-        if (APR_SUCCESS
-            != md_store_load(reg->store, MD_SG_DOMAINS, md->name,
-                             md_chain_filename(spec_at(md, i), p), MD_SV_CHAIN, (void **)&chain,
-                             p)) {
+        chain = load_live_chain(reg, md, spec_at(md, i), now, p);
+        if (!chain) {
             reason = md_renew_due(&at, 0, 0, 0, md->renew_window, now);
         }
         else {
@@ -460,6 +572,64 @@ apr_status_t md_reg_sync(md_reg_t *reg, apr_array_header_t *mds, apr_time_t now,
     }
     apr_pool_destroy(pmd);
     return rv;
+}
+
+/* ---- stale leftovers ---------------------------------------------------------------------------
+ */
+
+typedef struct {
+    md_reg_t *reg;
+    md_store_group_t group;
+    apr_array_header_t *stale; /* const char* */
+} stale_scan_t;
+
+static int is_known_domain(md_reg_t *reg, const char *dns)
+{
+    int i;
+
+    for (i = 0; i < reg->items->nelts; ++i) {
+        if (md_contains(APR_ARRAY_IDX(reg->items, i, const md_reg_item_t *)->md, dns)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int collect_stale(void *baton, const char *name, apr_pool_t *ptemp)
+{
+    stale_scan_t *scan = baton;
+    int known = (scan->group == MD_SG_STAGING) ? md_reg_get(scan->reg, name) != NULL
+                                                : is_known_domain(scan->reg, name);
+
+    (void)ptemp;
+    if (!known) {
+        APR_ARRAY_PUSH(scan->stale, const char *) = apr_pstrdup(scan->stale->pool, name);
+    }
+    return 1;
+}
+
+apr_status_t md_reg_cleanup_stale(md_reg_t *reg, apr_pool_t *p)
+{
+    static const md_store_group_t groups[] = { MD_SG_STAGING, MD_SG_CHALLENGES };
+    stale_scan_t scan;
+    const char *name;
+    size_t g;
+    int i;
+
+    for (g = 0; g < sizeof(groups) / sizeof(groups[0]); ++g) {
+        scan.reg = reg;
+        scan.group = groups[g];
+        scan.stale = apr_array_make(p, 5, sizeof(const char *));
+        md_store_iter_names(collect_stale, &scan, reg->store, groups[g], p);
+        for (i = 0; i < scan.stale->nelts; ++i) {
+            name = APR_ARRAY_IDX(scan.stale, i, const char *);
+            md_store_purge(reg->store, groups[g], name, p);
+            md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
+                          APLOGNO(12702) "store: removed %s/%s, no configured MD needs it",
+                          md_store_group_name(groups[g]), name);
+        }
+    }
+    return APR_SUCCESS;
 }
 
 /* ---- renew -------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -319,6 +320,11 @@ static apr_status_t fs_set_aside(const char **pnewname, md_store_t *store, md_st
     return rv;
 }
 
+static int cmp_int_desc(const void *a, const void *b)
+{
+    return *(const int *)b - *(const int *)a;
+}
+
 /* ---- activation ------------------------------------------------------------------------------ */
 
 /* Copy one staged file into the new set; keys are decrypted and written 0600. */
@@ -388,11 +394,58 @@ static apr_status_t build_tmp_set(md_store_fs_t *fs, const char *name, const cha
     return rv;
 }
 
+/* Numbers N of the archive/<name>.N directories, highest first. */
+static apr_array_header_t *archive_numbers(md_store_fs_t *fs, const char *name, apr_pool_t *p)
+{
+    apr_array_header_t *ns = apr_array_make(p, 10, sizeof(int));
+    const char *adir = md_util_path_join(p, fs->base, md_store_group_name(MD_SG_ARCHIVE), NULL);
+    size_t nlen = strlen(name);
+    apr_dir_t *dir;
+    apr_finfo_t finfo;
+    char *endp;
+    long n;
+
+    if (APR_SUCCESS != apr_dir_open(&dir, adir, p)) {
+        return ns;
+    }
+    while (APR_SUCCESS == apr_dir_read(&finfo, APR_FINFO_NAME | APR_FINFO_TYPE, dir)) {
+        if (finfo.filetype != APR_DIR || strncmp(finfo.name, name, nlen)
+            || finfo.name[nlen] != '.') {
+            continue;
+        }
+        endp = NULL;
+        n = strtol(finfo.name + nlen + 1, &endp, 10);
+        if (endp && !*endp && n > 0 && n < INT32_MAX) {
+            APR_ARRAY_PUSH(ns, int) = (int)n;
+        }
+    }
+    apr_dir_close(dir);
+    qsort(ns->elts, (size_t)ns->nelts, sizeof(int), cmp_int_desc);
+    return ns;
+}
+
+/* The archive policy: the newest MD_STORE_ARCHIVE_KEEP sets of each MD are kept, older ones
+ * removed after an activation. */
+static void prune_archive(md_store_fs_t *fs, const char *name, apr_pool_t *p)
+{
+    apr_array_header_t *ns = archive_numbers(fs, name, p);
+    const char *path;
+    int i;
+
+    for (i = MD_STORE_ARCHIVE_KEEP; i < ns->nelts; ++i) {
+        path = apr_psprintf(p, "%s/%s/%s.%d", fs->base, md_store_group_name(MD_SG_ARCHIVE), name,
+                            APR_ARRAY_IDX(ns, i, int));
+        md_util_rm_recursive(path, p);
+    }
+}
+
+/* domains/<name> becomes archive/<name>.N, N one above the highest there (the stock module
+ * counts the same way, from 1). */
 static apr_status_t archive_current(md_store_fs_t *fs, const char *name, apr_pool_t *p)
 {
     const char *cur = fs_path(fs, MD_SG_DOMAINS, name, NULL, p);
     const char *adir = md_util_path_join(p, fs->base, md_store_group_name(MD_SG_ARCHIVE), NULL);
-    const char *dest;
+    apr_array_header_t *ns;
     int n;
     apr_status_t rv;
 
@@ -400,13 +453,16 @@ static apr_status_t archive_current(md_store_fs_t *fs, const char *name, apr_poo
         return APR_SUCCESS;
     }
     rv = md_util_dir_make(adir, dir_perms(MD_SG_ARCHIVE), p);
-    for (n = 1; APR_SUCCESS == rv && n < 100000; ++n) {
-        dest = apr_psprintf(p, "%s/%s.%d", adir, name, n);
-        if (APR_STATUS_IS_ENOENT(md_util_is_dir(dest, p))) {
-            return apr_file_rename(cur, dest, p);
-        }
+    if (APR_SUCCESS != rv) {
+        return rv;
     }
-    return (APR_SUCCESS == rv) ? APR_EEXIST : rv;
+    ns = archive_numbers(fs, name, p);
+    n = ns->nelts ? APR_ARRAY_IDX(ns, 0, int) + 1 : 1;
+    rv = apr_file_rename(cur, apr_psprintf(p, "%s/%s.%d", adir, name, n), p);
+    if (APR_SUCCESS == rv) {
+        prune_archive(fs, name, p);
+    }
+    return rv;
 }
 
 /* 2. and 3. of the plan: tmp/<name> is complete, make it live. */
