@@ -542,8 +542,10 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, APLOGNO(12155) "%s: %s, renewal %s at %s",
                   md->name, md_state_name(md->state), md_renew_reason_name(item->reason),
                   md_time_rfc3339(item->renew_at, ptemp));
-    /* 4. */
-    rv = save_if_changed(reg, md, stored, ptemp);
+    /* 4. a failed write (e.g. a full disk) leaves the old md.json, logged by the store; the MD
+     * still works from the configuration, so the start goes on */
+    save_if_changed(reg, md, stored, ptemp);
+    rv = APR_SUCCESS;
     /* 5. */
     if (APR_SUCCESS == rv && !item->has_cert) {
         rv = ensure_fallback(reg, md, now, ptemp);
