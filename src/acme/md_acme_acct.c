@@ -553,7 +553,7 @@ static void update_staged_md(md_store_t *store, const char *name, const char *id
     if (APR_SUCCESS == md_store_load_json(store, MD_SG_STAGING, name, MD_FN_MD, &json, p)
         && APR_SUCCESS == md_from_json(&smd, json, p, NULL)) {
         smd->ca_account = id;
-        md_store_save_json(store, MD_SG_STAGING, name, MD_FN_MD, md_to_json(smd, p), p);
+        md_store_save_json(store, MD_SG_STAGING, name, MD_FN_MD, md_to_json_keep(smd, json, p), p);
     }
 }
 

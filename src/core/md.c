@@ -120,13 +120,18 @@ static md_json_t *pks_to_json(const apr_array_header_t *pks, apr_pool_t *p)
 md_json_t *md_to_json(const md_t *md, apr_pool_t *p)
 {
     md_json_t *json = md_json_create(p);
+    apr_array_header_t *urls;
 
     md_json_sets(md->name, json, MD_KEY_NAME);
     md_json_setsa(md->domains, json, MD_KEY_DOMAINS);
     md_json_setsa(md->contacts, json, MD_KEY_CONTACTS);
     md_json_setl(md->transitive, json, MD_KEY_TRANSITIVE);
     if (md->ca_url) {
+        /* stock 2.x reads "url", newer ones the list "urls": write both */
         md_json_sets(md->ca_url, json, MD_KEY_CA, MD_KEY_URL);
+        urls = apr_array_make(p, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(urls, const char *) = md->ca_url;
+        md_json_setsa(urls, json, MD_KEY_CA, MD_KEY_URLS);
     }
     if (md->ca_proto) {
         md_json_sets(md->ca_proto, json, MD_KEY_CA, MD_KEY_PROTO);
@@ -140,7 +145,10 @@ md_json_t *md_to_json(const md_t *md, apr_pool_t *p)
     if (md->ca_challenges && md->ca_challenges->nelts > 0) {
         md_json_setsa(md->ca_challenges, json, MD_KEY_CA, MD_KEY_CHALLENGES);
     }
-    if (md->pks && md->pks->nelts > 0) {
+    /* the stock module writes no "privkey" for the default key type */
+    if (md->pks && md->pks->nelts > 0
+        && !(md->pks->nelts == 1
+             && APR_ARRAY_IDX(md->pks, 0, const md_pkey_spec_t *)->type == MD_PKEY_TYPE_DEFAULT)) {
         md_json_setj(pks_to_json(md->pks, p), json, MD_KEY_PKEY);
     }
     md_json_setl((long)md->state, json, MD_KEY_STATE);
@@ -159,6 +167,47 @@ md_json_t *md_to_json(const md_t *md, apr_pool_t *p)
     }
     md_json_setb(md->must_staple > 0, json, MD_KEY_MUST_STAPLE);
     return json;
+}
+
+/* Fields of md.json this module owns: when it rewrites the file, it decides about these. Any
+ * other field (written by the stock module for features this one lacks, e.g. "ari-renewals") is
+ * carried over unchanged, so switching back loses nothing. */
+static const char *const owned_top[] = {
+    MD_KEY_NAME,       MD_KEY_DOMAINS,       MD_KEY_CONTACTS,    MD_KEY_TRANSITIVE,
+    MD_KEY_CA,         MD_KEY_PKEY,          MD_KEY_STATE,       MD_KEY_RENEW_MODE,
+    MD_KEY_RENEW_WINDOW, MD_KEY_WARN_WINDOW, MD_KEY_REQUIRE_HTTPS, MD_KEY_MUST_STAPLE,
+    NULL,
+};
+static const char *const owned_ca[] = {
+    MD_KEY_URL, MD_KEY_URLS, MD_KEY_PROTO, MD_KEY_ACCOUNT, MD_KEY_AGREEMENT, MD_KEY_CHALLENGES,
+    NULL,
+};
+
+md_json_t *md_to_json_keep(const md_t *md, const md_json_t *old, apr_pool_t *p)
+{
+    md_json_t *json = md_to_json(md, p);
+
+    md_json_keep_foreign(json, old, p);
+    return json;
+}
+
+void md_json_keep_foreign(md_json_t *json, const md_json_t *old, apr_pool_t *p)
+{
+    md_json_t *oca, *nca;
+
+    if (!old || !md_json_is_object(old)) {
+        return;
+    }
+    md_json_copy_missing(json, old, owned_top);
+    oca = md_json_getj(old, MD_KEY_CA);
+    if (oca && md_json_is_object(oca)) {
+        nca = md_json_getj(json, MD_KEY_CA);
+        if (!nca) {
+            md_json_setj(md_json_create(p), json, MD_KEY_CA);
+            nca = md_json_getj(json, MD_KEY_CA);
+        }
+        md_json_copy_missing(nca, oca, owned_ca);
+    }
 }
 
 static apr_status_t pks_from_json(md_t *md, const md_json_t *json, apr_pool_t *p, const char **perr)

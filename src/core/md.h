@@ -95,6 +95,13 @@ const char *md_common_name(const md_t *md1, const md_t *md2);
 
 /** md.json contents. */
 md_json_t *md_to_json(const md_t *md, apr_pool_t *p);
+/**
+ * md.json contents for rewriting the file 'old' (may be NULL): fields of 'old' this module does
+ * not own (written by other versions of mod_md) are carried over. In 'p'.
+ */
+md_json_t *md_to_json_keep(const md_t *md, const md_json_t *old, apr_pool_t *p);
+/** Add the fields of the md.json 'old' this module does not own to 'json' (see above). */
+void md_json_keep_foreign(md_json_t *json, const md_json_t *old, apr_pool_t *p);
 /** Parse md.json. APR_EINVAL with *perr (in p) when required fields are missing or wrong. */
 apr_status_t md_from_json(md_t **pmd, const md_json_t *json, apr_pool_t *p, const char **perr);
 

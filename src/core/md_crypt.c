@@ -113,7 +113,7 @@ static const curve_info_t *pkey_curve(const EVP_PKEY *pkey)
 /* ---- key specs ------------------------------------------------------------------------------ */
 
 static const char *spec_accepted =
-    "accepted are 'RSA' optionally followed by a number of bits (at least 2048), "
+    "accepted are 'RSA' optionally followed by a number of bits (at least 2048) or 'rsa<bits>', "
     "'secp256r1' (also 'P-256', 'prime256v1') and 'secp384r1' (also 'P-384')";
 
 static apr_status_t parse_rsa_bits(unsigned int *pbits, const char *word, apr_pool_t *p,
@@ -172,6 +172,17 @@ apr_status_t md_pkey_spec_parse(md_pkey_spec_t **pspec, apr_size_t *pnused,
             }
             *pnused = 2;
         }
+        *pspec = spec;
+        return APR_SUCCESS;
+    }
+    /* "rsa3072" in one word, as the stock module also accepts it */
+    if (!strncasecmp("RSA", words[0], 3) && words[0][3] >= '0' && words[0][3] <= '9') {
+        spec->type = MD_PKEY_TYPE_RSA;
+        rv = parse_rsa_bits(&spec->bits, words[0] + 3, p, perr);
+        if (APR_SUCCESS != rv) {
+            return rv;
+        }
+        *pnused = 1;
         *pspec = spec;
         return APR_SUCCESS;
     }

@@ -295,6 +295,35 @@ apr_status_t md_json_setj_(const md_json_t *value, md_json_t *json, ...)
     return set_at(json, v, &path);
 }
 
+static int is_listed(const char *key, const char *const *names)
+{
+    for (; names && *names; ++names) {
+        if (!strcmp(key, *names)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+apr_status_t md_json_copy_missing(md_json_t *json, const md_json_t *from, const char *const *skip)
+{
+    const char *key;
+    json_t *val;
+
+    if (!json || !from || !json_is_object(json->j) || !json_is_object(from->j)) {
+        return APR_EINVAL;
+    }
+    json_object_foreach (from->j, key, val) {
+        if (is_listed(key, skip) || json_object_get(json->j, key)) {
+            continue;
+        }
+        if (json_object_set_new(json->j, key, oom_check(json_deep_copy(val)))) {
+            return APR_ENOMEM;
+        }
+    }
+    return APR_SUCCESS;
+}
+
 static json_t *str_array(const apr_array_header_t *a)
 {
     json_t *arr = oom_check(json_array());

@@ -78,6 +78,13 @@ apr_status_t md_json_del_(md_json_t *json, ...) __attribute__((sentinel));
 #define md_json_setsa(a, json, ...)  md_json_setsa_(a, json, __VA_ARGS__, (const char *)NULL)
 #define md_json_del(json, ...)       md_json_del_(json, __VA_ARGS__, (const char *)NULL)
 
+/**
+ * Copy (deep) each member of the object 'from' that 'json' does not have and whose name is not
+ * in the NULL-terminated list 'skip' (may be NULL) into the object 'json'. Keeps fields written
+ * by other versions when a file is rewritten. APR_EINVAL if either is not an object.
+ */
+apr_status_t md_json_copy_missing(md_json_t *json, const md_json_t *from, const char *const *skip);
+
 /** Append a deep copy of 'value' to the array 'json'. */
 apr_status_t md_json_array_append(md_json_t *json, const md_json_t *value);
 /** Number of elements if 'json' is an array, else 0. */

@@ -272,6 +272,9 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
                      mc->mds->nelts, apr_time_as_msec(apr_time_now() - t0),
                      dry_run ? " (dry run)" : "");
     }
+    if (APR_SUCCESS == rv) {
+        md_reg_cleanup_stale(mc->reg, ptemp);
+    }
     if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                      APLOGNO(12315) "setting up the Managed Domains failed; see the messages "

@@ -8,6 +8,7 @@
  *   5. an MD without a certificate gets a fallback: a self-signed certificate for its names,
  *      signed with the one fallback key of the store (so start-up makes no key per MD)
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_hash.h>
@@ -162,6 +163,24 @@ apr_status_t md_reg_check_staged(md_reg_t *reg, const md_t *md, md_result_t *res
     return rv;
 }
 
+/* Fields of the live md.json that this module does not own (written by another mod_md version)
+ * are carried into the staged one before it goes live. Done here in the parent: the child that
+ * staged the set cannot read domains/. Nothing to carry is fine. */
+static void carry_foreign_fields(md_reg_t *reg, const char *name, apr_pool_t *p)
+{
+    md_json_t *live = NULL, *staged = NULL;
+    md_t *smd = NULL;
+
+    if (APR_SUCCESS != md_store_load_json(reg->store, MD_SG_DOMAINS, name, MD_FN_MD, &live, p)
+        || APR_SUCCESS != md_store_load_json(reg->store, MD_SG_STAGING, name, MD_FN_MD, &staged, p)
+        || APR_SUCCESS != md_from_json(&smd, staged, p, NULL)) {
+        return;
+    }
+    staged = md_to_json_keep(smd, staged, p);
+    md_json_keep_foreign(staged, live, p);
+    md_store_save_json(reg->store, MD_SG_STAGING, name, MD_FN_MD, staged, p);
+}
+
 static void activate_staged(md_reg_t *reg, md_t *md, apr_pool_t *p)
 {
     apr_status_t rv;
@@ -181,6 +200,7 @@ static void activate_staged(md_reg_t *reg, md_t *md, apr_pool_t *p)
                       APLOGNO(12152) "%s: the account of the staged set could not be installed",
                       md->name);
     }
+    carry_foreign_fields(reg, md->name, p);
     rv = md_store_activate(reg->store, md->name, p);
     if (APR_SUCCESS == rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p,
@@ -190,6 +210,120 @@ static void activate_staged(md_reg_t *reg, md_t *md, apr_pool_t *p)
 
 /* ---- 3. current certificates -------------------------------------------------------------------
  */
+
+/* A broken live pair (garbage or truncated certificate or key, or a key that does not match):
+ * both files are set aside, never given to mod_ssl, and the newest archived pair of that key
+ * type that is still valid for the MD's names is put back in their place. */
+typedef struct {
+    const char *prefix; /* "<md>." */
+    apr_array_header_t *ns; /* int, archive numbers */
+} archive_scan_t;
+
+static int collect_archive(void *baton, const char *name, apr_pool_t *ptemp)
+{
+    archive_scan_t *scan = baton;
+    size_t plen = strlen(scan->prefix);
+    char *endp = NULL;
+    long n;
+
+    (void)ptemp;
+    if (strncmp(name, scan->prefix, plen) || !name[plen]) {
+        return 1;
+    }
+    n = strtol(name + plen, &endp, 10);
+    if (endp && !*endp && n > 0 && n < 100000) {
+        APR_ARRAY_PUSH(scan->ns, int) = (int)n;
+    }
+    return 1;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    return *(const int *)b - *(const int *)a;
+}
+
+static int pair_ok(const apr_array_header_t *chain, const md_pkey_t *pkey, const md_t *md,
+                   apr_time_t now)
+{
+    const md_cert_t *cert = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
+
+    return md_cert_matches_key(cert, pkey) && md_cert_get_not_after(cert) > now
+           && md_cert_covers_all(cert, md->domains);
+}
+
+static apr_array_header_t *restore_from_archive(md_reg_t *reg, const md_t *md,
+                                                const char *cfile, const char *kfile,
+                                                apr_time_t now, apr_pool_t *p)
+{
+    archive_scan_t scan = { apr_pstrcat(p, md->name, ".", NULL), apr_array_make(p, 5, sizeof(int)) };
+    apr_array_header_t *chain;
+    md_pkey_t *pkey;
+    const char *aname;
+    int i;
+
+    md_store_iter_names(collect_archive, &scan, reg->store, MD_SG_ARCHIVE, p);
+    qsort(scan.ns->elts, (size_t)scan.ns->nelts, sizeof(int), cmp_desc);
+    for (i = 0; i < scan.ns->nelts; ++i) {
+        aname = apr_psprintf(p, "%s%d", scan.prefix, APR_ARRAY_IDX(scan.ns, i, int));
+        chain = NULL;
+        pkey = NULL;
+        if (APR_SUCCESS
+                != md_store_load(reg->store, MD_SG_ARCHIVE, aname, cfile, MD_SV_CHAIN,
+                                 (void **)&chain, p)
+            || APR_SUCCESS
+                   != md_store_load(reg->store, MD_SG_ARCHIVE, aname, kfile, MD_SV_PKEY,
+                                    (void **)&pkey, p)
+            || !pair_ok(chain, pkey, md, now)) {
+            continue;
+        }
+        if (APR_SUCCESS
+                != md_store_save(reg->store, MD_SG_DOMAINS, md->name, kfile, MD_SV_PKEY, pkey, p)
+            || APR_SUCCESS
+                   != md_store_save(reg->store, MD_SG_DOMAINS, md->name, cfile, MD_SV_CHAIN, chain,
+                                    p)) {
+            return NULL;
+        }
+        md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p,
+                      APLOGNO(12701) "%s: put the certificate and key of archive/%s back in use",
+                      md->name, aname);
+        return chain;
+    }
+    return NULL;
+}
+
+/* The live chain of one key spec; NULL when there is none (or none usable). */
+static apr_array_header_t *load_live_chain(md_reg_t *reg, const md_t *md,
+                                           const md_pkey_spec_t *spec, apr_time_t now,
+                                           apr_pool_t *p)
+{
+    const char *cfile = md_chain_filename(spec, p), *kfile = md_pkey_filename(spec, p);
+    apr_array_header_t *chain = NULL;
+    md_pkey_t *pkey = NULL;
+    apr_status_t rv;
+
+    rv = md_store_load(reg->store, MD_SG_DOMAINS, md->name, cfile, MD_SV_CHAIN, (void **)&chain,
+                       p);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return NULL;
+    }
+    if (APR_SUCCESS == rv) {
+        rv = md_store_load(reg->store, MD_SG_DOMAINS, md->name, kfile, MD_SV_PKEY,
+                           (void **)&pkey, p);
+    }
+    if (APR_SUCCESS == rv && md_cert_matches_key(APR_ARRAY_IDX(chain, 0, const md_cert_t *), pkey)) {
+        return chain;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_SUCCESS == rv ? APR_EINVAL : rv, p,
+                  APLOGNO(12700) "%s: domains/%s/%s and %s are no usable pair (%s); both are set "
+                                 "aside, an archived pair is used if one is still valid, else "
+                                 "a new certificate is obtained",
+                  md->name, md->name, cfile, kfile,
+                  APR_SUCCESS == rv ? "the key does not match the certificate"
+                                    : "a file is damaged");
+    md_store_set_aside(NULL, reg->store, MD_SG_DOMAINS, md->name, cfile, p);
+    md_store_set_aside(NULL, reg->store, MD_SG_DOMAINS, md->name, kfile, p);
+    return restore_from_archive(reg, md, cfile, kfile, now, p);
+}
 
 static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
 {
@@ -203,11 +337,8 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
     item->reason = MD_RENEW_NOT_DUE;
     item->renew_at = 0;
     for (i = 0; i < md->pks->nelts; ++i) {
-        chain = NULL;
-        if (APR_SUCCESS
-            != md_store_load(reg->store, MD_SG_DOMAINS, md->name,
-                             md_chain_filename(spec_at(md, i), p), MD_SV_CHAIN, (void **)&chain,
-                             p)) {
+        chain = load_live_chain(reg, md, spec_at(md, i), now, p);
+        if (!chain) {
             reason = md_renew_due(&at, 0, 0, 0, md->renew_window, now);
         }
         else {
@@ -255,7 +386,28 @@ static apr_status_t get_fallback_key(md_reg_t *reg, apr_pool_t *p)
     return rv;
 }
 
-static int fallback_usable(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p)
+/* The key of an MD's fallback certificate: the stock module keeps one per MD in
+ * domains/<md>/fallback-privkey.pem and pairs it with domains/<md>/fallback-pubcert.pem without
+ * checking; when that file is there, we use it too, so the pair stays matched for both modules.
+ * Otherwise the shared key at the top of the store. A broken per-MD key is set aside. */
+static md_pkey_t *fallback_key_of(md_reg_t *reg, const md_t *md, apr_pool_t *p)
+{
+    md_pkey_t *pkey = NULL;
+    apr_status_t rv;
+
+    rv = md_store_load(reg->store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_PKEY, MD_SV_PKEY,
+                       (void **)&pkey, p);
+    if (APR_SUCCESS == rv) {
+        return pkey;
+    }
+    if (!APR_STATUS_IS_ENOENT(rv)) {
+        md_store_set_aside(NULL, reg->store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_PKEY, p);
+    }
+    return reg->fallback_key;
+}
+
+static int fallback_usable(md_reg_t *reg, const md_t *md, const md_pkey_t *pkey, apr_time_t now,
+                           apr_pool_t *p)
 {
     apr_array_header_t *chain = NULL;
     const md_cert_t *cert;
@@ -267,20 +419,25 @@ static int fallback_usable(md_reg_t *reg, const md_t *md, apr_time_t now, apr_po
     }
     cert = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
     return md_cert_get_not_after(cert) - now > FALLBACK_MIN_LEFT
-           && md_cert_covers_all(cert, md->domains) && md_cert_matches_key(cert, reg->fallback_key);
+           && md_cert_covers_all(cert, md->domains) && md_cert_matches_key(cert, pkey);
 }
 
 static apr_status_t ensure_fallback(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p)
 {
     apr_array_header_t *chain;
     md_cert_t *cert = NULL;
+    md_pkey_t *pkey = NULL;
     apr_status_t rv;
 
     rv = get_fallback_key(reg, p);
-    if (APR_SUCCESS != rv || fallback_usable(reg, md, now, p)) {
+    if (APR_SUCCESS != rv) {
         goto leave;
     }
-    rv = md_cert_self_sign(&cert, FALLBACK_ORG, md->domains, reg->fallback_key, FALLBACK_VALID, p);
+    pkey = fallback_key_of(reg, md, p);
+    if (fallback_usable(reg, md, pkey, now, p)) {
+        goto leave;
+    }
+    rv = md_cert_self_sign(&cert, FALLBACK_ORG, md->domains, pkey, FALLBACK_VALID, p);
     if (APR_SUCCESS != rv) {
         goto leave;
     }
@@ -305,7 +462,13 @@ apr_status_t md_reg_get_fallback_files(const char **pcertfile, const char **pkey
     rv = md_store_get_fname(pcertfile, reg->store, MD_SG_DOMAINS, item->md->name,
                             MD_FN_FALLBACK_CERT, p);
     if (APR_SUCCESS == rv) {
-        rv = md_store_get_fname(pkeyfile, reg->store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, p);
+        /* the per-MD key (see fallback_key_of), when there is one */
+        rv = md_store_get_fname(pkeyfile, reg->store, MD_SG_DOMAINS, item->md->name,
+                                MD_FN_FALLBACK_PKEY, p);
+        if (APR_SUCCESS == rv && APR_SUCCESS != md_util_is_file(*pkeyfile, p)) {
+            rv = md_store_get_fname(pkeyfile, reg->store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY,
+                                    p);
+        }
     }
     if (APR_SUCCESS == rv) {
         rv = md_util_is_file(*pcertfile, p);
@@ -348,14 +511,20 @@ static apr_status_t save_if_changed(md_reg_t *reg, const md_t *md, const md_t *s
     const char *was_s =
         stored ? md_json_writep(md_to_json(stored, p), p, MD_JSON_FMT_COMPACT) : NULL;
 
+    md_json_t *old = NULL;
+
     if (was_s && now_s && !strcmp(was_s, now_s)) {
         return APR_SUCCESS;
+    }
+    /* keep what other mod_md versions wrote there (a missing or broken file is no loss here) */
+    if (stored) {
+        md_store_load_json(reg->store, MD_SG_DOMAINS, md->name, MD_FN_MD, &old, p);
     }
     /* md.json is made from the configuration (and the account id, which is kept in
      * accounts/ too): regenerable, so thousands of MDs cost one flush, not thousands */
     reg->has_unflushed = 1;
     return md_store_save_regenerable(reg->store, MD_SG_DOMAINS, md->name, MD_FN_MD, MD_SV_JSON,
-                                     md_to_json(md, p), p);
+                                     md_to_json_keep(md, old, p), p);
 }
 
 static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t *ptemp)
@@ -378,8 +547,10 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, APLOGNO(12155) "%s: %s, renewal %s at %s",
                   md->name, md_state_name(md->state), md_renew_reason_name(item->reason),
                   md_time_rfc3339(item->renew_at, ptemp));
-    /* 4. */
-    rv = save_if_changed(reg, md, stored, ptemp);
+    /* 4. a failed write (e.g. a full disk) leaves the old md.json, logged by the store; the MD
+     * still works from the configuration, so the start goes on */
+    save_if_changed(reg, md, stored, ptemp);
+    rv = APR_SUCCESS;
     /* 5. */
     if (APR_SUCCESS == rv && !item->has_cert) {
         rv = ensure_fallback(reg, md, now, ptemp);
@@ -416,6 +587,64 @@ apr_status_t md_reg_sync(md_reg_t *reg, apr_array_header_t *mds, apr_time_t now,
         }
     }
     return rv;
+}
+
+/* ---- stale leftovers ---------------------------------------------------------------------------
+ */
+
+typedef struct {
+    md_reg_t *reg;
+    md_store_group_t group;
+    apr_array_header_t *stale; /* const char* */
+} stale_scan_t;
+
+static int is_known_domain(md_reg_t *reg, const char *dns)
+{
+    int i;
+
+    for (i = 0; i < reg->items->nelts; ++i) {
+        if (md_contains(APR_ARRAY_IDX(reg->items, i, const md_reg_item_t *)->md, dns)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int collect_stale(void *baton, const char *name, apr_pool_t *ptemp)
+{
+    stale_scan_t *scan = baton;
+    int known = (scan->group == MD_SG_STAGING) ? md_reg_get(scan->reg, name) != NULL
+                                                : is_known_domain(scan->reg, name);
+
+    (void)ptemp;
+    if (!known) {
+        APR_ARRAY_PUSH(scan->stale, const char *) = apr_pstrdup(scan->stale->pool, name);
+    }
+    return 1;
+}
+
+apr_status_t md_reg_cleanup_stale(md_reg_t *reg, apr_pool_t *p)
+{
+    static const md_store_group_t groups[] = { MD_SG_STAGING, MD_SG_CHALLENGES };
+    stale_scan_t scan;
+    const char *name;
+    size_t g;
+    int i;
+
+    for (g = 0; g < sizeof(groups) / sizeof(groups[0]); ++g) {
+        scan.reg = reg;
+        scan.group = groups[g];
+        scan.stale = apr_array_make(p, 5, sizeof(const char *));
+        md_store_iter_names(collect_stale, &scan, reg->store, groups[g], p);
+        for (i = 0; i < scan.stale->nelts; ++i) {
+            name = APR_ARRAY_IDX(scan.stale, i, const char *);
+            md_store_purge(reg->store, groups[g], name, p);
+            md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
+                          APLOGNO(12702) "store: removed %s/%s, no configured MD needs it",
+                          md_store_group_name(groups[g]), name);
+        }
+    }
+    return APR_SUCCESS;
 }
 
 /* ---- renew -------------------------------------------------------------------------------------

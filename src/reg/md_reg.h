@@ -47,6 +47,13 @@ md_store_t *md_reg_store(md_reg_t *reg);
 apr_status_t md_reg_sync(md_reg_t *reg, apr_array_header_t *mds, apr_time_t now, apr_pool_t *p,
                          apr_pool_t *ptemp);
 
+/**
+ * Remove what MDs that are no longer configured left behind: staging/<name> of unknown MDs and
+ * challenges/<dns> of names no MD has. Call after md_reg_sync(). Always APR_SUCCESS (failures
+ * to remove are harmless leftovers).
+ */
+apr_status_t md_reg_cleanup_stale(md_reg_t *reg, apr_pool_t *p);
+
 /** The item of an MD by name, or NULL. */
 md_reg_item_t *md_reg_get(md_reg_t *reg, const char *name);
 

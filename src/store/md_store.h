@@ -15,6 +15,10 @@
 #include "md_json.h"
 #include "md_crypt.h"
 
+/* Archived sets kept per MD (archive/<md>.N): the newest ones; older are removed when a new set
+ * is activated. */
+#define MD_STORE_ARCHIVE_KEEP 10
+
 typedef enum {
     MD_SG_NONE, /* top level files: md_store.json, httpd.json, fallback key */
     MD_SG_ACCOUNTS,

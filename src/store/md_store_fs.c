@@ -4,17 +4,20 @@
  * md_util_file_write_atomic(), so every single file is replaced atomically.
  *
  * Activation of a staged set (md_store_activate), crash-safe:
- *   1. build tmp/<name>.new from staging/<name> (keys decrypted, 0600), then rename it to
- *      tmp/<name>: a complete set, ready to go live
+ *   1. build tmp/<name>@new from staging/<name> (keys decrypted, 0600), then rename it to
+ *      tmp/<name>@ready: a complete set, ready to go live
  *   2. rename domains/<name> to archive/<name>.N (when there is one)
- *   3. rename tmp/<name> to domains/<name>
+ *   3. rename tmp/<name>@ready to domains/<name>
  *   4. remove staging/<name>
- * A crash after 1 leaves a complete tmp/<name>; opening the store finishes 2 and 3 (recover_tmp).
- * A crash before 1 completes leaves only a tmp/<name>.new, which is discarded, while staging/<name>
- * is still there for the next activation.
+ * A crash after 1 leaves a complete tmp/<name>@ready; opening the store finishes 2 and 3
+ * (recover_one). A crash before 1 completes leaves only a tmp/<name>@new, which is discarded,
+ * while staging/<name> is still there for the next activation.
+ * '@' cannot occur in a DNS name, so these names never clash with anything else in tmp/ (the
+ * stock module keeps scratch copies of job.json in tmp/<name>/, which are not sets).
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -33,6 +36,8 @@
 #define FS_STORE_VERSION 3
 #define FS_STORE_KLEN    48
 #define FS_TEXT_MAX      (1024 * 1024)
+#define FS_SFX_NEW       "@new"
+#define FS_SFX_READY     "@ready"
 
 typedef struct {
     md_store_t s; /* first member: a md_store_t* is a md_store_fs_t* */
@@ -337,6 +342,11 @@ static apr_status_t fs_set_aside(const char **pnewname, md_store_t *store, md_st
     return rv;
 }
 
+static int cmp_int_desc(const void *a, const void *b)
+{
+    return *(const int *)b - *(const int *)a;
+}
+
 /* ---- activation ------------------------------------------------------------------------------ */
 
 /* Copy one staged file into the new set; keys are decrypted and written 0600. */
@@ -406,11 +416,58 @@ static apr_status_t build_tmp_set(md_store_fs_t *fs, const char *name, const cha
     return rv;
 }
 
+/* Numbers N of the archive/<name>.N directories, highest first. */
+static apr_array_header_t *archive_numbers(md_store_fs_t *fs, const char *name, apr_pool_t *p)
+{
+    apr_array_header_t *ns = apr_array_make(p, 10, sizeof(int));
+    const char *adir = md_util_path_join(p, fs->base, md_store_group_name(MD_SG_ARCHIVE), NULL);
+    size_t nlen = strlen(name);
+    apr_dir_t *dir;
+    apr_finfo_t finfo;
+    char *endp;
+    long n;
+
+    if (APR_SUCCESS != apr_dir_open(&dir, adir, p)) {
+        return ns;
+    }
+    while (APR_SUCCESS == apr_dir_read(&finfo, APR_FINFO_NAME | APR_FINFO_TYPE, dir)) {
+        if (finfo.filetype != APR_DIR || strncmp(finfo.name, name, nlen)
+            || finfo.name[nlen] != '.') {
+            continue;
+        }
+        endp = NULL;
+        n = strtol(finfo.name + nlen + 1, &endp, 10);
+        if (endp && !*endp && n > 0 && n < INT32_MAX) {
+            APR_ARRAY_PUSH(ns, int) = (int)n;
+        }
+    }
+    apr_dir_close(dir);
+    qsort(ns->elts, (size_t)ns->nelts, sizeof(int), cmp_int_desc);
+    return ns;
+}
+
+/* The archive policy: the newest MD_STORE_ARCHIVE_KEEP sets of each MD are kept, older ones
+ * removed after an activation. */
+static void prune_archive(md_store_fs_t *fs, const char *name, apr_pool_t *p)
+{
+    apr_array_header_t *ns = archive_numbers(fs, name, p);
+    const char *path;
+    int i;
+
+    for (i = MD_STORE_ARCHIVE_KEEP; i < ns->nelts; ++i) {
+        path = apr_psprintf(p, "%s/%s/%s.%d", fs->base, md_store_group_name(MD_SG_ARCHIVE), name,
+                            APR_ARRAY_IDX(ns, i, int));
+        md_util_rm_recursive(path, p);
+    }
+}
+
+/* domains/<name> becomes archive/<name>.N, N one above the highest there (the stock module
+ * counts the same way, from 1). */
 static apr_status_t archive_current(md_store_fs_t *fs, const char *name, apr_pool_t *p)
 {
     const char *cur = fs_path(fs, MD_SG_DOMAINS, name, NULL, p);
     const char *adir = md_util_path_join(p, fs->base, md_store_group_name(MD_SG_ARCHIVE), NULL);
-    const char *dest;
+    apr_array_header_t *ns;
     int n;
     apr_status_t rv;
 
@@ -418,19 +475,22 @@ static apr_status_t archive_current(md_store_fs_t *fs, const char *name, apr_poo
         return APR_SUCCESS;
     }
     rv = md_util_dir_make(adir, dir_perms(MD_SG_ARCHIVE), p);
-    for (n = 1; APR_SUCCESS == rv && n < 100000; ++n) {
-        dest = apr_psprintf(p, "%s/%s.%d", adir, name, n);
-        if (APR_STATUS_IS_ENOENT(md_util_is_dir(dest, p))) {
-            return apr_file_rename(cur, dest, p);
-        }
+    if (APR_SUCCESS != rv) {
+        return rv;
     }
-    return (APR_SUCCESS == rv) ? APR_EEXIST : rv;
+    ns = archive_numbers(fs, name, p);
+    n = ns->nelts ? APR_ARRAY_IDX(ns, 0, int) + 1 : 1;
+    rv = apr_file_rename(cur, apr_psprintf(p, "%s/%s.%d", adir, name, n), p);
+    if (APR_SUCCESS == rv) {
+        prune_archive(fs, name, p);
+    }
+    return rv;
 }
 
 /* 2. and 3. of the plan: tmp/<name> is complete, make it live. */
 static apr_status_t switch_live(md_store_fs_t *fs, const char *name, apr_pool_t *p)
 {
-    const char *ready = fs_path(fs, MD_SG_TMP, name, NULL, p);
+    const char *ready = fs_path(fs, MD_SG_TMP, apr_pstrcat(p, name, FS_SFX_READY, NULL), NULL, p);
     const char *live = fs_path(fs, MD_SG_DOMAINS, name, NULL, p);
     apr_status_t rv;
 
@@ -454,8 +514,8 @@ static apr_status_t fs_activate(md_store_t *store, const char *name, apr_pool_t 
     if (APR_SUCCESS != rv) {
         return rv;
     }
-    ready = fs_path(fs, MD_SG_TMP, name, NULL, p);
-    building = apr_pstrcat(p, ready, ".new", NULL);
+    ready = fs_path(fs, MD_SG_TMP, apr_pstrcat(p, name, FS_SFX_READY, NULL), NULL, p);
+    building = fs_path(fs, MD_SG_TMP, apr_pstrcat(p, name, FS_SFX_NEW, NULL), NULL, p);
     rv = md_util_dir_make(md_util_path_join(p, fs->base, "tmp", NULL), dir_perms(MD_SG_TMP), p);
     if (APR_SUCCESS != rv) {
         goto leave;
@@ -489,18 +549,30 @@ leave:
     return rv;
 }
 
-/* Finish activations a crash interrupted: a complete tmp/<name> means steps 2-3 are due. */
-static int recover_one(void *baton, const char *name, apr_pool_t *ptemp)
+static int has_suffix(const char *s, const char *sfx)
+{
+    size_t len = strlen(s), slen = strlen(sfx);
+
+    return len > slen && !strcmp(s + len - slen, sfx);
+}
+
+/* Finish activations a crash interrupted: a complete tmp/<name>@ready means steps 2-3 are due,
+ * a tmp/<name>@new is an unfinished step 1. Other entries of tmp/ are not ours to touch. */
+static int recover_one(void *baton, const char *dname, apr_pool_t *ptemp)
 {
     md_store_fs_t *fs = baton;
-    const char *path = fs_path(fs, MD_SG_TMP, name, NULL, ptemp);
-    size_t len = strlen(name);
+    const char *path = fs_path(fs, MD_SG_TMP, dname, NULL, ptemp);
+    const char *name;
     apr_status_t rv;
 
-    if (len > 4 && !strcmp(name + len - 4, ".new")) {
+    if (has_suffix(dname, FS_SFX_NEW)) {
         md_util_rm_recursive(path, ptemp);
         return 1;
     }
+    if (!has_suffix(dname, FS_SFX_READY)) {
+        return 1;
+    }
+    name = apr_pstrndup(ptemp, dname, strlen(dname) - strlen(FS_SFX_READY));
     rv = switch_live(fs, name, ptemp);
     if (APR_SUCCESS == rv) {
         md_util_rm_recursive(fs_path(fs, MD_SG_STAGING, name, NULL, ptemp), ptemp);

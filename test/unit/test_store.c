@@ -153,13 +153,43 @@ START_TEST(store_activation_archives_previous)
 }
 END_TEST
 
+START_TEST(store_archive_is_bounded)
+{
+    const char *dir = unit_tmpdir();
+    md_store_t *store = open_store(dir);
+    const char *f;
+    int i;
+
+    /* a gap in the numbers (e.g. an admin removed one) does not reuse low numbers */
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_util_dir_make(apr_pstrcat(unit_pool, dir, "/archive/a.org.3", NULL), 0700,
+                                      unit_pool));
+    for (i = 0; i < MD_STORE_ARCHIVE_KEEP + 3; ++i) {
+        stage_set(store, "a.org", apr_psprintf(unit_pool, "set%d", i));
+        ck_assert_int_eq(APR_SUCCESS, md_store_activate(store, "a.org", unit_pool));
+    }
+    /* archived: the dir .3, then sets 0..11 as .4...15 (the first activation archives
+     * nothing); the newest KEEP (.6 to .15) remain */
+    for (i = 1; i <= MD_STORE_ARCHIVE_KEEP + 6; ++i) {
+        f = apr_psprintf(unit_pool, "%s/archive/a.org.%d", dir, i);
+        ck_assert_int_eq((i >= 6 && i <= MD_STORE_ARCHIVE_KEEP + 5) ? APR_SUCCESS : APR_ENOENT,
+                         md_util_is_dir(f, unit_pool));
+    }
+    f = apr_psprintf(unit_pool, "%s/archive/a.org.%d/md.json", dir, MD_STORE_ARCHIVE_KEEP + 5);
+    ck_assert_ptr_nonnull(strstr(read_text(f), apr_psprintf(unit_pool, "set%d",
+                                                            MD_STORE_ARCHIVE_KEEP + 1)));
+}
+END_TEST
+
 START_TEST(store_recovers_interrupted_activation)
 {
     const char *dir = unit_tmpdir();
     md_store_t *store = open_store(dir);
     md_json_t *json = md_json_create(unit_pool), *loaded = NULL;
-    const char *tmpset = apr_pstrcat(unit_pool, dir, "/tmp/b.org", NULL);
-    const char *partial = apr_pstrcat(unit_pool, dir, "/tmp/c.org.new", NULL);
+    const char *tmpset = apr_pstrcat(unit_pool, dir, "/tmp/b.org@ready", NULL);
+    const char *partial = apr_pstrcat(unit_pool, dir, "/tmp/c.org@new", NULL);
+    const char *stock_tmp = apr_pstrcat(unit_pool, dir, "/tmp/d.org", NULL);
+    md_json_t *dlive = md_json_create(unit_pool);
 
     /* a crash after step 2: the live set was archived, the complete new one waits in tmp/ */
     md_json_sets("new", json, "name");
@@ -169,6 +199,14 @@ START_TEST(store_recovers_interrupted_activation)
                                     apr_pstrcat(unit_pool, tmpset, "/md.json", NULL), 0600));
     /* and a crash during step 1 of another MD */
     ck_assert_int_eq(APR_SUCCESS, md_util_dir_make(partial, 0700, unit_pool));
+    /* the stock module's scratch copy of a job.json is no set: domains/d.org stays live */
+    md_json_sets("live", dlive, "name");
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_store_save_json(store, MD_SG_DOMAINS, "d.org", "md.json", dlive, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_util_dir_make(stock_tmp, 0700, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_json_writef(json, unit_pool,
+                                    apr_pstrcat(unit_pool, stock_tmp, "/job.json", NULL), 0600));
 
     store = open_store(dir);
     ck_assert_int_eq(APR_SUCCESS, md_store_load_json(store, MD_SG_DOMAINS, "b.org", "md.json",
@@ -176,6 +214,12 @@ START_TEST(store_recovers_interrupted_activation)
     ck_assert_str_eq("new", md_json_gets(loaded, "name"));
     ck_assert_int_eq(APR_ENOENT, md_util_is_dir(tmpset, unit_pool));
     ck_assert_int_eq(APR_ENOENT, md_util_is_dir(partial, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_store_load_json(store, MD_SG_DOMAINS, "d.org", "md.json",
+                                                     &loaded, unit_pool));
+    ck_assert_str_eq("live", md_json_gets(loaded, "name"));
+    ck_assert_int_eq(APR_ENOENT, md_util_is_dir(apr_pstrcat(unit_pool, dir, "/archive/d.org.1",
+                                                            NULL),
+                                                unit_pool));
 }
 END_TEST
 
@@ -207,6 +251,7 @@ Suite *suite_store(void)
     tcase_add_test(tc, store_encrypts_account_and_staging_keys);
     tcase_add_test(tc, store_rejects_traversal);
     tcase_add_test(tc, store_activation_archives_previous);
+    tcase_add_test(tc, store_archive_is_bounded);
     tcase_add_test(tc, store_recovers_interrupted_activation);
     tcase_add_test(tc, store_sets_aside);
     suite_add_tcase(s, tc);

@@ -1,0 +1,161 @@
+"""The store survives damage and crashes: nothing is lost, the live certificate keeps being
+served, broken files are set aside (renamed *.broken-<time>, never deleted).
+
+One server gets a certificate; then each test stops it, damages the store the way a crash, a
+bad disk or a careless admin would, starts it again and checks what is served and kept.
+"""
+
+import json
+import re
+import shutil
+
+import pytest
+
+import harness
+
+MD = "robust.example.org"
+
+
+@pytest.fixture(scope="module")
+def server(scratch, ports, module, ca):
+    root = scratch / "httpd-robust"
+    shutil.rmtree(root, ignore_errors=True)
+    h = harness.Httpd(root, ports[0], ports[1], ca=ca, module=module)
+    h.write_config(h.md_config({MD: []}))
+    h.start()
+    try:
+        h.wait_md_ready([MD], timeout=120)
+        h.graceful()
+    except Exception:
+        h.stop()
+        raise
+    h.serial = h.peer_chain(MD).serial_number
+    h.mark_log_checked()
+    yield h
+    h.stop()
+    if not harness.os.environ.get("MD_TEST_KEEP"):
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def restart(server):
+    """Stops the server; the test damages the store and calls the returned function, which
+    starts it again. Afterwards the log holds only the md warnings/errors the test expects."""
+    server.stop()
+    expected = []
+
+    def start(*ids):
+        expected.extend(ids)
+        server.mark_log_checked()
+        return server.start()
+    yield start
+    server.check_log(expected)
+
+
+def live(server, name=MD):
+    return server.store_dir / "domains" / name
+
+
+def broken(path):
+    return sorted(path.parent.glob(path.name + ".broken-*"))
+
+
+@pytest.mark.skipif(harness.is_stock(), reason="our store handling")
+def test_610_garbage_md_json(server, restart):
+    f = live(server) / "md.json"
+    f.write_text('{"name": "robust.exa')
+    restart("AH12100", "AH12150", "AH12102")
+    assert server.peer_chain(MD).serial_number == server.serial
+    assert broken(f), "broken md.json not kept"
+    assert json.loads(f.read_text())["name"] == MD, "md.json not regenerated"
+    text = server.log_text()
+    assert str(f) in text, "the error does not name the file"
+
+
+@pytest.mark.skipif(harness.is_stock(), reason="our store handling")
+def test_610_truncated_cert_restored_from_archive(server, restart):
+    # an earlier set of the MD with the same (still valid) pair, as an activation leaves it
+    arch = server.store_dir / "archive" / f"{MD}.7"
+    arch.mkdir(mode=0o700)
+    for fn in ("pubcert.pem", "privkey.pem", "md.json"):
+        shutil.copy2(live(server) / fn, arch / fn)
+    cert = live(server) / "pubcert.pem"
+    cert.write_bytes(cert.read_bytes()[:300])
+    restart("AH12100", "AH12700", "AH12102")
+    assert server.peer_chain(MD).serial_number == server.serial
+    assert broken(cert) and broken(live(server) / "privkey.pem")
+    assert "AH12701" in server.log_text()
+    assert str(cert) in server.log_text()
+    shutil.rmtree(arch)
+
+
+@pytest.mark.skipif(harness.is_stock(), reason="our store handling")
+def test_610_garbage_key_gets_fallback_and_renews(server, restart, ca):
+    key = live(server) / "privkey.pem"
+    key.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    mark = server.log_size()
+    r = restart("AH12100", "AH12700", "AH12102")
+    assert r.returncode == 0
+    # never a mismatched pair to mod_ssl: the fallback is served until the new one is there
+    assert harness.is_self_signed(server.peer_chain(MD))
+    server.wait_md_ready([MD], since=mark, timeout=120)
+    server.graceful()
+    cert = server.peer_chain(MD)
+    assert not harness.is_self_signed(cert)
+    server.verify_served(MD, ca.issuer_root)
+    server.serial = cert.serial_number
+    # the activation moved the set with the broken key into the archive, where it is kept
+    assert list((server.store_dir / "archive").glob(f"{MD}.*/privkey.pem.broken-*"))
+
+
+@pytest.mark.skipif(harness.is_stock(), reason="our store handling")
+def test_610_corrupt_store_key_stops_start(server, restart):
+    f = server.store_dir / "md_store.json"
+    good = f.read_bytes()
+    f.write_text('{"store": {"version": 3.0}, "key": "tooshort"}')
+    try:
+        r = restart("AH12105", "AH12313", "AH12315")
+        assert r.returncode != 0, "started with a broken md_store.json"
+        text = server.log_text(0) + r.stderr
+        assert re.search(r"md_store\.json is unusable .*holds the key that encrypts", text)
+        assert f.read_text().startswith('{"store"'), "md_store.json was replaced"
+    finally:
+        f.write_bytes(good)
+    assert server.start().returncode == 0
+    assert server.peer_chain(MD).serial_number == server.serial
+
+
+@pytest.mark.skipif(harness.is_stock(), reason="our activation layout")
+def test_610_crash_during_activation(server, restart):
+    """A crash between archiving the live set and renaming the new one into place leaves no
+    domains/<md> at all; the next start finishes the activation."""
+    store = server.store_dir
+    ready = store / "tmp" / f"{MD}@ready"
+    shutil.copytree(live(server), ready)
+    nums = [int(p.name.rsplit(".", 1)[1]) for p in (store / "archive").glob(f"{MD}.*")]
+    shutil.move(str(live(server)), str(store / "archive" / f"{MD}.{max(nums, default=0) + 1}"))
+    partial = store / "tmp" / "other.example.org@new"
+    partial.mkdir(mode=0o700)
+    restart()
+    assert server.peer_chain(MD).serial_number == server.serial
+    assert not ready.exists() and not partial.exists()
+    assert (live(server) / "pubcert.pem").is_file()
+    assert re.search(rf"AH12104: {re.escape(MD)}: finished an interrupted activation",
+                     server.log_text())
+
+
+def test_610_stale_leftovers_removed(server, restart):
+    store = server.store_dir
+    gone = "gone.example.org"
+    (store / "staging" / gone).mkdir()
+    (store / "staging" / gone / "job.json").write_text("{}")
+    (store / "challenges" / gone).mkdir()
+    (store / "challenges" / gone / "acme-http-01.txt").write_text("x.y")
+    (store / "domains" / gone).mkdir()
+    (store / "domains" / gone / "md.json").write_text("{}")
+    restart()
+    assert not (store / "staging" / gone).exists()
+    assert not (store / "challenges" / gone).exists()
+    # the live set of an MD that is no longer configured is kept (it may come back)
+    assert (store / "domains" / gone / "md.json").exists()
+    shutil.rmtree(store / "domains" / gone)
