@@ -21,6 +21,7 @@
 #define FALLBACK_VALID    (apr_time_from_sec(14 * MD_SECS_PER_DAY))
 #define FALLBACK_MIN_LEFT (apr_time_from_sec(MD_SECS_PER_DAY))
 #define FALLBACK_ORG      "Apache Managed Domain Fallback"
+#define MD_STATIC_MAX_LEN (1024 * 1024)
 
 struct md_reg_t {
     apr_pool_t *p;
@@ -28,7 +29,13 @@ struct md_reg_t {
     apr_array_header_t *items; /* md_reg_item_t* */
     apr_hash_t *by_name;
     md_pkey_t *fallback_key; /* loaded on first need */
+    apr_interval_time_t activation_delay; /* MDActivationDelay */
 };
+
+void md_reg_set_activation_delay(md_reg_t *reg, apr_interval_time_t delay)
+{
+    reg->activation_delay = delay;
+}
 
 apr_status_t md_reg_create(md_reg_t **preg, md_store_t *store, apr_pool_t *p)
 {
@@ -161,13 +168,46 @@ apr_status_t md_reg_check_staged(md_reg_t *reg, const md_t *md, md_result_t *res
     return rv;
 }
 
-static void activate_staged(md_reg_t *reg, md_t *md, apr_pool_t *p)
+/* MDActivationDelay: a staged certificate goes live only once it has been valid that long, so
+ * that clients with a clock behind do not see a certificate "from the future". */
+static int activation_due(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
 {
+    const md_t *md = item->md;
+    apr_array_header_t *chain = NULL;
+    apr_time_t at;
+
+    if (reg->activation_delay <= 0
+        || APR_SUCCESS
+               != md_store_load(reg->store, MD_SG_STAGING, md->name,
+                                md_chain_filename(spec_at(md, 0), p), MD_SV_CHAIN, (void **)&chain,
+                                p)) {
+        return 1;
+    }
+    at = md_cert_get_not_before(APR_ARRAY_IDX(chain, 0, const md_cert_t *))
+         + reg->activation_delay;
+    if (at <= now) {
+        return 1;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
+                  APLOGNO(12400) "%s: the renewed certificate waits for MDActivationDelay %s: it "
+                                 "goes live at the first restart after %s",
+                  md->name, md_duration_format(reg->activation_delay, p),
+                  md_time_rfc3339(at, p));
+    item->is_staged = 1;
+    return 0;
+}
+
+static void activate_staged(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
+{
+    md_t *md = item->md;
     apr_status_t rv;
 
     rv = md_reg_check_staged(reg, md, NULL, p);
     if (APR_STATUS_IS_ENOENT(rv)) {
         return; /* nothing staged, or a job still at work */
+    }
+    if (APR_SUCCESS == rv && !activation_due(reg, item, now, p)) {
+        return;
     }
     if (APR_SUCCESS != rv) {
         /* unusable: drop it so that a fresh renewal starts; the live set is untouched */
@@ -189,6 +229,35 @@ static void activate_staged(md_reg_t *reg, md_t *md, apr_pool_t *p)
 
 /* ---- 3. current certificates -------------------------------------------------------------------
  */
+
+/* MDCertificateFile: the static certificate is what the MD serves, so its validity counts. The
+ * configuration check made sure the files exist and match; a file gone since is logged. */
+static void load_static(md_reg_item_t *item, apr_pool_t *p)
+{
+    const md_t *md = item->md;
+    apr_array_header_t *chain = NULL;
+    char *pem = NULL;
+    apr_size_t len = 0;
+    apr_status_t rv;
+
+    if (!md->cert_files || !md->cert_files->nelts) {
+        return;
+    }
+    rv = md_util_file_read(&pem, &len, APR_ARRAY_IDX(md->cert_files, 0, const char *),
+                           MD_STATIC_MAX_LEN, p);
+    if (APR_SUCCESS == rv) {
+        rv = md_chain_from_pem(&chain, p, pem, len);
+    }
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      APLOGNO(12401) "%s: cannot read the certificate of MDCertificateFile %s",
+                      md->name, APR_ARRAY_IDX(md->cert_files, 0, const char *));
+        return;
+    }
+    item->has_cert = 1;
+    item->valid_from = md_cert_get_not_before(APR_ARRAY_IDX(chain, 0, const md_cert_t *));
+    item->valid_until = md_cert_get_not_after(APR_ARRAY_IDX(chain, 0, const md_cert_t *));
+}
 
 static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
 {
@@ -224,6 +293,7 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
             item->reason = reason;
         }
     }
+    load_static(item, p);
     md->state = item->has_cert ? MD_S_COMPLETE : MD_S_INCOMPLETE;
 }
 
@@ -318,6 +388,17 @@ apr_status_t md_reg_get_cred_files(apr_array_header_t *cert_files, apr_array_hea
     const char *cfile, *kfile;
     int i, n = 0;
 
+    if (md->cert_files && md->cert_files->nelts) {
+        /* static files are served as they are, even when MDRenewMode always renews in the store */
+        for (i = 0; i < md->cert_files->nelts && i < md->pkey_files->nelts; ++i) {
+            APR_ARRAY_PUSH(cert_files, const char *) = APR_ARRAY_IDX(md->cert_files, i,
+                                                                     const char *);
+            APR_ARRAY_PUSH(key_files, const char *) = APR_ARRAY_IDX(md->pkey_files, i,
+                                                                    const char *);
+        }
+        return APR_SUCCESS;
+    }
+
     for (i = 0; i < md->pks->nelts; ++i) {
         if (APR_SUCCESS
                 != md_store_get_fname(&cfile, reg->store, MD_SG_DOMAINS, md->name,
@@ -366,7 +447,7 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
     stored = load_stored_md(reg, md->name, ptemp);
     take_over_stored(md, stored);
     /* 2. */
-    activate_staged(reg, md, ptemp);
+    activate_staged(reg, item, now, ptemp);
     /* 3. */
     load_current(reg, item, now, ptemp);
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, APLOGNO(12155) "%s: %s, renewal %s at %s",
