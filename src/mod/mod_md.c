@@ -443,8 +443,8 @@ static int md_require_https_pr(request_rec *r)
         }
         return DECLINED;
     }
-    if (!r->hostname || !path || !strncmp(path, ACME_CHALLENGE_PREFIX,
-                                          sizeof(ACME_CHALLENGE_PREFIX) - 1)) {
+    if (!r->hostname || !path
+        || !strncmp(path, ACME_CHALLENGE_PREFIX, sizeof(ACME_CHALLENGE_PREFIX) - 1)) {
         return DECLINED;
     }
     url = apr_pstrcat(r->pool, "https://", r->hostname, path, r->parsed_uri.query ? "?" : "",

@@ -19,9 +19,9 @@
 
 extern module AP_MODULE_DECLARE_DATA md_module;
 
-#define MD_CONF_KEY      "mod_md_conf"
-#define MD_DEF_STORE_DIR "md"
-#define MD_STATIC_MAX_LEN (1024 * 1024)
+#define MD_CONF_KEY             "mod_md_conf"
+#define MD_DEF_STORE_DIR        "md"
+#define MD_STATIC_MAX_LEN       (1024 * 1024)
 #define MD_DEF_RETRY_DELAY_S    30
 #define MD_DEF_CHECK_INTERVAL_S (12 * MD_SECS_PER_HOUR)
 #define MD_DEF_CERT_CHECK_NAME  "crt.sh"
@@ -340,8 +340,9 @@ static const char *md_config_set_pkeys(cmd_parms *cmd, void *dc, int argc, char 
     }
     specs = apr_array_make(cmd->pool, argc, sizeof(md_pkey_spec_t *));
     while (i < (apr_size_t)argc) {
-        if (APR_SUCCESS != md_pkey_spec_parse(&spec, &used, (const char *const *)argv + i,
-                                              (apr_size_t)argc - i, cmd->pool, &err)) {
+        if (APR_SUCCESS
+            != md_pkey_spec_parse(&spec, &used, (const char *const *)argv + i, (apr_size_t)argc - i,
+                                  cmd->pool, &err)) {
             return apr_pstrcat(cmd->pool, "MDPrivateKeys: ", err, NULL);
         }
         for (j = 0; j < specs->nelts; ++j) {
@@ -568,8 +569,8 @@ static const char *md_config_require_https(cmd_parms *cmd, void *dc, const char 
                             value);
     }
     if (md->require_https != MD_REQUIRE_OFF) {
-        const char *at = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
-                                      cmd->directive->line_num);
+        const char *at =
+            apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename, cmd->directive->line_num);
         if (section_md) {
             if (!mc->require_https_at) {
                 mc->require_https_at = apr_table_make(cmd->pool, 5);
@@ -722,8 +723,7 @@ static const char *md_config_duration(cmd_parms *cmd, void *dc, const char *valu
     return NULL;
 }
 
-static const char *md_config_cert_check(cmd_parms *cmd, void *dc, const char *name,
-                                        const char *url)
+static const char *md_config_cert_check(cmd_parms *cmd, void *dc, const char *name, const char *url)
 {
     const char *err = global_only(cmd);
 
@@ -743,9 +743,9 @@ static const char *md_config_cert_check(cmd_parms *cmd, void *dc, const char *na
     return NULL;
 }
 
-#define MD_DURATION_CMD(name, field, help)                                                       \
-    AP_INIT_TAKE1(name, md_config_duration, (void *)APR_OFFSETOF(md_mod_conf_t, field),          \
-                  RSRC_CONF, help)
+#define MD_DURATION_CMD(name, field, help)                                                         \
+    AP_INIT_TAKE1(name, md_config_duration, (void *)APR_OFFSETOF(md_mod_conf_t, field), RSRC_CONF, \
+                  help)
 
 const command_rec mod_md_cmds[] = {
     AP_INIT_TAKE_ARGV("MDomain", md_config_mdomain, NULL, RSRC_CONF,

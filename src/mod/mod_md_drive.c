@@ -311,12 +311,12 @@ apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
         return APR_SUCCESS;
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                 APLOGNO(12406) "renewal checks of %d Managed Domains start in %s (MDInitialDelay), "
-                                "then every %s (MDCheckInterval); a failure is retried after %s "
-                                "(MDRetryDelay) and then less often",
+                 APLOGNO(
+                     12406) "renewal checks of %d Managed Domains start in %s (MDInitialDelay), "
+                            "then every %s (MDCheckInterval); a failure is retried after %s "
+                            "(MDRetryDelay) and then less often",
                  drive->jobs->nelts, md_duration_format(mc->initial_delay, p),
-                 md_duration_format(mc->check_interval, p),
-                 md_duration_format(mc->retry_delay, p));
+                 md_duration_format(mc->check_interval, p), md_duration_format(mc->retry_delay, p));
     wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
     if (!wd_get_instance || !wd_register_callback) {

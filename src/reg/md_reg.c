@@ -28,7 +28,7 @@ struct md_reg_t {
     md_store_t *store;
     apr_array_header_t *items; /* md_reg_item_t* */
     apr_hash_t *by_name;
-    md_pkey_t *fallback_key; /* loaded on first need */
+    md_pkey_t *fallback_key;              /* loaded on first need */
     apr_interval_time_t activation_delay; /* MDActivationDelay */
 };
 
@@ -183,16 +183,14 @@ static int activation_due(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, ap
                                 p)) {
         return 1;
     }
-    at = md_cert_get_not_before(APR_ARRAY_IDX(chain, 0, const md_cert_t *))
-         + reg->activation_delay;
+    at = md_cert_get_not_before(APR_ARRAY_IDX(chain, 0, const md_cert_t *)) + reg->activation_delay;
     if (at <= now) {
         return 1;
     }
     md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
                   APLOGNO(12400) "%s: the renewed certificate waits for MDActivationDelay %s: it "
                                  "goes live at the first restart after %s",
-                  md->name, md_duration_format(reg->activation_delay, p),
-                  md_time_rfc3339(at, p));
+                  md->name, md_duration_format(reg->activation_delay, p), md_time_rfc3339(at, p));
     item->is_staged = 1;
     return 0;
 }
@@ -391,10 +389,10 @@ apr_status_t md_reg_get_cred_files(apr_array_header_t *cert_files, apr_array_hea
     if (md->cert_files && md->cert_files->nelts) {
         /* static files are served as they are, even when MDRenewMode always renews in the store */
         for (i = 0; i < md->cert_files->nelts && i < md->pkey_files->nelts; ++i) {
-            APR_ARRAY_PUSH(cert_files, const char *) = APR_ARRAY_IDX(md->cert_files, i,
-                                                                     const char *);
-            APR_ARRAY_PUSH(key_files, const char *) = APR_ARRAY_IDX(md->pkey_files, i,
-                                                                    const char *);
+            APR_ARRAY_PUSH(cert_files, const char *) =
+                APR_ARRAY_IDX(md->cert_files, i, const char *);
+            APR_ARRAY_PUSH(key_files, const char *) =
+                APR_ARRAY_IDX(md->pkey_files, i, const char *);
         }
         return APR_SUCCESS;
     }
