@@ -71,6 +71,11 @@ static apr_status_t send_csr(md_pkey_t **ppkey, md_acme_t *acme, md_acme_order_t
     if (APR_SUCCESS != rv) {
         return md_result_set(driver->result, rv, "creating the CSR");
     }
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
+                  APLOGNO(12408) "%s: finalizing the order with a %s CSR for %s%s", md->name,
+                  md_pkey_spec_name(spec), md_array_str_join(md->domains, ", ", p),
+                  md->must_staple == 1 ? " with the TLS Feature status_request (MDMustStaple)"
+                                       : "");
     payload = md_json_create(p);
     md_json_sets(csr, payload, MD_KEY_CSR);
     rv = md_acme_post(&resp, acme, order->finalize, payload, 0, NULL, driver->result, p);

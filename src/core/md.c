@@ -24,6 +24,8 @@ md_t *md_create_empty(apr_pool_t *p)
     md->contacts = apr_array_make(p, 5, sizeof(const char *));
     md->pks = apr_array_make(p, 2, sizeof(md_pkey_spec_t *));
     md->ca_challenges = apr_array_make(p, 3, sizeof(const char *));
+    md->cert_files = apr_array_make(p, 1, sizeof(const char *));
+    md->pkey_files = apr_array_make(p, 1, sizeof(const char *));
     md->renew_mode = MD_RENEW_DEFAULT;
     md->require_https = MD_REQUIRE_UNSET;
     md->must_staple = MD_UNSET;
@@ -71,6 +73,8 @@ md_t *md_clone(apr_pool_t *p, const md_t *src)
     md->ca_account = dup_or_null(p, src->ca_account);
     md->ca_agreement = dup_or_null(p, src->ca_agreement);
     md->ca_challenges = md_array_str_clone(p, src->ca_challenges);
+    md->cert_files = md_array_str_clone(p, src->cert_files);
+    md->pkey_files = md_array_str_clone(p, src->pkey_files);
     md->state_descr = dup_or_null(p, src->state_descr);
     md->defn_name = dup_or_null(p, src->defn_name);
     return md;

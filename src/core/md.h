@@ -73,6 +73,8 @@ struct md_t {
     const char *ca_account;         /* account id in the store, may be NULL */
     const char *ca_agreement;       /* "accepted" or NULL */
     apr_array_header_t *ca_challenges; /* const char*, configured challenge types, may be empty */
+    apr_array_header_t *cert_files; /* const char*, MDCertificateFile (static), may be empty */
+    apr_array_header_t *pkey_files; /* const char*, MDCertificateKeyFile, same order */
 
     md_state_t state;
     const char *state_descr;        /* why the state is what it is, may be NULL */

@@ -95,7 +95,7 @@ static md_t *md_of_server(md_mod_conf_t *mc, server_rec *s)
     md_t *md = s->server_hostname ? md_of_name(mc, s->server_hostname) : NULL;
     int i;
 
-    for (i = 0; !md && s->names && i < s->names->nelts; ++i) {
+    for (i = 0; !md && mc->match_all_names && s->names && i < s->names->nelts; ++i) {
         md = md_of_name(mc, APR_ARRAY_IDX(s->names, i, const char *));
     }
     return md;
@@ -107,10 +107,22 @@ static apr_status_t join_name(md_mod_conf_t *mc, md_t *md, server_rec *s, const 
     md_t *other;
     const char *lname;
 
-    if (!name || strchr(name, '*') || !md->transitive) {
+    if (!name || strchr(name, '*')) {
         return APR_SUCCESS;
     }
     lname = md_util_str_tolower(name, p);
+    if (!md->transitive) {
+        if (!md_contains(md, lname)) {
+            /* MDMembers manual: the name stays out, clients asking for it will see a mismatch */
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         APLOGNO(10040) "Virtual Host %s:%d matches Managed Domain '%s', but the "
+                                        "name/alias %s itself is not managed. A requested MD "
+                                        "certificate will not match ServerName. Add it with "
+                                        "MDMember or set MDMembers auto.",
+                         s->defn_name ? s->defn_name : "?", s->defn_line_number, md->name, lname);
+        }
+        return APR_SUCCESS;
+    }
     other = md_of_name(mc, lname);
     if (other && other != md) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
@@ -135,7 +147,8 @@ static apr_status_t assign_vhosts(md_mod_conf_t *mc, server_rec *base, apr_pool_
     apr_status_t rv = APR_SUCCESS;
     int i;
 
-    for (s = base->next; s && APR_SUCCESS == rv; s = s->next) {
+    /* MDBaseServer on: the server outside all vhosts takes part like a vhost */
+    for (s = mc->base_server ? base : base->next; s && APR_SUCCESS == rv; s = s->next) {
         md = md_of_server(mc, s);
         if (!md) {
             continue;
@@ -181,7 +194,7 @@ static void attach_items(md_mod_conf_t *mc, server_rec *base)
     server_rec *s;
     md_srv_conf_t *sc;
 
-    for (s = base->next; s; s = s->next) {
+    for (s = base; s; s = s->next) {
         sc = mod_md_config_get(s);
         if (sc->assigned_md) {
             sc->item = md_reg_get(mc->reg, sc->assigned_md->name);
@@ -227,21 +240,22 @@ static apr_status_t setup_store(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     return rv;
 }
 
-static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+/* Runs for 'apachectl -t' as well as at every (re)start, after the whole configuration is read
+ * and before anything is written: steps 1 and 2 and the checks that need the whole
+ * configuration. The error log is not open yet, so messages go to stderr. */
+static int md_check_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     md_srv_conf_t *sc = mod_md_config_get(s);
     md_mod_conf_t *mc = sc->mc;
-    int dry_run = (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG);
     apr_status_t rv;
     int i;
 
     (void)plog;
+    (void)ptemp;
     md_log_set(log_is_level, log_print, s);
     if (!mc->mds->nelts) {
         return OK;
     }
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, APLOGNO(12314) "mod_md (v%s) managing %d domains",
-                 MD_MODULE_VERSION, mc->mds->nelts);
     /* 1. */
     for (i = 0; i < mc->mds->nelts; ++i) {
         mod_md_config_complete_md(APR_ARRAY_IDX(mc->mds, i, md_t *), mc, s, p);
@@ -251,11 +265,29 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
     if (APR_SUCCESS == rv) {
         rv = assign_vhosts(mc, s, p);
     }
-    if (APR_SUCCESS != rv) {
-        return !OK;
-    }
     mc->can_http = mc->local_80 > 0 && is_listening(mc->local_80);
     mc->can_https = mc->local_443 > 0 && is_listening(mc->local_443);
+    if (APR_SUCCESS == rv) {
+        rv = mod_md_config_check(mc, s, p);
+    }
+    return (APR_SUCCESS == rv) ? OK : !OK;
+}
+
+static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    md_srv_conf_t *sc = mod_md_config_get(s);
+    md_mod_conf_t *mc = sc->mc;
+    int dry_run = (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG);
+    apr_status_t rv;
+
+    (void)plog;
+    md_log_set(log_is_level, log_print, s);
+    if (!mc->mds->nelts) {
+        return OK;
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, APLOGNO(12314) "mod_md (v%s) managing %d domains",
+                 MD_MODULE_VERSION, mc->mds->nelts);
+    /* 1. and 2. ran in md_check_config */
     /* 3. */
     rv = md_http_global_init();
     if (APR_SUCCESS == rv) {
@@ -266,6 +298,7 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
     }
     if (APR_SUCCESS == rv) {
         apr_time_t t0 = apr_time_now();
+        md_reg_set_activation_delay(mc->reg, mc->activation_delay);
         rv = md_reg_sync(mc->reg, mc->mds, t0, p, ptemp);
         ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, s,
                      APLOGNO(12319) "store synced for %d domains in %" APR_TIME_T_FMT " ms%s",
@@ -394,6 +427,48 @@ static int md_http_challenge_pr(request_rec *r)
     return DONE;
 }
 
+/* ---- MDRequireHttps ----------------------------------------------------------------------------
+ */
+
+#define MD_HSTS_HEADER "Strict-Transport-Security"
+#define MD_HSTS_VALUE  "max-age=15768000"
+
+/* http requests of an MD with MDRequireHttps go to the same URL on https (port 443, the only
+ * one a redirect can promise); https responses of a 'permanent' MD carry HSTS. Challenges were
+ * answered before this runs (same hook, earlier), and their path is left alone anyway. */
+static int md_require_https_pr(request_rec *r)
+{
+    md_srv_conf_t *sc = mod_md_config_get(r->server);
+    const md_t *md = sc ? sc->assigned_md : NULL;
+    const char *path = r->parsed_uri.path, *url;
+
+    if (!md || md->require_https <= MD_REQUIRE_OFF || !sc->mc->can_https) {
+        return DECLINED;
+    }
+    if (ap_ssl_conn_is_ssl(r->connection)) {
+        if (md->require_https == MD_REQUIRE_PERMANENT) {
+            apr_table_set(r->err_headers_out, MD_HSTS_HEADER, MD_HSTS_VALUE);
+        }
+        return DECLINED;
+    }
+    if (!r->hostname || !path
+        || !strncmp(path, ACME_CHALLENGE_PREFIX, sizeof(ACME_CHALLENGE_PREFIX) - 1)) {
+        return DECLINED;
+    }
+    url = apr_pstrcat(r->pool, "https://", r->hostname, path, r->parsed_uri.query ? "?" : "",
+                      r->parsed_uri.query ? r->parsed_uri.query : "", NULL);
+    apr_table_setn(r->headers_out, "Location", url);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "%s: MDRequireHttps redirect to %s", md->name,
+                  url);
+    if (r->method_number == M_GET || r->method_number == M_OPTIONS || r->header_only) {
+        return (md->require_https == MD_REQUIRE_PERMANENT) ? HTTP_MOVED_PERMANENTLY
+                                                           : HTTP_MOVED_TEMPORARILY;
+    }
+    /* keep the method and body: 308/307 */
+    return (md->require_https == MD_REQUIRE_PERMANENT) ? HTTP_PERMANENT_REDIRECT
+                                                       : HTTP_TEMPORARY_REDIRECT;
+}
+
 /* ---- hooks -------------------------------------------------------------------------------------
  */
 
@@ -402,8 +477,10 @@ static void md_hooks(apr_pool_t *pool)
     static const char *const before_ssl[] = { "mod_ssl.c", "mod_tls.c", NULL };
 
     (void)pool;
+    ap_hook_check_config(md_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(md_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(md_http_challenge_pr, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(md_require_https_pr, NULL, NULL, APR_HOOK_LAST);
     ap_hook_ssl_add_cert_files(md_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_fallback_cert_files(md_add_fallback_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -19,8 +19,13 @@
 
 extern module AP_MODULE_DECLARE_DATA md_module;
 
-#define MD_CONF_KEY      "mod_md_conf"
-#define MD_DEF_STORE_DIR "md"
+#define MD_CONF_KEY             "mod_md_conf"
+#define MD_DEF_STORE_DIR        "md"
+#define MD_STATIC_MAX_LEN       (1024 * 1024)
+#define MD_DEF_RETRY_DELAY_S    30
+#define MD_DEF_CHECK_INTERVAL_S (12 * MD_SECS_PER_HOUR)
+#define MD_DEF_CERT_CHECK_NAME  "crt.sh"
+#define MD_DEF_CERT_CHECK_URL   "https://crt.sh?q="
 
 /* The <MDomain> section being read, NULL outside of one. Config reading is single threaded. */
 static md_t *section_md;
@@ -37,6 +42,11 @@ static md_mod_conf_t *get_mod_conf(apr_pool_t *pconf)
         mc->store_dir = MD_DEF_STORE_DIR;
         mc->local_80 = 80;
         mc->local_443 = 443;
+        mc->match_all_names = 1;
+        mc->retry_delay = apr_time_from_sec(MD_DEF_RETRY_DELAY_S);
+        mc->check_interval = apr_time_from_sec(MD_DEF_CHECK_INTERVAL_S);
+        mc->cert_check_name = MD_DEF_CERT_CHECK_NAME;
+        mc->cert_check_url = MD_DEF_CERT_CHECK_URL;
         apr_pool_userdata_set(mc, MD_CONF_KEY, apr_pool_cleanup_null, pconf);
     }
     return mc;
@@ -145,6 +155,57 @@ static const char *md_config_mdomain(cmd_parms *cmd, void *dc, int argc, char *c
     return create_md(&md, cmd, argc, argv);
 }
 
+static const char *load_static_pair(cmd_parms *cmd, const md_t *md, int i)
+{
+    const char *cfile = APR_ARRAY_IDX(md->cert_files, i, const char *);
+    const char *kfile = APR_ARRAY_IDX(md->pkey_files, i, const char *);
+    apr_array_header_t *chain = NULL;
+    md_pkey_t *pkey = NULL;
+    char *pem = NULL;
+    apr_size_t len = 0;
+
+    if (APR_SUCCESS != md_util_file_read(&pem, &len, cfile, MD_STATIC_MAX_LEN, cmd->pool)
+        || APR_SUCCESS != md_chain_from_pem(&chain, cmd->pool, pem, len)) {
+        return apr_psprintf(cmd->pool,
+                            "<MDomain %s>: MDCertificateFile %s holds no PEM certificate; give "
+                            "the certificate (chain) file",
+                            md->name, cfile);
+    }
+    if (APR_SUCCESS != md_util_file_read(&pem, &len, kfile, MD_STATIC_MAX_LEN, cmd->pool)
+        || APR_SUCCESS != md_pkey_from_pem(&pkey, cmd->pool, pem, len, NULL, 0)) {
+        return apr_psprintf(cmd->pool,
+                            "<MDomain %s>: MDCertificateKeyFile %s holds no unencrypted PEM "
+                            "private key; give the key file of %s",
+                            md->name, kfile, cfile);
+    }
+    if (!md_cert_matches_key(APR_ARRAY_IDX(chain, 0, const md_cert_t *), pkey)) {
+        return apr_psprintf(cmd->pool,
+                            "<MDomain %s>: MDCertificateKeyFile %s is not the key of "
+                            "MDCertificateFile %s; give each certificate file followed by its "
+                            "own key file",
+                            md->name, kfile, cfile);
+    }
+    return NULL;
+}
+
+/* MDCertificateFile and MDCertificateKeyFile come in pairs, each key matching its certificate. */
+static const char *check_static_files(cmd_parms *cmd, const md_t *md)
+{
+    const char *err = NULL;
+    int i;
+
+    if (md->cert_files->nelts != md->pkey_files->nelts) {
+        return apr_psprintf(cmd->pool,
+                            "<MDomain %s>: %d MDCertificateFile but %d MDCertificateKeyFile; "
+                            "give one MDCertificateKeyFile for each MDCertificateFile",
+                            md->name, md->cert_files->nelts, md->pkey_files->nelts);
+    }
+    for (i = 0; i < md->cert_files->nelts && !err; ++i) {
+        err = load_static_pair(cmd, md, i);
+    }
+    return err;
+}
+
 static const char *md_config_section(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *endp = ap_strrchr_c(arg, '>');
@@ -175,6 +236,9 @@ static const char *md_config_section(cmd_parms *cmd, void *dc, const char *arg)
     section_md = md;
     err = ap_walk_config(cmd->directive->first_child, cmd, cmd->context);
     section_md = NULL;
+    if (!err) {
+        err = check_static_files(cmd, md);
+    }
     return err;
 }
 
@@ -276,8 +340,9 @@ static const char *md_config_set_pkeys(cmd_parms *cmd, void *dc, int argc, char 
     }
     specs = apr_array_make(cmd->pool, argc, sizeof(md_pkey_spec_t *));
     while (i < (apr_size_t)argc) {
-        if (APR_SUCCESS != md_pkey_spec_parse(&spec, &used, (const char *const *)argv + i,
-                                              (apr_size_t)argc - i, cmd->pool, &err)) {
+        if (APR_SUCCESS
+            != md_pkey_spec_parse(&spec, &used, (const char *const *)argv + i, (apr_size_t)argc - i,
+                                  cmd->pool, &err)) {
             return apr_pstrcat(cmd->pool, "MDPrivateKeys: ", err, NULL);
         }
         for (j = 0; j < specs->nelts; ++j) {
@@ -382,6 +447,306 @@ static const char *md_config_set_port_map(cmd_parms *cmd, void *dc, const char *
     return err;
 }
 
+/* ---- issue 3: membership, renewal, https, static files -------------------------------------- */
+
+static const char *in_section_only(cmd_parms *cmd)
+{
+    if (!section_md) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           " belongs inside a <MDomain name ...> section: it applies to that one "
+                           "Managed Domain",
+                           NULL);
+    }
+    return NULL;
+}
+
+static const char *md_config_member(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    const char *err = in_section_only(cmd);
+    int i;
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    if (argc < 1) {
+        return "MDMember: needs at least one domain name";
+    }
+    for (i = 0; i < argc && !err; ++i) {
+        err = add_domain_name(cmd, section_md, argv[i]);
+    }
+    return err;
+}
+
+static const char *md_config_members(cmd_parms *cmd, void *dc, const char *value)
+{
+    (void)dc;
+    if (!apr_strnatcasecmp(value, "auto")) {
+        setting_target(cmd)->transitive = 1;
+    }
+    else if (!apr_strnatcasecmp(value, "manual")) {
+        setting_target(cmd)->transitive = 0;
+    }
+    else {
+        return apr_psprintf(cmd->pool,
+                            "MDMembers: '%s' is not known; write 'auto' (names of the virtual "
+                            "hosts join the MD) or 'manual' (only the names given in MDomain "
+                            "and MDMember)",
+                            value);
+    }
+    return NULL;
+}
+
+static const char *md_config_renew_mode(cmd_parms *cmd, void *dc, const char *value)
+{
+    md_t *md = setting_target(cmd);
+
+    (void)dc;
+    if (!apr_strnatcasecmp(value, "auto")) {
+        md->renew_mode = MD_RENEW_AUTO;
+    }
+    else if (!apr_strnatcasecmp(value, "always")) {
+        md->renew_mode = MD_RENEW_ALWAYS;
+    }
+    else if (!apr_strnatcasecmp(value, "manual")) {
+        md->renew_mode = MD_RENEW_MANUAL;
+    }
+    else {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a renew mode; write 'auto' (renew what a virtual "
+                            "host uses), 'always' (renew every MD) or 'manual' (never renew)",
+                            cmd->cmd->name, value);
+    }
+    return NULL;
+}
+
+static const char *set_window(const md_timeslice_t **pwindow, cmd_parms *cmd, const char *value)
+{
+    md_timeslice_t *ts = NULL;
+    const char *err = NULL;
+
+    if (APR_SUCCESS != md_timeslice_parse(&ts, cmd->pool, value, &err) || !ts) {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a duration or percentage (%s); write e.g. '21d', "
+                            "'12h', '30s' or '33%%'",
+                            cmd->cmd->name, value, err ? err : "invalid");
+    }
+    *pwindow = ts;
+    return NULL;
+}
+
+static const char *md_config_renew_window(cmd_parms *cmd, void *dc, const char *value)
+{
+    (void)dc;
+    return set_window(&setting_target(cmd)->renew_window, cmd, value);
+}
+
+static const char *md_config_warn_window(cmd_parms *cmd, void *dc, const char *value)
+{
+    (void)dc;
+    return set_window(&setting_target(cmd)->warn_window, cmd, value);
+}
+
+static const char *md_config_require_https(cmd_parms *cmd, void *dc, const char *value)
+{
+    md_mod_conf_t *mc = cmd_mod_conf(cmd);
+    md_t *md = setting_target(cmd);
+
+    (void)dc;
+    if (!apr_strnatcasecmp(value, "off")) {
+        md->require_https = MD_REQUIRE_OFF;
+    }
+    else if (!apr_strnatcasecmp(value, "temporary")) {
+        md->require_https = MD_REQUIRE_TEMPORARY;
+    }
+    else if (!apr_strnatcasecmp(value, "permanent")) {
+        md->require_https = MD_REQUIRE_PERMANENT;
+    }
+    else {
+        return apr_psprintf(cmd->pool,
+                            "MDRequireHttps: '%s' is not known; write 'off', 'temporary' (302 "
+                            "redirects to https) or 'permanent' (301 redirects and HSTS)",
+                            value);
+    }
+    if (md->require_https != MD_REQUIRE_OFF) {
+        const char *at =
+            apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename, cmd->directive->line_num);
+        if (section_md) {
+            if (!mc->require_https_at) {
+                mc->require_https_at = apr_table_make(cmd->pool, 5);
+            }
+            apr_table_set(mc->require_https_at, section_md->name, at);
+        }
+        else if (!mc->require_https_defn) {
+            mc->require_https_defn = at;
+        }
+    }
+    return NULL;
+}
+
+static const char *md_config_must_staple(cmd_parms *cmd, void *dc, int flag)
+{
+    (void)dc;
+    setting_target(cmd)->must_staple = flag ? 1 : 0;
+    return NULL;
+}
+
+static const char *md_config_protocol(cmd_parms *cmd, void *dc, const char *value)
+{
+    (void)dc;
+    if (apr_strnatcasecmp(value, MD_PROTO_ACME)) {
+        return apr_psprintf(cmd->pool,
+                            "MDCertificateProtocol: '%s' is not supported; the only protocol "
+                            "is ACME",
+                            value);
+    }
+    setting_target(cmd)->ca_proto = MD_PROTO_ACME;
+    return NULL;
+}
+
+static const char *static_file(const char **ppath, cmd_parms *cmd, const char *value)
+{
+    const char *err = in_section_only(cmd);
+    const char *path;
+
+    if (err) {
+        return err;
+    }
+    path = ap_server_root_relative(cmd->pool, value);
+    if (!path || APR_SUCCESS != md_util_is_file(path, cmd->pool)) {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a readable file; give the path of a PEM file "
+                            "(relative to ServerRoot or absolute)",
+                            cmd->cmd->name, value);
+    }
+    *ppath = path;
+    return NULL;
+}
+
+static const char *md_config_cert_file(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *path = NULL, *err = static_file(&path, cmd, value);
+
+    (void)dc;
+    if (!err) {
+        APR_ARRAY_PUSH(section_md->cert_files, const char *) = path;
+    }
+    return err;
+}
+
+static const char *md_config_key_file(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *path = NULL, *err = static_file(&path, cmd, value);
+
+    (void)dc;
+    if (!err) {
+        APR_ARRAY_PUSH(section_md->pkey_files, const char *) = path;
+    }
+    return err;
+}
+
+/* ---- issue 3: server-wide settings --------------------------------------------------------- */
+
+static const char *md_config_http_proxy(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *err = global_only(cmd);
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    if (!is_http_url(value, cmd->pool)) {
+        return apr_psprintf(cmd->pool,
+                            "MDHttpProxy: '%s' is not an http(s) URL; give the proxy's URL, "
+                            "e.g. http://proxy.example.org:3128",
+                            value);
+    }
+    cmd_mod_conf(cmd)->proxy_url = value;
+    return NULL;
+}
+
+static const char *md_config_base_server(cmd_parms *cmd, void *dc, int flag)
+{
+    const char *err = global_only(cmd);
+
+    (void)dc;
+    if (!err) {
+        cmd_mod_conf(cmd)->base_server = flag ? 1 : 0;
+    }
+    return err;
+}
+
+static const char *md_config_match_names(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *err = global_only(cmd);
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    if (!apr_strnatcasecmp(value, "all")) {
+        cmd_mod_conf(cmd)->match_all_names = 1;
+    }
+    else if (!apr_strnatcasecmp(value, "servernames")) {
+        cmd_mod_conf(cmd)->match_all_names = 0;
+    }
+    else {
+        return apr_psprintf(cmd->pool,
+                            "MDMatchNames: '%s' is not known; write 'all' (ServerName and "
+                            "ServerAlias select the MD of a vhost) or 'servernames' (only "
+                            "ServerName does)",
+                            value);
+    }
+    return NULL;
+}
+
+/* The duration directives, told apart by the offset of their field in md_mod_conf_t. */
+static const char *md_config_duration(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *err = global_only(cmd);
+    apr_interval_time_t d = 0;
+    apr_size_t offset = (apr_size_t)cmd->info;
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    if (APR_SUCCESS != md_duration_parse(&d, value, "s")) {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a duration; write e.g. '30s', '5m', '12h' or '1d'",
+                            cmd->cmd->name, value);
+    }
+    if (d <= 0 && offset == APR_OFFSETOF(md_mod_conf_t, check_interval)) {
+        return "MDCheckInterval: must be longer than 0s";
+    }
+    *(apr_interval_time_t *)((char *)cmd_mod_conf(cmd) + offset) = d;
+    return NULL;
+}
+
+static const char *md_config_cert_check(cmd_parms *cmd, void *dc, const char *name, const char *url)
+{
+    const char *err = global_only(cmd);
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    if (!is_http_url(url, cmd->pool)) {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not an http(s) URL; write the link text and the URL "
+                            "the certificate's SHA-256 fingerprint is appended to, e.g. "
+                            "'crt.sh https://crt.sh?q='",
+                            cmd->cmd->name, url);
+    }
+    cmd_mod_conf(cmd)->cert_check_name = name;
+    cmd_mod_conf(cmd)->cert_check_url = url;
+    return NULL;
+}
+
+#define MD_DURATION_CMD(name, field, help)                                                         \
+    AP_INIT_TAKE1(name, md_config_duration, (void *)APR_OFFSETOF(md_mod_conf_t, field), RSRC_CONF, \
+                  help)
+
 const command_rec mod_md_cmds[] = {
     AP_INIT_TAKE_ARGV("MDomain", md_config_mdomain, NULL, RSRC_CONF,
                       "A managed domain: a list of DNS names that go into one certificate"),
@@ -405,6 +770,43 @@ const command_rec mod_md_cmds[] = {
                   "PEM file with the roots to trust when talking to the CA"),
     AP_INIT_TAKE12("MDPortMap", md_config_set_port_map, NULL, RSRC_CONF,
                    "Where the CA's http and https requests arrive locally"),
+    AP_INIT_TAKE_ARGV("MDMember", md_config_member, NULL, RSRC_CONF,
+                      "Further names of the <MDomain> (also names no vhost has)"),
+    AP_INIT_TAKE1("MDMembers", md_config_members, NULL, RSRC_CONF,
+                  "'auto': vhost names join the MD, 'manual': only the names given"),
+    AP_INIT_TAKE1("MDRenewMode", md_config_renew_mode, NULL, RSRC_CONF,
+                  "When certificates are renewed: auto, always or manual"),
+    AP_INIT_TAKE1("MDDriveMode", md_config_renew_mode, NULL, RSRC_CONF,
+                  "Older name of MDRenewMode"),
+    AP_INIT_TAKE1("MDRenewWindow", md_config_renew_window, NULL, RSRC_CONF,
+                  "How long before expiry to renew: a duration or a percentage"),
+    AP_INIT_TAKE1("MDWarnWindow", md_config_warn_window, NULL, RSRC_CONF,
+                  "How long before expiry to warn: a duration or a percentage"),
+    AP_INIT_TAKE1("MDRequireHttps", md_config_require_https, NULL, RSRC_CONF,
+                  "Redirect http to https: off, temporary or permanent (with HSTS)"),
+    AP_INIT_FLAG("MDMustStaple", md_config_must_staple, NULL, RSRC_CONF,
+                 "Ask for the OCSP Must-Staple flag in new certificates"),
+    AP_INIT_TAKE1("MDCertificateProtocol", md_config_protocol, NULL, RSRC_CONF,
+                  "The protocol to talk to the CA: ACME"),
+    AP_INIT_TAKE1("MDCertificateFile", md_config_cert_file, NULL, RSRC_CONF,
+                  "A static certificate (chain) file for the <MDomain>"),
+    AP_INIT_TAKE1("MDCertificateKeyFile", md_config_key_file, NULL, RSRC_CONF,
+                  "The key file of the MDCertificateFile given before it"),
+    AP_INIT_TAKE1("MDHttpProxy", md_config_http_proxy, NULL, RSRC_CONF,
+                  "The URL of a proxy for all traffic to the CA"),
+    AP_INIT_FLAG("MDBaseServer", md_config_base_server, NULL, RSRC_CONF,
+                 "Whether the server outside all vhosts may belong to an MD"),
+    AP_INIT_TAKE1("MDMatchNames", md_config_match_names, NULL, RSRC_CONF,
+                  "Which vhost names select its MD: all or servernames"),
+    MD_DURATION_CMD("MDRetryDelay", retry_delay, "The delay before the first retry"),
+    MD_DURATION_CMD("MDInitialDelay", initial_delay, "The delay before the first check"),
+    MD_DURATION_CMD("MDCheckInterval", check_interval, "The time between checks"),
+    MD_DURATION_CMD("MDActivationDelay", activation_delay,
+                    "How long a renewed certificate must be valid before it goes live"),
+    AP_INIT_TAKE2("MDCertificateCheck", md_config_cert_check, NULL, RSRC_CONF,
+                  "Link text and URL of a certificate monitor for server-status"),
+    AP_INIT_TAKE2("MDCertificateMonitor", md_config_cert_check, NULL, RSRC_CONF,
+                  "Older name of MDCertificateCheck"),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL),
 };
 
@@ -420,7 +822,7 @@ void mod_md_config_complete_md(md_t *md, md_mod_conf_t *mc, server_rec *base, ap
         md->ca_url = g->ca_url ? g->ca_url : MD_ACME_DEF_URL;
     }
     if (!md->ca_proto) {
-        md->ca_proto = MD_PROTO_ACME;
+        md->ca_proto = g->ca_proto ? g->ca_proto : MD_PROTO_ACME;
     }
     if (!md->ca_agreement) {
         md->ca_agreement = g->ca_agreement;
@@ -451,23 +853,30 @@ void mod_md_config_complete_md(md_t *md, md_mod_conf_t *mc, server_rec *base, ap
         APR_ARRAY_PUSH(md->pks, md_pkey_spec_t *) = spec;
     }
     if (!md->renew_window) {
+        md->renew_window = g->renew_window;
+    }
+    if (!md->renew_window) {
         md_timeslice_parse(&ts, p, "33%", &err);
         md->renew_window = ts;
+    }
+    if (!md->warn_window) {
+        md->warn_window = g->warn_window;
     }
     if (!md->warn_window) {
         md_timeslice_parse(&ts, p, "10%", &err);
         md->warn_window = ts;
     }
     if (md->renew_mode == MD_RENEW_DEFAULT) {
-        md->renew_mode = MD_RENEW_AUTO;
+        md->renew_mode = (g->renew_mode != MD_RENEW_DEFAULT) ? g->renew_mode : MD_RENEW_AUTO;
     }
     if (md->transitive == MD_UNSET) {
-        md->transitive = 1;
+        md->transitive = (g->transitive != MD_UNSET) ? g->transitive : 1;
     }
     if (md->require_https == MD_REQUIRE_UNSET) {
-        md->require_https = MD_REQUIRE_OFF;
+        md->require_https =
+            (g->require_https != MD_REQUIRE_UNSET) ? g->require_https : MD_REQUIRE_OFF;
     }
     if (md->must_staple == MD_UNSET) {
-        md->must_staple = 0;
+        md->must_staple = (g->must_staple != MD_UNSET) ? g->must_staple : 0;
     }
 }

@@ -28,6 +28,17 @@ struct md_mod_conf_t {
     int local_80;                   /* MDPortMap: local port for http (80 by default) */
     int local_443;                  /* MDPortMap: local port for https (443 by default) */
     const char *contact_email_defn; /* where MDContactEmail was set, for messages */
+    const char *proxy_url;          /* MDHttpProxy, NULL for none */
+    int base_server;                /* MDBaseServer: the base server may belong to an MD */
+    int match_all_names;            /* MDMatchNames all (1) or servernames (0) */
+    apr_interval_time_t retry_delay;      /* MDRetryDelay: first retry after a failure */
+    apr_interval_time_t initial_delay;    /* MDInitialDelay: first check after start */
+    apr_interval_time_t check_interval;   /* MDCheckInterval: between checks of an MD */
+    apr_interval_time_t activation_delay; /* MDActivationDelay: staged cert age to go live */
+    const char *cert_check_name;    /* MDCertificateCheck/Monitor: link text on server-status */
+    const char *cert_check_url;     /* ... and URL the certificate's SHA-256 is appended to */
+    const char *require_https_defn; /* file:line of the first MDRequireHttps, for messages */
+    apr_table_t *require_https_at;  /* MD name -> file:line of its own MDRequireHttps */
 
     /* set up at post_config */
     struct md_store_t *store;
@@ -51,6 +62,14 @@ void *mod_md_config_merge_srv(apr_pool_t *p, void *basev, void *addv);
 
 /** The server's config record. */
 md_srv_conf_t *mod_md_config_get(server_rec *s);
+
+/**
+ * The whole-configuration checks that 'apachectl -t' runs as well (called from the check_config
+ * hook): complete every MD, assign vhosts, and refuse what cannot work (a name in two MDs,
+ * wildcards without dns-01, static files that do not fit, MDRequireHttps without an http vhost).
+ * Each problem is logged naming file, line, directive and the fix. APR_EINVAL on any problem.
+ */
+apr_status_t mod_md_config_check(md_mod_conf_t *mc, server_rec *base, apr_pool_t *p);
 
 /**
  * Fill the unset settings of 'md' from the global values and the built-in defaults (CA URL,

@@ -32,7 +32,6 @@ APLOG_USE_MODULE(md);
 
 #define MD_WATCHDOG_NAME "_md_renew_"
 #define MD_TICK          apr_time_from_sec(1)
-#define MD_RETRY_BASE    apr_time_from_sec(5)
 #define MD_RETRY_MAX     apr_time_from_sec(MD_SECS_PER_HOUR)
 /* failed attempts in a row that are logged as warnings before they become errors */
 #define MD_ERRORS_BEFORE_ERROR 3
@@ -46,7 +45,8 @@ struct md_job_t {
     const apr_array_header_t *challenges;
     int in_flight;
     int errors;
-    apr_time_t next_run;
+    apr_time_t next_run;   /* after a failure: the next attempt */
+    apr_time_t next_check; /* MDInitialDelay, then MDCheckInterval: when it is looked at again */
 };
 
 struct md_drive_t {
@@ -70,7 +70,8 @@ static int wants_renewal(const md_reg_item_t *item)
     if (md->renew_mode == MD_RENEW_MANUAL) {
         return 0;
     }
-    if (md->renew_mode == MD_RENEW_AUTO && !md->is_used) {
+    /* auto renews what a vhost serves from the store: not unused MDs, not static files */
+    if (md->renew_mode == MD_RENEW_AUTO && (!md->is_used || md->cert_files->nelts)) {
         return 0;
     }
     return 1;
@@ -100,7 +101,7 @@ static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, apr_po
 
     if (errors) {
         next_run =
-            md_renew_next_attempt(errors, MD_RETRY_BASE, MD_RETRY_MAX,
+            md_renew_next_attempt(errors, drive->mc->retry_delay, MD_RETRY_MAX,
                                   (double)rand() / ((double)RAND_MAX + 1.0), result->ready_at, now);
     }
     /* while the job is still in flight, no other thread writes this MD's job.json */
@@ -149,7 +150,7 @@ static void *APR_THREAD_FUNC job_run(apr_thread_t *thread, void *baton)
     if (APR_SUCCESS != rv) {
         apr_thread_mutex_lock(drive->mutex);
         job->in_flight = 0;
-        job->next_run = apr_time_now() + MD_RETRY_BASE;
+        job->next_run = apr_time_now() + drive->mc->retry_delay;
         apr_thread_mutex_unlock(drive->mutex);
         return NULL;
     }
@@ -182,9 +183,22 @@ static void schedule(md_drive_t *drive, apr_time_t now)
     apr_thread_mutex_lock(drive->mutex);
     for (i = 0; i < drive->jobs->nelts; ++i) {
         job = APR_ARRAY_IDX(drive->jobs, i, md_job_t *);
-        if (job->in_flight || job->item->is_staged || now < job->next_run
-            || now < job->item->renew_at) {
+        if (job->in_flight || job->item->is_staged) {
             continue;
+        }
+        if (job->errors) {
+            if (now < job->next_run) {
+                continue;
+            }
+        }
+        else {
+            if (now < job->next_check) {
+                continue;
+            }
+            job->next_check = now + drive->mc->check_interval;
+            if (now < job->item->renew_at) {
+                continue;
+            }
         }
         job->in_flight = 1;
         if (APR_SUCCESS != apr_thread_pool_push(drive->tpool, job_run, job, 0, drive)) {
@@ -232,6 +246,31 @@ static apr_status_t drive_cb(int state, void *baton, apr_pool_t *ptemp)
     return APR_SUCCESS;
 }
 
+/* The consistency check at start-up: problems that would make every renewal fail go into the
+ * MD's state at once (for the status pages) instead of showing up after the first attempt. */
+static void check_renewable(md_job_t *job, server_rec *s)
+{
+    md_t *md = job->item->md;
+
+    if (!job->challenges->nelts) {
+        md->state_descr = "no challenge type can be answered: http-01 needs the http port (80, "
+                          "or what MDPortMap maps it to) to be a Listen port of this server; or "
+                          "configure MDCAChallenges";
+    }
+    else if (!md->contacts->nelts) {
+        md->state_descr = "no contact email for the CA account: set MDContactEmail (or a "
+                          "ServerAdmin with an email address)";
+    }
+    else {
+        return;
+    }
+    if (!job->item->has_cert) {
+        md->state = MD_S_MISSING_INFORMATION;
+    }
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, APLOGNO(12407) "%s: %s", md->name,
+                 md->state_descr);
+}
+
 apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
     md_drive_t *drive;
@@ -249,20 +288,35 @@ apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     drive->http_config.user_agent =
         apr_psprintf(p, "mod_md/%s %s", MD_MODULE_VERSION, ap_get_server_banner());
     drive->http_config.ca_file = mc->ca_file;
+    drive->http_config.proxy_url = mc->proxy_url;
     for (i = 0; i < items->nelts; ++i) {
         item = APR_ARRAY_IDX(items, i, md_reg_item_t *);
         if (!wants_renewal(item)) {
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
+                         APLOGNO(12405) "%s: not renewed by this server (MDRenewMode %s%s%s)",
+                         item->md->name, md_renew_mode_name(item->md->renew_mode),
+                         item->md->is_used ? "" : ", used by no vhost",
+                         item->md->cert_files->nelts ? ", static MDCertificateFile" : "");
             continue;
         }
         job = apr_pcalloc(p, sizeof(*job));
         job->drive = drive;
         job->item = item;
         job->challenges = select_challenges(item->md, mc, p);
+        job->next_check = apr_time_now() + mc->initial_delay;
+        check_renewable(job, s);
         APR_ARRAY_PUSH(drive->jobs, md_job_t *) = job;
     }
     if (!drive->jobs->nelts) {
         return APR_SUCCESS;
     }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                 APLOGNO(
+                     12406) "renewal checks of %d Managed Domains start in %s (MDInitialDelay), "
+                            "then every %s (MDCheckInterval); a failure is retried after %s "
+                            "(MDRetryDelay) and then less often",
+                 drive->jobs->nelts, md_duration_format(mc->initial_delay, p),
+                 md_duration_format(mc->check_interval, p), md_duration_format(mc->retry_delay, p));
     wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
     if (!wd_get_instance || !wd_register_callback) {

@@ -22,6 +22,7 @@
 #define FALLBACK_VALID    (apr_time_from_sec(14 * MD_SECS_PER_DAY))
 #define FALLBACK_MIN_LEFT (apr_time_from_sec(MD_SECS_PER_DAY))
 #define FALLBACK_ORG      "Apache Managed Domain Fallback"
+#define MD_STATIC_MAX_LEN (1024 * 1024)
 
 struct md_reg_t {
     apr_pool_t *p;
@@ -30,7 +31,13 @@ struct md_reg_t {
     apr_hash_t *by_name;
     md_pkey_t *fallback_key; /* loaded on first need */
     int has_unflushed;       /* regenerable files were written, md_store_flush() is due */
+    apr_interval_time_t activation_delay; /* MDActivationDelay */
 };
+
+void md_reg_set_activation_delay(md_reg_t *reg, apr_interval_time_t delay)
+{
+    reg->activation_delay = delay;
+}
 
 apr_status_t md_reg_create(md_reg_t **preg, md_store_t *store, apr_pool_t *p)
 {
@@ -181,13 +188,44 @@ static void carry_foreign_fields(md_reg_t *reg, const char *name, apr_pool_t *p)
     md_store_save_json(reg->store, MD_SG_STAGING, name, MD_FN_MD, staged, p);
 }
 
-static void activate_staged(md_reg_t *reg, md_t *md, apr_pool_t *p)
+/* MDActivationDelay: a staged certificate goes live only once it has been valid that long, so
+ * that clients with a clock behind do not see a certificate "from the future". */
+static int activation_due(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
 {
+    const md_t *md = item->md;
+    apr_array_header_t *chain = NULL;
+    apr_time_t at;
+
+    if (reg->activation_delay <= 0
+        || APR_SUCCESS
+               != md_store_load(reg->store, MD_SG_STAGING, md->name,
+                                md_chain_filename(spec_at(md, 0), p), MD_SV_CHAIN, (void **)&chain,
+                                p)) {
+        return 1;
+    }
+    at = md_cert_get_not_before(APR_ARRAY_IDX(chain, 0, const md_cert_t *)) + reg->activation_delay;
+    if (at <= now) {
+        return 1;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
+                  APLOGNO(12400) "%s: the renewed certificate waits for MDActivationDelay %s: it "
+                                 "goes live at the first restart after %s",
+                  md->name, md_duration_format(reg->activation_delay, p), md_time_rfc3339(at, p));
+    item->is_staged = 1;
+    return 0;
+}
+
+static void activate_staged(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
+{
+    md_t *md = item->md;
     apr_status_t rv;
 
     rv = md_reg_check_staged(reg, md, NULL, p);
     if (APR_STATUS_IS_ENOENT(rv)) {
         return; /* nothing staged, or a job still at work */
+    }
+    if (APR_SUCCESS == rv && !activation_due(reg, item, now, p)) {
+        return;
     }
     if (APR_SUCCESS != rv) {
         /* unusable: drop it so that a fresh renewal starts; the live set is untouched */
@@ -215,7 +253,7 @@ static void activate_staged(md_reg_t *reg, md_t *md, apr_pool_t *p)
  * both files are set aside, never given to mod_ssl, and the newest archived pair of that key
  * type that is still valid for the MD's names is put back in their place. */
 typedef struct {
-    const char *prefix; /* "<md>." */
+    const char *prefix;     /* "<md>." */
     apr_array_header_t *ns; /* int, archive numbers */
 } archive_scan_t;
 
@@ -251,11 +289,11 @@ static int pair_ok(const apr_array_header_t *chain, const md_pkey_t *pkey, const
            && md_cert_covers_all(cert, md->domains);
 }
 
-static apr_array_header_t *restore_from_archive(md_reg_t *reg, const md_t *md,
-                                                const char *cfile, const char *kfile,
-                                                apr_time_t now, apr_pool_t *p)
+static apr_array_header_t *restore_from_archive(md_reg_t *reg, const md_t *md, const char *cfile,
+                                                const char *kfile, apr_time_t now, apr_pool_t *p)
 {
-    archive_scan_t scan = { apr_pstrcat(p, md->name, ".", NULL), apr_array_make(p, 5, sizeof(int)) };
+    archive_scan_t scan = { apr_pstrcat(p, md->name, ".", NULL),
+                            apr_array_make(p, 5, sizeof(int)) };
     apr_array_header_t *chain;
     md_pkey_t *pkey;
     const char *aname;
@@ -301,16 +339,16 @@ static apr_array_header_t *load_live_chain(md_reg_t *reg, const md_t *md,
     md_pkey_t *pkey = NULL;
     apr_status_t rv;
 
-    rv = md_store_load(reg->store, MD_SG_DOMAINS, md->name, cfile, MD_SV_CHAIN, (void **)&chain,
-                       p);
+    rv = md_store_load(reg->store, MD_SG_DOMAINS, md->name, cfile, MD_SV_CHAIN, (void **)&chain, p);
     if (APR_STATUS_IS_ENOENT(rv)) {
         return NULL;
     }
     if (APR_SUCCESS == rv) {
-        rv = md_store_load(reg->store, MD_SG_DOMAINS, md->name, kfile, MD_SV_PKEY,
-                           (void **)&pkey, p);
+        rv = md_store_load(reg->store, MD_SG_DOMAINS, md->name, kfile, MD_SV_PKEY, (void **)&pkey,
+                           p);
     }
-    if (APR_SUCCESS == rv && md_cert_matches_key(APR_ARRAY_IDX(chain, 0, const md_cert_t *), pkey)) {
+    if (APR_SUCCESS == rv
+        && md_cert_matches_key(APR_ARRAY_IDX(chain, 0, const md_cert_t *), pkey)) {
         return chain;
     }
     md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_SUCCESS == rv ? APR_EINVAL : rv, p,
@@ -323,6 +361,35 @@ static apr_array_header_t *load_live_chain(md_reg_t *reg, const md_t *md,
     md_store_set_aside(NULL, reg->store, MD_SG_DOMAINS, md->name, cfile, p);
     md_store_set_aside(NULL, reg->store, MD_SG_DOMAINS, md->name, kfile, p);
     return restore_from_archive(reg, md, cfile, kfile, now, p);
+}
+
+/* MDCertificateFile: the static certificate is what the MD serves, so its validity counts. The
+ * configuration check made sure the files exist and match; a file gone since is logged. */
+static void load_static(md_reg_item_t *item, apr_pool_t *p)
+{
+    const md_t *md = item->md;
+    apr_array_header_t *chain = NULL;
+    char *pem = NULL;
+    apr_size_t len = 0;
+    apr_status_t rv;
+
+    if (!md->cert_files || !md->cert_files->nelts) {
+        return;
+    }
+    rv = md_util_file_read(&pem, &len, APR_ARRAY_IDX(md->cert_files, 0, const char *),
+                           MD_STATIC_MAX_LEN, p);
+    if (APR_SUCCESS == rv) {
+        rv = md_chain_from_pem(&chain, p, pem, len);
+    }
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      APLOGNO(12401) "%s: cannot read the certificate of MDCertificateFile %s",
+                      md->name, APR_ARRAY_IDX(md->cert_files, 0, const char *));
+        return;
+    }
+    item->has_cert = 1;
+    item->valid_from = md_cert_get_not_before(APR_ARRAY_IDX(chain, 0, const md_cert_t *));
+    item->valid_until = md_cert_get_not_after(APR_ARRAY_IDX(chain, 0, const md_cert_t *));
 }
 
 static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
@@ -356,6 +423,7 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
             item->reason = reason;
         }
     }
+    load_static(item, p);
     md->state = item->has_cert ? MD_S_COMPLETE : MD_S_INCOMPLETE;
 }
 
@@ -466,8 +534,7 @@ apr_status_t md_reg_get_fallback_files(const char **pcertfile, const char **pkey
         rv = md_store_get_fname(pkeyfile, reg->store, MD_SG_DOMAINS, item->md->name,
                                 MD_FN_FALLBACK_PKEY, p);
         if (APR_SUCCESS == rv && APR_SUCCESS != md_util_is_file(*pkeyfile, p)) {
-            rv = md_store_get_fname(pkeyfile, reg->store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY,
-                                    p);
+            rv = md_store_get_fname(pkeyfile, reg->store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, p);
         }
     }
     if (APR_SUCCESS == rv) {
@@ -482,6 +549,17 @@ apr_status_t md_reg_get_cred_files(apr_array_header_t *cert_files, apr_array_hea
     const md_t *md = item->md;
     const char *cfile, *kfile;
     int i, n = 0;
+
+    if (md->cert_files && md->cert_files->nelts) {
+        /* static files are served as they are, even when MDRenewMode always renews in the store */
+        for (i = 0; i < md->cert_files->nelts && i < md->pkey_files->nelts; ++i) {
+            APR_ARRAY_PUSH(cert_files, const char *) =
+                APR_ARRAY_IDX(md->cert_files, i, const char *);
+            APR_ARRAY_PUSH(key_files, const char *) =
+                APR_ARRAY_IDX(md->pkey_files, i, const char *);
+        }
+        return APR_SUCCESS;
+    }
 
     for (i = 0; i < md->pks->nelts; ++i) {
         if (APR_SUCCESS
@@ -541,7 +619,7 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
     stored = load_stored_md(reg, md->name, ptemp);
     take_over_stored(md, stored);
     /* 2. */
-    activate_staged(reg, md, ptemp);
+    activate_staged(reg, item, now, ptemp);
     /* 3. */
     load_current(reg, item, now, ptemp);
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, APLOGNO(12155) "%s: %s, renewal %s at %s",
@@ -614,7 +692,7 @@ static int collect_stale(void *baton, const char *name, apr_pool_t *ptemp)
 {
     stale_scan_t *scan = baton;
     int known = (scan->group == MD_SG_STAGING) ? md_reg_get(scan->reg, name) != NULL
-                                                : is_known_domain(scan->reg, name);
+                                               : is_known_domain(scan->reg, name);
 
     (void)ptemp;
     if (!known) {

@@ -35,6 +35,12 @@ struct md_reg_item_t {
 /** A new, empty registry on 'store', living in 'p'. */
 apr_status_t md_reg_create(md_reg_t **preg, md_store_t *store, apr_pool_t *p);
 
+/**
+ * MDActivationDelay: a complete staged set is activated by md_reg_sync() only when its
+ * certificate has been valid for 'delay' (0, the default: at once); until then it stays staged.
+ */
+void md_reg_set_activation_delay(md_reg_t *reg, apr_interval_time_t delay);
+
 /** The store of the registry. */
 md_store_t *md_reg_store(md_reg_t *reg);
 
@@ -62,7 +68,8 @@ const apr_array_header_t *md_reg_items(md_reg_t *reg);
 
 /**
  * The certificate chain and key files of the MD's current certificates, one pair per key spec
- * that has one. APR_ENOENT if there is none.
+ * that has one; for an MD with MDCertificateFile/MDCertificateKeyFile, those files (all pairs).
+ * APR_ENOENT if there is none.
  */
 apr_status_t md_reg_get_cred_files(apr_array_header_t *cert_files, apr_array_header_t *key_files,
                                    md_reg_t *reg, const md_reg_item_t *item, apr_pool_t *p);

@@ -16,6 +16,30 @@ BAD = [
     ("MDPortMap ftp:21", "MDPortMap"),
     ("MDCAChallenges foo-01", "MDCAChallenges"),
     ("MDomain bad..name", "MDomain"),
+    ("MDMember www.example.org", "MDMember"),
+    ("MDMembers sometimes", "MDMembers"),
+    ("MDRenewMode often", "MDRenewMode"),
+    ("MDDriveMode often", "MDDriveMode"),
+    ("MDRenewWindow soon", "MDRenewWindow"),
+    ("MDRenewWindow 120%", "MDRenewWindow"),
+    ("MDWarnWindow -3d", "MDWarnWindow"),
+    ("MDRequireHttps always", "MDRequireHttps"),
+    ("MDMustStaple maybe", "MDMustStaple"),
+    ("MDCertificateProtocol SCEP", "MDCertificateProtocol"),
+    ("MDCertificateFile /etc/hostname", "MDCertificateFile"),
+    ("MDHttpProxy proxy.example.org", "MDHttpProxy"),
+    ("MDBaseServer perhaps", "MDBaseServer"),
+    ("MDMatchNames some", "MDMatchNames"),
+    ("MDRetryDelay soon", "MDRetryDelay"),
+    ("MDInitialDelay 5x", "MDInitialDelay"),
+    ("MDCheckInterval 0s", "MDCheckInterval"),
+    ("MDActivationDelay later", "MDActivationDelay"),
+    ("MDCertificateCheck crt.sh", "MDCertificateCheck"),
+    ("MDCertificateMonitor crt.sh not-a-url", "MDCertificateMonitor"),
+    ("MDPrivateKeys DSA", "MDPrivateKeys"),
+    ("MDPrivateKeys RSA 1024", "MDPrivateKeys"),
+    ("<MDomain s.example.org>\n  MDCertificateFile /nonexistent.pem\n</MDomain>",
+     "MDCertificateFile"),
 ]
 
 GOOD = [
@@ -29,17 +53,40 @@ GOOD = [
     "MDPortMap http:- https:8443",
     "MDCAChallenges http-01",
     "MDCertificateAuthority https://127.0.0.1:14000/dir",
+    "<MDomain a.example.org>\n  MDMember mail.a.example.org\n  MDRenewMode manual\n</MDomain>",
+    "<MDomainSet a.example.org>\n  MDMembers manual\n  MDRequireHttps off\n</MDomainSet>",
+    "MDMembers manual",
+    "MDRenewMode always",
+    "MDDriveMode auto",
+    "MDRenewWindow 21d",
+    "MDRenewWindow 33%",
+    "MDWarnWindow 30s",
+    "MDRequireHttps off",
+    "MDMustStaple on",
+    "MDCertificateProtocol ACME",
+    "MDHttpProxy http://127.0.0.1:3128",
+    "MDBaseServer off",
+    "MDMatchNames servernames",
+    "MDRetryDelay 5s",
+    "MDInitialDelay 1m",
+    "MDCheckInterval 6h",
+    "MDActivationDelay 1d",
+    "MDCertificateCheck crt.sh https://crt.sh?q=",
+    "MDCertificateMonitor other https://example.org/check?fp=",
 ]
 
 
 @pytest.mark.parametrize("line,directive", BAD, ids=[b[0] for b in BAD])
 def test_100_bad_value_fails_start(httpd, line, directive):
     httpd.write_config(line + "\n")
-    lineno = httpd.config_line_of(line)
+    lineno = httpd.config_line_of(line.split("\n")[-2] if "\n" in line else line)
     r = httpd.start(wait=False)
     out = r.stdout + r.stderr
     assert r.returncode != 0, f"'{line}' was accepted:\n{out}"
-    assert f"AH00526: Syntax error on line {lineno} of {httpd.conf_path}:" in out, out
+    if "\n" in line:  # a section: the message names the line of the section or of its content
+        assert f"of {httpd.conf_path}:" in out, out
+    else:
+        assert f"AH00526: Syntax error on line {lineno} of {httpd.conf_path}:" in out, out
     assert directive in out, f"message does not name {directive}:\n{out}"
     assert not httpd.running()
 
