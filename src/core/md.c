@@ -28,6 +28,7 @@ md_t *md_create_empty(apr_pool_t *p)
     md->require_https = MD_REQUIRE_UNSET;
     md->must_staple = MD_UNSET;
     md->transitive = MD_UNSET;
+    md->dns01_version = MD_UNSET;
     md->state = MD_S_UNKNOWN;
     return md;
 }
@@ -71,9 +72,22 @@ md_t *md_clone(apr_pool_t *p, const md_t *src)
     md->ca_account = dup_or_null(p, src->ca_account);
     md->ca_agreement = dup_or_null(p, src->ca_agreement);
     md->ca_challenges = md_array_str_clone(p, src->ca_challenges);
+    md->dns01_cmd = dup_or_null(p, src->dns01_cmd);
     md->state_descr = dup_or_null(p, src->state_descr);
     md->defn_name = dup_or_null(p, src->defn_name);
     return md;
+}
+
+int md_has_wildcard(const md_t *md)
+{
+    int i;
+
+    for (i = 0; md->domains && i < md->domains->nelts; ++i) {
+        if (!strncmp(APR_ARRAY_IDX(md->domains, i, const char *), "*.", 2)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 int md_contains(const md_t *md, const char *domain)
@@ -344,4 +358,14 @@ const char *md_pkey_filename(const md_pkey_spec_t *spec, apr_pool_t *p)
 const char *md_chain_filename(const md_pkey_spec_t *spec, apr_pool_t *p)
 {
     return spec_filename("pubcert", spec, p);
+}
+
+const char *md_tls_alpn01_key_filename(const md_pkey_spec_t *spec, apr_pool_t *p)
+{
+    return apr_pstrcat(p, MD_FN_TLSALPN01_PREFIX, md_pkey_filename(spec, p), (const char *)NULL);
+}
+
+const char *md_tls_alpn01_cert_filename(const md_pkey_spec_t *spec, apr_pool_t *p)
+{
+    return apr_pstrcat(p, MD_FN_TLSALPN01_PREFIX, md_chain_filename(spec, p), (const char *)NULL);
 }

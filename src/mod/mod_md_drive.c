@@ -67,7 +67,7 @@ static int wants_renewal(const md_reg_item_t *item)
 {
     const md_t *md = item->md;
 
-    if (md->renew_mode == MD_RENEW_MANUAL) {
+    if (md->renew_mode == MD_RENEW_MANUAL || md->state == MD_S_ERROR) {
         return 0;
     }
     if (md->renew_mode == MD_RENEW_AUTO && !md->is_used) {
@@ -76,7 +76,8 @@ static int wants_renewal(const md_reg_item_t *item)
     return 1;
 }
 
-/* The challenge types an MD may use: its configured list, or those this server can answer. */
+/* The challenge types an MD may use: its MDCAChallenges list (no guessing), or those this server
+ * can answer, in the order tls-alpn-01, http-01, dns-01. */
 static const apr_array_header_t *select_challenges(const md_t *md, md_mod_conf_t *mc, apr_pool_t *p)
 {
     apr_array_header_t *types;
@@ -85,8 +86,14 @@ static const apr_array_header_t *select_challenges(const md_t *md, md_mod_conf_t
         return md->ca_challenges;
     }
     types = apr_array_make(p, 3, sizeof(const char *));
+    if (mc->can_https && md->can_acme_tls_1) {
+        APR_ARRAY_PUSH(types, const char *) = "tls-alpn-01";
+    }
     if (mc->can_http) {
         APR_ARRAY_PUSH(types, const char *) = "http-01";
+    }
+    if (md->dns01_cmd) {
+        APR_ARRAY_PUSH(types, const char *) = "dns-01";
     }
     return types;
 }
@@ -161,9 +168,12 @@ static void *APR_THREAD_FUNC job_run(apr_thread_t *thread, void *baton)
     driver.result = result;
     if (!job->challenges->nelts) {
         rv = md_result_printf(result, APR_EINVAL,
-                              "no challenge type can be answered: http-01 needs the http port "
-                              "(80, or what MDPortMap maps it to) to be a Listen port of this "
-                              "server; or configure MDCAChallenges");
+                              "no challenge type can be answered here: http-01 needs the http "
+                              "port (80, or what 'MDPortMap http:' maps it to) to be a Listen "
+                              "port; tls-alpn-01 needs the https port listened on and "
+                              "'Protocols ... acme-tls/1' in the MD's https vhost; dns-01 "
+                              "needs 'MDChallengeDns01 /path/to/program'. Or list the types "
+                              "that work with MDCAChallenges");
     }
     else {
         rv = md_reg_renew(drive->mc->reg, job->item, &driver, p);
