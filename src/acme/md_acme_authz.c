@@ -301,8 +301,8 @@ static apr_status_t run_dns01(const char *const *argv, md_acme_driver_t *driver,
     }
     apr_proc_wait(&proc, &code, &why, APR_WAIT);
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                  APLOGNO(12501) "%s: dns-01 program %s %s %s: exit %d", driver->md->name,
-                  argv[0], argv[1], argv[2], code);
+                  APLOGNO(12501) "%s: dns-01 program %s %s %s: exit %d", driver->md->name, argv[0],
+                  argv[1], argv[2], code);
     if (why != APR_PROC_EXIT || code != 0) {
         return md_result_printf(driver->result, APR_EGENERAL,
                                 "the dns-01 program '%s %s %s' %s %d%s%s", argv[0], argv[1],
@@ -367,9 +367,9 @@ static void teardown_dns01(const char *domain, const char *value, md_acme_driver
 }
 
 /* 3. */
-static apr_status_t setup_answer(const char **pdns_value, const md_authz_t *authz,
-                                 const char *type, const md_json_t *ch, md_acme_t *acme,
-                                 md_acme_driver_t *driver, apr_pool_t *p)
+static apr_status_t setup_answer(const char **pdns_value, const md_authz_t *authz, const char *type,
+                                 const md_json_t *ch, md_acme_t *acme, md_acme_driver_t *driver,
+                                 apr_pool_t *p)
 {
     const char *token = md_json_gets(ch, MD_KEY_TOKEN);
     const char *thumb = NULL, *key_authz;
@@ -540,8 +540,8 @@ apr_status_t md_acme_authz_respond(md_acme_t *acme, md_acme_order_t *order, cons
     rv = poll_authz(&authz, acme, driver, deadline, p);
     if (APR_SUCCESS == rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                      APLOGNO(12228) "%s: authz for %s is valid now (%s)", driver->md->name,
-                      domain, type);
+                      APLOGNO(12228) "%s: authz for %s is valid now (%s)", driver->md->name, domain,
+                      type);
     }
 leave:
     /* 6. not on a timeout: the CA may still come for the answer, a later run polls again. The

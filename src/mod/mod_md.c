@@ -141,7 +141,8 @@ static int serves_acme_tls_1(const md_mod_conf_t *mc, server_rec *s)
         return 0;
     }
     for (sa = s->addrs; sa; sa = sa->next) {
-        if (sa->host_port == mc->local_443 || (sa->host_addr && sa->host_addr->port == mc->local_443)) {
+        if (sa->host_port == mc->local_443
+            || (sa->host_addr && sa->host_addr->port == mc->local_443)) {
             return 1;
         }
     }
@@ -489,13 +490,13 @@ static apr_status_t load_tls_alpn01(const char **pcert_pem, const char **pkey_pe
     if (md && md->pks && md->pks->nelts) {
         spec = APR_ARRAY_IDX(md->pks, 0, const md_pkey_spec_t *);
     }
-    rv = md_store_load(mc->store, MD_SG_CHALLENGES, name,
-                       md_tls_alpn01_cert_filename(spec, c->pool), MD_SV_CHAIN,
-                       (void **)&chain, c->pool);
+    rv =
+        md_store_load(mc->store, MD_SG_CHALLENGES, name, md_tls_alpn01_cert_filename(spec, c->pool),
+                      MD_SV_CHAIN, (void **)&chain, c->pool);
     if (APR_SUCCESS == rv) {
         rv = md_store_load(mc->store, MD_SG_CHALLENGES, name,
-                           md_tls_alpn01_key_filename(spec, c->pool), MD_SV_PKEY,
-                           (void **)&pkey, c->pool);
+                           md_tls_alpn01_key_filename(spec, c->pool), MD_SV_PKEY, (void **)&pkey,
+                           c->pool);
     }
     if (APR_SUCCESS == rv) {
         rv = md_chain_to_pem(pcert_pem, &len, chain, c->pool);

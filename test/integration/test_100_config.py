@@ -15,6 +15,8 @@ BAD = [
     ("MDPortMap http:abc", "MDPortMap"),
     ("MDPortMap ftp:21", "MDPortMap"),
     ("MDCAChallenges foo-01", "MDCAChallenges"),
+    ("MDChallengeDns01 /nonexistent/dns-hook", "MDChallengeDns01"),
+    ("MDChallengeDns01Version 3", "MDChallengeDns01Version"),
     ("MDomain bad..name", "MDomain"),
 ]
 
@@ -28,6 +30,9 @@ GOOD = [
     "MDPortMap 80:8080 443:8443",
     "MDPortMap http:- https:8443",
     "MDCAChallenges http-01",
+    "MDCAChallenges tls-alpn-01 http-01 dns-01",
+    "MDChallengeDns01 /bin/true",
+    "MDChallengeDns01Version 2",
     "MDCertificateAuthority https://127.0.0.1:14000/dir",
 ]
 
