@@ -1,5 +1,5 @@
 /* md_acme_authz: ACME authorizations and their challenges (RFC 8555 7.5, 8). Internal to
- * src/acme. Only http-01 (RFC 8555 8.3) is answered for now.
+ * src/acme. Answers http-01 (RFC 8555 8.3), tls-alpn-01 (RFC 8737) and dns-01 (RFC 8555 8.4).
  */
 #ifndef md_acme_authz_h
 #define md_acme_authz_h
@@ -12,7 +12,9 @@
 #include "md_acme_order.h"
 #include "md_acme_drive.h"
 
-#define MD_ACME_CHALLENGE_HTTP01 "http-01"
+#define MD_ACME_CHALLENGE_HTTP01    "http-01"
+#define MD_ACME_CHALLENGE_TLSALPN01 "tls-alpn-01"
+#define MD_ACME_CHALLENGE_DNS01     "dns-01"
 
 /**
  * Choose the challenge to answer: the first type of 'wanted' (const char*) that the authz

@@ -30,6 +30,7 @@ md_t *md_create_empty(apr_pool_t *p)
     md->require_https = MD_REQUIRE_UNSET;
     md->must_staple = MD_UNSET;
     md->transitive = MD_UNSET;
+    md->dns01_version = MD_UNSET;
     md->state = MD_S_UNKNOWN;
     return md;
 }
@@ -75,9 +76,22 @@ md_t *md_clone(apr_pool_t *p, const md_t *src)
     md->ca_challenges = md_array_str_clone(p, src->ca_challenges);
     md->cert_files = md_array_str_clone(p, src->cert_files);
     md->pkey_files = md_array_str_clone(p, src->pkey_files);
+    md->dns01_cmd = dup_or_null(p, src->dns01_cmd);
     md->state_descr = dup_or_null(p, src->state_descr);
     md->defn_name = dup_or_null(p, src->defn_name);
     return md;
+}
+
+int md_has_wildcard(const md_t *md)
+{
+    int i;
+
+    for (i = 0; md->domains && i < md->domains->nelts; ++i) {
+        if (!strncmp(APR_ARRAY_IDX(md->domains, i, const char *), "*.", 2)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 int md_contains(const md_t *md, const char *domain)
@@ -177,14 +191,23 @@ md_json_t *md_to_json(const md_t *md, apr_pool_t *p)
  * other field (written by the stock module for features this one lacks, e.g. "ari-renewals") is
  * carried over unchanged, so switching back loses nothing. */
 static const char *const owned_top[] = {
-    MD_KEY_NAME,       MD_KEY_DOMAINS,       MD_KEY_CONTACTS,    MD_KEY_TRANSITIVE,
-    MD_KEY_CA,         MD_KEY_PKEY,          MD_KEY_STATE,       MD_KEY_RENEW_MODE,
-    MD_KEY_RENEW_WINDOW, MD_KEY_WARN_WINDOW, MD_KEY_REQUIRE_HTTPS, MD_KEY_MUST_STAPLE,
+    MD_KEY_NAME,
+    MD_KEY_DOMAINS,
+    MD_KEY_CONTACTS,
+    MD_KEY_TRANSITIVE,
+    MD_KEY_CA,
+    MD_KEY_PKEY,
+    MD_KEY_STATE,
+    MD_KEY_RENEW_MODE,
+    MD_KEY_RENEW_WINDOW,
+    MD_KEY_WARN_WINDOW,
+    MD_KEY_REQUIRE_HTTPS,
+    MD_KEY_MUST_STAPLE,
     NULL,
 };
 static const char *const owned_ca[] = {
-    MD_KEY_URL, MD_KEY_URLS, MD_KEY_PROTO, MD_KEY_ACCOUNT, MD_KEY_AGREEMENT, MD_KEY_CHALLENGES,
-    NULL,
+    MD_KEY_URL,       MD_KEY_URLS,       MD_KEY_PROTO, MD_KEY_ACCOUNT,
+    MD_KEY_AGREEMENT, MD_KEY_CHALLENGES, NULL,
 };
 
 md_json_t *md_to_json_keep(const md_t *md, const md_json_t *old, apr_pool_t *p)
@@ -397,4 +420,14 @@ const char *md_pkey_filename(const md_pkey_spec_t *spec, apr_pool_t *p)
 const char *md_chain_filename(const md_pkey_spec_t *spec, apr_pool_t *p)
 {
     return spec_filename("pubcert", spec, p);
+}
+
+const char *md_tls_alpn01_key_filename(const md_pkey_spec_t *spec, apr_pool_t *p)
+{
+    return apr_pstrcat(p, MD_FN_TLSALPN01_PREFIX, md_pkey_filename(spec, p), (const char *)NULL);
+}
+
+const char *md_tls_alpn01_cert_filename(const md_pkey_spec_t *spec, apr_pool_t *p)
+{
+    return apr_pstrcat(p, MD_FN_TLSALPN01_PREFIX, md_chain_filename(spec, p), (const char *)NULL);
 }

@@ -29,6 +29,8 @@
 #define MD_FN_ACCT_KEY    "account.pem"
 #define MD_FN_ORDER       "order.json"
 #define MD_FN_HTTP01      "acme-http-01.txt"
+/* tls-alpn-01 answers: this prefix + md_pkey_filename()/md_chain_filename() of the key spec */
+#define MD_FN_TLSALPN01_PREFIX "acme-tls-alpn-01-"
 #define MD_FN_FALLBACK_PKEY "fallback-privkey.pem"
 #define MD_FN_FALLBACK_CERT "fallback-pubcert.pem"
 
@@ -76,6 +78,9 @@ struct md_t {
     apr_array_header_t *cert_files; /* const char*, MDCertificateFile (static), may be empty */
     apr_array_header_t *pkey_files; /* const char*, MDCertificateKeyFile, same order */
 
+    const char *dns01_cmd;          /* MDChallengeDns01 program, NULL if none */
+    int dns01_version;              /* MDChallengeDns01Version: 1, 2 or MD_UNSET */
+
     md_state_t state;
     const char *state_descr;        /* why the state is what it is, may be NULL */
 
@@ -83,6 +88,7 @@ struct md_t {
     const char *defn_name;
     unsigned defn_line_number;
     int is_used;                    /* a vhost uses it (set by the glue) */
+    int can_acme_tls_1;             /* a vhost of it on the https port allows acme-tls/1 */
 };
 
 /** A new md with defaults unset, in 'p'. */
@@ -118,4 +124,13 @@ const char *md_renew_mode_name(int mode);
  * them. In 'p'. */
 const char *md_pkey_filename(const md_pkey_spec_t *spec, apr_pool_t *p);
 const char *md_chain_filename(const md_pkey_spec_t *spec, apr_pool_t *p);
+
+/* Store file names (in challenges/<domain>/) of the tls-alpn-01 answer for a key spec (NULL: the
+ * default RSA): "acme-tls-alpn-01-privkey.pem" and "acme-tls-alpn-01-pubcert.pem", with the curve
+ * before ".pem" for EC keys, as the stock module names them. In 'p'. */
+const char *md_tls_alpn01_key_filename(const md_pkey_spec_t *spec, apr_pool_t *p);
+const char *md_tls_alpn01_cert_filename(const md_pkey_spec_t *spec, apr_pool_t *p);
+/** Non-zero if one of the md's domains is a wildcard ("*.example.org"). */
+int md_has_wildcard(const md_t *md);
+
 #endif /* md_h */

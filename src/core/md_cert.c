@@ -694,3 +694,95 @@ leave:
     X509_free(x);
     return rv;
 }
+
+/* RFC 8737 3: the critical id-pe-acmeIdentifier extension, an OCTET STRING of the SHA-256 of the
+ * key authorization. The extension's value is the DER of that OCTET STRING. */
+static apr_status_t add_acme_identifier(X509 *x, const char *key_authz, apr_pool_t *p)
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    unsigned char *der = NULL;
+    ASN1_OCTET_STRING *inner = NULL, *outer = NULL;
+    ASN1_OBJECT *oid = NULL;
+    X509_EXTENSION *ext = NULL;
+    apr_status_t rv = APR_SUCCESS;
+    int n;
+
+    if (EVP_Digest(key_authz, strlen(key_authz), digest, &dlen, EVP_sha256(), NULL) != 1) {
+        rv = OSSL_FAIL(p, "EVP_Digest");
+        goto leave;
+    }
+    inner = ASN1_OCTET_STRING_new();
+    if (!inner || ASN1_OCTET_STRING_set(inner, digest, (int)dlen) != 1) {
+        rv = OSSL_FAIL(p, "ASN1_OCTET_STRING_set");
+        goto leave;
+    }
+    n = i2d_ASN1_OCTET_STRING(inner, &der);
+    outer = ASN1_OCTET_STRING_new();
+    if (n <= 0 || !outer || ASN1_OCTET_STRING_set(outer, der, n) != 1) {
+        rv = OSSL_FAIL(p, "i2d_ASN1_OCTET_STRING");
+        goto leave;
+    }
+    oid = OBJ_txt2obj(MD_OID_ACME_IDENTIFIER, 1);
+    if (!oid) {
+        rv = OSSL_FAIL(p, "OBJ_txt2obj");
+        goto leave;
+    }
+    ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 1, outer);
+    if (!ext || X509_add_ext(x, ext, -1) != 1) {
+        rv = OSSL_FAIL(p, "X509_add_ext");
+        goto leave;
+    }
+leave:
+    X509_EXTENSION_free(ext);
+    ASN1_OBJECT_free(oid);
+    ASN1_OCTET_STRING_free(outer);
+    ASN1_OCTET_STRING_free(inner);
+    OPENSSL_free(der);
+    return rv;
+}
+
+apr_status_t md_cert_make_tls_alpn_01(md_cert_t **pcert, const char *domain, const char *key_authz,
+                                      const md_pkey_t *pkey, apr_interval_time_t valid_for,
+                                      apr_pool_t *p)
+{
+    apr_array_header_t *domains;
+    X509 *x = NULL;
+    apr_status_t rv = APR_SUCCESS;
+
+    *pcert = NULL;
+    if (!domain || !*domain || !key_authz || !*key_authz || valid_for <= 0) {
+        return APR_EINVAL;
+    }
+    domains = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(domains, const char *) = domain;
+    x = X509_new();
+    if (!x) {
+        rv = OSSL_FAIL(p, "X509_new");
+        goto leave;
+    }
+    rv = self_sign_basics(x, "tls-alpn-01-challenge", domain, valid_for, p);
+    if (APR_SUCCESS != rv) {
+        goto leave;
+    }
+    if (X509_set_pubkey(x, md_pkey_get_EVP_PKEY(pkey)) != 1) {
+        rv = OSSL_FAIL(p, "X509_set_pubkey");
+        goto leave;
+    }
+    rv = self_sign_extensions(x, domains, p);
+    if (APR_SUCCESS == rv) {
+        rv = add_acme_identifier(x, key_authz, p);
+    }
+    if (APR_SUCCESS != rv) {
+        goto leave;
+    }
+    if (X509_sign(x, md_pkey_get_EVP_PKEY(pkey), EVP_sha256()) <= 0) {
+        rv = OSSL_FAIL(p, "X509_sign");
+        goto leave;
+    }
+    *pcert = md_cert_wrap(x, p);
+    x = NULL;
+leave:
+    X509_free(x);
+    return rv;
+}

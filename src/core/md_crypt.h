@@ -155,6 +155,19 @@ apr_status_t md_cert_self_sign(md_cert_t **pcert, const char *org, const apr_arr
                                const md_pkey_t *pkey, apr_interval_time_t valid_for,
                                apr_pool_t *p);
 
+/* id-pe-acmeIdentifier (RFC 8737 6.1) */
+#define MD_OID_ACME_IDENTIFIER "1.3.6.1.5.5.7.1.31"
+
+/**
+ * The tls-alpn-01 challenge certificate (RFC 8737 3): self-signed for 'domain' (CN and the only
+ * dNSName SAN) with the public key of 'pkey', valid from now - 1 day for 'valid_for', carrying the
+ * critical id-pe-acmeIdentifier extension with the SHA-256 of 'key_authz' (the key authorization
+ * "token.thumbprint"). In 'p'. APR_EINVAL for missing arguments.
+ */
+apr_status_t md_cert_make_tls_alpn_01(md_cert_t **pcert, const char *domain, const char *key_authz,
+                                      const md_pkey_t *pkey, apr_interval_time_t valid_for,
+                                      apr_pool_t *p);
+
 /** base64url(SHA-256(data)). */
 apr_status_t md_crypt_sha256_64(const char **pdigest64, const void *data, apr_size_t len,
                                 apr_pool_t *p);

@@ -8,7 +8,10 @@
  *   4. start the renewal watchdog (not in the dry run httpd makes at first start)
  * mod_ssl then asks for certificate files per vhost (ssl_add_cert_files, or the fallback with
  * its 503 answers). http-01 challenges are answered in post_read_request, before any access
- * control or redirect can get in the way.
+ * control or redirect can get in the way. tls-alpn-01 (RFC 8737): on a TLS connection whose
+ * client offers ALPN "acme-tls/1", we propose that protocol (the vhost's Protocols decides
+ * whether it is selected), accept the switch and mark the connection; mod_ssl then asks
+ * ssl_answer_challenge for the certificate, which we load from challenges/<name>/.
  */
 #include <string.h>
 #include <unistd.h>
@@ -51,6 +54,7 @@ AP_DECLARE_MODULE(md) = { STANDARD20_MODULE_STUFF,
 };
 
 #define ACME_CHALLENGE_PREFIX "/.well-known/acme-challenge/"
+#define PROTO_ACME_TLS_1      "acme-tls/1"
 #define ACME_TOKEN_MAX        256
 
 /* ---- logging of the core layers through httpd -------------------------------------------------
@@ -139,6 +143,25 @@ static apr_status_t join_name(md_mod_conf_t *mc, md_t *md, server_rec *s, const 
     return APR_SUCCESS;
 }
 
+/* A vhost on the https port (after MDPortMap) whose Protocols allow acme-tls/1. mod_ssl offers
+ * no way to ask whether SSLEngine is on, so a vhost on that port is taken to be https. */
+static int serves_acme_tls_1(const md_mod_conf_t *mc, server_rec *s)
+{
+    server_addr_rec *sa;
+
+    if (mc->local_443 <= 0 || !ap_is_allowed_protocol(NULL, NULL, s, PROTO_ACME_TLS_1)) {
+        return 0;
+    }
+    for (sa = s->addrs; sa; sa = sa->next) {
+        if (sa->host_port == mc->local_443
+            || (sa->host_addr && sa->host_addr->port == mc->local_443)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A wildcard name can only be validated by dns-01: without a program the MD cannot work. */
 static apr_status_t assign_vhosts(md_mod_conf_t *mc, server_rec *base, apr_pool_t *p)
 {
     server_rec *s;
@@ -154,6 +177,9 @@ static apr_status_t assign_vhosts(md_mod_conf_t *mc, server_rec *base, apr_pool_
             continue;
         }
         md->is_used = 1;
+        if (serves_acme_tls_1(mc, s)) {
+            md->can_acme_tls_1 = 1;
+        }
         rv = join_name(mc, md, s, s->server_hostname, p);
         for (i = 0; APR_SUCCESS == rv && s->names && i < s->names->nelts; ++i) {
             rv = join_name(mc, md, s, APR_ARRAY_IDX(s->names, i, const char *), p);
@@ -469,6 +495,102 @@ static int md_require_https_pr(request_rec *r)
                                                        : HTTP_TEMPORARY_REDIRECT;
 }
 
+/* ---- tls-alpn-01 -------------------------------------------------------------------------------
+ */
+
+/* The conn_config entry of a connection that switched to acme-tls/1 points here. */
+static int acme_tls_conn_mark;
+
+static int is_acme_tls_conn(const conn_rec *c)
+{
+    return ap_get_module_config(c->conn_config, &md_module) == &acme_tls_conn_mark;
+}
+
+static int md_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
+                               const apr_array_header_t *offers, apr_array_header_t *proposals)
+{
+    (void)s;
+    if (!r && offers && ap_ssl_conn_is_ssl(c) && ap_array_str_contains(offers, PROTO_ACME_TLS_1)) {
+        APR_ARRAY_PUSH(proposals, const char *) = PROTO_ACME_TLS_1;
+        return OK;
+    }
+    return DECLINED;
+}
+
+static int md_protocol_switch(conn_rec *c, request_rec *r, server_rec *s, const char *protocol)
+{
+    (void)s;
+    if (r || !protocol || strcmp(protocol, PROTO_ACME_TLS_1)) {
+        return DECLINED;
+    }
+    ap_set_module_config(c->conn_config, &md_module, &acme_tls_conn_mark);
+    /* the CA only looks at the certificate: no requests on this connection */
+    c->keepalive = AP_CONN_CLOSE;
+    return DONE;
+}
+
+static const char *md_protocol_get(const conn_rec *c)
+{
+    return is_acme_tls_conn(c) ? PROTO_ACME_TLS_1 : NULL;
+}
+
+/* The challenge key and certificate PEMs for 'name', in c->pool. */
+static apr_status_t load_tls_alpn01(const char **pcert_pem, const char **pkey_pem,
+                                    md_mod_conf_t *mc, const char *name, conn_rec *c)
+{
+    md_t *md = md_of_name(mc, name);
+    const md_pkey_spec_t *spec = NULL;
+    apr_array_header_t *chain = NULL;
+    md_pkey_t *pkey = NULL;
+    apr_size_t len = 0;
+    apr_status_t rv;
+
+    if (md && md->pks && md->pks->nelts) {
+        spec = APR_ARRAY_IDX(md->pks, 0, const md_pkey_spec_t *);
+    }
+    rv =
+        md_store_load(mc->store, MD_SG_CHALLENGES, name, md_tls_alpn01_cert_filename(spec, c->pool),
+                      MD_SV_CHAIN, (void **)&chain, c->pool);
+    if (APR_SUCCESS == rv) {
+        rv = md_store_load(mc->store, MD_SG_CHALLENGES, name,
+                           md_tls_alpn01_key_filename(spec, c->pool), MD_SV_PKEY, (void **)&pkey,
+                           c->pool);
+    }
+    if (APR_SUCCESS == rv) {
+        rv = md_chain_to_pem(pcert_pem, &len, chain, c->pool);
+    }
+    if (APR_SUCCESS == rv) {
+        rv = md_pkey_to_pem(pkey_pem, &len, pkey, NULL, 0, c->pool);
+    }
+    return rv;
+}
+
+static int md_answer_challenge(conn_rec *c, const char *servername, const char **pcert_pem,
+                               const char **pkey_pem)
+{
+    md_srv_conf_t *sc;
+    const char *name;
+    apr_status_t rv;
+
+    if (!servername || !is_acme_tls_conn(c)) {
+        return DECLINED;
+    }
+    sc = mod_md_config_get(c->base_server);
+    name = md_util_str_tolower(servername, c->pool);
+    if (!sc || !sc->mc->store || !md_util_is_dns_name(name, 0, 1)) {
+        return DECLINED;
+    }
+    rv = load_tls_alpn01(pcert_pem, pkey_pem, sc->mc, name, c);
+    if (APR_SUCCESS != rv) {
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, rv, c,
+                      APLOGNO(12505) "no pending tls-alpn-01 challenge for %s", name);
+        return DECLINED;
+    }
+    ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
+                  APLOGNO(12506) "answering the tls-alpn-01 challenge for %s", name);
+    return OK;
+}
+
 /* ---- hooks -------------------------------------------------------------------------------------
  */
 
@@ -483,4 +605,8 @@ static void md_hooks(apr_pool_t *pool)
     ap_hook_post_read_request(md_require_https_pr, NULL, NULL, APR_HOOK_LAST);
     ap_hook_ssl_add_cert_files(md_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_fallback_cert_files(md_add_fallback_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_protocol_propose(md_protocol_propose, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_protocol_switch(md_protocol_switch, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_protocol_get(md_protocol_get, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_ssl_answer_challenge(md_answer_challenge, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -21,12 +21,10 @@
 
 APLOG_USE_MODULE(md);
 
-/* TODO(#4): true once dns-01 can be answered (MDChallengeDns01). */
+/* dns-01 can be answered when the MD (or the server, completed into the MD) has a program. */
 static int can_dns01(const md_mod_conf_t *mc, const md_t *md)
 {
-    (void)mc;
-    (void)md;
-    return 0;
+    return (md->dns01_cmd != NULL) || (mc->defaults->dns01_cmd != NULL);
 }
 
 static apr_status_t check_wildcards(md_mod_conf_t *mc, const md_t *md, server_rec *base)

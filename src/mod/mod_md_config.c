@@ -303,26 +303,60 @@ static const char *md_config_set_contact(cmd_parms *cmd, void *dc, const char *v
 
 static const char *md_config_set_challenges(cmd_parms *cmd, void *dc, const char *value)
 {
+    static const char *const known[] = { "tls-alpn-01", "http-01", "dns-01", NULL };
     md_t *md = setting_target(cmd);
+    int i;
 
     (void)dc;
-    if (!apr_strnatcasecmp(value, "tls-alpn-01") || !apr_strnatcasecmp(value, "dns-01")) {
-        return apr_psprintf(cmd->pool,
-                            "MDCAChallenges: '%s' is not supported by this build yet; use "
-                            "http-01",
-                            value);
+    for (i = 0; known[i]; ++i) {
+        if (!apr_strnatcasecmp(value, known[i])) {
+            break;
+        }
     }
-    if (apr_strnatcasecmp(value, "http-01")) {
+    if (!known[i]) {
         return apr_psprintf(cmd->pool,
-                            "MDCAChallenges: '%s' is not a challenge type; the known type is "
-                            "http-01",
+                            "MDCAChallenges: '%s' is not a challenge type; the known types are "
+                            "tls-alpn-01, http-01 and dns-01",
                             value);
     }
     if (!md->ca_challenges) {
         md->ca_challenges = apr_array_make(cmd->pool, 3, sizeof(const char *));
     }
-    md_array_str_add_missing(md->ca_challenges, "http-01", cmd->pool);
+    md_array_str_add_missing(md->ca_challenges, known[i], cmd->pool);
     return NULL;
+}
+
+static const char *md_config_set_dns01_cmd(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *path = ap_server_root_relative(cmd->pool, value);
+
+    (void)dc;
+    if (!path || APR_SUCCESS != md_util_is_file(path, cmd->pool)) {
+        return apr_psprintf(cmd->pool,
+                            "MDChallengeDns01: '%s' is not a file; give the program that sets "
+                            "up and tears down the DNS records of dns-01 challenges (absolute "
+                            "or relative to ServerRoot)",
+                            value);
+    }
+    setting_target(cmd)->dns01_cmd = path;
+    return NULL;
+}
+
+static const char *md_config_set_dns01_version(cmd_parms *cmd, void *dc, const char *value)
+{
+    (void)dc;
+    if (!strcmp(value, "1")) {
+        setting_target(cmd)->dns01_version = 1;
+        return NULL;
+    }
+    if (!strcmp(value, "2")) {
+        setting_target(cmd)->dns01_version = 2;
+        return NULL;
+    }
+    return apr_psprintf(cmd->pool,
+                        "MDChallengeDns01Version: '%s' is not a version; write 1 (teardown gets "
+                        "the domain) or 2 (teardown gets the domain and the value)",
+                        value);
 }
 
 static const char *md_config_set_pkeys(cmd_parms *cmd, void *dc, int argc, char *const argv[])
@@ -762,6 +796,10 @@ const command_rec mod_md_cmds[] = {
                   "The email address the CA registers for the account"),
     AP_INIT_ITERATE("MDCAChallenges", md_config_set_challenges, NULL, RSRC_CONF,
                     "The ACME challenge types to use, in order of preference"),
+    AP_INIT_TAKE1("MDChallengeDns01", md_config_set_dns01_cmd, NULL, RSRC_CONF,
+                  "The program that sets up and tears down dns-01 challenge records"),
+    AP_INIT_TAKE1("MDChallengeDns01Version", md_config_set_dns01_version, NULL, RSRC_CONF,
+                  "1 (default) or 2: with 2, teardown also gets the challenge value"),
     AP_INIT_TAKE_ARGV("MDPrivateKeys", md_config_set_pkeys, NULL, RSRC_CONF,
                       "Key types of the certificates: 'RSA [bits]', 'secp256r1', 'secp384r1'"),
     AP_INIT_TAKE1("MDStoreDir", md_config_set_store_dir, NULL, RSRC_CONF,
@@ -829,6 +867,12 @@ void mod_md_config_complete_md(md_t *md, md_mod_conf_t *mc, server_rec *base, ap
     }
     if (!md->ca_challenges || !md->ca_challenges->nelts) {
         md->ca_challenges = g->ca_challenges;
+    }
+    if (!md->dns01_cmd) {
+        md->dns01_cmd = g->dns01_cmd;
+    }
+    if (md->dns01_version == MD_UNSET) {
+        md->dns01_version = (g->dns01_version == MD_UNSET) ? 1 : g->dns01_version;
     }
     if (!md->contacts || !md->contacts->nelts) {
         md->contacts = g->contacts;

@@ -67,7 +67,7 @@ static int wants_renewal(const md_reg_item_t *item)
 {
     const md_t *md = item->md;
 
-    if (md->renew_mode == MD_RENEW_MANUAL) {
+    if (md->renew_mode == MD_RENEW_MANUAL || md->state == MD_S_ERROR) {
         return 0;
     }
     /* auto renews what a vhost serves from the store: not unused MDs, not static files */
@@ -77,7 +77,15 @@ static int wants_renewal(const md_reg_item_t *item)
     return 1;
 }
 
-/* The challenge types an MD may use: its configured list, or those this server can answer. */
+/* The challenge types an MD may use: its MDCAChallenges list (no guessing), or those this server
+ * can answer, in the order tls-alpn-01, http-01, dns-01. */
+/* Why an MD has no challenge type, and what to configure (job error and start-up check). */
+static const char no_challenge_hint[] =
+    "no challenge type can be answered here: http-01 needs the http port (80, or what "
+    "'MDPortMap http:' maps it to) to be a Listen port; tls-alpn-01 needs the https port listened "
+    "on and 'Protocols ... acme-tls/1' in the MD's https vhost; dns-01 needs 'MDChallengeDns01 "
+    "/path/to/program'. Or list the types that work with MDCAChallenges";
+
 static const apr_array_header_t *select_challenges(const md_t *md, md_mod_conf_t *mc, apr_pool_t *p)
 {
     apr_array_header_t *types;
@@ -86,8 +94,14 @@ static const apr_array_header_t *select_challenges(const md_t *md, md_mod_conf_t
         return md->ca_challenges;
     }
     types = apr_array_make(p, 3, sizeof(const char *));
+    if (mc->can_https && md->can_acme_tls_1) {
+        APR_ARRAY_PUSH(types, const char *) = "tls-alpn-01";
+    }
     if (mc->can_http) {
         APR_ARRAY_PUSH(types, const char *) = "http-01";
+    }
+    if (md->dns01_cmd) {
+        APR_ARRAY_PUSH(types, const char *) = "dns-01";
     }
     return types;
 }
@@ -161,10 +175,7 @@ static void *APR_THREAD_FUNC job_run(apr_thread_t *thread, void *baton)
     driver.challenges = job->challenges;
     driver.result = result;
     if (!job->challenges->nelts) {
-        rv = md_result_printf(result, APR_EINVAL,
-                              "no challenge type can be answered: http-01 needs the http port "
-                              "(80, or what MDPortMap maps it to) to be a Listen port of this "
-                              "server; or configure MDCAChallenges");
+        rv = md_result_set(result, APR_EINVAL, no_challenge_hint);
     }
     else {
         rv = md_reg_renew(drive->mc->reg, job->item, &driver, p);
@@ -253,9 +264,7 @@ static void check_renewable(md_job_t *job, server_rec *s)
     md_t *md = job->item->md;
 
     if (!job->challenges->nelts) {
-        md->state_descr = "no challenge type can be answered: http-01 needs the http port (80, "
-                          "or what MDPortMap maps it to) to be a Listen port of this server; or "
-                          "configure MDCAChallenges";
+        md->state_descr = no_challenge_hint;
     }
     else if (!md->contacts->nelts) {
         md->state_descr = "no contact email for the CA account: set MDContactEmail (or a "

@@ -424,7 +424,10 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
         }
     }
     load_static(item, p);
-    md->state = item->has_cert ? MD_S_COMPLETE : MD_S_INCOMPLETE;
+    if (md->state != MD_S_ERROR) {
+        /* an error found in the configuration (set before the sync) stays */
+        md->state = item->has_cert ? MD_S_COMPLETE : MD_S_INCOMPLETE;
+    }
 }
 
 /* ---- 5. fallback -------------------------------------------------------------------------------

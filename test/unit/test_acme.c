@@ -91,16 +91,23 @@ START_TEST(test_problem_status)
 }
 END_TEST
 
+/* The first wanted type that is offered (and known) wins; the index is into 'offered'. */
 START_TEST(test_authz_choose)
 {
     static const char *offered1[] = { "dns-01", "http-01", "tls-alpn-01", NULL };
-    static const char *offered2[] = { "dns-01", "tls-alpn-01", NULL };
+    static const char *offered2[] = { "dns-01", NULL };
+    static const char *offered3[] = { "dns-01", "foo-01", NULL };
     static const char *wanted1[] = { "tls-alpn-01", "http-01", NULL };
     static const char *wanted2[] = { "dns-01", NULL };
+    static const char *wanted3[] = { "http-01", "dns-01", NULL };
+    static const char *wanted4[] = { "foo-01", "http-01", NULL };
 
-    ck_assert_int_eq(md_acme_authz_choose(strs(offered1), strs(wanted1)), 1);
+    ck_assert_int_eq(md_acme_authz_choose(strs(offered1), strs(wanted1)), 2);
     ck_assert_int_eq(md_acme_authz_choose(strs(offered2), strs(wanted1)), -1);
-    ck_assert_int_eq(md_acme_authz_choose(strs(offered1), strs(wanted2)), -1);
+    ck_assert_int_eq(md_acme_authz_choose(strs(offered1), strs(wanted2)), 0);
+    ck_assert_int_eq(md_acme_authz_choose(strs(offered1), strs(wanted3)), 1);
+    ck_assert_int_eq(md_acme_authz_choose(strs(offered2), strs(wanted3)), 0);
+    ck_assert_int_eq(md_acme_authz_choose(strs(offered3), strs(wanted4)), -1);
     ck_assert_int_eq(md_acme_authz_choose(strs(offered1), strs(NULL)), -1);
 }
 END_TEST

@@ -424,6 +424,42 @@ START_TEST(test_self_signed)
 }
 END_TEST
 
+/* RFC 8737 3: one dNSName SAN, critical id-pe-acmeIdentifier = OCTET STRING(SHA-256(key authz)) */
+START_TEST(test_tls_alpn_01_cert)
+{
+    static const unsigned char expected[] = { 0x04, 0x20 };
+    md_pkey_t *pkey = unit_key("P-256");
+    apr_array_header_t *alt = NULL;
+    md_cert_t *cert = NULL;
+    const char *ka = "tok-en_1.thumbprint";
+    unsigned char digest[32];
+    unsigned int dlen = 0;
+    ASN1_OBJECT *oid = OBJ_txt2obj(MD_OID_ACME_IDENTIFIER, 1);
+    X509_EXTENSION *ext;
+    const ASN1_OCTET_STRING *val;
+    int idx;
+
+    ck_assert_int_eq(APR_EINVAL, md_cert_make_tls_alpn_01(&cert, "a.example.org", "", pkey,
+                                                          apr_time_from_sec(3600), unit_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_cert_make_tls_alpn_01(&cert, "a.example.org", ka, pkey,
+                                                           apr_time_from_sec(3600), unit_pool));
+    ck_assert(md_cert_matches_key(cert, pkey));
+    ck_assert_int_eq(1, X509_verify(md_cert_get_X509(cert), md_pkey_get_EVP_PKEY(pkey)));
+    ck_assert_int_eq(APR_SUCCESS, md_cert_get_alt_names(&alt, cert, unit_pool));
+    ck_assert_str_eq("a.example.org", md_array_str_join(alt, " ", unit_pool));
+    idx = X509_get_ext_by_OBJ(md_cert_get_X509(cert), oid, -1);
+    ASN1_OBJECT_free(oid);
+    ck_assert_int_ge(idx, 0);
+    ext = X509_get_ext(md_cert_get_X509(cert), idx);
+    ck_assert_int_eq(1, X509_EXTENSION_get_critical(ext));
+    val = X509_EXTENSION_get_data(ext);
+    ck_assert_int_eq(34, ASN1_STRING_length(val));
+    ck_assert_mem_eq(expected, ASN1_STRING_get0_data(val), 2);
+    ck_assert_int_eq(1, EVP_Digest(ka, strlen(ka), digest, &dlen, EVP_sha256(), NULL));
+    ck_assert_mem_eq(digest, ASN1_STRING_get0_data(val) + 2, 32);
+}
+END_TEST
+
 START_TEST(test_self_signed_many_ec)
 {
     md_pkey_t *pkey = unit_key("P-256");
@@ -539,6 +575,7 @@ Suite *suite_crypt(void)
     tcase_add_test(tc, test_csr_long_cn);
     tcase_add_loop_test(tc, test_self_signed, 0, 3);
     tcase_add_test(tc, test_self_signed_many_ec);
+    tcase_add_test(tc, test_tls_alpn_01_cert);
     tcase_add_loop_test(tc, test_covers_domain, 0,
                         (int)(sizeof(cover_cases) / sizeof(cover_cases[0])));
     tcase_add_test(tc, test_chain_pem);
