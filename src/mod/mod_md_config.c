@@ -37,6 +37,10 @@ static md_mod_conf_t *get_mod_conf(apr_pool_t *pconf)
         mc->store_dir = MD_DEF_STORE_DIR;
         mc->local_80 = 80;
         mc->local_443 = 443;
+        mc->server_status = 1;
+        mc->cert_status = 1;
+        mc->monitor_name = "crt.sh";
+        mc->monitor_url = "https://crt.sh?q=";
         apr_pool_userdata_set(mc, MD_CONF_KEY, apr_pool_cleanup_null, pconf);
     }
     return mc;
@@ -382,6 +386,105 @@ static const char *md_config_set_port_map(cmd_parms *cmd, void *dc, const char *
     return err;
 }
 
+/* ---- monitoring and events (docs/monitoring.md) ---------------------------------------------- */
+
+static const char *md_config_set_server_status(cmd_parms *cmd, void *dc, int flag)
+{
+    const char *err = global_only(cmd);
+
+    (void)dc;
+    if (!err) {
+        cmd_mod_conf(cmd)->server_status = flag;
+    }
+    return err;
+}
+
+static const char *md_config_set_cert_status(cmd_parms *cmd, void *dc, int flag)
+{
+    const char *err = global_only(cmd);
+
+    (void)dc;
+    if (!err) {
+        cmd_mod_conf(cmd)->cert_status = flag;
+    }
+    return err;
+}
+
+static const char *md_config_set_monitor(cmd_parms *cmd, void *dc, const char *name,
+                                         const char *url)
+{
+    const char *err = global_only(cmd);
+    apr_uri_t uri;
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    if (APR_SUCCESS != apr_uri_parse(cmd->pool, url, &uri) || !uri.scheme || !uri.hostname) {
+        return apr_psprintf(cmd->pool,
+                            "MDCertificateMonitor: '%s' is not an absolute URL; give a name and "
+                            "the URL the certificate's SHA-256 fingerprint is appended to, e.g. "
+                            "'MDCertificateMonitor crt.sh https://crt.sh?q='",
+                            url);
+    }
+    cmd_mod_conf(cmd)->monitor_name = name;
+    cmd_mod_conf(cmd)->monitor_url = url;
+    return NULL;
+}
+
+static const char *check_program(cmd_parms *cmd, const char *value, const char **ppath)
+{
+    const char *path = ap_server_root_relative(cmd->pool, value);
+
+    if (!path || APR_SUCCESS != md_util_is_file(path, cmd->pool)) {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a file; give the path of an executable program "
+                            "(relative paths are taken from ServerRoot)",
+                            cmd->cmd->name, value);
+    }
+    *ppath = path;
+    return NULL;
+}
+
+static const char *md_config_set_notify_cmd(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *err = global_only(cmd), *path = NULL;
+
+    (void)dc;
+    if (!err) {
+        err = check_program(cmd, value, &path);
+    }
+    if (!err) {
+        cmd_mod_conf(cmd)->notify_cmd = path;
+    }
+    return err;
+}
+
+static const char *md_config_set_message_cmd(cmd_parms *cmd, void *dc, int argc,
+                                             char *const argv[])
+{
+    md_mod_conf_t *mc = cmd_mod_conf(cmd);
+    const char *err = global_only(cmd), *path = NULL;
+    int i;
+
+    (void)dc;
+    if (!err && argc < 1) {
+        err = "MDMessageCmd: give the path of a program, optionally followed by arguments";
+    }
+    if (!err) {
+        err = check_program(cmd, argv[0], &path);
+    }
+    if (err) {
+        return err;
+    }
+    mc->message_cmd = path;
+    mc->message_args = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    for (i = 1; i < argc; ++i) {
+        APR_ARRAY_PUSH(mc->message_args, const char *) = argv[i];
+    }
+    return NULL;
+}
+
 const command_rec mod_md_cmds[] = {
     AP_INIT_TAKE_ARGV("MDomain", md_config_mdomain, NULL, RSRC_CONF,
                       "A managed domain: a list of DNS names that go into one certificate"),
@@ -405,6 +508,16 @@ const command_rec mod_md_cmds[] = {
                   "PEM file with the roots to trust when talking to the CA"),
     AP_INIT_TAKE12("MDPortMap", md_config_set_port_map, NULL, RSRC_CONF,
                    "Where the CA's http and https requests arrive locally"),
+    AP_INIT_FLAG("MDServerStatus", md_config_set_server_status, NULL, RSRC_CONF,
+                 "Whether server-status shows the Managed Domains section"),
+    AP_INIT_FLAG("MDCertificateStatus", md_config_set_cert_status, NULL, RSRC_CONF,
+                 "Whether managed https hosts answer /.httpd/certificate-status"),
+    AP_INIT_TAKE2("MDCertificateMonitor", md_config_set_monitor, NULL, RSRC_CONF,
+                  "Name and URL of the certificate monitor linked from server-status"),
+    AP_INIT_TAKE1("MDNotifyCmd", md_config_set_notify_cmd, NULL, RSRC_CONF,
+                  "A program called with the MD name when its certificate was renewed"),
+    AP_INIT_TAKE_ARGV("MDMessageCmd", md_config_set_message_cmd, NULL, RSRC_CONF,
+                      "A program (and args) called with a reason and the MD name on events"),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL),
 };
 

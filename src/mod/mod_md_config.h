@@ -28,12 +28,20 @@ struct md_mod_conf_t {
     int local_80;                   /* MDPortMap: local port for http (80 by default) */
     int local_443;                  /* MDPortMap: local port for https (443 by default) */
     const char *contact_email_defn; /* where MDContactEmail was set, for messages */
+    int server_status;              /* MDServerStatus, on by default */
+    int cert_status;                /* MDCertificateStatus, on by default */
+    const char *monitor_name;       /* MDCertificateMonitor name, "crt.sh" by default */
+    const char *monitor_url;        /* MDCertificateMonitor url (the fingerprint is appended) */
+    const char *notify_cmd;         /* MDNotifyCmd program, or NULL */
+    const char *message_cmd;        /* MDMessageCmd program, or NULL */
+    apr_array_header_t *message_args; /* const char*, MDMessageCmd's optional args */
 
     /* set up at post_config */
     struct md_store_t *store;
     struct md_reg_t *reg;
     int can_http; /* the http port (after MDPortMap) is listened on */
     int can_https;
+    struct apr_hash_t *status_live; /* md_status_live_make(), for the status surfaces */
 };
 
 /* Per server (vhost) configuration. */
