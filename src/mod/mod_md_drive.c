@@ -392,7 +392,7 @@ apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     md_reg_item_t *item;
     md_job_t *job;
     apr_status_t rv;
-    int i, watched = 0;
+    int i;
 
     drive = apr_pcalloc(p, sizeof(*drive));
     drive->mc = mc;
@@ -416,13 +416,11 @@ apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
             md_job_restore(&job->errors, &job->next_run, mc->store, item->md->name,
                            MD_RETRY_MAX, apr_time_now(), p);
         }
-        watched += item->is_watched;
         APR_ARRAY_PUSH(drive->jobs, md_job_t *) = job;
     }
     if (!drive->jobs->nelts) {
         return APR_SUCCESS;
     }
-    (void)watched;
     wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
     if (!wd_get_instance || !wd_register_callback) {
