@@ -92,6 +92,28 @@
 #define MD_KEY_ACTIVITY      "activity"
 #define MD_KEY_ORDER         "order"
 
+/* md-status, certificate-status, job.json (names as the stock module writes them) */
+#define MD_KEY_MANAGED_DOMAINS "managed-domains"
+#define MD_KEY_CERT          "cert"
+#define MD_KEY_VALID         "valid"
+#define MD_KEY_FROM          "from"
+#define MD_KEY_UNTIL         "until"
+#define MD_KEY_VALID_UNTIL   "valid-until"
+#define MD_KEY_SERIAL        "serial"
+#define MD_KEY_SHA256_FINGERPRINT "sha256-fingerprint"
+#define MD_KEY_ISSUER_NAME   "issuer-name"
+#define MD_KEY_RENEW_AT      "renew-at"
+#define MD_KEY_RENEW         "renew"
+#define MD_KEY_RENEWAL       "renewal"
+#define MD_KEY_WATCHED       "watched"
+#define MD_KEY_STATE_DESCR   "state-descr"
+#define MD_KEY_ENTRIES       "entries"
+/* our additions to md-status (stock monitoring ignores them) */
+#define MD_KEY_STATE_NAME    "state-name"
+#define MD_KEY_RENEW_REASON  "renew-reason"
+#define MD_KEY_LAST_RENEWAL  "last-renewal"
+#define MD_KEY_RETRY_CLASS   "retry-class"
+
 /* httpd.json */
 #define MD_KEY_PROTO_HTTP    "http"
 #define MD_KEY_PROTO_HTTPS   "https"

@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include <apr_date.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 
@@ -258,4 +259,26 @@ apr_time_t md_time_parse_rfc3339(const char *s)
         return 0;
     }
     return apr_time_from_sec(tt - offset);
+}
+
+const char *md_time_http(apr_time_t t, apr_pool_t *p)
+{
+    char *buf = apr_pcalloc(p, APR_RFC822_DATE_LEN);
+
+    apr_rfc822_date(buf, t);
+    return buf;
+}
+
+apr_time_t md_time_parse_any(const char *s)
+{
+    apr_time_t t;
+
+    if (!s || !*s) {
+        return 0;
+    }
+    t = apr_date_parse_rfc(s);
+    if (t > 0) {
+        return t;
+    }
+    return md_time_parse_rfc3339(s);
 }

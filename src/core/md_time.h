@@ -63,4 +63,12 @@ const char *md_time_rfc3339(apr_time_t t, apr_pool_t *p);
 /** Parse an RFC 3339 timestamp as the CA sends them (fractions ignored). 0 if not parseable. */
 apr_time_t md_time_parse_rfc3339(const char *s);
 
+/** HTTP date (RFC 1123) "Sun, 29 Nov 2026 15:20:39 GMT", as the stock module writes times into
+ * job.json and md-status; in 'p'. */
+const char *md_time_http(apr_time_t t, apr_pool_t *p);
+
+/** Parse a time in job.json: an HTTP date, or RFC 3339 (written by earlier versions). 0 if not
+ * parseable. */
+apr_time_t md_time_parse_any(const char *s);
+
 #endif /* md_time_h */

@@ -35,9 +35,13 @@
 #include "md_util.h"
 #include "md_version.h"
 #include "md_reg.h"
+#include "md_status.h"
 #include "md_store_fs.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
+#include "mod_md_event.h"
+#include "mod_md_metrics.h"
+#include "mod_md_status.h"
 
 static void md_hooks(apr_pool_t *pool);
 
@@ -266,6 +270,22 @@ static apr_status_t setup_store(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     return rv;
 }
 
+/* MDMessageCmd 'installed' for the MDs whose staged set this start activated: in the parent,
+ * still with root's privileges (the admin may copy the key elsewhere). */
+static void send_installed(md_mod_conf_t *mc, server_rec *s, apr_pool_t *ptemp)
+{
+    const apr_array_header_t *items = md_reg_items(mc->reg);
+    const md_reg_item_t *item;
+    int i;
+
+    for (i = 0; i < items->nelts; ++i) {
+        item = APR_ARRAY_IDX(items, i, const md_reg_item_t *);
+        if (item->is_activated) {
+            mod_md_event_send(mc, s, "installed", item->md->name, ptemp);
+        }
+    }
+}
+
 /* Runs for 'apachectl -t' as well as at every (re)start, after the whole configuration is read
  * and before anything is written: steps 1 and 2 and the checks that need the whole
  * configuration. The error log is not open yet, so messages go to stderr. */
@@ -341,8 +361,11 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
         return !OK;
     }
     attach_items(mc, s);
+    mod_md_metrics_init(mc, s);
+    mc->status_live = md_status_live_make(mc->reg, p);
     /* 4. */
     if (!dry_run) {
+        send_installed(mc, s, ptemp);
         mod_md_drive_start(mc, s, p);
     }
     return OK;
@@ -406,6 +429,15 @@ static int is_token(const char *s)
     return n > 0 && n <= ACME_TOKEN_MAX;
 }
 
+static void count_challenge(md_mod_conf_t *mc, const char *host)
+{
+    md_t *md = md_of_name(mc, host);
+
+    if (md) {
+        mod_md_metrics_inc(md->name, MD_METRIC_CHALLENGES);
+    }
+}
+
 static int md_http_challenge_pr(request_rec *r)
 {
     md_srv_conf_t *sc;
@@ -443,6 +475,7 @@ static int md_http_challenge_pr(request_rec *r)
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   APLOGNO(12318) "answering the http-01 challenge for %s", host);
+    count_challenge(sc->mc, host);
     r->status = HTTP_OK;
     ap_set_content_type(r, "text/plain");
     ap_set_content_length(r, (apr_off_t)alen);
@@ -594,6 +627,12 @@ static int md_answer_challenge(conn_rec *c, const char *servername, const char *
 /* ---- hooks -------------------------------------------------------------------------------------
  */
 
+static void md_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    (void)s;
+    mod_md_event_child_init(pchild);
+}
+
 static void md_hooks(apr_pool_t *pool)
 {
     static const char *const before_ssl[] = { "mod_ssl.c", "mod_tls.c", NULL };
@@ -609,4 +648,6 @@ static void md_hooks(apr_pool_t *pool)
     ap_hook_protocol_switch(md_protocol_switch, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_protocol_get(md_protocol_get, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_answer_challenge(md_answer_challenge, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(md_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    mod_md_status_register_hooks();
 }

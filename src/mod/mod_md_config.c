@@ -47,6 +47,8 @@ static md_mod_conf_t *get_mod_conf(apr_pool_t *pconf)
         mc->check_interval = apr_time_from_sec(MD_DEF_CHECK_INTERVAL_S);
         mc->cert_check_name = MD_DEF_CERT_CHECK_NAME;
         mc->cert_check_url = MD_DEF_CERT_CHECK_URL;
+        mc->server_status = 1;
+        mc->cert_status = 1;
         apr_pool_userdata_set(mc, MD_CONF_KEY, apr_pool_cleanup_null, pconf);
     }
     return mc;
@@ -781,6 +783,82 @@ static const char *md_config_cert_check(cmd_parms *cmd, void *dc, const char *na
     AP_INIT_TAKE1(name, md_config_duration, (void *)APR_OFFSETOF(md_mod_conf_t, field), RSRC_CONF, \
                   help)
 
+/* ---- monitoring and events (docs/monitoring.md) ---------------------------------------------- */
+
+static const char *md_config_set_server_status(cmd_parms *cmd, void *dc, int flag)
+{
+    const char *err = global_only(cmd);
+
+    (void)dc;
+    if (!err) {
+        cmd_mod_conf(cmd)->server_status = flag;
+    }
+    return err;
+}
+
+static const char *md_config_set_cert_status(cmd_parms *cmd, void *dc, int flag)
+{
+    const char *err = global_only(cmd);
+
+    (void)dc;
+    if (!err) {
+        cmd_mod_conf(cmd)->cert_status = flag;
+    }
+    return err;
+}
+
+static const char *check_program(cmd_parms *cmd, const char *value, const char **ppath)
+{
+    const char *path = ap_server_root_relative(cmd->pool, value);
+
+    if (!path || APR_SUCCESS != md_util_is_file(path, cmd->pool)) {
+        return apr_psprintf(cmd->pool,
+                            "%s: '%s' is not a file; give the path of an executable program "
+                            "(relative paths are taken from ServerRoot)",
+                            cmd->cmd->name, value);
+    }
+    *ppath = path;
+    return NULL;
+}
+
+static const char *md_config_set_notify_cmd(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *err = global_only(cmd), *path = NULL;
+
+    (void)dc;
+    if (!err) {
+        err = check_program(cmd, value, &path);
+    }
+    if (!err) {
+        cmd_mod_conf(cmd)->notify_cmd = path;
+    }
+    return err;
+}
+
+static const char *md_config_set_message_cmd(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    md_mod_conf_t *mc = cmd_mod_conf(cmd);
+    const char *err = global_only(cmd), *path = NULL;
+    int i;
+
+    (void)dc;
+    if (!err && argc < 1) {
+        err = "MDMessageCmd: give the path of a program, optionally followed by arguments";
+    }
+    if (!err) {
+        err = check_program(cmd, argv[0], &path);
+    }
+    if (err) {
+        return err;
+    }
+    mc->message_cmd = path;
+    mc->message_args = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    for (i = 1; i < argc; ++i) {
+        APR_ARRAY_PUSH(mc->message_args, const char *) = argv[i];
+    }
+    return NULL;
+}
+
 const command_rec mod_md_cmds[] = {
     AP_INIT_TAKE_ARGV("MDomain", md_config_mdomain, NULL, RSRC_CONF,
                       "A managed domain: a list of DNS names that go into one certificate"),
@@ -845,6 +923,14 @@ const command_rec mod_md_cmds[] = {
                   "Link text and URL of a certificate monitor for server-status"),
     AP_INIT_TAKE2("MDCertificateMonitor", md_config_cert_check, NULL, RSRC_CONF,
                   "Older name of MDCertificateCheck"),
+    AP_INIT_FLAG("MDServerStatus", md_config_set_server_status, NULL, RSRC_CONF,
+                 "Whether server-status shows the Managed Domains section"),
+    AP_INIT_FLAG("MDCertificateStatus", md_config_set_cert_status, NULL, RSRC_CONF,
+                 "Whether managed https hosts answer /.httpd/certificate-status"),
+    AP_INIT_TAKE1("MDNotifyCmd", md_config_set_notify_cmd, NULL, RSRC_CONF,
+                  "A program called with the MD name when its certificate was renewed"),
+    AP_INIT_TAKE_ARGV("MDMessageCmd", md_config_set_message_cmd, NULL, RSRC_CONF,
+                      "A program (and args) called with a reason and the MD name on events"),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL),
 };
 

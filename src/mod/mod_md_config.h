@@ -21,30 +21,36 @@ struct md_store_t;
 
 typedef struct md_mod_conf_t md_mod_conf_t;
 struct md_mod_conf_t {
-    apr_array_header_t *mds;        /* md_t*, from MDomain / <MDomain> in configuration order */
-    md_t *defaults;                 /* global values of per-MD settings */
-    const char *store_dir;          /* MDStoreDir, relative to ServerRoot, default "md" */
-    const char *ca_file;            /* MDCACertificateFile */
-    int local_80;                   /* MDPortMap: local port for http (80 by default) */
-    int local_443;                  /* MDPortMap: local port for https (443 by default) */
-    const char *contact_email_defn; /* where MDContactEmail was set, for messages */
-    const char *proxy_url;          /* MDHttpProxy, NULL for none */
-    int base_server;                /* MDBaseServer: the base server may belong to an MD */
-    int match_all_names;            /* MDMatchNames all (1) or servernames (0) */
-    apr_interval_time_t retry_delay;      /* MDRetryDelay: first retry after a failure */
-    apr_interval_time_t initial_delay;    /* MDInitialDelay: first check after start */
-    apr_interval_time_t check_interval;   /* MDCheckInterval: between checks of an MD */
+    apr_array_header_t *mds;            /* md_t*, from MDomain / <MDomain> in configuration order */
+    md_t *defaults;                     /* global values of per-MD settings */
+    const char *store_dir;              /* MDStoreDir, relative to ServerRoot, default "md" */
+    const char *ca_file;                /* MDCACertificateFile */
+    int local_80;                       /* MDPortMap: local port for http (80 by default) */
+    int local_443;                      /* MDPortMap: local port for https (443 by default) */
+    const char *contact_email_defn;     /* where MDContactEmail was set, for messages */
+    const char *proxy_url;              /* MDHttpProxy, NULL for none */
+    int base_server;                    /* MDBaseServer: the base server may belong to an MD */
+    int match_all_names;                /* MDMatchNames all (1) or servernames (0) */
+    apr_interval_time_t retry_delay;    /* MDRetryDelay: first retry after a failure */
+    apr_interval_time_t initial_delay;  /* MDInitialDelay: first check after start */
+    apr_interval_time_t check_interval; /* MDCheckInterval: between checks of an MD */
     apr_interval_time_t activation_delay; /* MDActivationDelay: staged cert age to go live */
-    const char *cert_check_name;    /* MDCertificateCheck/Monitor: link text on server-status */
-    const char *cert_check_url;     /* ... and URL the certificate's SHA-256 is appended to */
-    const char *require_https_defn; /* file:line of the first MDRequireHttps, for messages */
-    apr_table_t *require_https_at;  /* MD name -> file:line of its own MDRequireHttps */
+    const char *cert_check_name;      /* MDCertificateCheck/Monitor: link text on server-status */
+    const char *cert_check_url;       /* ... and URL the certificate's SHA-256 is appended to */
+    const char *require_https_defn;   /* file:line of the first MDRequireHttps, for messages */
+    apr_table_t *require_https_at;    /* MD name -> file:line of its own MDRequireHttps */
+    int server_status;                /* MDServerStatus, on by default */
+    int cert_status;                  /* MDCertificateStatus, on by default */
+    const char *notify_cmd;           /* MDNotifyCmd program, or NULL */
+    const char *message_cmd;          /* MDMessageCmd program, or NULL */
+    apr_array_header_t *message_args; /* const char*, MDMessageCmd's optional args */
 
     /* set up at post_config */
     struct md_store_t *store;
     struct md_reg_t *reg;
     int can_http; /* the http port (after MDPortMap) is listened on */
     int can_https;
+    struct apr_hash_t *status_live; /* md_status_live_make(), for the status surfaces */
 };
 
 /* Per server (vhost) configuration. */

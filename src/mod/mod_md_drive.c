@@ -24,9 +24,12 @@
 #include "md_job.h"
 #include "md_reg.h"
 #include "md_renew.h"
+#include "md_time.h"
 #include "md_acme_drive.h"
 #include "md_version.h"
 #include "mod_md_drive.h"
+#include "mod_md_event.h"
+#include "mod_md_metrics.h"
 
 APLOG_USE_MODULE(md);
 
@@ -45,8 +48,14 @@ struct md_job_t {
     const apr_array_header_t *challenges;
     int in_flight;
     int errors;
-    apr_time_t next_run;   /* after a failure: the next attempt */
-    apr_time_t next_check; /* MDInitialDelay, then MDCheckInterval: when it is looked at again */
+    apr_time_t next_run;    /* after a failure: the next attempt */
+    apr_time_t next_check;  /* MDInitialDelay, then MDCheckInterval: when it is looked at again */
+    int what;               /* DO_* flags: what the pushed job thread is to do */
+    int vetoes;             /* 'renewing' vetoes in a row */
+    int renewed_pending;    /* 'renewed' not yet handled by the programs */
+    int notify_errors;      /* failed 'renewed' calls in a row */
+    apr_time_t next_notify; /* when to call them again */
+    apr_time_t next_expiry_check;
 };
 
 struct md_drive_t {
@@ -106,25 +115,64 @@ static const apr_array_header_t *select_challenges(const md_t *md, md_mod_conf_t
     return types;
 }
 
+static double jitter(void)
+{
+    return (double)rand() / ((double)RAND_MAX + 1.0);
+}
+
+static void log_failure(md_job_t *job, md_result_t *result, apr_status_t rv, int errors,
+                        md_retry_class_t cls, apr_time_t next_run, apr_time_t now, apr_pool_t *p)
+{
+    md_drive_t *drive = job->drive;
+    const md_t *md = job->item->md;
+    const char *wait = md_duration_format(apr_time_from_sec(apr_time_sec(next_run - now)), p);
+    const char *hint = md_renew_config_hint(result->problem);
+
+    if (cls == MD_RETRY_CONFIG) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, drive->s,
+                     APLOGNO(12607) "%s: renewal failed with an error that needs a change of "
+                                    "the configuration: %s; %s; next attempt in %s",
+                     md->name, md_result_to_text(result, p),
+                     hint ? hint : "see the detail for what to fix", wait);
+    }
+    else if (errors < MD_ERRORS_BEFORE_ERROR) {
+        /* a CA hiccup that the next attempt may well fix */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, drive->s,
+                     APLOGNO(12300) "%s: renewal failed (attempt %d): %s; next attempt in %s",
+                     md->name, errors, md_result_to_text(result, p), wait);
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, drive->s,
+                     APLOGNO(12304) "%s: renewal failed %d times in a row, the last time with: "
+                                    "%s; next attempt in %s",
+                     md->name, errors, md_result_to_text(result, p), wait);
+    }
+}
+
 static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, apr_pool_t *p)
 {
     md_drive_t *drive = job->drive;
     const md_t *md = job->item->md;
     apr_time_t now = apr_time_now(), next_run = 0;
     int errors = (APR_SUCCESS == rv) ? 0 : job->errors + 1;
+    md_retry_class_t cls = md_renew_retry_class(rv, result->problem);
 
     if (errors) {
-        next_run =
-            md_renew_next_attempt(errors, drive->mc->retry_delay, MD_RETRY_MAX,
-                                  (double)rand() / ((double)RAND_MAX + 1.0), result->ready_at, now);
+        next_run = md_renew_next_attempt_for(cls, errors, drive->mc->retry_delay, MD_RETRY_MAX,
+                                             jitter(), result->ready_at, now);
+        mod_md_metrics_inc(md->name, MD_METRIC_FAILURES);
     }
     /* while the job is still in flight, no other thread writes this MD's job.json */
     md_job_record(drive->mc->store, md->name, APR_SUCCESS == rv, errors, result, next_run, now, p);
 
     apr_thread_mutex_lock(drive->mutex);
-    job->in_flight = 0;
     job->errors = errors;
     job->next_run = next_run;
+    job->vetoes = 0;
+    if (APR_SUCCESS == rv) {
+        job->renewed_pending = 1;
+        job->next_notify = 0;
+    }
     apr_thread_mutex_unlock(drive->mutex);
 
     if (APR_SUCCESS == rv) {
@@ -133,41 +181,87 @@ static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, apr_po
                                     "activated on next (graceful) server restart.",
                      md->name);
     }
-    else if (errors < MD_ERRORS_BEFORE_ERROR) {
-        /* a CA hiccup that the next attempt may well fix */
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, drive->s,
-                     APLOGNO(12300) "%s: renewal failed (attempt %d): %s; next attempt in %s",
-                     md->name, errors, md_result_to_text(result, p),
-                     md_duration_format(apr_time_from_sec(apr_time_sec(next_run - now)), p));
-    }
     else {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, drive->s,
-                     APLOGNO(12304) "%s: renewal failed %d times in a row, the last time with: "
-                                    "%s; next attempt in %s",
-                     md->name, errors, md_result_to_text(result, p),
-                     md_duration_format(apr_time_from_sec(apr_time_sec(next_run - now)), p));
+        log_failure(job, result, rv, errors, cls, next_run, now, p);
+        mod_md_event_send_limited(drive->mc, drive->s, "errored", md->name, MD_EVENT_ERRORED_EVERY,
+                                  p);
     }
 }
 
-/* 2. runs on a job thread */
-static void *APR_THREAD_FUNC job_run(apr_thread_t *thread, void *baton)
+/* 'renewed' goes to MDNotifyCmd/MDMessageCmd until they succeed. */
+static void notify_renewed(md_job_t *job, apr_pool_t *p)
 {
-    md_job_t *job = baton;
+    md_drive_t *drive = job->drive;
+    apr_status_t rv;
+
+    rv = mod_md_event_send(drive->mc, drive->s, "renewed", job->item->md->name, p);
+    apr_thread_mutex_lock(drive->mutex);
+    if (APR_SUCCESS == rv) {
+        job->renewed_pending = 0;
+        job->notify_errors = 0;
+    }
+    else {
+        job->notify_errors++;
+        job->next_notify = md_renew_next_attempt(job->notify_errors, drive->mc->retry_delay,
+                                                 MD_RETRY_MAX, jitter(), 0, apr_time_now());
+    }
+    apr_thread_mutex_unlock(drive->mutex);
+}
+
+/* 'expiring' when the certificate is inside MDWarnWindow (at most once a day). */
+static void check_expiring(md_job_t *job, apr_time_t now, apr_pool_t *p)
+{
+    md_drive_t *drive = job->drive;
+    md_reg_item_t *item = job->item;
+    apr_time_t at;
+
+    if (!item->valid_until || !item->md->warn_window) {
+        return;
+    }
+    if (MD_RENEW_WINDOW
+        == md_renew_due(&at, item->valid_from, item->valid_until, 1, item->md->warn_window, now)) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, drive->s,
+                     APLOGNO(12608) "%s: the certificate expires on %s (inside MDWarnWindow)",
+                     item->md->name, md_time_http(item->valid_until, p));
+        mod_md_event_send_limited(drive->mc, drive->s, "expiring", item->md->name,
+                                  MD_EVENT_EXPIRING_EVERY, p);
+    }
+}
+
+/* MDMessageCmd 'renewing': non-zero from the program vetoes this attempt. */
+static int vetoed(md_job_t *job, apr_pool_t *p)
+{
+    md_drive_t *drive = job->drive;
+    apr_interval_time_t delay;
+
+    if (!drive->mc->message_cmd
+        || APR_SUCCESS
+               == mod_md_event_send(drive->mc, drive->s, "renewing", job->item->md->name, p)) {
+        return 0;
+    }
+    apr_thread_mutex_lock(drive->mutex);
+    job->vetoes++;
+    delay = md_renew_retry_delay(job->vetoes, drive->mc->retry_delay, MD_RETRY_MAX, jitter());
+    job->next_run = apr_time_now() + delay;
+    apr_thread_mutex_unlock(drive->mutex);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, drive->s,
+                 APLOGNO(12609) "%s: MDMessageCmd vetoed the renewal ('renewing' did not return "
+                                "0); asking again in %s",
+                 job->item->md->name, md_duration_format(delay, p));
+    return 1;
+}
+
+static void renew(md_job_t *job, apr_pool_t *p)
+{
     md_drive_t *drive = job->drive;
     md_acme_driver_t driver;
     md_result_t *result;
-    apr_pool_t *p = NULL;
     apr_status_t rv;
 
-    (void)thread;
-    rv = apr_pool_create_unmanaged_ex(&p, NULL, NULL);
-    if (APR_SUCCESS != rv) {
-        apr_thread_mutex_lock(drive->mutex);
-        job->in_flight = 0;
-        job->next_run = apr_time_now() + drive->mc->retry_delay;
-        apr_thread_mutex_unlock(drive->mutex);
-        return NULL;
+    if (vetoed(job, p)) {
+        return;
     }
+    mod_md_metrics_inc(job->item->md->name, MD_METRIC_RENEWALS);
     result = md_result_make(job->item->md->name, p);
     memset(&driver, 0, sizeof(driver));
     driver.http_config = &drive->http_config;
@@ -175,13 +269,79 @@ static void *APR_THREAD_FUNC job_run(apr_thread_t *thread, void *baton)
     driver.challenges = job->challenges;
     driver.result = result;
     if (!job->challenges->nelts) {
-        rv = md_result_set(result, APR_EINVAL, no_challenge_hint);
+        /* APR_INCOMPLETE: configuration is missing, the long retry class */
+        rv = md_result_set(result, APR_INCOMPLETE, no_challenge_hint);
     }
     else {
         rv = md_reg_renew(drive->mc->reg, job->item, &driver, p);
     }
     job_done(job, result, rv, p);
+}
+
+/* What a job thread has to do now (read under the mutex). */
+#define DO_RENEW  0x1
+#define DO_NOTIFY 0x2
+#define DO_EXPIRY 0x4
+
+/* What is due for a job at 'now' (called under the mutex). A renewal is looked at when
+ * MDInitialDelay/MDCheckInterval say so and happens when the certificate is due; after a failure
+ * the next attempt is the retry time. */
+static int job_due(const md_job_t *job, apr_time_t now)
+{
+    int what = 0;
+
+    if (job->item->is_watched && !job->item->is_staged) {
+        if (job->errors
+                ? (now >= job->next_run)
+                : (now >= job->next_check && now >= job->next_run && now >= job->item->renew_at)) {
+            what |= DO_RENEW;
+        }
+    }
+    if (job->renewed_pending && now >= job->next_notify) {
+        what |= DO_NOTIFY;
+    }
+    if (now >= job->next_expiry_check) {
+        what |= DO_EXPIRY;
+    }
+    return what;
+}
+
+/* 2. runs on a job thread */
+static void *APR_THREAD_FUNC job_run(apr_thread_t *thread, void *baton)
+{
+    md_job_t *job = baton;
+    md_drive_t *drive = job->drive;
+    apr_pool_t *p = NULL;
+    apr_time_t now = apr_time_now();
+    int what;
+
+    (void)thread;
+    apr_thread_mutex_lock(drive->mutex);
+    what = job->what;
+    if (what & DO_EXPIRY) {
+        job->next_expiry_check = now + apr_time_from_sec(MD_SECS_PER_HOUR);
+    }
+    apr_thread_mutex_unlock(drive->mutex);
+    if (APR_SUCCESS != apr_pool_create_unmanaged_ex(&p, NULL, NULL)) {
+        apr_thread_mutex_lock(drive->mutex);
+        job->in_flight = 0;
+        job->next_run = apr_time_now() + drive->mc->retry_delay;
+        apr_thread_mutex_unlock(drive->mutex);
+        return NULL;
+    }
+    if (what & DO_NOTIFY) {
+        notify_renewed(job, p);
+    }
+    if ((what & DO_EXPIRY) && drive->mc->message_cmd) {
+        check_expiring(job, now, p);
+    }
+    if (what & DO_RENEW) {
+        renew(job, p);
+    }
     apr_pool_destroy(p);
+    apr_thread_mutex_lock(drive->mutex);
+    job->in_flight = 0;
+    apr_thread_mutex_unlock(drive->mutex);
     return NULL;
 }
 
@@ -194,22 +354,19 @@ static void schedule(md_drive_t *drive, apr_time_t now)
     apr_thread_mutex_lock(drive->mutex);
     for (i = 0; i < drive->jobs->nelts; ++i) {
         job = APR_ARRAY_IDX(drive->jobs, i, md_job_t *);
-        if (job->in_flight || job->item->is_staged) {
+        if (job->in_flight) {
             continue;
         }
-        if (job->errors) {
-            if (now < job->next_run) {
-                continue;
-            }
+        if (!job->errors && job->item->is_watched && now >= job->next_check) {
+            /* looked at now: whether due or not, the next look is an interval away */
+            job->what = job_due(job, now);
+            job->next_check = now + drive->mc->check_interval;
         }
         else {
-            if (now < job->next_check) {
-                continue;
-            }
-            job->next_check = now + drive->mc->check_interval;
-            if (now < job->item->renew_at) {
-                continue;
-            }
+            job->what = job_due(job, now);
+        }
+        if (!job->what) {
+            continue;
         }
         job->in_flight = 1;
         if (APR_SUCCESS != apr_thread_pool_push(drive->tpool, job_run, job, 0, drive)) {
@@ -300,30 +457,37 @@ apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     drive->http_config.proxy_url = mc->proxy_url;
     for (i = 0; i < items->nelts; ++i) {
         item = APR_ARRAY_IDX(items, i, md_reg_item_t *);
-        if (!wants_renewal(item)) {
+        item->is_watched = wants_renewal(item);
+        if (!item->is_watched) {
             ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                          APLOGNO(12405) "%s: not renewed by this server (MDRenewMode %s%s%s)",
                          item->md->name, md_renew_mode_name(item->md->renew_mode),
                          item->md->is_used ? "" : ", used by no vhost",
                          item->md->cert_files->nelts ? ", static MDCertificateFile" : "");
-            continue;
+            if (!mc->message_cmd) {
+                continue;
+            }
         }
         job = apr_pcalloc(p, sizeof(*job));
         job->drive = drive;
         job->item = item;
         job->challenges = select_challenges(item->md, mc, p);
         job->next_check = apr_time_now() + mc->initial_delay;
-        check_renewable(job, s);
+        if (item->is_watched) {
+            check_renewable(job, s);
+            /* a restarted server continues the job where it was */
+            md_job_restore(&job->errors, &job->next_run, mc->store, item->md->name, MD_RETRY_MAX,
+                           apr_time_now(), p);
+        }
         APR_ARRAY_PUSH(drive->jobs, md_job_t *) = job;
     }
     if (!drive->jobs->nelts) {
         return APR_SUCCESS;
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                 APLOGNO(
-                     12406) "renewal checks of %d Managed Domains start in %s (MDInitialDelay), "
-                            "then every %s (MDCheckInterval); a failure is retried after %s "
-                            "(MDRetryDelay) and then less often",
+                 APLOGNO(12406) "renewal checks of %d Managed Domains start in %s "
+                                "(MDInitialDelay), then every %s (MDCheckInterval); a failure is "
+                                "retried after %s (MDRetryDelay) and then less often",
                  drive->jobs->nelts, md_duration_format(mc->initial_delay, p),
                  md_duration_format(mc->check_interval, p), md_duration_format(mc->retry_delay, p));
     wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);

@@ -215,22 +215,23 @@ static int activation_due(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, ap
     return 0;
 }
 
-static void activate_staged(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
+/* Non-zero when a staged set was activated. */
+static int activate_staged(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
 {
     md_t *md = item->md;
     apr_status_t rv;
 
     rv = md_reg_check_staged(reg, md, NULL, p);
     if (APR_STATUS_IS_ENOENT(rv)) {
-        return; /* nothing staged, or a job still at work */
+        return 0; /* nothing staged, or a job still at work */
     }
     if (APR_SUCCESS == rv && !activation_due(reg, item, now, p)) {
-        return;
+        return 0;
     }
     if (APR_SUCCESS != rv) {
         /* unusable: drop it so that a fresh renewal starts; the live set is untouched */
         md_store_purge(reg->store, MD_SG_STAGING, md->name, p);
-        return;
+        return 0;
     }
     rv = md_acme_drive_install_account(reg->store, md, p);
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
@@ -244,6 +245,7 @@ static void activate_staged(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, 
         md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p,
                       APLOGNO(12153) "%s: activated the renewed certificate", md->name);
     }
+    return APR_SUCCESS == rv;
 }
 
 /* ---- 3. current certificates -------------------------------------------------------------------
@@ -622,7 +624,7 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
     stored = load_stored_md(reg, md->name, ptemp);
     take_over_stored(md, stored);
     /* 2. */
-    activate_staged(reg, item, now, ptemp);
+    item->is_activated = activate_staged(reg, item, now, ptemp);
     /* 3. */
     load_current(reg, item, now, ptemp);
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, APLOGNO(12155) "%s: %s, renewal %s at %s",

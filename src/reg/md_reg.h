@@ -30,6 +30,8 @@ struct md_reg_item_t {
     md_renew_reason_t reason; /* why (or why not) a renewal is due */
     apr_time_t renew_at;      /* when it is due (<= now when due) */
     int is_staged;            /* a complete staged set awaits the next restart */
+    int is_watched;           /* mod_md renews it (renew mode, in use); set by the glue */
+    int is_activated;         /* sync activated a staged set (MDMessageCmd 'installed') */
 };
 
 /** A new, empty registry on 'store', living in 'p'. */

@@ -1,4 +1,6 @@
 /* md_renew: renewal and retry decisions (see md_renew.h). */
+#include <string.h>
+
 #include "md_renew.h"
 
 md_renew_reason_t md_renew_due(apr_time_t *pat, apr_time_t not_before, apr_time_t not_after,
@@ -56,4 +58,99 @@ apr_time_t md_renew_next_attempt(int errors, apr_interval_time_t base, apr_inter
 {
     apr_time_t next = now + md_renew_retry_delay(errors, base, max, jitter);
     return (ready_at > next) ? ready_at : next;
+}
+
+#define ACME_ERR "urn:ietf:params:acme:error:"
+
+static const struct {
+    const char *type; /* after ACME_ERR */
+    const char *hint;
+} config_problems[] = {
+    { "badCSR", "the CA refused the CSR: check the MDomain names and MDPrivateKeys" },
+    { "rejectedIdentifier", "the CA will not issue for one of the names: check the MDomain "
+                            "names (and MDMember/ServerAlias) against the CA's policy" },
+    { "unsupportedIdentifier", "the CA does not support one of the names (an IP address or "
+                               "wildcard?): check the MDomain names or MDCAChallenges" },
+    { "caa", "a CAA DNS record of one of the names does not allow this CA: fix the CAA record or "
+             "use another MDCertificateAuthority" },
+    { "userActionRequired", "the CA wants a person to act (e.g. accept new terms of service): "
+                            "visit the CA's website, then restart" },
+    { "invalidContact", "the CA refused the contact address: check MDContactEmail / "
+                        "ServerAdmin" },
+    { "unsupportedContact", "the CA refused the contact address: check MDContactEmail / "
+                            "ServerAdmin" },
+    { "externalAccountRequired", "the CA needs an external account binding: configure "
+                                 "MDExternalAccountBinding" },
+    { "badPublicKey", "the CA does not accept the key type: check MDPrivateKeys" },
+};
+
+static int problem_is(const char *problem, const char *type)
+{
+    size_t plen = sizeof(ACME_ERR) - 1;
+
+    return problem && !strncmp(problem, ACME_ERR, plen) && !strcmp(problem + plen, type);
+}
+
+md_retry_class_t md_renew_retry_class(apr_status_t status, const char *problem)
+{
+    size_t i;
+
+    if (APR_STATUS_IS_INCOMPLETE(status)) {
+        return MD_RETRY_CONFIG;
+    }
+    if (problem_is(problem, "rateLimited")) {
+        return MD_RETRY_RATE_LIMIT;
+    }
+    for (i = 0; i < sizeof(config_problems) / sizeof(config_problems[0]); ++i) {
+        if (problem_is(problem, config_problems[i].type)) {
+            return MD_RETRY_CONFIG;
+        }
+    }
+    return MD_RETRY_TRANSIENT;
+}
+
+const char *md_renew_retry_class_name(md_retry_class_t cls)
+{
+    switch (cls) {
+        case MD_RETRY_TRANSIENT:
+            return "transient";
+        case MD_RETRY_RATE_LIMIT:
+            return "rate-limit";
+        case MD_RETRY_CONFIG:
+            return "config";
+    }
+    return "unknown";
+}
+
+const char *md_renew_config_hint(const char *problem)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(config_problems) / sizeof(config_problems[0]); ++i) {
+        if (problem_is(problem, config_problems[i].type)) {
+            return config_problems[i].hint;
+        }
+    }
+    return NULL;
+}
+
+apr_time_t md_renew_next_attempt_for(md_retry_class_t cls, int errors, apr_interval_time_t base,
+                                     apr_interval_time_t max, double jitter, apr_time_t ready_at,
+                                     apr_time_t now)
+{
+    apr_time_t next;
+
+    switch (cls) {
+        case MD_RETRY_CONFIG:
+            next = now + MD_RETRY_CONFIG_DELAY;
+            return (ready_at > next) ? ready_at : next;
+        case MD_RETRY_RATE_LIMIT:
+            if (ready_at > now) {
+                return ready_at;
+            }
+            break;
+        case MD_RETRY_TRANSIENT:
+            break;
+    }
+    return md_renew_next_attempt(errors, base, max, jitter, ready_at, now);
 }

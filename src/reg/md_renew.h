@@ -43,4 +43,39 @@ apr_interval_time_t md_renew_retry_delay(int errors, apr_interval_time_t base,
 apr_time_t md_renew_next_attempt(int errors, apr_interval_time_t base, apr_interval_time_t max,
                                  double jitter, apr_time_t ready_at, apr_time_t now);
 
+/* How a failed renewal is retried. */
+typedef enum {
+    MD_RETRY_TRANSIENT,  /* connection, 5xx, bad nonce...: from the base delay, doubling, capped */
+    MD_RETRY_RATE_LIMIT, /* the CA limits us: wait until its Retry-After */
+    MD_RETRY_CONFIG,     /* only an admin can fix it (bad CSR, rejected name, ...): a day */
+} md_retry_class_t;
+
+/* How long a configuration error waits before the next attempt. */
+#define MD_RETRY_CONFIG_DELAY apr_time_from_sec(24 * 60 * 60)
+
+/**
+ * The retry class of a failure: 'status' of the attempt and the ACME problem type URN it carried
+ * ('problem', may be NULL). APR_INCOMPLETE (configuration missing) is a configuration error.
+ */
+md_retry_class_t md_renew_retry_class(apr_status_t status, const char *problem);
+
+/** "transient", "rate-limit", "config". */
+const char *md_renew_retry_class_name(md_retry_class_t cls);
+
+/**
+ * For a configuration error: what the admin should fix (a static text), or NULL when the
+ * problem type gives no hint (the detail then says it).
+ */
+const char *md_renew_config_hint(const char *problem);
+
+/**
+ * The time of the next attempt after failure number 'errors' of class 'cls' at 'now':
+ * transient: md_renew_next_attempt() with 'base', 'max' and 'jitter'; rate limit: 'ready_at'
+ * (Retry-After) when known and later than now, else as transient; config: now +
+ * MD_RETRY_CONFIG_DELAY (or 'ready_at' when later).
+ */
+apr_time_t md_renew_next_attempt_for(md_retry_class_t cls, int errors, apr_interval_time_t base,
+                                     apr_interval_time_t max, double jitter, apr_time_t ready_at,
+                                     apr_time_t now);
+
 #endif /* md_renew_h */

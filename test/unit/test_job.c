@@ -12,6 +12,7 @@
 #include "unit.h"
 
 #define NOW apr_time_from_sec(1800000000)
+#define DAY_USEC apr_time_from_sec(86400)
 
 START_TEST(job_records_attempts_newest_first)
 {
@@ -36,9 +37,9 @@ START_TEST(job_records_attempts_newest_first)
     ck_assert(md_json_getb(job, "finished"));
     ck_assert_int_eq(0, md_json_getl(job, "errors"));
     ck_assert(!md_json_has_key(job, "next-run"));
-    ck_assert_int_eq(APR_SUCCESS, md_json_geta(log, job, "log"));
+    ck_assert_int_eq(APR_SUCCESS, md_json_geta(log, job, "log", "entries"));
     ck_assert_int_eq(2, log->nelts);
-    ck_assert_str_eq("progress", md_json_gets(APR_ARRAY_IDX(log, 0, md_json_t *), "type"));
+    ck_assert_str_eq("finished", md_json_gets(APR_ARRAY_IDX(log, 0, md_json_t *), "type"));
     ck_assert_ptr_nonnull(strstr(md_json_gets(APR_ARRAY_IDX(log, 1, md_json_t *), "detail"),
                                  "urn:ietf:params:acme:error:connection"));
 
@@ -48,7 +49,7 @@ START_TEST(job_records_attempts_newest_first)
     }
     md_store_load_json(store, MD_SG_STAGING, "a.org", "job.json", &job, unit_pool);
     log = apr_array_make(unit_pool, 5, sizeof(md_json_t *));
-    md_json_geta(log, job, "log");
+    md_json_geta(log, job, "log", "entries");
     ck_assert_int_eq(MD_JOB_LOG_MAX, log->nelts);
 }
 END_TEST
@@ -82,12 +83,49 @@ START_TEST(job_sets_broken_file_aside)
 }
 END_TEST
 
+START_TEST(job_restore_continues_and_sets_aside)
+{
+    md_store_t *store = NULL;
+    md_result_t *result = md_result_make("c.org", unit_pool);
+    md_json_t *job = NULL;
+    apr_time_t next = 0;
+    int errors = -1;
+
+    ck_assert_int_eq(APR_SUCCESS, md_store_fs_open(&store, unit_tmpdir(), unit_pool));
+    /* nothing recorded: start afresh */
+    md_job_restore(&errors, &next, store, "c.org", DAY_USEC, NOW, unit_pool);
+    ck_assert_int_eq(0, errors);
+    ck_assert_int_eq(0, next);
+    /* an unfinished job with 3 errors continues (times have second precision in the file) */
+    md_result_set(result, APR_EAGAIN, "CA unreachable");
+    md_job_record(store, "c.org", 0, 3, result, NOW + apr_time_from_sec(60), NOW, unit_pool);
+    md_job_restore(&errors, &next, store, "c.org", DAY_USEC, NOW, unit_pool);
+    ck_assert_int_eq(3, errors);
+    ck_assert_int_eq(NOW + apr_time_from_sec(60), next);
+    /* a next run beyond max_wait is cut */
+    md_job_restore(&errors, &next, store, "c.org", apr_time_from_sec(10), NOW, unit_pool);
+    ck_assert_int_eq(NOW + apr_time_from_sec(10), next);
+    /* another MD's file is stale: set aside, fresh start */
+    ck_assert_int_eq(APR_SUCCESS, md_store_save(store, MD_SG_STAGING, "c.org", "job.json",
+                                                MD_SV_TEXT, "{\"name\":\"x.org\",\"errors\":5}",
+                                                unit_pool));
+    md_job_restore(&errors, &next, store, "c.org", DAY_USEC, NOW, unit_pool);
+    ck_assert_int_eq(0, errors);
+    ck_assert_int_eq(APR_ENOENT, md_job_load(&job, store, MD_SG_STAGING, "c.org", unit_pool));
+    /* corrupt: set aside */
+    md_store_save(store, MD_SG_STAGING, "c.org", "job.json", MD_SV_TEXT, "[1,2", unit_pool);
+    md_job_restore(&errors, &next, store, "c.org", DAY_USEC, NOW, unit_pool);
+    ck_assert_int_eq(0, errors);
+}
+END_TEST
+
 Suite *suite_job(void)
 {
     Suite *s = suite_create("job");
     TCase *tc = unit_tcase("record");
 
     tcase_add_test(tc, job_records_attempts_newest_first);
+    tcase_add_test(tc, job_restore_continues_and_sets_aside);
     tcase_add_test(tc, job_sets_broken_file_aside);
     suite_add_tcase(s, tc);
     return s;

@@ -74,6 +74,58 @@ START_TEST(retry_honours_retry_after)
 }
 END_TEST
 
+static const struct {
+    apr_status_t status;
+    const char *problem;
+    md_retry_class_t cls;
+} class_cases[] = {
+    { APR_EGENERAL, NULL, MD_RETRY_TRANSIENT },
+    { APR_EAGAIN, "urn:ietf:params:acme:error:connection", MD_RETRY_TRANSIENT },
+    { APR_EGENERAL, "urn:ietf:params:acme:error:serverInternal", MD_RETRY_TRANSIENT },
+    { APR_EAGAIN, "urn:ietf:params:acme:error:rateLimited", MD_RETRY_RATE_LIMIT },
+    { APR_EINVAL, "urn:ietf:params:acme:error:badCSR", MD_RETRY_CONFIG },
+    { APR_EINVAL, "urn:ietf:params:acme:error:rejectedIdentifier", MD_RETRY_CONFIG },
+    { APR_EINVAL, "urn:ietf:params:acme:error:userActionRequired", MD_RETRY_CONFIG },
+    { APR_EINVAL, "urn:ietf:params:acme:error:caa", MD_RETRY_CONFIG },
+    { APR_INCOMPLETE, NULL, MD_RETRY_CONFIG },
+    { APR_EINVAL, "urn:ietf:params:acme:error:badCSRx", MD_RETRY_TRANSIENT },
+    { APR_EINVAL, "urn:other:badCSR", MD_RETRY_TRANSIENT },
+};
+
+START_TEST(retry_class_table)
+{
+    ck_assert_int_eq(class_cases[_i].cls,
+                     md_renew_retry_class(class_cases[_i].status, class_cases[_i].problem));
+}
+END_TEST
+
+START_TEST(retry_delay_by_class)
+{
+    apr_interval_time_t base = apr_time_from_sec(5), max = apr_time_from_sec(3600);
+    apr_time_t later = NOW + 900 * APR_USEC_PER_SEC;
+
+    /* transient: the doubling back-off */
+    ck_assert_int_eq(NOW + 4 * base,
+                     md_renew_next_attempt_for(MD_RETRY_TRANSIENT, 3, base, max, 0.5, 0, NOW));
+    /* rate limit: exactly until Retry-After, even beyond the cap */
+    ck_assert_int_eq(NOW + 2 * DAY, md_renew_next_attempt_for(MD_RETRY_RATE_LIMIT, 1, base, max,
+                                                              0.5, NOW + 2 * DAY, NOW));
+    ck_assert_int_eq(later,
+                     md_renew_next_attempt_for(MD_RETRY_RATE_LIMIT, 9, base, max, 0.5, later, NOW));
+    /* rate limit without Retry-After: as transient */
+    ck_assert_int_eq(NOW + base,
+                     md_renew_next_attempt_for(MD_RETRY_RATE_LIMIT, 1, base, max, 0.5, 0, NOW));
+    /* configuration error: a day, whatever the base */
+    ck_assert_int_eq(NOW + MD_RETRY_CONFIG_DELAY,
+                     md_renew_next_attempt_for(MD_RETRY_CONFIG, 1, base, max, 0.5, 0, NOW));
+    ck_assert_int_eq(NOW + MD_RETRY_CONFIG_DELAY,
+                     md_renew_next_attempt_for(MD_RETRY_CONFIG, 1, 1, 2, 0.0, later, NOW));
+    ck_assert_ptr_nonnull(md_renew_config_hint("urn:ietf:params:acme:error:caa"));
+    ck_assert_ptr_null(md_renew_config_hint("urn:ietf:params:acme:error:connection"));
+    ck_assert_str_eq("rate-limit", md_renew_retry_class_name(MD_RETRY_RATE_LIMIT));
+}
+END_TEST
+
 Suite *suite_renew(void)
 {
     Suite *s = suite_create("renew");
@@ -82,6 +134,8 @@ Suite *suite_renew(void)
     tcase_add_loop_test(tc, renew_due_table, 0, sizeof(due_cases) / sizeof(due_cases[0]));
     tcase_add_test(tc, retry_delay_grows_and_caps);
     tcase_add_test(tc, retry_honours_retry_after);
+    tcase_add_loop_test(tc, retry_class_table, 0, sizeof(class_cases) / sizeof(class_cases[0]));
+    tcase_add_test(tc, retry_delay_by_class);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,0 +1,400 @@
+/* md_status: JSON and text of the status surfaces (see md_status.h).
+ *
+ * 1. certificates of a group (live or staged), per key spec
+ * 2. one MD: md.json + certificates + schedule + job
+ * 3. certificate-status (public: only the requested MD's certificate facts)
+ * 4. metrics in the Prometheus text format
+ */
+#include <string.h>
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+
+#include "md.h"
+#include "md_crypt.h"
+#include "md_job.h"
+#include "md_keys.h"
+#include "md_time.h"
+#include "md_version.h"
+#include "md_status.h"
+
+static const md_pkey_spec_t *spec_of(const md_t *md, int i)
+{
+    return APR_ARRAY_IDX(md->pks, i, const md_pkey_spec_t *);
+}
+
+/* The type name used as a key in md-status: "rsa" for RSA, the curve otherwise. */
+static const char *key_type_name(const md_pkey_spec_t *spec)
+{
+    return md_pkey_spec_name(spec);
+}
+
+static void set_validity(md_json_t *json, const md_cert_t *cert, apr_pool_t *p)
+{
+    md_json_sets(md_time_http(md_cert_get_not_before(cert), p), json, MD_KEY_VALID, MD_KEY_FROM);
+    md_json_sets(md_time_http(md_cert_get_not_after(cert), p), json, MD_KEY_VALID, MD_KEY_UNTIL);
+}
+
+static md_json_t *cert_json(const md_cert_t *cert, apr_pool_t *p)
+{
+    md_json_t *json = md_json_create(p);
+
+    md_json_sets(md_cert_get_issuer(cert, p), json, MD_KEY_ISSUER_NAME);
+    set_validity(json, cert, p);
+    md_json_sets(md_cert_get_serial(cert, p), json, MD_KEY_SERIAL);
+    md_json_sets(md_cert_get_sha256_fingerprint(cert, p), json, MD_KEY_SHA256_FINGERPRINT);
+    return json;
+}
+
+/* The leaf certificate of a key spec in a group, or NULL. */
+static const md_cert_t *load_leaf(md_store_t *store, md_store_group_t group, const md_t *md,
+                                  const md_pkey_spec_t *spec, apr_pool_t *p)
+{
+    apr_array_header_t *chain = NULL;
+
+    if (APR_SUCCESS != md_store_load(store, group, md->name, md_chain_filename(spec, p),
+                                     MD_SV_CHAIN, (void **)&chain, p)
+        || !chain || !chain->nelts) {
+        return NULL;
+    }
+    return APR_ARRAY_IDX(chain, 0, const md_cert_t *);
+}
+
+/* 1. */
+apr_status_t md_status_certs_json(md_json_t **pjson, md_store_t *store, md_store_group_t group,
+                                  const md_t *md, apr_pool_t *p)
+{
+    md_json_t *json = md_json_create(p);
+    const md_cert_t *cert;
+    int i, found = 0;
+
+    *pjson = NULL;
+    for (i = 0; md->pks && i < md->pks->nelts; ++i) {
+        cert = load_leaf(store, group, md, spec_of(md, i), p);
+        if (!cert) {
+            continue;
+        }
+        md_json_setj(cert_json(cert, p), json, key_type_name(spec_of(md, i)));
+        if (!found) {
+            set_validity(json, cert, p);
+        }
+        found = 1;
+    }
+    if (!found) {
+        return APR_ENOENT;
+    }
+    *pjson = json;
+    return APR_SUCCESS;
+}
+
+static md_json_t *live_of(apr_hash_t *live, const md_t *md, const char *key)
+{
+    md_json_t *entry = live ? apr_hash_get(live, md->name, APR_HASH_KEY_STRING) : NULL;
+
+    return entry ? md_json_getj(entry, key) : NULL;
+}
+
+apr_hash_t *md_status_live_make(md_reg_t *reg, apr_pool_t *p)
+{
+    const apr_array_header_t *items = md_reg_items(reg);
+    apr_hash_t *live = apr_hash_make(p);
+    const md_reg_item_t *item;
+    md_json_t *entry, *j = NULL;
+    int i;
+
+    for (i = 0; i < items->nelts; ++i) {
+        item = APR_ARRAY_IDX(items, i, const md_reg_item_t *);
+        entry = md_json_create(p);
+        if (APR_SUCCESS == md_status_certs_json(&j, md_reg_store(reg), MD_SG_DOMAINS, item->md,
+                                                p)) {
+            md_json_setj(j, entry, MD_KEY_CERT);
+        }
+        if (APR_SUCCESS == md_job_load(&j, md_reg_store(reg), MD_SG_DOMAINS, item->md->name, p)) {
+            md_json_setj(j, entry, MD_KEY_LAST_RENEWAL);
+        }
+        apr_hash_set(live, item->md->name, APR_HASH_KEY_STRING, entry);
+    }
+    return live;
+}
+
+/* 2. */
+md_json_t *md_status_md_json(md_reg_t *reg, apr_hash_t *live, const md_reg_item_t *item,
+                             int watched, apr_pool_t *p)
+{
+    md_store_t *store = md_reg_store(reg);
+    const md_t *md = item->md;
+    md_json_t *json = md_to_json(md, p), *certs = NULL, *job = NULL;
+
+    if (md->ca_url) {
+        apr_array_header_t *a = apr_array_make(p, 1, sizeof(const char *));
+        APR_ARRAY_PUSH(a, const char *) = md->ca_url;
+        md_json_setsa(a, json, MD_KEY_CA, MD_KEY_URLS);
+    }
+    if (md->state_descr) {
+        md_json_sets(md->state_descr, json, MD_KEY_STATE_DESCR);
+    }
+    md_json_sets(md_state_name(md->state), json, MD_KEY_STATE_NAME);
+    certs = live_of(live, md, MD_KEY_CERT);
+    md_json_setj(certs ? certs : md_json_create(p), json, MD_KEY_CERT);
+    if (item->renew_at) {
+        md_json_sets(md_time_http(item->renew_at, p), json, MD_KEY_RENEW_AT);
+    }
+    md_json_sets(md_renew_reason_name(item->reason), json, MD_KEY_RENEW_REASON);
+    md_json_setb(watched, json, MD_KEY_WATCHED);
+    if (item->reason != MD_RENEW_NOT_DUE) {
+        md_json_setb(1, json, MD_KEY_RENEW);
+    }
+    if (APR_SUCCESS == md_job_load(&job, store, MD_SG_STAGING, md->name, p)) {
+        if (APR_SUCCESS == md_status_certs_json(&certs, store, MD_SG_STAGING, md, p)) {
+            md_json_setj(certs, job, MD_KEY_CERT);
+        }
+        md_json_setj(job, json, MD_KEY_RENEWAL);
+    }
+    job = live_of(live, md, MD_KEY_LAST_RENEWAL);
+    if (job) {
+        md_json_setj(job, json, MD_KEY_LAST_RENEWAL);
+    }
+    return json;
+}
+
+md_json_t *md_status_all_json(md_reg_t *reg, apr_hash_t *live, apr_pool_t *p)
+{
+    const apr_array_header_t *items = md_reg_items(reg);
+    md_json_t *json = md_json_create(p), *list = md_json_create_array(p);
+    const md_reg_item_t *item;
+    int i;
+
+    md_json_sets(MD_MODULE_VERSION, json, MD_KEY_VERSION);
+    for (i = 0; i < items->nelts; ++i) {
+        item = APR_ARRAY_IDX(items, i, const md_reg_item_t *);
+        md_json_array_append(list, md_status_md_json(reg, live, item, item->is_watched, p));
+    }
+    md_json_setj(list, json, MD_KEY_MANAGED_DOMAINS);
+    return json;
+}
+
+/* 3. */
+static md_json_t *cert_status_of(md_store_t *store, md_store_group_t group, const md_t *md,
+                                 apr_pool_t *p)
+{
+    md_json_t *json = NULL;
+    const md_cert_t *cert;
+    int i;
+
+    if (APR_SUCCESS != md_status_certs_json(&json, store, group, md, p)) {
+        return NULL;
+    }
+    for (i = 0; i < md->pks->nelts; ++i) {
+        cert = load_leaf(store, group, md, spec_of(md, i), p);
+        if (cert) {
+            md_json_sets(md_time_http(md_cert_get_not_before(cert), p), json, MD_KEY_VALID_FROM);
+            md_json_sets(md_time_http(md_cert_get_not_after(cert), p), json, MD_KEY_VALID_UNTIL);
+            md_json_sets(md_cert_get_serial(cert, p), json, MD_KEY_SERIAL);
+            md_json_sets(md_cert_get_sha256_fingerprint(cert, p), json,
+                         MD_KEY_SHA256_FINGERPRINT);
+            break;
+        }
+    }
+    /* the issuer is public too, but stock's certificate-status does not show it: keep it so */
+    for (i = 0; i < md->pks->nelts; ++i) {
+        md_json_del(json, key_type_name(spec_of(md, i)), MD_KEY_ISSUER_NAME);
+    }
+    return json;
+}
+
+static md_json_t *cert_status_live(apr_hash_t *live, const md_t *md, apr_pool_t *p)
+{
+    md_json_t *certs = live_of(live, md, MD_KEY_CERT), *json, *first = NULL;
+    int i;
+
+    if (!certs) {
+        return NULL;
+    }
+    json = md_json_clone(certs, p);
+    for (i = 0; i < md->pks->nelts; ++i) {
+        md_json_del(json, key_type_name(spec_of(md, i)), MD_KEY_ISSUER_NAME);
+        if (!first) {
+            first = md_json_getj(json, key_type_name(spec_of(md, i)));
+        }
+    }
+    if (first) {
+        md_json_sets(md_json_gets(first, MD_KEY_VALID, MD_KEY_FROM), json, MD_KEY_VALID_FROM);
+        md_json_sets(md_json_gets(first, MD_KEY_VALID, MD_KEY_UNTIL), json, MD_KEY_VALID_UNTIL);
+        md_json_sets(md_json_gets(first, MD_KEY_SERIAL), json, MD_KEY_SERIAL);
+        md_json_sets(md_json_gets(first, MD_KEY_SHA256_FINGERPRINT), json,
+                     MD_KEY_SHA256_FINGERPRINT);
+    }
+    return json;
+}
+
+apr_status_t md_status_cert_status_json(md_json_t **pjson, md_reg_t *reg, apr_hash_t *live,
+                                        const md_t *md, apr_pool_t *p)
+{
+    md_store_t *store = md_reg_store(reg);
+    md_json_t *json, *staged;
+
+    *pjson = NULL;
+    json = cert_status_live(live, md, p);
+    if (!json) {
+        return APR_ENOENT;
+    }
+    if (APR_SUCCESS == md_reg_check_staged(reg, md, NULL, p)) {
+        staged = cert_status_of(store, MD_SG_STAGING, md, p);
+        if (staged) {
+            md_json_setj(staged, json, MD_KEY_RENEWAL);
+        }
+    }
+    *pjson = json;
+    return APR_SUCCESS;
+}
+
+/* 4. */
+static const char *label(const char *s, apr_pool_t *p)
+{
+    /* label values escape backslash, quote and newline; MD names have none of these, but the
+     * key type names come from the configuration */
+    char *out = apr_palloc(p, 2 * strlen(s) + 1), *o = out;
+
+    for (; *s; ++s) {
+        if (*s == '\\' || *s == '"') {
+            *o++ = '\\';
+        }
+        else if (*s == '\n') {
+            *o++ = '\\';
+            *o++ = 'n';
+            continue;
+        }
+        *o++ = *s;
+    }
+    *o = '\0';
+    return out;
+}
+
+typedef struct {
+    const char *name;
+    const char *type;
+    const char *help;
+} metric_t;
+
+static const metric_t metrics[] = {
+    { "mod_md_cert_expiry_timestamp_seconds", "gauge",
+      "When the current certificate expires (notAfter), per MD and key type" },
+    { "mod_md_cert_valid_from_timestamp_seconds", "gauge",
+      "When the current certificate became valid (notBefore), per MD and key type" },
+    { "mod_md_renewal_due_timestamp_seconds", "gauge",
+      "When the next renewal is due (renew window start, or the next retry)" },
+    { "mod_md_renewal_errors", "gauge", "Failed renewal attempts in a row (0 after a success)" },
+    { "mod_md_renewal_staged", "gauge", "1 when a renewed certificate awaits a graceful restart" },
+    { "mod_md_state", "gauge",
+      "State of the MD: 0 unknown, 1 incomplete, 2 complete, 4 error, 5 missing information" },
+    { "mod_md_renewals_total", "counter", "Renewal attempts started since the server started" },
+    { "mod_md_renewal_failures_total", "counter",
+      "Renewal attempts that failed since the server started" },
+    { "mod_md_challenge_answers_total", "counter",
+      "http-01 challenge answers served since the server started" },
+};
+
+static void add_header(apr_array_header_t *out, const metric_t *m, apr_pool_t *p)
+{
+    APR_ARRAY_PUSH(out, const char *) =
+        apr_psprintf(p, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name, m->type);
+}
+
+static void add_sample(apr_array_header_t *out, const metric_t *m, const char *md,
+                       const char *key, apr_int64_t value, apr_pool_t *p)
+{
+    APR_ARRAY_PUSH(out, const char *) =
+        key ? apr_psprintf(p, "%s{md=\"%s\",key=\"%s\"} %" APR_INT64_T_FMT "\n", m->name,
+                           label(md, p), label(key, p), value)
+            : apr_psprintf(p, "%s{md=\"%s\"} %" APR_INT64_T_FMT "\n", m->name, label(md, p),
+                           value);
+}
+
+static void add_certs(apr_array_header_t *out, md_reg_t *reg, apr_hash_t *live, int which,
+                      apr_pool_t *p)
+{
+    const apr_array_header_t *items = md_reg_items(reg);
+    const md_reg_item_t *item;
+    md_json_t *certs;
+    const char *t, *key;
+    int i, k;
+
+    for (i = 0; i < items->nelts; ++i) {
+        item = APR_ARRAY_IDX(items, i, const md_reg_item_t *);
+        certs = live_of(live, item->md, MD_KEY_CERT);
+        for (k = 0; certs && k < item->md->pks->nelts; ++k) {
+            key = key_type_name(spec_of(item->md, k));
+            t = md_json_gets(certs, key, MD_KEY_VALID, which ? MD_KEY_FROM : MD_KEY_UNTIL);
+            if (t) {
+                add_sample(out, &metrics[which], item->md->name, key,
+                           apr_time_sec(md_time_parse_any(t)), p);
+            }
+        }
+    }
+}
+
+/* The job's errors in a row and next run (from staging/job.json), 0 when none. */
+static void job_facts(long *perrors, apr_time_t *pnext, md_store_t *store, const char *name,
+                      apr_pool_t *p)
+{
+    md_json_t *job = NULL;
+
+    *perrors = 0;
+    *pnext = 0;
+    if (APR_SUCCESS == md_job_load(&job, store, MD_SG_STAGING, name, p)) {
+        *perrors = md_json_getl(job, MD_KEY_ERRORS);
+        *pnext = md_time_parse_any(md_json_gets(job, MD_KEY_NEXT_RUN));
+    }
+}
+
+static apr_int64_t md_value(md_reg_t *reg, const md_reg_item_t *item, int which,
+                          md_status_counters_fn *counters, void *baton, apr_pool_t *p)
+{
+    md_status_counters_t c;
+    long errors;
+    apr_time_t next;
+
+    switch (which) {
+        case 2:
+            job_facts(&errors, &next, md_reg_store(reg), item->md->name, p);
+            return apr_time_sec(next > item->renew_at ? next : item->renew_at);
+        case 3:
+            job_facts(&errors, &next, md_reg_store(reg), item->md->name, p);
+            return errors;
+        case 4:
+            return item->is_staged
+                || APR_SUCCESS == md_reg_check_staged(reg, item->md, NULL, p);
+        case 5:
+            return (apr_int64_t)item->md->state;
+        default:
+            break;
+    }
+    memset(&c, 0, sizeof(c));
+    if (counters) {
+        counters(&c, baton, item->md->name);
+    }
+    return (apr_int64_t)(which == 6 ? c.renewals : which == 7 ? c.failures : c.challenges);
+}
+
+const char *md_status_metrics_text(md_reg_t *reg, apr_hash_t *live,
+                                   md_status_counters_fn *counters, void *baton, apr_pool_t *p)
+{
+    const apr_array_header_t *items = md_reg_items(reg);
+    apr_array_header_t *out = apr_array_make(p, 64, sizeof(const char *));
+    const md_reg_item_t *item;
+    int m, i;
+
+    for (m = 0; m < (int)(sizeof(metrics) / sizeof(metrics[0])); ++m) {
+        add_header(out, &metrics[m], p);
+        if (m < 2) {
+            add_certs(out, reg, live, m, p);
+            continue;
+        }
+        for (i = 0; i < items->nelts; ++i) {
+            item = APR_ARRAY_IDX(items, i, const md_reg_item_t *);
+            add_sample(out, &metrics[m], item->md->name, NULL,
+                       md_value(reg, item, m, counters, baton, p), p);
+        }
+    }
+    return apr_array_pstrcat(p, out, '\0');
+}

@@ -1,0 +1,72 @@
+/* md_status: the JSON and text that the status surfaces show (md-status, certificate-status,
+ * server-status, md-metrics). Built from the registry items, the store (live and staged
+ * certificates, job.json) and, for metrics, counters the caller keeps.
+ *
+ * Field names are the stock module's (md.json fields, "cert", "renew-at", "renewal" with the job),
+ * so existing monitoring keeps working; our additions ("state-name", "renew-reason",
+ * "last-renewal") only add keys. Nothing here contains secrets.
+ */
+#ifndef md_status_h
+#define md_status_h
+
+#include <apr_hash.h>
+#include <apr_pools.h>
+
+#include "md_json.h"
+#include "md_reg.h"
+
+/** Counters of one MD, kept by the caller (shared memory in the module). */
+typedef struct md_status_counters_t md_status_counters_t;
+struct md_status_counters_t {
+    unsigned long renewals;   /* renewal attempts started (each orders or resumes an order) */
+    unsigned long failures;   /* attempts that failed */
+    unsigned long challenges; /* http-01 challenge answers served */
+};
+
+/** Fills *pc with the counters of MD 'name' (zeros when unknown). */
+typedef void md_status_counters_fn(md_status_counters_t *pc, void *baton, const char *name);
+
+/**
+ * The certificates of 'md' in 'group' (domains or staging) as md-status shows them:
+ * { "<key type>": { "issuer-name", "valid": {"from","until"}, "serial", "sha256-fingerprint" },
+ *   "valid": { "from", "until" } (of the first key spec) }. APR_ENOENT when there is none.
+ */
+apr_status_t md_status_certs_json(md_json_t **pjson, md_store_t *store, md_store_group_t group,
+                                  const md_t *md, apr_pool_t *p);
+
+/**
+ * What only the parent can read (domains/ is not readable by the server's User): the live
+ * certificates ("cert", as md_status_certs_json) and the job that produced them ("last-renewal")
+ * per MD name (md_json_t*). Made at start-up; the children inherit it. In 'p'.
+ */
+apr_hash_t *md_status_live_make(md_reg_t *reg, apr_pool_t *p);
+
+/**
+ * The md-status JSON of one item: md.json's fields plus "cert", "renew-at", "watched",
+ * "renew", "renewal" (the staged job.json with the staged "cert", when there is a job) and our
+ * additions. 'watched': whether mod_md renews it.
+ */
+md_json_t *md_status_md_json(md_reg_t *reg, apr_hash_t *live, const md_reg_item_t *item,
+                             int watched, apr_pool_t *p);
+
+/** { "version", "managed-domains": [ ... ] } for all items. */
+md_json_t *md_status_all_json(md_reg_t *reg, apr_hash_t *live, apr_pool_t *p);
+
+/**
+ * /.httpd/certificate-status of an MD: the current certificate's "valid-from", "valid-until",
+ * "serial", "sha256-fingerprint" (first key spec; also per key type and "valid" as stock 2.x
+ * writes it), and "renewal" with the same for a staged certificate. APR_ENOENT without a
+ * certificate.
+ */
+apr_status_t md_status_cert_status_json(md_json_t **pjson, md_reg_t *reg, apr_hash_t *live,
+                                        const md_t *md, apr_pool_t *p);
+
+/**
+ * The Prometheus text exposition (format 0.0.4) of all items at 'now': per MD and key type
+ * the certificate's expiry and start; per MD the next renewal time, the errors in a row, the
+ * state, and the counters from 'counters' (may be NULL). In 'p'.
+ */
+const char *md_status_metrics_text(md_reg_t *reg, apr_hash_t *live,
+                                   md_status_counters_fn *counters, void *baton, apr_pool_t *p);
+
+#endif /* md_status_h */
