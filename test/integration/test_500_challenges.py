@@ -197,13 +197,16 @@ def test_500_dns_program_fails(httpd, ca):
     assert st == 503
 
 
-@pytest.mark.expect_log("AH12300", "AH12407")
+@pytest.mark.expect_log("AH12607", "AH12407")
 def test_500_no_usable_challenge(httpd):
+    """A configuration problem: the start-up check says so (AH12407) and the failed attempt is
+    logged as needing a configuration change, retried only a day later (AH12607)."""
     name = "none.challenge.example.org"
     httpd.write_config("MDPortMap http:-\n" f"MDomain {name}\n" + vhost(httpd, name))
     mark = httpd.log_size()
     httpd.start()
-    line = httpd.wait_log(r"AH12300: " + re.escape(name) + r": renewal failed", since=mark)[0]
+    line = httpd.wait_log(r"AH12607: " + re.escape(name) + r": renewal failed", since=mark)[0]
+    assert "next attempt in 1d" in line
     assert "no challenge type can be answered here" in line
     for hint in ("MDPortMap http:", "acme-tls/1", "MDChallengeDns01", "MDCAChallenges"):
         assert hint in line
