@@ -92,6 +92,15 @@
 #define MD_KEY_ACTIVITY      "activity"
 #define MD_KEY_ORDER         "order"
 
+/* ocsp/<md>/ocsp-<sha1>.json (stock format) and the OCSP status */
+#define MD_KEY_RESPONSE      "response"
+#define MD_KEY_VALID         "valid"
+#define MD_KEY_FROM          "from"
+#define MD_KEY_UNTIL         "until"
+#define MD_KEY_RESPONDER     "responder"
+#define MD_KEY_DOMAIN        "domain"
+#define MD_KEY_LAST_ERROR    "last-error"
+
 /* httpd.json */
 #define MD_KEY_PROTO_HTTP    "http"
 #define MD_KEY_PROTO_HTTPS   "https"

@@ -35,6 +35,7 @@
 #include "md_store_fs.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
+#include "mod_md_ocsp.h"
 
 static void md_hooks(apr_pool_t *pool);
 
@@ -237,7 +238,8 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
 
     (void)plog;
     md_log_set(log_is_level, log_print, s);
-    if (!mc->mds->nelts) {
+    mc->ocsp = NULL;
+    if (!mc->mds->nelts && !mod_md_ocsp_wanted(mc)) {
         return OK;
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, APLOGNO(12314) "mod_md (v%s) managing %d domains",
@@ -274,9 +276,11 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
         return !OK;
     }
     attach_items(mc, s);
+    mod_md_ocsp_setup(mc, s, p);
     /* 4. */
     if (!dry_run) {
         mod_md_drive_start(mc, s, p);
+        mod_md_ocsp_start(mc, s, p);
     }
     return OK;
 }
@@ -398,4 +402,5 @@ static void md_hooks(apr_pool_t *pool)
     ap_hook_post_read_request(md_http_challenge_pr, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_cert_files(md_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_fallback_cert_files(md_add_fallback_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
+    mod_md_ocsp_register_hooks();
 }

@@ -37,6 +37,8 @@ static md_mod_conf_t *get_mod_conf(apr_pool_t *pconf)
         mc->store_dir = MD_DEF_STORE_DIR;
         mc->local_80 = 80;
         mc->local_443 = 443;
+        mc->staple_others = MD_UNSET;
+        mc->stapling_keep = -1;
         apr_pool_userdata_set(mc, MD_CONF_KEY, apr_pool_cleanup_null, pconf);
     }
     return mc;
@@ -382,6 +384,70 @@ static const char *md_config_set_port_map(cmd_parms *cmd, void *dc, const char *
     return err;
 }
 
+/* ---- stapling ----------------------------------------------------------------------------- */
+
+static const char *md_config_set_stapling(cmd_parms *cmd, void *dc, int flag)
+{
+    (void)dc;
+    setting_target(cmd)->stapling = flag ? 1 : 0;
+    return NULL;
+}
+
+static const char *md_config_set_must_staple(cmd_parms *cmd, void *dc, int flag)
+{
+    (void)dc;
+    setting_target(cmd)->must_staple = flag ? 1 : 0;
+    return NULL;
+}
+
+static const char *md_config_set_staple_others(cmd_parms *cmd, void *dc, int flag)
+{
+    const char *err = global_only(cmd);
+
+    (void)dc;
+    if (!err) {
+        cmd_mod_conf(cmd)->staple_others = flag ? 1 : 0;
+    }
+    return err;
+}
+
+static const char *md_config_set_stapling_keep(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *err = global_only(cmd);
+    apr_interval_time_t keep = 0;
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    if (APR_SUCCESS != md_duration_parse(&keep, value, "d")) {
+        return apr_psprintf(cmd->pool,
+                            "MDStaplingKeepResponse: '%s' is not a duration; write e.g. 7d, "
+                            "12h or 30m",
+                            value);
+    }
+    cmd_mod_conf(cmd)->stapling_keep = keep;
+    return NULL;
+}
+
+static const char *md_config_set_stapling_window(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *err = global_only(cmd);
+    md_timeslice_t *ts = NULL;
+    const char *perr = NULL;
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    if (APR_SUCCESS != md_timeslice_parse(&ts, cmd->pool, value, &perr)) {
+        return apr_psprintf(cmd->pool, "MDStaplingRenewWindow: '%s': %s", value,
+                            perr ? perr : "write a percentage like 33% or a duration like 2d");
+    }
+    cmd_mod_conf(cmd)->stapling_window = ts;
+    return NULL;
+}
+
 const command_rec mod_md_cmds[] = {
     AP_INIT_TAKE_ARGV("MDomain", md_config_mdomain, NULL, RSRC_CONF,
                       "A managed domain: a list of DNS names that go into one certificate"),
@@ -405,8 +471,26 @@ const command_rec mod_md_cmds[] = {
                   "PEM file with the roots to trust when talking to the CA"),
     AP_INIT_TAKE12("MDPortMap", md_config_set_port_map, NULL, RSRC_CONF,
                    "Where the CA's http and https requests arrive locally"),
+    AP_INIT_FLAG("MDStapling", md_config_set_stapling, NULL, RSRC_CONF,
+                 "Staple OCSP responses for all certificates, or those of one MDomain"),
+    AP_INIT_FLAG("MDStapleOthers", md_config_set_staple_others, NULL, RSRC_CONF,
+                 "With MDStapling on: also staple certificates this module does not manage"),
+    AP_INIT_TAKE1("MDStaplingKeepResponse", md_config_set_stapling_keep, NULL, RSRC_CONF,
+                  "How long expired OCSP responses are kept in the store"),
+    AP_INIT_TAKE1("MDStaplingRenewWindow", md_config_set_stapling_window, NULL, RSRC_CONF,
+                  "When to renew OCSP responses: '33%' or a duration before they expire"),
+    AP_INIT_FLAG("MDMustStaple", md_config_set_must_staple, NULL, RSRC_CONF,
+                 "Request certificates with the OCSP Must-Staple extension"),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL),
 };
+
+int mod_md_config_stapling(const md_mod_conf_t *mc, const md_t *md)
+{
+    if (md && md->stapling != MD_UNSET) {
+        return md->stapling;
+    }
+    return mc->defaults->stapling == 1;
+}
 
 /* ---- completing an MD at post_config -------------------------------------------------------- */
 

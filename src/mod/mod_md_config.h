@@ -28,6 +28,10 @@ struct md_mod_conf_t {
     int local_80;                   /* MDPortMap: local port for http (80 by default) */
     int local_443;                  /* MDPortMap: local port for https (443 by default) */
     const char *contact_email_defn; /* where MDContactEmail was set, for messages */
+    int staple_others;              /* MDStapleOthers, MD_UNSET until set (default on) */
+    apr_interval_time_t stapling_keep;         /* MDStaplingKeepResponse, -1 until set (7d) */
+    const md_timeslice_t *stapling_window;     /* MDStaplingRenewWindow, NULL until set (33%) */
+    struct md_ocsp_reg_t *ocsp;                /* stapling registry, set at post_config */
 
     /* set up at post_config */
     struct md_store_t *store;
@@ -48,6 +52,9 @@ extern const command_rec mod_md_cmds[];
 
 void *mod_md_config_create_srv(apr_pool_t *p, server_rec *s);
 void *mod_md_config_merge_srv(apr_pool_t *p, void *basev, void *addv);
+
+/** MDStapling of 'md', or the global one when 'md' is NULL (unset means off). */
+int mod_md_config_stapling(const md_mod_conf_t *mc, const md_t *md);
 
 /** The server's config record. */
 md_srv_conf_t *mod_md_config_get(server_rec *s);
