@@ -164,16 +164,3 @@ def test_800_staple_others(env):
     h.start()
     wait_status(h, STATIC, "good")
     assert (h.store_dir / "ocsp" / "other" / f"ocsp-{sha1_of(h, STATIC)}.json").is_file()
-
-
-def test_800_no_responder_url_skipped(httpd, ca):
-    """Certificates of the shared pebble name no OCSP responder: skipped, one info line."""
-    httpd.write_config("MDStapling on\n" + httpd.md_config({"norsp.example.org": []}))
-    httpd.start()
-    httpd.wait_md_ready(["norsp.example.org"], timeout=120)
-    mark = httpd.log_size()
-    httpd.graceful()
-    httpd.wait_log(r"AH12802: norsp.example.org: certificate \w+ .* names no OCSP responder",
-                   since=mark)
-    assert s_client_status(httpd, "norsp.example.org") == "none"
-    assert not (httpd.store_dir / "ocsp" / "norsp.example.org").exists()
