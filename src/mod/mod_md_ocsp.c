@@ -159,8 +159,7 @@ static void trigger_renewals(ocsp_drive_t *drive, apr_time_t now, apr_pool_t *pt
         /* the renewal scheduler reads this on the same watchdog thread */
         item->renew_at = now;
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, drive->s,
-                     APLOGNO(12810) "%s: certificate revoked, renewal is due now",
-                     item->md->name);
+                     APLOGNO(12810) "%s: certificate revoked, renewal is due now", item->md->name);
     }
 }
 
@@ -216,8 +215,8 @@ static apr_status_t ocsp_cb(int state, void *baton, apr_pool_t *ptemp)
 
 apr_status_t mod_md_ocsp_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get_instance;
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *register_cb;
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) * get_instance;
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) * register_cb;
     ap_watchdog_t *wd = NULL;
     ocsp_drive_t *drive;
     apr_status_t rv;

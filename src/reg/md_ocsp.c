@@ -265,8 +265,9 @@ static apr_time_t file_mtime(md_ocsp_item_t *item, apr_pool_t *p)
     const char *fpath = NULL;
     apr_finfo_t finfo;
 
-    if (APR_SUCCESS != md_store_get_fname(&fpath, item->reg->store, MD_SG_OCSP, item->dir_name,
-                                          item->file_name, p)
+    if (APR_SUCCESS
+            != md_store_get_fname(&fpath, item->reg->store, MD_SG_OCSP, item->dir_name,
+                                  item->file_name, p)
         || APR_SUCCESS != apr_stat(&finfo, fpath, APR_FINFO_MTIME, p)) {
         return 0;
     }
@@ -302,8 +303,8 @@ static apr_status_t item_refresh(md_ocsp_item_t *item, apr_time_t now, apr_pool_
     if (!mtime || mtime == item->file_mtime) {
         return APR_ENOENT;
     }
-    rv = md_store_load_json(item->reg->store, MD_SG_OCSP, item->dir_name, item->file_name, &json,
-                            p);
+    rv =
+        md_store_load_json(item->reg->store, MD_SG_OCSP, item->dir_name, item->file_name, &json, p);
     if (APR_SUCCESS != rv) {
         return rv;
     }
@@ -333,8 +334,7 @@ static apr_status_t item_refresh(md_ocsp_item_t *item, apr_time_t now, apr_pool_
 }
 
 static apr_status_t item_save(md_ocsp_item_t *item, const unsigned char *der, apr_size_t len,
-                              md_ocsp_cert_stat_t stat, const md_timeperiod_t *valid,
-                              apr_pool_t *p)
+                              md_ocsp_cert_stat_t stat, const md_timeperiod_t *valid, apr_pool_t *p)
 {
     md_json_t *json = md_json_create(p);
     char from[APR_RFC822_DATE_LEN], until[APR_RFC822_DATE_LEN];
@@ -367,8 +367,7 @@ static apr_status_t item_create(md_ocsp_item_t **pitem, md_ocsp_reg_t *reg, cons
                       md_name ? md_name : MD_OCSP_OTHER, id, md_cert_get_serial(cert, ptemp));
         return APR_ENOENT;
     }
-    item->certid =
-        OCSP_cert_to_id(EVP_sha1(), md_cert_get_X509(cert), md_cert_get_X509(issuer));
+    item->certid = OCSP_cert_to_id(EVP_sha1(), md_cert_get_X509(cert), md_cert_get_X509(issuer));
     if (!item->certid) {
         return ocsp_fail(ptemp, "OCSP_cert_to_id");
     }
@@ -411,8 +410,8 @@ apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ex
                           md_name ? md_name : MD_OCSP_OTHER, id);
             return APR_ENOENT;
         }
-        rv = item_create(&item, reg, cert, APR_ARRAY_IDX(chain, 1, md_cert_t *), id, md_name,
-                         ptemp);
+        rv =
+            item_create(&item, reg, cert, APR_ARRAY_IDX(chain, 1, md_cert_t *), id, md_name, ptemp);
         if (APR_SUCCESS != rv || !item) {
             return (APR_SUCCESS != rv) ? rv : APR_EGENERAL;
         }
@@ -441,8 +440,7 @@ apr_status_t md_ocsp_get_resp(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t
     }
     apr_thread_mutex_lock(reg->mutex);
     /* another child may have stored a newer one: look, but not more than once a second */
-    if ((!item->der_len || now >= item->next_run)
-        && now - item->last_check >= REFRESH_INTERVAL) {
+    if ((!item->der_len || now >= item->next_run) && now - item->last_check >= REFRESH_INTERVAL) {
         item_refresh(item, now, ptemp);
     }
     if (item->der_len && now < item->valid.end) {
@@ -475,8 +473,8 @@ apr_array_header_t *md_ocsp_take_due(md_ocsp_reg_t *reg, int max, apr_time_t now
 }
 
 /* 1. */
-static apr_status_t request_der(const unsigned char **pder, apr_size_t *plen,
-                                md_ocsp_item_t *item, apr_pool_t *p)
+static apr_status_t request_der(const unsigned char **pder, apr_size_t *plen, md_ocsp_item_t *item,
+                                apr_pool_t *p)
 {
     OCSP_REQUEST *req = OCSP_REQUEST_new();
     OCSP_CERTID *id = OCSP_CERTID_dup(item->certid);
@@ -519,14 +517,13 @@ static apr_status_t exchange(const unsigned char **pder, apr_size_t *plen, const
                           req_len, NULL, p);
     }
     if (APR_SUCCESS != rv) {
-        *perr = apr_psprintf(p, "contacting the responder %s: %s", item->responder,
-                             (http && md_http_last_error(http)) ? md_http_last_error(http)
-                                                                : "failed");
+        *perr =
+            apr_psprintf(p, "contacting the responder %s: %s", item->responder,
+                         (http && md_http_last_error(http)) ? md_http_last_error(http) : "failed");
         return rv;
     }
     if (resp->status != 200) {
-        *perr = apr_psprintf(p, "the responder %s answered HTTP %d", item->responder,
-                             resp->status);
+        *perr = apr_psprintf(p, "the responder %s answered HTTP %d", item->responder, resp->status);
         return APR_EGENERAL;
     }
     if (!resp->body_len || resp->body_len > MD_OCSP_MAX_RESP) {
@@ -558,8 +555,7 @@ static void fetch_done(md_ocsp_item_t *item, apr_status_t rv, const char *err,
     }
     else {
         item->errors++;
-        item->next_run = md_renew_next_attempt(item->errors, MD_OCSP_RETRY_BASE,
-                                               MD_OCSP_RETRY_MAX,
+        item->next_run = md_renew_next_attempt(item->errors, MD_OCSP_RETRY_BASE, MD_OCSP_RETRY_MAX,
                                                (double)rand() / ((double)RAND_MAX + 1.0), 0, now);
         apr_cpystrn(item->last_error, err ? err : "failed", sizeof(item->last_error));
         if (md_ocsp_may_notify_error(item->last_err_notify, now)) {
@@ -587,16 +583,15 @@ static void fetch_done(md_ocsp_item_t *item, apr_status_t rv, const char *err,
                       item->md_name ? ", a renewal is started" : "; replace the certificate");
     }
     else {
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, APLOGNO(12807) "%s: %s for %s", item->dir_name,
-                      detail, item->id);
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, APLOGNO(12807) "%s: %s for %s",
+                      item->dir_name, detail, item->id);
     }
     if (event && reg->event_cb) {
         reg->event_cb(reg->event_baton, event, item->md_name, item->id, detail, p);
     }
 }
 
-apr_status_t md_ocsp_fetch(md_ocsp_item_t *item, const md_http_config_t *http_config,
-                           apr_pool_t *p)
+apr_status_t md_ocsp_fetch(md_ocsp_item_t *item, const md_http_config_t *http_config, apr_pool_t *p)
 {
     const unsigned char *der = NULL;
     apr_size_t len = 0;
@@ -724,8 +719,7 @@ static int remove_old_in(void *baton, const char *name, apr_pool_t *ptemp)
         fpath = md_util_path_join(ptemp, dpath, finfo.name, NULL);
         if (is_old(fpath, ctx, ptemp)) {
             md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp,
-                          APLOGNO(12808) "removing old OCSP response ocsp/%s/%s", name,
-                          finfo.name);
+                          APLOGNO(12808) "removing old OCSP response ocsp/%s/%s", name, finfo.name);
             apr_file_remove(fpath, ptemp);
         }
     }

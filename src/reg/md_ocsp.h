@@ -51,8 +51,8 @@ typedef struct md_ocsp_item_t md_ocsp_item_t;
  * (NULL for certificates no MD manages), 'id' the certificate's SHA-1 hex, 'detail' a human
  * description. All strings live in 'p', which is cleared after the call. Must not block long.
  */
-typedef void md_ocsp_event_cb(void *baton, const char *event, const char *md_name,
-                              const char *id, const char *detail, apr_pool_t *p);
+typedef void md_ocsp_event_cb(void *baton, const char *event, const char *md_name, const char *id,
+                              const char *detail, apr_pool_t *p);
 
 /** Receives the DER response (NULL, 0 when there is none); the data is valid during the call. */
 typedef void md_ocsp_copy_cb(const unsigned char *der, apr_size_t der_len, void *baton);
@@ -125,10 +125,12 @@ apr_status_t md_ocsp_remove_old(md_store_t *store, apr_interval_time_t keep, apr
 
 /* ---- pure decisions (unit tested) ---------------------------------------------------------- */
 
-/** When to fetch a new response for one valid over 'valid': the start of 'window' before its end. */
+/** When to fetch a new response for one valid over 'valid': the start of 'window' before its end.
+ */
 apr_time_t md_ocsp_renew_at(const md_timeperiod_t *valid, const md_timeslice_t *window);
 
-/** Non-zero if an 'ocsp-errored' event may be sent at 'now' after the last one at 'last' (0: none). */
+/** Non-zero if an 'ocsp-errored' event may be sent at 'now' after the last one at 'last' (0: none).
+ */
 int md_ocsp_may_notify_error(apr_time_t last, apr_time_t now);
 
 #endif /* md_ocsp_h */

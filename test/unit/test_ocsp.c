@@ -27,8 +27,7 @@ START_TEST(ocsp_renew_at_table)
     md_timeslice_t *ts = NULL;
     md_timeperiod_t valid;
 
-    ck_assert_int_eq(APR_SUCCESS,
-                     md_timeslice_parse(&ts, unit_pool, renew_cases[_i].window, NULL));
+    ck_assert_int_eq(APR_SUCCESS, md_timeslice_parse(&ts, unit_pool, renew_cases[_i].window, NULL));
     valid.start = T0;
     valid.end = T0 + renew_cases[_i].life;
     ck_assert_int_eq(T0 + renew_cases[_i].at, md_ocsp_renew_at(&valid, ts));
@@ -53,8 +52,7 @@ START_TEST(ocsp_no_responder_url)
     APR_ARRAY_PUSH(names, const char *) = "a.example.org";
     ck_assert_int_eq(APR_SUCCESS, md_pkey_gen(&pkey, unit_pool, NULL));
     ck_assert_int_eq(APR_SUCCESS, md_cert_self_sign(&cert, "test", names, pkey,
-                                                    apr_time_from_sec(MD_SECS_PER_DAY),
-                                                    unit_pool));
+                                                    apr_time_from_sec(MD_SECS_PER_DAY), unit_pool));
     ck_assert_int_eq(APR_ENOENT, md_cert_get_ocsp_responder_url(&url, cert, unit_pool));
     ck_assert_ptr_null(url);
     ck_assert_int_eq(40, (int)strlen(md_cert_get_sha1_hex(cert, unit_pool)));
@@ -73,15 +71,15 @@ START_TEST(ocsp_remove_old)
     md_json_sets(buf, old, "valid", "until");
     apr_rfc822_date(buf, T0 - 6 * 24 * HOUR);
     md_json_sets(buf, fresh, "valid", "until");
-    ck_assert_int_eq(APR_SUCCESS, md_store_save_json(store, MD_SG_OCSP, "a", "ocsp-1.json", old,
-                                                     unit_pool));
-    ck_assert_int_eq(APR_SUCCESS, md_store_save_json(store, MD_SG_OCSP, "a", "ocsp-2.json",
-                                                     fresh, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_store_save_json(store, MD_SG_OCSP, "a", "ocsp-1.json", old, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_store_save_json(store, MD_SG_OCSP, "a", "ocsp-2.json", fresh, unit_pool));
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_remove_old(store, 7 * 24 * HOUR, T0, unit_pool));
-    ck_assert_int_eq(APR_ENOENT, md_store_load(store, MD_SG_OCSP, "a", "ocsp-1.json",
-                                               MD_SV_JSON, &value, unit_pool));
-    ck_assert_int_eq(APR_SUCCESS, md_store_load(store, MD_SG_OCSP, "a", "ocsp-2.json",
-                                                MD_SV_JSON, &value, unit_pool));
+    ck_assert_int_eq(APR_ENOENT, md_store_load(store, MD_SG_OCSP, "a", "ocsp-1.json", MD_SV_JSON,
+                                               &value, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_store_load(store, MD_SG_OCSP, "a", "ocsp-2.json", MD_SV_JSON,
+                                                &value, unit_pool));
 }
 END_TEST
 
@@ -90,8 +88,7 @@ Suite *suite_ocsp(void)
     Suite *s = suite_create("ocsp");
     TCase *tc = unit_tcase("stapling");
 
-    tcase_add_loop_test(tc, ocsp_renew_at_table, 0,
-                        sizeof(renew_cases) / sizeof(renew_cases[0]));
+    tcase_add_loop_test(tc, ocsp_renew_at_table, 0, sizeof(renew_cases) / sizeof(renew_cases[0]));
     tcase_add_test(tc, ocsp_error_notify_hourly);
     tcase_add_test(tc, ocsp_no_responder_url);
     tcase_add_test(tc, ocsp_remove_old);
