@@ -29,6 +29,7 @@ md_t *md_create_empty(apr_pool_t *p)
     md->renew_mode = MD_RENEW_DEFAULT;
     md->require_https = MD_REQUIRE_UNSET;
     md->must_staple = MD_UNSET;
+    md->stapling = MD_UNSET;
     md->transitive = MD_UNSET;
     md->dns01_version = MD_UNSET;
     md->state = MD_S_UNKNOWN;

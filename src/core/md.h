@@ -65,6 +65,7 @@ struct md_t {
     int renew_mode;                 /* md_renew_mode_t */
     int require_https;              /* md_require_t */
     int must_staple;                /* flag or MD_UNSET */
+    int stapling;                   /* MDStapling: flag or MD_UNSET (not persisted) */
     int transitive;                 /* collect vhost names (MDMembers auto), or MD_UNSET */
     const md_timeslice_t *renew_window;
     const md_timeslice_t *warn_window;

@@ -172,7 +172,7 @@ leave:
     return rv;
 }
 
-static apr_time_t asn1_time_to_apr(const ASN1_TIME *t)
+apr_time_t md_asn1_time_to_apr(const ASN1_TIME *t)
 {
     struct tm tm;
     time_t secs;
@@ -188,12 +188,12 @@ static apr_time_t asn1_time_to_apr(const ASN1_TIME *t)
 
 apr_time_t md_cert_get_not_before(const md_cert_t *cert)
 {
-    return asn1_time_to_apr(X509_get0_notBefore(cert->x509));
+    return md_asn1_time_to_apr(X509_get0_notBefore(cert->x509));
 }
 
 apr_time_t md_cert_get_not_after(const md_cert_t *cert)
 {
-    return asn1_time_to_apr(X509_get0_notAfter(cert->x509));
+    return md_asn1_time_to_apr(X509_get0_notAfter(cert->x509));
 }
 
 static GENERAL_NAMES *cert_sans(const md_cert_t *cert)
@@ -364,6 +364,44 @@ const char *md_cert_get_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p)
         return NULL;
     }
     return md_util_hex(md, n, 0, p);
+}
+
+const char *md_cert_get_sha1_hex(const md_cert_t *cert, apr_pool_t *p)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    if (X509_digest(cert->x509, EVP_sha1(), md, &n) != 1) {
+        OSSL_FAIL(p, "X509_digest");
+        return NULL;
+    }
+    return md_util_hex(md, n, 0, p);
+}
+
+/* RFC 5280 4.2.2.1: the first id-ad-ocsp accessLocation that is a URI. */
+apr_status_t md_cert_get_ocsp_responder_url(const char **purl, const md_cert_t *cert,
+                                            apr_pool_t *p)
+{
+    AUTHORITY_INFO_ACCESS *aia = NULL;
+    const ACCESS_DESCRIPTION *ad;
+    const char *url = NULL;
+    int i, crit = 0;
+
+    aia = X509_get_ext_d2i(cert->x509, NID_info_access, &crit, NULL);
+    for (i = 0; aia && !url && i < sk_ACCESS_DESCRIPTION_num(aia); ++i) {
+        ad = sk_ACCESS_DESCRIPTION_value(aia, i);
+        if (OBJ_obj2nid(ad->method) == NID_ad_OCSP && ad->location->type == GEN_URI
+            && ad->location->d.uniformResourceIdentifier->length > 0) {
+            url = apr_pstrndup(p, (const char *)ASN1_STRING_get0_data(
+                                      ad->location->d.uniformResourceIdentifier),
+                               (apr_size_t)ASN1_STRING_length(
+                                   ad->location->d.uniformResourceIdentifier));
+        }
+    }
+    AUTHORITY_INFO_ACCESS_free(aia);
+    ERR_clear_error();
+    *purl = url;
+    return url ? APR_SUCCESS : APR_ENOENT;
 }
 
 static const char *name_rfc2253(const X509_NAME *name, apr_pool_t *p)

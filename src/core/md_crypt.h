@@ -134,6 +134,22 @@ int md_cert_matches_key(const md_cert_t *cert, const md_pkey_t *pkey);
 const char *md_cert_get_serial(const md_cert_t *cert, apr_pool_t *p);
 /** SHA-256 of the DER certificate as lower-case hex; in 'p'. */
 const char *md_cert_get_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p);
+/** SHA-1 of the DER certificate as lower-case hex (the stapling id, as the stock module's
+ * ocsp/<md>/ocsp-<sha1>.json file names use it); in 'p'. NULL on failure (logged). */
+const char *md_cert_get_sha1_hex(const md_cert_t *cert, apr_pool_t *p);
+
+/**
+ * The OCSP responder URL from the certificate's Authority Information Access extension
+ * (RFC 5280 4.2.2.1), the first one when there are several; in 'p'. APR_ENOENT if the
+ * certificate names none (Let's Encrypt certificates since 2025, for example).
+ */
+apr_status_t md_cert_get_ocsp_responder_url(const char **purl, const md_cert_t *cert,
+                                            apr_pool_t *p);
+
+/** An ASN1_TIME (UTCTime or GeneralizedTime) as apr time; 0 when NULL or unparseable. */
+struct asn1_string_st;
+apr_time_t md_asn1_time_to_apr(const struct asn1_string_st *t);
+
 /** RFC 2253 one-line subject / issuer; in 'p'. */
 const char *md_cert_get_subject(const md_cert_t *cert, apr_pool_t *p);
 const char *md_cert_get_issuer(const md_cert_t *cert, apr_pool_t *p);

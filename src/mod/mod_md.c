@@ -42,6 +42,7 @@
 #include "mod_md_event.h"
 #include "mod_md_metrics.h"
 #include "mod_md_status.h"
+#include "mod_md_ocsp.h"
 
 static void md_hooks(apr_pool_t *pool);
 
@@ -299,7 +300,8 @@ static int md_check_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, s
     (void)plog;
     (void)ptemp;
     md_log_set(log_is_level, log_print, s);
-    if (!mc->mds->nelts) {
+    mc->ocsp = NULL;
+    if (!mc->mds->nelts && !mod_md_ocsp_wanted(mc)) {
         return OK;
     }
     /* 1. */
@@ -317,6 +319,18 @@ static int md_check_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, s
         rv = mod_md_config_check(mc, s, p);
     }
     return (APR_SUCCESS == rv) ? OK : !OK;
+}
+
+/* OCSP stapling events go to MDMessageCmd as "ocsp-renewed" / "ocsp-errored" (rate limited
+ * there); responses of certificates outside any MD have no name to report. */
+static void ocsp_event(void *baton, const char *event, const char *md_name, const char *id,
+                       const char *detail, apr_pool_t *p)
+{
+    (void)id;
+    (void)detail;
+    if (md_name) {
+        mod_md_event_ocsp(baton, md_name, !strcmp(event, "ocsp-renewed"), p);
+    }
 }
 
 static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
@@ -363,10 +377,13 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
     attach_items(mc, s);
     mod_md_metrics_init(mc, s);
     mc->status_live = md_status_live_make(mc->reg, p);
+    mod_md_ocsp_set_event_cb(ocsp_event, s);
+    mod_md_ocsp_setup(mc, s, p);
     /* 4. */
     if (!dry_run) {
         send_installed(mc, s, ptemp);
         mod_md_drive_start(mc, s, p);
+        mod_md_ocsp_start(mc, s, p);
     }
     return OK;
 }
@@ -650,4 +667,5 @@ static void md_hooks(apr_pool_t *pool)
     ap_hook_ssl_answer_challenge(md_answer_challenge, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(md_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     mod_md_status_register_hooks();
+    mod_md_ocsp_register_hooks();
 }

@@ -49,6 +49,8 @@ static md_mod_conf_t *get_mod_conf(apr_pool_t *pconf)
         mc->cert_check_url = MD_DEF_CERT_CHECK_URL;
         mc->server_status = 1;
         mc->cert_status = 1;
+        mc->staple_others = MD_UNSET;
+        mc->stapling_keep = -1;
         apr_pool_userdata_set(mc, MD_CONF_KEY, apr_pool_cleanup_null, pconf);
     }
     return mc;
@@ -859,6 +861,63 @@ static const char *md_config_set_message_cmd(cmd_parms *cmd, void *dc, int argc,
     return NULL;
 }
 
+/* ---- stapling ----------------------------------------------------------------------------- */
+
+static const char *md_config_set_stapling(cmd_parms *cmd, void *dc, int flag)
+{
+    (void)dc;
+    setting_target(cmd)->stapling = flag ? 1 : 0;
+    return NULL;
+}
+
+static const char *md_config_set_staple_others(cmd_parms *cmd, void *dc, int flag)
+{
+    const char *err = global_only(cmd);
+
+    (void)dc;
+    if (!err) {
+        cmd_mod_conf(cmd)->staple_others = flag ? 1 : 0;
+    }
+    return err;
+}
+
+static const char *md_config_set_stapling_keep(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *err = global_only(cmd);
+    apr_interval_time_t keep = 0;
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    if (APR_SUCCESS != md_duration_parse(&keep, value, "d")) {
+        return apr_psprintf(cmd->pool,
+                            "MDStaplingKeepResponse: '%s' is not a duration; write e.g. 7d, "
+                            "12h or 30m",
+                            value);
+    }
+    cmd_mod_conf(cmd)->stapling_keep = keep;
+    return NULL;
+}
+
+static const char *md_config_set_stapling_window(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *err = global_only(cmd);
+    md_timeslice_t *ts = NULL;
+    const char *perr = NULL;
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    if (APR_SUCCESS != md_timeslice_parse(&ts, cmd->pool, value, &perr)) {
+        return apr_psprintf(cmd->pool, "MDStaplingRenewWindow: '%s': %s", value,
+                            perr ? perr : "write a percentage like 33% or a duration like 2d");
+    }
+    cmd_mod_conf(cmd)->stapling_window = ts;
+    return NULL;
+}
+
 const command_rec mod_md_cmds[] = {
     AP_INIT_TAKE_ARGV("MDomain", md_config_mdomain, NULL, RSRC_CONF,
                       "A managed domain: a list of DNS names that go into one certificate"),
@@ -931,6 +990,14 @@ const command_rec mod_md_cmds[] = {
                   "A program called with the MD name when its certificate was renewed"),
     AP_INIT_TAKE_ARGV("MDMessageCmd", md_config_set_message_cmd, NULL, RSRC_CONF,
                       "A program (and args) called with a reason and the MD name on events"),
+    AP_INIT_FLAG("MDStapling", md_config_set_stapling, NULL, RSRC_CONF,
+                 "Staple OCSP responses for all certificates, or those of one MDomain"),
+    AP_INIT_FLAG("MDStapleOthers", md_config_set_staple_others, NULL, RSRC_CONF,
+                 "With MDStapling on: also staple certificates this module does not manage"),
+    AP_INIT_TAKE1("MDStaplingKeepResponse", md_config_set_stapling_keep, NULL, RSRC_CONF,
+                  "How long expired OCSP responses are kept in the store"),
+    AP_INIT_TAKE1("MDStaplingRenewWindow", md_config_set_stapling_window, NULL, RSRC_CONF,
+                  "When to renew OCSP responses: '33%' or a duration before they expire"),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL),
 };
 
@@ -1009,4 +1076,12 @@ void mod_md_config_complete_md(md_t *md, md_mod_conf_t *mc, server_rec *base, ap
     if (md->must_staple == MD_UNSET) {
         md->must_staple = (g->must_staple != MD_UNSET) ? g->must_staple : 0;
     }
+}
+
+int mod_md_config_stapling(const md_mod_conf_t *mc, const md_t *md)
+{
+    if (md && md->stapling != MD_UNSET) {
+        return md->stapling;
+    }
+    return mc->defaults->stapling == 1;
 }

@@ -35,15 +35,19 @@ struct md_mod_conf_t {
     apr_interval_time_t initial_delay;  /* MDInitialDelay: first check after start */
     apr_interval_time_t check_interval; /* MDCheckInterval: between checks of an MD */
     apr_interval_time_t activation_delay; /* MDActivationDelay: staged cert age to go live */
-    const char *cert_check_name;      /* MDCertificateCheck/Monitor: link text on server-status */
-    const char *cert_check_url;       /* ... and URL the certificate's SHA-256 is appended to */
-    const char *require_https_defn;   /* file:line of the first MDRequireHttps, for messages */
-    apr_table_t *require_https_at;    /* MD name -> file:line of its own MDRequireHttps */
-    int server_status;                /* MDServerStatus, on by default */
-    int cert_status;                  /* MDCertificateStatus, on by default */
-    const char *notify_cmd;           /* MDNotifyCmd program, or NULL */
-    const char *message_cmd;          /* MDMessageCmd program, or NULL */
-    apr_array_header_t *message_args; /* const char*, MDMessageCmd's optional args */
+    const char *cert_check_name;       /* MDCertificateCheck/Monitor: link text on server-status */
+    const char *cert_check_url;        /* ... and URL the certificate's SHA-256 is appended to */
+    const char *require_https_defn;    /* file:line of the first MDRequireHttps, for messages */
+    apr_table_t *require_https_at;     /* MD name -> file:line of its own MDRequireHttps */
+    int server_status;                 /* MDServerStatus, on by default */
+    int cert_status;                   /* MDCertificateStatus, on by default */
+    const char *notify_cmd;            /* MDNotifyCmd program, or NULL */
+    const char *message_cmd;           /* MDMessageCmd program, or NULL */
+    apr_array_header_t *message_args;  /* const char*, MDMessageCmd's optional args */
+    int staple_others;                 /* MDStapleOthers, MD_UNSET until set (default on) */
+    apr_interval_time_t stapling_keep; /* MDStaplingKeepResponse, -1 until set (7d) */
+    const md_timeslice_t *stapling_window; /* MDStaplingRenewWindow, NULL until set (33%) */
+    struct md_ocsp_reg_t *ocsp;            /* stapling registry, set at post_config */
 
     /* set up at post_config */
     struct md_store_t *store;
@@ -65,6 +69,9 @@ extern const command_rec mod_md_cmds[];
 
 void *mod_md_config_create_srv(apr_pool_t *p, server_rec *s);
 void *mod_md_config_merge_srv(apr_pool_t *p, void *basev, void *addv);
+
+/** MDStapling of 'md', or the global one when 'md' is NULL (unset means off). */
+int mod_md_config_stapling(const md_mod_conf_t *mc, const md_t *md);
 
 /** The server's config record. */
 md_srv_conf_t *mod_md_config_get(server_rec *s);

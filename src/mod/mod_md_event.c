@@ -42,8 +42,7 @@ void mod_md_event_child_init(apr_pool_t *pchild)
 }
 
 /* 3. */
-static const char *read_output(apr_file_t *rd, apr_time_t deadline, int *ptimed_out,
-                               apr_pool_t *p)
+static const char *read_output(apr_file_t *rd, apr_time_t deadline, int *ptimed_out, apr_pool_t *p)
 {
     char *buf = apr_pcalloc(p, OUTPUT_MAX + 1);
     apr_size_t len = 0, n;
@@ -81,8 +80,7 @@ static const char *read_output(apr_file_t *rd, apr_time_t deadline, int *ptimed_
 }
 
 /* 4. */
-static apr_status_t reap(apr_proc_t *proc, apr_time_t deadline, int *pcode,
-                         apr_exit_why_e *pwhy)
+static apr_status_t reap(apr_proc_t *proc, apr_time_t deadline, int *pcode, apr_exit_why_e *pwhy)
 {
     apr_status_t rv;
 
@@ -160,16 +158,14 @@ static apr_status_t run_logged(server_rec *s, const char *directive, const char 
     apr_status_t rv = run_program(&output, argv, p);
 
     if (APR_SUCCESS == rv) {
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
-                     APLOGNO(12602) "%s: %s %s for '%s' succeeded", name, directive, argv[0],
-                     reason);
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, APLOGNO(12602) "%s: %s %s for '%s' succeeded",
+                     name, directive, argv[0], reason);
     }
     else if (APR_STATUS_IS_TIMEUP(rv)) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
                      APLOGNO(12603) "%s: %s %s for '%s' ran longer than %d seconds and was "
                                     "killed; a program must not block. Output: %s",
-                     name, directive, argv[0], reason,
-                     (int)apr_time_sec(MD_EVENT_TIMEOUT), output);
+                     name, directive, argv[0], reason, (int)apr_time_sec(MD_EVENT_TIMEOUT), output);
     }
     else {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
@@ -218,8 +214,7 @@ apr_status_t mod_md_event_send(md_mod_conf_t *mc, server_rec *s, const char *rea
 }
 
 apr_status_t mod_md_event_send_limited(md_mod_conf_t *mc, server_rec *s, const char *reason,
-                                       const char *name, apr_interval_time_t every,
-                                       apr_pool_t *p)
+                                       const char *name, apr_interval_time_t every, apr_pool_t *p)
 {
     const char *key;
     apr_time_t *last, now = apr_time_now();

@@ -25,6 +25,8 @@
 #include "md_time.h"
 #include "mod_md_config.h"
 #include "mod_md_metrics.h"
+#include "mod_md_ocsp.h"
+#include "mod_md_ocsp.h"
 #include "mod_md_status.h"
 
 APLOG_USE_MODULE(md);
@@ -59,11 +61,29 @@ static int send_json(request_rec *r, md_json_t *json)
 /* ---- md-status ---------------------------------------------------------------------------------
  */
 
+/* The OCSP status entries of one MD's certificates. */
+static md_json_t *ocsp_of_md(md_mod_conf_t *mc, const char *name, apr_pool_t *p)
+{
+    md_json_t *all = mod_md_ocsp_status(mc, p), *mine = md_json_create_array(p), *e;
+    apr_array_header_t *entries = apr_array_make(p, 4, sizeof(md_json_t *));
+    int i;
+
+    md_json_geta_(entries, all, (const char *)NULL);
+    for (i = 0; i < entries->nelts; ++i) {
+        e = APR_ARRAY_IDX(entries, i, md_json_t *);
+        if (md_json_gets(e, MD_KEY_DOMAIN) && !strcmp(md_json_gets(e, MD_KEY_DOMAIN), name)) {
+            md_json_array_append(mine, e);
+        }
+    }
+    return mine;
+}
+
 static int md_status_handler(request_rec *r)
 {
     md_mod_conf_t *mc;
     const char *name;
     md_reg_item_t *item;
+    md_json_t *json;
 
     if (!r->handler || strcmp(r->handler, "md-status")) {
         return DECLINED;
@@ -81,13 +101,18 @@ static int md_status_handler(request_rec *r)
         ++name;
     }
     if (!name || !*name) {
-        return send_json(r, md_status_all_json(mc->reg, mc->status_live, r->pool));
+        json = md_status_all_json(mc->reg, mc->status_live, r->pool);
+        /* stapled certificates (MDStapling): responder, status, validity, next fetch */
+        md_json_setj(mod_md_ocsp_status(mc, r->pool), json, MD_KEY_OCSP);
+        return send_json(r, json);
     }
     item = md_reg_get(mc->reg, name);
     if (!item) {
         return HTTP_NOT_FOUND;
     }
-    return send_json(r, md_status_md_json(mc->reg, mc->status_live, item, item->is_watched, r->pool));
+    json = md_status_md_json(mc->reg, mc->status_live, item, item->is_watched, r->pool);
+    md_json_setj(ocsp_of_md(mc, name, r->pool), json, MD_KEY_OCSP);
+    return send_json(r, json);
 }
 
 /* ---- md-metrics --------------------------------------------------------------------------------
@@ -106,7 +131,7 @@ static int md_metrics_handler(request_rec *r)
     mc = mod_conf(r);
     return send_text(r, "text/plain; version=0.0.4; charset=utf-8",
                      mc ? md_status_metrics_text(mc->reg, mc->status_live, mod_md_metrics_get, NULL,
-                                                   r->pool)
+                                                 r->pool)
                         : "");
 }
 
@@ -130,8 +155,9 @@ static int md_cert_status_pr(request_rec *r)
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
     }
-    if (APR_SUCCESS != md_status_cert_status_json(&json, sc->mc->reg, sc->mc->status_live,
-                                                    sc->item->md, r->pool)) {
+    if (APR_SUCCESS
+        != md_status_cert_status_json(&json, sc->mc->reg, sc->mc->status_live, sc->item->md,
+                                      r->pool)) {
         return HTTP_NOT_FOUND;
     }
     r->status = HTTP_OK;
@@ -153,8 +179,7 @@ static const char *html_date(apr_time_t t, apr_pool_t *p)
 }
 
 /* The renewal column: activity or error of the job, from staging/job.json. */
-static const char *renewal_text(md_reg_t *reg, const md_reg_item_t *item, int html,
-                                apr_pool_t *p)
+static const char *renewal_text(md_reg_t *reg, const md_reg_item_t *item, int html, apr_pool_t *p)
 {
     md_json_t *job = NULL;
     const char *detail, *next;
@@ -199,8 +224,8 @@ static void status_row(request_rec *r, md_mod_conf_t *mc, const md_reg_item_t *i
         certs = md_json_getj(certs, MD_KEY_CERT);
     }
     if (certs) {
-        fp = md_json_gets(certs, md_pkey_spec_name(APR_ARRAY_IDX(md->pks, 0,
-                                                                 const md_pkey_spec_t *)),
+        fp = md_json_gets(certs,
+                          md_pkey_spec_name(APR_ARRAY_IDX(md->pks, 0, const md_pkey_spec_t *)),
                           MD_KEY_SHA256_FINGERPRINT);
     }
     if (fp && mc->cert_check_url) {

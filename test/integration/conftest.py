@@ -49,8 +49,8 @@ def ports():
     return tuple(harness.free_ports(2))
 
 
-def _start_ca(path, ports, env=None):
-    return harness.CA(path, ports[0], ports[1], env=env).start()
+def _start_ca(path, ports, env=None, ocsp_url=""):
+    return harness.CA(path, ports[0], ports[1], env=env, ocsp_url=ocsp_url).start()
 
 
 @pytest.fixture(scope="session")
@@ -68,9 +68,9 @@ def ca_factory(scratch, ports):
     started = []
     counter = [0]
 
-    def make(env):
+    def make(env, ocsp_url=""):
         counter[0] += 1
-        c = _start_ca(scratch / f"ca-{counter[0]}", ports, env=env)
+        c = _start_ca(scratch / f"ca-{counter[0]}", ports, env=env, ocsp_url=ocsp_url)
         started.append(c)
         return c
     yield make

@@ -203,7 +203,8 @@ class CA:
     'http_port'/'tls_port' are where pebble sends http-01 / tls-alpn-01 validation requests: the
     ports of the Apache under test. 'env' adds PEBBLE_* settings (e.g. PEBBLE_WFE_NONCEREJECT)."""
 
-    def __init__(self, workdir, http_port, tls_port, env=None):
+    def __init__(self, workdir, http_port, tls_port, env=None, ocsp_url=""):
+        self.ocsp_url = ocsp_url
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.dir.chmod(0o755)
@@ -236,7 +237,7 @@ class CA:
             "privateKey": str(self.key),
             "httpPort": self.http_port,
             "tlsPort": self.tls_port,
-            "ocspResponderURL": "",
+            "ocspResponderURL": self.ocsp_url,
             "externalAccountBindingRequired": False,
         }}
         conf_path = self.dir / "pebble-config.json"
@@ -310,6 +311,52 @@ class CA:
 
     def count_lines(self, pattern):
         return len(re.findall(pattern, self.pebble.output() if self.pebble else ""))
+
+
+class OCSPResponder:
+    """test/tools/ocsp_responder.py for a pebble 'ca' on a fixed loopback port, so it can be
+    stopped and started again at the same URL (the one pebble writes into certificates)."""
+
+    def __init__(self, workdir, port=None, validity=3600):
+        self.dir = Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.validity = validity
+        self.proc = None
+        self.ca = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def log_path(self):
+        return self.dir / "ocsp.log"
+
+    def start(self, ca, timeout=10.0):
+        self.ca = ca
+        self.proc = Proc("ocsp", [
+            "/usr/bin/python3", str(REPO / "test" / "tools" / "ocsp_responder.py"),
+            "--port", str(self.port), "--mgmt", f"https://127.0.0.1:{ca.mgmt_port}",
+            "--cafile", str(ca.test_root), "--validity", str(self.validity)], self.log_path)
+        if not wait_port(self.port, timeout):
+            out = self.proc.output()
+            self.stop()
+            raise RuntimeError("OCSP responder did not start:\n" + out)
+        return self
+
+    def stop(self):
+        if self.proc is not None:
+            self.proc.stop()
+            self.proc = None
+
+    def answers(self):
+        """Lines "ocsp <serial> <status>" of the responses given so far."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return []
+        return [ln for ln in text.splitlines() if ln.startswith("ocsp ")]
 
 
 class BlackholeCA:

@@ -117,6 +117,7 @@ int main(void)
     srunner_add_suite(sr, suite_md());
     srunner_add_suite(sr, suite_store());
     srunner_add_suite(sr, suite_renew());
+    srunner_add_suite(sr, suite_ocsp());
     srunner_add_suite(sr, suite_acme());
     srunner_add_suite(sr, suite_job());
     /* further suites: declare in unit.h and add a line here */

@@ -41,6 +41,7 @@ Suite *suite_time(void);
 Suite *suite_md(void);
 Suite *suite_store(void);
 Suite *suite_renew(void);
+Suite *suite_ocsp(void);
 Suite *suite_acme(void);
 Suite *suite_job(void);
 

@@ -1,0 +1,166 @@
+"""OCSP stapling (MDStapling): a pebble whose certificates name a local OCSP responder
+(test/tools/ocsp_responder.py, signing with pebble's intermediate), two MDs get certificates,
+and then: a good response is stapled (openssl s_client -status) and stored in the stock
+format; with the responder stopped handshakes still get the stored response, also after a
+restart; responses are renewed inside MDStaplingRenewWindow; MDStapleOthers decides about
+static certificates (SSLCertificateFile); a certificate without responder URL is skipped with
+one info line.
+
+The tests share one server (module scope) and run in file order.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import time
+
+import pytest
+
+import harness
+
+MD = "one.example.org"
+STATIC = "static.example.org"
+
+
+def s_client_status(h, name):
+    """The OCSP part of 'openssl s_client -status' for SNI 'name': 'none' when nothing was
+    stapled, else the cert status ('good', 'revoked', ...)."""
+    r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{h.https_port}",
+                        "-servername", name, "-status"],
+                       input="", capture_output=True, text=True, timeout=20)
+    out = r.stdout
+    if "OCSP response: no response sent" in out:
+        return "none"
+    m = re.search(r"Cert Status: (\w+)", out)
+    assert m, out
+    return m.group(1)
+
+
+def wait_status(h, name, want, timeout=30):
+    deadline = time.monotonic() + timeout
+    got = None
+    while time.monotonic() < deadline:
+        got = s_client_status(h, name)
+        if got == want:
+            return got
+        time.sleep(0.5)
+    raise AssertionError(f"{name}: OCSP status {got!r}, not {want!r}, after {timeout}s:\n"
+                         + h.log_tail())
+
+
+def sha1_of(h, name):
+    return h.peer_chain(name).fingerprint(harness.hashes.SHA1()).hex()
+
+
+@pytest.fixture(scope="module")
+def env(scratch, ports, module, ca_factory):
+    responder = harness.OCSPResponder(scratch / "ocsp-800")
+    ca = ca_factory({}, ocsp_url=responder.url)
+    responder.start(ca)
+    root = scratch / "httpd-800"
+    shutil.rmtree(root, ignore_errors=True)
+    h = harness.Httpd(root, ports[0], ports[1], ca=ca, module=module)
+    h.stapling_conf = "MDStapling on\n"
+    h.write_config(h.stapling_conf + h.md_config({MD: [], STATIC: []}))
+    h.start()
+    try:
+        h.wait_md_ready([MD, STATIC], timeout=120)
+        h.graceful()
+    except Exception:
+        h.stop()
+        responder.stop()
+        raise
+    yield h, ca, responder
+    h.stop()
+    responder.stop()
+    bad = h.log_problems(expected=("AH12805",), since=0)
+    if harness.os.environ.get("MD_TEST_KEEP") != "1":
+        shutil.rmtree(root, ignore_errors=True)
+    assert not bad, "unexpected warnings/errors in error log:\n" + "\n".join(bad)
+
+
+def test_800_good_stapled(env):
+    h, ca, responder = env
+    assert wait_status(h, MD, "good") == "good"
+    assert any(ln.endswith(" good") for ln in responder.answers())
+
+
+def test_800_stored_in_stock_format(env):
+    h, ca, responder = env
+    wait_status(h, MD, "good")
+    f = h.store_dir / "ocsp" / MD / f"ocsp-{sha1_of(h, MD)}.json"
+    data = json.loads(f.read_text())
+    assert data["status"] == "good"
+    assert data["response"] and "=" not in data["response"]
+    assert "GMT" in data["valid"]["from"] and "GMT" in data["valid"]["until"]
+
+
+@pytest.mark.expect_log("AH12805")
+def test_800_responder_down_still_stapled(env):
+    h, ca, responder = env
+    wait_status(h, MD, "good")
+    responder.stop()
+    try:
+        t0 = time.monotonic()
+        assert s_client_status(h, MD) == "good"
+        down = time.monotonic() - t0
+        # and after a restart from the store alone
+        h.stop()
+        h.start()
+        assert s_client_status(h, MD) == "good"
+        print(f"handshake with responder down: {down:.3f}s")
+    finally:
+        responder.start(ca)
+
+
+def test_800_renewed_in_window(env):
+    h, ca, responder = env
+    # short-lived responses: renewed when a third of their 20s is left
+    responder.stop()
+    responder.validity = 20
+    responder.start(ca)
+    f = h.store_dir / "ocsp" / MD / f"ocsp-{sha1_of(h, MD)}.json"
+    h.write_config("MDStapling on\nMDStaplingRenewWindow 33%\n"
+                   + h.md_config({MD: [], STATIC: []}))
+    # the stored response is an hour long: drop it so the first 20s one is fetched
+    f.unlink()
+    h.stop()
+    h.start()
+    n0 = len(responder.answers())
+    deadline = time.monotonic() + 90
+    contents = set()
+    while time.monotonic() < deadline and len(contents) < 3:
+        if f.exists():
+            contents.add(json.loads(f.read_text())["response"])
+        time.sleep(0.5)
+    assert len(contents) >= 3, "responses were not renewed"
+    assert len(responder.answers()) - n0 >= 3
+    assert s_client_status(h, MD) == "good"
+
+
+def test_800_staple_others(env):
+    h, ca, responder = env
+    # static.example.org becomes a plain vhost with the certificate files copied out
+    conf = h.root / "conf"
+    shutil.copy(h.store_dir / "domains" / STATIC / "pubcert.pem", conf / "static.pem")
+    shutil.copy(h.store_dir / "domains" / STATIC / "privkey.pem", conf / "static.key")
+    static_vhost = f"""<VirtualHost 127.0.0.1:{h.https_port}>
+    ServerName {STATIC}
+    SSLEngine on
+    SSLCertificateFile {conf / 'static.pem'}
+    SSLCertificateKeyFile {conf / 'static.key'}
+</VirtualHost>
+"""
+    h.write_config("MDStapling on\nMDStapleOthers off\n" + h.md_config({MD: []})
+                   + static_vhost)
+    h.stop()
+    h.start()
+    wait_status(h, MD, "good")
+    assert s_client_status(h, STATIC) == "none"
+    assert not (h.store_dir / "ocsp" / "other").exists()
+    h.write_config("MDStapling on\n" + h.md_config({MD: []}) + static_vhost)
+    h.stop()
+    h.start()
+    wait_status(h, STATIC, "good")
+    assert (h.store_dir / "ocsp" / "other" / f"ocsp-{sha1_of(h, STATIC)}.json").is_file()
