@@ -20,6 +20,7 @@ Environment
 
 import os
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -77,6 +78,18 @@ class Runner:
         finally:
             self._done(h)
 
+    def baseline(self, module, n):
+        h = self._httpd(module, None)
+        h.write_config(static_body(h, md_names(n, f"b{self.count}"), self.scratch))
+        try:
+            t0 = time.monotonic()
+            r = h.start(timeout=1200)
+            if r.returncode != 0:
+                return "start failed"
+            return time.monotonic() - t0
+        finally:
+            self._done(h)
+
     def start(self, module, n):
         blackhole = harness.BlackholeCA(self.ca.test_root)
         h = self._httpd(module, blackhole)
@@ -91,6 +104,26 @@ class Runner:
         finally:
             self._done(h)
             blackhole.stop()
+
+
+def static_body(h, names, certdir):
+    """The same https vhosts with one static certificate each and no MDomain: the baseline."""
+    cert, key = certdir / "cert.pem", certdir / "key.pem"
+    if not cert.exists():
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", str(key), "-out",
+                        str(cert), "-days", "30", "-subj", "/CN=bench"], check=True,
+                       capture_output=True)
+    parts = []
+    for name in names:
+        parts.append(f"""<VirtualHost 127.0.0.1:{h.https_port}>
+    ServerName {name}
+    SSLEngine on
+    SSLCertificateFile {cert}
+    SSLCertificateKeyFile {key}
+</VirtualHost>
+""")
+    return "".join(parts)
 
 
 def fmt(v):
@@ -112,6 +145,7 @@ def main():
     cases = [(f"ready N={n} {KEYS[k][0]}", ("ready", n, k)) for k in keys for n in ns]
     if start_mds > 0:
         cases.append((f"start N={start_mds}", ("start", start_mds, None)))
+        cases.append((f"start N={start_mds} static", ("baseline", start_mds, None)))
 
     scratch = harness.make_scratch("md-bench-")
     ports = tuple(harness.free_ports(2))
@@ -129,6 +163,8 @@ def main():
                 print(f"... {title} [{label}]", flush=True)
                 if kind == "ready":
                     res[label] = runner.ready(path, n, k, timeout)
+                elif kind == "baseline":
+                    res[label] = runner.baseline(path, n)
                 else:
                     res[label] = runner.start(path, n)
             rows.append((title, res["stock"], res["ours"]))
@@ -142,7 +178,15 @@ def main():
         ratio = f"{o / s:7.2f}" if isinstance(s, float) and isinstance(o, float) and s > 0 \
             else f"{'-':>7}"
         print(f"{title:28} {fmt(s)} {fmt(o)} {ratio}")
+    starts = {t: (s_, o) for t, s_, o in rows if t.startswith("start")}
+    if len(starts) == 2:
+        (s1, o1), (s0, o0) = starts[f"start N={start_mds}"], starts[f"start N={start_mds} static"]
+        if all(isinstance(v, float) for v in (s1, o1, s0, o0)):
+            print(f"{'start: added by MDs':28} {s1 - s0:12.2f} {o1 - o0:12.2f} "
+                  f"{(o1 - o0) / (s1 - s0) if s1 > s0 else 0:7.2f}")
     print("\nratio = ours / stock (below 1: ours is faster). Single runs, expect noise.")
+    print("'start N static' is the same vhosts with static certificates and no MDomain: the")
+    print("difference is what the managed domains add to Apache's start.")
     return 0
 
 

@@ -84,7 +84,8 @@ apr_interval_time_t md_acme_poll_delay(apr_interval_time_t last, apr_time_t retr
         return delay;
     }
     if (last <= 0) {
-        return apr_time_from_msec(100);
+        /* a CA often validates in milliseconds: look soon, then back off quickly */
+        return apr_time_from_msec(MD_ACME_POLL_FIRST_MS);
     }
     delay = last * 2;
     return (delay > apr_time_from_sec(2)) ? apr_time_from_sec(2) : delay;

@@ -33,6 +33,8 @@
 
 #define MD_ACME_PROBLEM_PREFIX    "urn:ietf:params:acme:error:"
 #define MD_ACME_BAD_NONCE_RETRIES 12
+/* First poll of an authorization or order after this many milliseconds, doubling up to 2 s */
+#define MD_ACME_POLL_FIRST_MS 25
 
 typedef struct md_acme_t md_acme_t;
 struct md_acme_t {

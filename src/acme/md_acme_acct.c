@@ -44,9 +44,14 @@ apr_status_t md_acme_acct_cache_create(md_acme_acct_cache_t **pcache, apr_pool_t
     apr_status_t rv;
 
     *pcache = NULL;
-    cache->p = p;
-    cache->entries = apr_array_make(p, 5, sizeof(md_acct_cache_entry_t *));
-    rv = apr_thread_mutex_create(&cache->mutex, APR_THREAD_MUTEX_DEFAULT, p);
+    /* The cache allocates from jobs' threads (under its mutex): it needs a pool, and an
+     * allocator, that nothing else uses concurrently. It lives as long as the process. */
+    rv = apr_pool_create_unmanaged_ex(&cache->p, NULL, NULL);
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    cache->entries = apr_array_make(cache->p, 5, sizeof(md_acct_cache_entry_t *));
+    rv = apr_thread_mutex_create(&cache->mutex, APR_THREAD_MUTEX_DEFAULT, cache->p);
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
                       APLOGNO(12209) "apr_thread_mutex_create() for the account cache failed");
@@ -459,7 +464,11 @@ static apr_status_t cached_or_new(md_acme_acct_t **pacct, md_acme_acct_origin_t 
     if (APR_SUCCESS == rv) {
         entry = apr_pcalloc(cache->p, sizeof(*entry));
         entry->ca_url = apr_pstrdup(cache->p, acme->url);
-        rv = md_acme_acct_from_json(&entry->acct, md_acme_acct_to_json(*pacct, p), cache->p);
+        /* the clone puts the JSON, and so every string read from it, into the cache's pool:
+         * the job's pool is gone when other jobs use the entry */
+        rv = md_acme_acct_from_json(&entry->acct,
+                                    md_json_clone(md_acme_acct_to_json(*pacct, p), cache->p),
+                                    cache->p);
         if (APR_SUCCESS == rv) {
             rv = md_pkey_to_pem(&pem, &pem_len, pkey, NULL, 0, p);
         }

@@ -27,7 +27,11 @@
 /* Accounts created by this process, shared by all MDs' jobs (thread-safe). */
 typedef struct md_acme_acct_cache_t md_acme_acct_cache_t;
 
-/** A new, empty cache living in 'p' (which must outlive all jobs using it). */
+/**
+ * A new, empty cache. The struct lives in 'p' (which must outlive all jobs using it); the cached
+ * accounts live in a pool of the cache's own, so that jobs on other threads can use them after
+ * the job that created them is gone.
+ */
 apr_status_t md_acme_acct_cache_create(md_acme_acct_cache_t **pcache, apr_pool_t *p);
 
 /* Called for noteworthy steps of a job (for the job log in job.json); 'type' is a short word

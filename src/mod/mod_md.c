@@ -333,6 +333,21 @@ static void ocsp_event(void *baton, const char *event, const char *md_name, cons
     }
 }
 
+/* The registry's memo of certificate facts lives as long as the process, across httpd's two
+ * start-up passes and graceful restarts; it is only touched in the parent, single threaded. */
+static apr_hash_t *process_memo(server_rec *s)
+{
+    apr_pool_t *pp = s->process->pool;
+    apr_hash_t *memo = NULL;
+
+    apr_pool_userdata_get((void **)&memo, "mod_md_memo", pp);
+    if (!memo) {
+        memo = apr_hash_make(pp);
+        apr_pool_userdata_set(memo, "mod_md_memo", apr_pool_cleanup_null, pp);
+    }
+    return memo;
+}
+
 static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     md_srv_conf_t *sc = mod_md_config_get(s);
@@ -357,6 +372,9 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
         rv = md_reg_create(&mc->reg, mc->store, p);
     }
     if (APR_SUCCESS == rv) {
+        md_reg_set_memo(mc->reg, process_memo(s));
+    }
+    if (APR_SUCCESS == rv) {
         apr_time_t t0 = apr_time_now();
         md_reg_set_activation_delay(mc->reg, mc->activation_delay);
         rv = md_reg_sync(mc->reg, mc->mds, t0, p, ptemp);
@@ -376,7 +394,11 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
     }
     attach_items(mc, s);
     mod_md_metrics_init(mc, s);
-    mc->status_live = md_status_live_make(mc->reg, p);
+    if (!dry_run) {
+        /* for the status pages of the children (they cannot read domains/); not needed in the
+         * first pass httpd makes at start, which serves no requests */
+        mc->status_live = md_status_live_make(mc->reg, p);
+    }
     mod_md_ocsp_set_event_cb(ocsp_event, s);
     mod_md_ocsp_setup(mc, s, p);
     /* 4. */

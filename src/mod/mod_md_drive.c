@@ -400,7 +400,10 @@ static apr_status_t drive_cb(int state, void *baton, apr_pool_t *ptemp)
                 ap_log_error(APLOG_MARK, APLOG_ERR, rv, drive->s,
                              APLOGNO(12301) "cannot start the renewal scheduler");
                 drive->tpool = NULL;
+                break;
             }
+            /* the first look right away, not a tick later */
+            schedule(drive, apr_time_now());
             break;
         case AP_WATCHDOG_STATE_RUNNING:
             if (drive->tpool) {

@@ -10,7 +10,7 @@
 #include "mod_md_config.h"
 
 /* How many MDs are renewed at the same time. */
-#define MD_DRIVE_MAX_JOBS 10
+#define MD_DRIVE_MAX_JOBS 16
 
 /**
  * Register the watchdog callback for the MDs that need renewing (called at post_config in the

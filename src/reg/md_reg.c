@@ -32,7 +32,20 @@ struct md_reg_t {
     md_pkey_t *fallback_key; /* loaded on first need */
     int has_unflushed;       /* regenerable files were written, md_store_flush() is due */
     apr_interval_time_t activation_delay; /* MDActivationDelay */
+    apr_hash_t *memo; /* cert_facts_t* by "<md>/<file>", may be NULL (md_reg_set_memo) */
 };
+
+/* What a start-up learns from a stored certificate and its key, remembered (md_reg_set_memo)
+ * under the version of both files: a restart then parses no certificate it has seen before, which
+ * keeps restarts of servers with thousands of MDs fast. */
+typedef struct {
+    const char *version; /* md_store_get_version() of certificate and key, joined */
+    const char *domains; /* the names coverage was checked for, joined */
+    apr_time_t not_before;
+    apr_time_t not_after;
+    int covers_all;
+    int is_usable; /* the key belongs to the certificate */
+} cert_facts_t;
 
 void md_reg_set_activation_delay(md_reg_t *reg, apr_interval_time_t delay)
 {
@@ -331,6 +344,60 @@ static apr_array_header_t *restore_from_archive(md_reg_t *reg, const md_t *md, c
     return NULL;
 }
 
+void md_reg_set_memo(md_reg_t *reg, apr_hash_t *memo)
+{
+    reg->memo = memo;
+}
+
+static const char *pair_version(md_reg_t *reg, md_store_group_t group, const char *name,
+                                const char *cfile, md_store_group_t kgroup, const char *kname,
+                                const char *kfile, apr_pool_t *p)
+{
+    const char *cv = NULL, *kv = NULL;
+
+    if (APR_SUCCESS != md_store_get_version(&cv, reg->store, group, name, cfile, p)
+        || APR_SUCCESS != md_store_get_version(&kv, reg->store, kgroup, kname, kfile, p)) {
+        return NULL;
+    }
+    return apr_pstrcat(p, cv, "|", kv, NULL);
+}
+
+/* The remembered facts of 'key' if they are for this 'version' and these names, else NULL. */
+static const cert_facts_t *facts_get(md_reg_t *reg, const char *key, const char *version,
+                                     const md_t *md, apr_pool_t *p)
+{
+    const cert_facts_t *f;
+
+    if (!reg->memo || !version) {
+        return NULL;
+    }
+    f = apr_hash_get(reg->memo, key, APR_HASH_KEY_STRING);
+    if (!f || strcmp(f->version, version)
+        || strcmp(f->domains, md_array_str_join(md->domains, " ", p))) {
+        return NULL;
+    }
+    return f;
+}
+
+static const cert_facts_t *facts_put(md_reg_t *reg, const char *key, const char *version,
+                                     const md_t *md, const md_cert_t *cert, int is_usable,
+                                     apr_pool_t *p)
+{
+    apr_pool_t *mp = reg->memo ? apr_hash_pool_get(reg->memo) : p;
+    cert_facts_t *f = apr_pcalloc(mp, sizeof(*f));
+
+    f->version = apr_pstrdup(mp, version ? version : "");
+    f->domains = apr_pstrdup(mp, md_array_str_join(md->domains, " ", p));
+    f->not_before = md_cert_get_not_before(cert);
+    f->not_after = md_cert_get_not_after(cert);
+    f->covers_all = md_cert_covers_all(cert, md->domains);
+    f->is_usable = is_usable;
+    if (reg->memo && version) {
+        apr_hash_set(reg->memo, apr_pstrdup(mp, key), APR_HASH_KEY_STRING, f);
+    }
+    return f;
+}
+
 /* The live chain of one key spec; NULL when there is none (or none usable). */
 static apr_array_header_t *load_live_chain(md_reg_t *reg, const md_t *md,
                                            const md_pkey_spec_t *spec, apr_time_t now,
@@ -394,11 +461,34 @@ static void load_static(md_reg_item_t *item, apr_pool_t *p)
     item->valid_until = md_cert_get_not_after(APR_ARRAY_IDX(chain, 0, const md_cert_t *));
 }
 
+/* The facts of the live certificate of one key spec, from the memo or from the files; NULL
+ * when there is no (usable) certificate. */
+static const cert_facts_t *live_facts(md_reg_t *reg, const md_t *md, const md_pkey_spec_t *spec,
+                                      apr_time_t now, apr_pool_t *p)
+{
+    const char *cfile = md_chain_filename(spec, p), *kfile = md_pkey_filename(spec, p);
+    const char *key = apr_pstrcat(p, md->name, "/", cfile, NULL), *version;
+    const cert_facts_t *f;
+    apr_array_header_t *chain;
+
+    version = pair_version(reg, MD_SG_DOMAINS, md->name, cfile, MD_SG_DOMAINS, md->name, kfile, p);
+    f = facts_get(reg, key, version, md, p);
+    if (f) {
+        return f;
+    }
+    chain = load_live_chain(reg, md, spec, now, p);
+    if (!chain) {
+        return NULL;
+    }
+    /* the files may have been restored from the archive: take the version they have now */
+    version = pair_version(reg, MD_SG_DOMAINS, md->name, cfile, MD_SG_DOMAINS, md->name, kfile, p);
+    return facts_put(reg, key, version, md, APR_ARRAY_IDX(chain, 0, const md_cert_t *), 1, p);
+}
+
 static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
 {
     md_t *md = item->md;
-    apr_array_header_t *chain;
-    const md_cert_t *cert;
+    const cert_facts_t *f;
     md_renew_reason_t reason;
     apr_time_t at;
     int i;
@@ -406,19 +496,18 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
     item->reason = MD_RENEW_NOT_DUE;
     item->renew_at = 0;
     for (i = 0; i < md->pks->nelts; ++i) {
-        chain = load_live_chain(reg, md, spec_at(md, i), now, p);
-        if (!chain) {
+        f = live_facts(reg, md, spec_at(md, i), now, p);
+        if (!f) {
             reason = md_renew_due(&at, 0, 0, 0, md->renew_window, now);
         }
         else {
-            cert = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
             if (!item->has_cert) {
-                item->valid_from = md_cert_get_not_before(cert);
-                item->valid_until = md_cert_get_not_after(cert);
+                item->valid_from = f->not_before;
+                item->valid_until = f->not_after;
             }
             item->has_cert = 1;
-            reason = md_renew_due(&at, md_cert_get_not_before(cert), md_cert_get_not_after(cert),
-                                  md_cert_covers_all(cert, md->domains), md->renew_window, now);
+            reason = md_renew_due(&at, f->not_before, f->not_after, f->covers_all, md->renew_window,
+                                  now);
         }
         if (i == 0 || at < item->renew_at) {
             item->renew_at = at;
@@ -479,20 +568,47 @@ static md_pkey_t *fallback_key_of(md_reg_t *reg, const md_t *md, apr_pool_t *p)
     return reg->fallback_key;
 }
 
+static const char *fallback_version(md_reg_t *reg, const md_t *md, apr_pool_t *p)
+{
+    const char *cv = NULL, *kv = NULL;
+
+    if (APR_SUCCESS
+        != md_store_get_version(&cv, reg->store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT, p)) {
+        return NULL;
+    }
+    if (APR_SUCCESS
+            != md_store_get_version(&kv, reg->store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_PKEY,
+                                    p)
+        && APR_SUCCESS
+               != md_store_get_version(&kv, reg->store, MD_SG_NONE, NULL, MD_FN_FALLBACK_PKEY, p)) {
+        kv = "-";
+    }
+    return apr_pstrcat(p, cv, "|", kv, NULL);
+}
+
 static int fallback_usable(md_reg_t *reg, const md_t *md, const md_pkey_t *pkey, apr_time_t now,
                            apr_pool_t *p)
 {
+    const char *key = apr_pstrcat(p, md->name, "/" MD_FN_FALLBACK_CERT, NULL);
+    const char *version = fallback_version(reg, md, p);
     apr_array_header_t *chain = NULL;
     const md_cert_t *cert;
+    const cert_facts_t *f;
 
-    if (APR_SUCCESS
-        != md_store_load(reg->store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT, MD_SV_CHAIN,
-                         (void **)&chain, p)) {
+    if (!version) {
         return 0;
     }
-    cert = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
-    return md_cert_get_not_after(cert) - now > FALLBACK_MIN_LEFT
-           && md_cert_covers_all(cert, md->domains) && md_cert_matches_key(cert, pkey);
+    f = facts_get(reg, key, version, md, p);
+    if (!f) {
+        if (APR_SUCCESS
+            != md_store_load(reg->store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT, MD_SV_CHAIN,
+                             (void **)&chain, p)) {
+            return 0;
+        }
+        cert = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
+        f = facts_put(reg, key, version, md, cert, md_cert_matches_key(cert, pkey), p);
+    }
+    return f->not_after - now > FALLBACK_MIN_LEFT && f->covers_all && f->is_usable;
 }
 
 static apr_status_t ensure_fallback(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p)
@@ -519,6 +635,11 @@ static apr_status_t ensure_fallback(md_reg_t *reg, const md_t *md, apr_time_t no
     rv = md_store_save_regenerable(reg->store, MD_SG_DOMAINS, md->name, MD_FN_FALLBACK_CERT,
                                    MD_SV_CHAIN, chain, p);
     reg->has_unflushed = 1;
+    if (APR_SUCCESS == rv) {
+        /* remembered, so the second start-up pass and later restarts need not parse it */
+        facts_put(reg, apr_pstrcat(p, md->name, "/" MD_FN_FALLBACK_CERT, NULL),
+                  fallback_version(reg, md, p), md, cert, 1, p);
+    }
 leave:
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,

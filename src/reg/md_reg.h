@@ -9,6 +9,7 @@
 #define md_reg_h
 
 #include <apr_pools.h>
+#include <apr_hash.h>
 #include <apr_tables.h>
 
 #include "md.h"
@@ -42,6 +43,14 @@ apr_status_t md_reg_create(md_reg_t **preg, md_store_t *store, apr_pool_t *p);
  * certificate has been valid for 'delay' (0, the default: at once); until then it stays staged.
  */
 void md_reg_set_activation_delay(md_reg_t *reg, apr_interval_time_t delay);
+
+/**
+ * Give the registry a memo that outlives it (a hash in a pool of the process): facts learned from
+ * stored certificates (validity, names, key match) are kept there under the version of their
+ * files, so that later start-ups (httpd's second pass, graceful restarts) do not parse them again.
+ * Without a memo everything is read each time.
+ */
+void md_reg_set_memo(md_reg_t *reg, apr_hash_t *memo);
 
 /** The store of the registry. */
 md_store_t *md_reg_store(md_reg_t *reg);

@@ -33,6 +33,12 @@ apr_status_t md_store_save_regenerable(md_store_t *store, md_store_group_t group
     return store->save_regenerable(store, group, name, aspect, vtype, value, p);
 }
 
+apr_status_t md_store_get_version(const char **pversion, md_store_t *store, md_store_group_t group,
+                                  const char *name, const char *aspect, apr_pool_t *p)
+{
+    return store->get_version(pversion, store, group, name, aspect, p);
+}
+
 apr_status_t md_store_flush(md_store_t *store, apr_pool_t *p)
 {
     return store->flush(store, p);

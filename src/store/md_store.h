@@ -64,6 +64,8 @@ struct md_store_t {
                                      const char *aspect, md_store_vtype_t vtype, const void *value,
                                      apr_pool_t *p);
     apr_status_t (*flush)(md_store_t *store, apr_pool_t *p);
+    apr_status_t (*get_version)(const char **pversion, md_store_t *store, md_store_group_t group,
+                                const char *name, const char *aspect, apr_pool_t *p);
 };
 
 /** Directory name of a group ("domains", ...). */
@@ -89,6 +91,13 @@ apr_status_t md_store_save(md_store_t *store, md_store_group_t group, const char
 apr_status_t md_store_save_regenerable(md_store_t *store, md_store_group_t group, const char *name,
                                        const char *aspect, md_store_vtype_t vtype,
                                        const void *value, apr_pool_t *p);
+/**
+ * An opaque version of a stored value: it changes whenever the value is written, so facts derived
+ * from a value (a certificate's validity, whether a key matches) can be remembered across
+ * restarts without reading and parsing it again. APR_ENOENT if the value does not exist.
+ */
+apr_status_t md_store_get_version(const char **pversion, md_store_t *store, md_store_group_t group,
+                                  const char *name, const char *aspect, apr_pool_t *p);
 /** Make all writes so far durable. */
 apr_status_t md_store_flush(md_store_t *store, apr_pool_t *p);
 /** Remove one value; missing is fine. */

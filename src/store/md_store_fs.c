@@ -317,6 +317,29 @@ static apr_status_t fs_get_fname(const char **pfname, md_store_t *store, md_stor
     return rv;
 }
 
+/* Every write replaces the file (a new inode through rename), so device, inode, size and
+ * modification time identify a version. */
+static apr_status_t fs_get_version(const char **pversion, md_store_t *store, md_store_group_t group,
+                                   const char *name, const char *aspect, apr_pool_t *p)
+{
+    md_store_fs_t *fs = (md_store_fs_t *)store;
+    apr_finfo_t finfo;
+    apr_status_t rv = check_names(group, name, aspect);
+
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    rv = apr_stat(&finfo, fs_path(fs, group, name, aspect, p),
+                  APR_FINFO_DEV | APR_FINFO_INODE | APR_FINFO_SIZE | APR_FINFO_MTIME, p);
+    if (APR_SUCCESS != rv && !APR_STATUS_IS_INCOMPLETE(rv)) {
+        return rv;
+    }
+    *pversion =
+        apr_psprintf(p, "%lu:%lu:%" APR_OFF_T_FMT ":%" APR_TIME_T_FMT, (unsigned long)finfo.device,
+                     (unsigned long)finfo.inode, finfo.size, finfo.mtime);
+    return APR_SUCCESS;
+}
+
 static apr_status_t fs_set_aside(const char **pnewname, md_store_t *store, md_store_group_t group,
                                  const char *name, const char *aspect, apr_pool_t *p)
 {
@@ -662,6 +685,7 @@ apr_status_t md_store_fs_open(md_store_t **pstore, const char *path, apr_pool_t 
     fs->s.set_aside = fs_set_aside;
     fs->s.save_regenerable = fs_save_regenerable;
     fs->s.flush = fs_flush;
+    fs->s.get_version = fs_get_version;
     fs->base = apr_pstrdup(p, path);
 
     rv = md_util_dir_make(fs->base, MD_FPROT_D_UALL_WREAD, p);

@@ -47,7 +47,7 @@ static const struct {
     apr_interval_time_t retry_in; /* -1: no Retry-After */
     apr_interval_time_t expect;
 } delay_cases[] = {
-    { 0, -1, MSEC(100) },
+    { 0, -1, MSEC(MD_ACME_POLL_FIRST_MS) },
     { MSEC(100), -1, MSEC(200) },
     { MSEC(1600), -1, SEC(2) },
     { SEC(2), -1, SEC(2) },
