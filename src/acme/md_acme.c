@@ -68,6 +68,11 @@ apr_time_t md_acme_retry_after(const apr_table_t *headers, apr_time_t now)
     return (t > 0) ? t : 0;
 }
 
+int md_acme_is_stopped(const md_acme_t *acme)
+{
+    return acme->stop && *acme->stop;
+}
+
 apr_interval_time_t md_acme_poll_delay(apr_interval_time_t last, apr_time_t retry_after,
                                        apr_time_t now)
 {

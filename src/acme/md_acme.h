@@ -49,7 +49,11 @@ struct md_acme_t {
     const char *nonce;         /* the next nonce to use, may be NULL */
     const md_pkey_t *acct_key; /* the account key, once known */
     const char *acct_url;      /* the account URL ("kid"), once known */
+    volatile int *stop;        /* non-zero when the job must stop (md_acme_driver_t.stop) */
 };
+
+/** Non-zero when the session's job is asked to stop (server shutdown). */
+int md_acme_is_stopped(const md_acme_t *acme);
 
 /* A CA's answer to a request. */
 typedef struct md_acme_resp_t md_acme_resp_t;

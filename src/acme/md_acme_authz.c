@@ -457,6 +457,11 @@ static apr_status_t poll_authz(md_authz_t *authz, md_acme_t *acme, md_acme_drive
     while (!strcmp(authz->status, "pending")) {
         now = apr_time_now();
         delay = md_acme_poll_delay(delay, retry_after, now);
+        if (md_acme_is_stopped(acme)) {
+            rv = md_result_set(driver->result, APR_EAGAIN,
+                               "stopped while polling: the server is shutting down");
+            goto leave;
+        }
         if (now + delay > deadline) {
             rv = md_result_printf(driver->result, APR_EAGAIN,
                                   "authorization for %s still pending when polling timed out",

@@ -223,6 +223,7 @@ apr_status_t md_acme_drive_renew(md_acme_driver_t *driver, apr_pool_t *p)
         md_result_set(result, rv, "setting up the HTTP client");
         goto leave;
     }
+    acme->stop = driver->stop;
     rv = md_acme_setup(acme, result);
     if (APR_SUCCESS != rv) {
         goto leave;

@@ -51,6 +51,9 @@ struct md_acme_driver_t {
     md_acme_event_cb *event_cb;           /* may be NULL */
     void *event_baton;
     apr_interval_time_t poll_timeout;     /* how long to poll authz/order, 0 for 5 minutes */
+    /* When not NULL and it becomes non-zero (the server shuts down), polling stops at once with
+     * APR_EAGAIN and the job ends; the order is resumed by the next process. */
+    volatile int *stop;
 };
 
 /**

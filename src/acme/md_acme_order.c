@@ -311,6 +311,11 @@ apr_status_t md_acme_order_await(md_acme_order_t *order, md_acme_t *acme, md_acm
         }
         now = apr_time_now();
         delay = md_acme_poll_delay(delay, order->retry_after, now);
+        if (md_acme_is_stopped(acme)) {
+            rv = md_result_set(result, APR_EAGAIN,
+                               "stopped while polling: the server is shutting down");
+            goto leave;
+        }
         if (now + delay > deadline) {
             rv = md_result_printf(result, APR_EAGAIN, "order %s still %s when polling timed out",
                                   order->url, md_acme_order_state_name(order->status));

@@ -38,6 +38,8 @@ APLOG_USE_MODULE(md);
 #define MD_RETRY_MAX     apr_time_from_sec(MD_SECS_PER_HOUR)
 /* failed attempts in a row that are logged as warnings before they become errors */
 #define MD_ERRORS_BEFORE_ERROR 3
+/* how long a stopping child waits for its renewal jobs to end */
+#define MD_STOP_WAIT apr_time_from_sec(10)
 
 typedef struct md_job_t md_job_t;
 typedef struct md_drive_t md_drive_t;
@@ -67,6 +69,7 @@ struct md_drive_t {
     apr_thread_pool_t *tpool;
     md_acme_acct_cache_t *acct_cache;
     md_http_config_t http_config;
+    volatile int stopping; /* the child is going away: jobs end at their next poll */
 };
 
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) * wd_get_instance;
@@ -268,6 +271,7 @@ static void renew(md_job_t *job, apr_pool_t *p)
     driver.acct_cache = drive->acct_cache;
     driver.challenges = job->challenges;
     driver.result = result;
+    driver.stop = &drive->stopping;
     if (!job->challenges->nelts) {
         /* APR_INCOMPLETE: configuration is missing, the long retry class */
         rv = md_result_set(result, APR_INCOMPLETE, no_challenge_hint);
@@ -376,6 +380,28 @@ static void schedule(md_drive_t *drive, apr_time_t now)
     apr_thread_mutex_unlock(drive->mutex);
 }
 
+/* The child is going away (graceful restart, stop): ask running jobs to stop and wait for them
+ * (a while at most), so that no job thread is left using memory the exiting process frees. A job
+ * stopped this way is continued by the next child (its order is kept in staging). */
+static void wait_for_jobs(md_drive_t *drive)
+{
+    apr_time_t until = apr_time_now() + MD_STOP_WAIT;
+    int i, running = 1;
+
+    drive->stopping = 1;
+    while (running && apr_time_now() < until) {
+        running = 0;
+        apr_thread_mutex_lock(drive->mutex);
+        for (i = 0; i < drive->jobs->nelts; ++i) {
+            running += APR_ARRAY_IDX(drive->jobs, i, md_job_t *)->in_flight;
+        }
+        apr_thread_mutex_unlock(drive->mutex);
+        if (running) {
+            apr_sleep(apr_time_from_msec(20));
+        }
+    }
+}
+
 static apr_status_t drive_cb(int state, void *baton, apr_pool_t *ptemp)
 {
     md_drive_t *drive = baton;
@@ -411,6 +437,10 @@ static apr_status_t drive_cb(int state, void *baton, apr_pool_t *ptemp)
             }
             break;
         case AP_WATCHDOG_STATE_STOPPING:
+            if (drive->tpool) {
+                wait_for_jobs(drive);
+            }
+            break;
         default:
             break;
     }
