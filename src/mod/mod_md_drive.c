@@ -160,6 +160,14 @@ static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, apr_po
     int errors = (APR_SUCCESS == rv) ? 0 : job->errors + 1;
     md_retry_class_t cls = md_renew_retry_class(rv, result->problem);
 
+    if (APR_SUCCESS != rv && drive->stopping) {
+        /* not a failure: the child goes away, the next one continues the job (and its order) */
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, drive->s,
+                     APLOGNO(12305) "%s: renewal interrupted by the server's restart or stop, "
+                                    "it continues in the next child",
+                     md->name);
+        return;
+    }
     if (errors) {
         next_run = md_renew_next_attempt_for(cls, errors, drive->mc->retry_delay, MD_RETRY_MAX,
                                              jitter(), result->ready_at, now);
@@ -402,6 +410,19 @@ static void wait_for_jobs(md_drive_t *drive)
     }
 }
 
+/* The scheduler of this process (the child running the watchdog), for the exit handler. */
+static md_drive_t *running_drive;
+
+/* At process exit: the exit path of a child does not always stop the watchdog thread first,
+ * and OpenSSL and APR are torn down by earlier-registered exit handlers. Registered after them,
+ * this runs before them and keeps job threads from working on freed state. */
+static void wait_at_exit(void)
+{
+    if (running_drive && running_drive->tpool) {
+        wait_for_jobs(running_drive);
+    }
+}
+
 static apr_status_t drive_cb(int state, void *baton, apr_pool_t *ptemp)
 {
     md_drive_t *drive = baton;
@@ -428,6 +449,10 @@ static apr_status_t drive_cb(int state, void *baton, apr_pool_t *ptemp)
                 drive->tpool = NULL;
                 break;
             }
+            if (!running_drive) {
+                atexit(wait_at_exit);
+            }
+            running_drive = drive;
             /* the first look right away, not a tick later */
             schedule(drive, apr_time_now());
             break;
