@@ -38,6 +38,7 @@
 #define FS_TEXT_MAX      (1024 * 1024)
 #define FS_SFX_NEW       "@new"
 #define FS_SFX_READY     "@ready"
+#define FS_TMP_STALE     apr_time_from_sec(24 * 3600)
 
 typedef struct {
     md_store_t s; /* first member: a md_store_t* is a md_store_fs_t* */
@@ -556,8 +557,24 @@ static int has_suffix(const char *s, const char *sfx)
     return len > slen && !strcmp(s + len - slen, sfx);
 }
 
+/* Scratch directories the stock module leaves in tmp/<name>/ (copies of job.json while it
+ * writes them) are removed once nothing touched them for FS_TMP_STALE: the stock module is
+ * not running on the same store then, so they are leftovers of an interrupted write. */
+static void remove_if_stale(const char *path, apr_pool_t *ptemp)
+{
+    apr_finfo_t finfo;
+
+    if (APR_SUCCESS != apr_stat(&finfo, path, APR_FINFO_MTIME | APR_FINFO_TYPE, ptemp)
+        || finfo.filetype != APR_DIR || apr_time_now() - finfo.mtime < FS_TMP_STALE) {
+        return;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp,
+                  APLOGNO(12753) "store: removing the stale scratch directory %s", path);
+    md_util_rm_recursive(path, ptemp);
+}
+
 /* Finish activations a crash interrupted: a complete tmp/<name>@ready means steps 2-3 are due,
- * a tmp/<name>@new is an unfinished step 1. Other entries of tmp/ are not ours to touch. */
+ * a tmp/<name>@new is an unfinished step 1. Other entries of tmp/ are removed when stale. */
 static int recover_one(void *baton, const char *dname, apr_pool_t *ptemp)
 {
     md_store_fs_t *fs = baton;
@@ -570,6 +587,7 @@ static int recover_one(void *baton, const char *dname, apr_pool_t *ptemp)
         return 1;
     }
     if (!has_suffix(dname, FS_SFX_READY)) {
+        remove_if_stale(path, ptemp);
         return 1;
     }
     name = apr_pstrndup(ptemp, dname, strlen(dname) - strlen(FS_SFX_READY));

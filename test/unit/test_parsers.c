@@ -4,6 +4,7 @@
  * older stock store layouts (md_store.json version 1 and 2). */
 #include <string.h>
 
+#include <apr_file_io.h>
 #include <apr_strings.h>
 
 #include "md.h"
@@ -158,6 +159,32 @@ START_TEST(parse_account_json)
                       "accepted: %s", garbage[i]);
         ck_assert_ptr_null(acct);
     }
+}
+END_TEST
+
+/* Rewriting account.json keeps the fields other versions wrote (the stock module's "orders") */
+START_TEST(account_json_keeps_foreign_fields)
+{
+    md_store_t *store = open_store(unit_tmpdir());
+    md_acme_acct_t *acct = NULL;
+    md_json_t *json = NULL;
+
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_store_save(store, MD_SG_ACCOUNTS, "ACME-ca-0000", "account.json",
+                                   MD_SV_TEXT,
+                                   apr_pstrcat(unit_pool, "{\"x-future\": {\"a\": 1}, ",
+                                               acct_json_text + 1, NULL),
+                                   unit_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_acme_acct_load(&acct, NULL, store, MD_SG_ACCOUNTS,
+                                                    "ACME-ca-0000", unit_pool));
+    acct->status = "deactivated";
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_acme_acct_save(store, MD_SG_ACCOUNTS, "ACME-ca-0000", acct, NULL, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_store_load_json(store, MD_SG_ACCOUNTS, "ACME-ca-0000",
+                                                     "account.json", &json, unit_pool));
+    ck_assert_str_eq("deactivated", md_json_gets(json, "status"));
+    ck_assert_str_eq("https://ca/acct/1/orders", md_json_gets(json, "orders"));
+    ck_assert_int_eq(1, md_json_getl(json, "x-future", "a"));
 }
 END_TEST
 
@@ -457,6 +484,24 @@ START_TEST(upgrade_store_v2)
 }
 END_TEST
 
+/* The stock module's leftover tmp/<name>/ directories are removed when stale */
+START_TEST(store_removes_stale_tmp)
+{
+    const char *dir = unit_tmpdir(), *old, *fresh;
+
+    open_store(dir);
+    old = mkdirs(dir, "tmp/a.org");
+    put(old, "job.json", "{}");
+    fresh = mkdirs(dir, "tmp/b.org");
+    ck_assert_int_eq(APR_SUCCESS, apr_file_mtime_set(old, apr_time_now() - apr_time_from_sec(
+                                                                             2 * 24 * 3600),
+                                                     unit_pool));
+    open_store(dir);
+    ck_assert_int_ne(APR_SUCCESS, md_util_is_dir(old, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_util_is_dir(fresh, unit_pool));
+}
+END_TEST
+
 Suite *suite_parsers(void)
 {
     Suite *s = suite_create("parsers");
@@ -466,6 +511,7 @@ Suite *suite_parsers(void)
     tcase_add_loop_test(tc, parse_md_json_garbage, 0,
                         (int)(sizeof(md_garbage) / sizeof(md_garbage[0])));
     tcase_add_test(tc, parse_account_json);
+    tcase_add_test(tc, account_json_keeps_foreign_fields);
     tcase_add_test(tc, parse_job_json);
     tcase_add_loop_test(tc, parse_store_file_garbage, 0,
                         (int)(sizeof(bad_store_files) / sizeof(bad_store_files[0])));
@@ -477,6 +523,7 @@ Suite *suite_parsers(void)
     tcase_add_test(tc, upgrade_store_v1);
     tcase_add_test(tc, upgrade_store_v1_damaged);
     tcase_add_test(tc, upgrade_store_v2);
+    tcase_add_test(tc, store_removes_stale_tmp);
     suite_add_tcase(s, tc);
     return s;
 }
