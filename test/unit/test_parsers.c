@@ -178,8 +178,8 @@ START_TEST(account_json_keeps_foreign_fields)
     ck_assert_int_eq(APR_SUCCESS, md_acme_acct_load(&acct, NULL, store, MD_SG_ACCOUNTS,
                                                     "ACME-ca-0000", unit_pool));
     acct->status = "deactivated";
-    ck_assert_int_eq(APR_SUCCESS,
-                     md_acme_acct_save(store, MD_SG_ACCOUNTS, "ACME-ca-0000", acct, NULL, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_acme_acct_save(store, MD_SG_ACCOUNTS, "ACME-ca-0000", acct,
+                                                    NULL, unit_pool));
     ck_assert_int_eq(APR_SUCCESS, md_store_load_json(store, MD_SG_ACCOUNTS, "ACME-ca-0000",
                                                      "account.json", &json, unit_pool));
     ck_assert_str_eq("deactivated", md_json_gets(json, "status"));
@@ -493,9 +493,9 @@ START_TEST(store_removes_stale_tmp)
     old = mkdirs(dir, "tmp/a.org");
     put(old, "job.json", "{}");
     fresh = mkdirs(dir, "tmp/b.org");
-    ck_assert_int_eq(APR_SUCCESS, apr_file_mtime_set(old, apr_time_now() - apr_time_from_sec(
-                                                                             2 * 24 * 3600),
-                                                     unit_pool));
+    ck_assert_int_eq(APR_SUCCESS,
+                     apr_file_mtime_set(old, apr_time_now() - apr_time_from_sec(2 * 24 * 3600),
+                                        unit_pool));
     open_store(dir);
     ck_assert_int_ne(APR_SUCCESS, md_util_is_dir(old, unit_pool));
     ck_assert_int_eq(APR_SUCCESS, md_util_is_dir(fresh, unit_pool));
