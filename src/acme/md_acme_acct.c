@@ -143,6 +143,7 @@ leave:
 apr_status_t md_acme_acct_save(md_store_t *store, md_store_group_t group, const char *name,
                                const md_acme_acct_t *acct, const md_pkey_t *pkey, apr_pool_t *p)
 {
+    md_json_t *json = NULL, *old = NULL;
     apr_status_t rv = APR_SUCCESS;
 
     /* key first: an account.json is only ever found with its key */
@@ -150,8 +151,12 @@ apr_status_t md_acme_acct_save(md_store_t *store, md_store_group_t group, const 
         rv = md_store_save(store, group, name, MD_FN_ACCT_KEY, MD_SV_PKEY, pkey, p);
     }
     if (APR_SUCCESS == rv) {
-        rv =
-            md_store_save_json(store, group, name, MD_FN_ACCOUNT, md_acme_acct_to_json(acct, p), p);
+        json = md_acme_acct_to_json(acct, p);
+        /* fields other versions wrote (the stock module's "orders") survive a rewrite */
+        if (APR_SUCCESS == md_store_load_json(store, group, name, MD_FN_ACCOUNT, &old, p)) {
+            md_json_copy_missing(json, old, NULL);
+        }
+        rv = md_store_save_json(store, group, name, MD_FN_ACCOUNT, json, p);
     }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, APLOGNO(12211) "saving account %s/%s",

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <arpa/inet.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include <openssl/bio.h>
@@ -103,6 +104,33 @@ X509 *md_cert_get_X509(const md_cert_t *cert)
     return cert->x509;
 }
 
+/* Non-zero if only white space follows the last certificate: a file cut off in the start line
+ * of a further block would otherwise pass for a shorter chain. */
+static int ends_after_last_cert(const char *pem, apr_size_t len)
+{
+    static const char end_line[] = "-----END CERTIFICATE-----";
+    const char *last = NULL, *s = pem, *hit;
+    apr_size_t i;
+
+    while (s < pem + len) {
+        hit = memmem(s, (size_t)(pem + len - s), end_line, sizeof(end_line) - 1);
+        if (!hit) {
+            break;
+        }
+        last = hit;
+        s = hit + sizeof(end_line) - 1;
+    }
+    if (!last) {
+        return 0;
+    }
+    for (i = (apr_size_t)(last - pem) + sizeof(end_line) - 1; i < len; ++i) {
+        if (!apr_isspace(pem[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 apr_status_t md_chain_from_pem(apr_array_header_t **pchain, apr_pool_t *p, const char *pem,
                                apr_size_t len)
 {
@@ -139,6 +167,13 @@ apr_status_t md_chain_from_pem(apr_array_header_t **pchain, apr_pool_t *p, const
     }
     if (chain->nelts == 0) {
         rv = APR_ENOENT;
+        goto leave;
+    }
+    if (!ends_after_last_cert(pem, len)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, APR_EINVAL, p,
+                      APLOGNO(12752) "data after the last of %d certificates (cut off?)",
+                      chain->nelts);
+        rv = APR_EINVAL;
         goto leave;
     }
     *pchain = chain;

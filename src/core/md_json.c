@@ -182,6 +182,16 @@ long md_json_getl_(const md_json_t *json, ...)
     return json_is_integer(j) ? (long)json_integer_value(j) : 0;
 }
 
+double md_json_getn_(const md_json_t *json, double dflt, ...)
+{
+    json_path_t path;
+    json_t *j;
+
+    PATH_COLLECT(path, dflt);
+    j = walk(json->j, &path);
+    return json_is_number(j) ? json_number_value(j) : dflt;
+}
+
 int md_json_getb_(const md_json_t *json, ...)
 {
     json_path_t path;

@@ -43,6 +43,8 @@ md_json_t *md_json_clone(const md_json_t *json, apr_pool_t *p);
 const char *md_json_gets_(const md_json_t *json, ...) __attribute__((sentinel));
 long md_json_getl_(const md_json_t *json, ...) __attribute__((sentinel));
 int md_json_getb_(const md_json_t *json, ...) __attribute__((sentinel));
+/* A number, integer or real (the stock module writes e.g. versions as 3.0); 'dflt' if none. */
+double md_json_getn_(const md_json_t *json, double dflt, ...) __attribute__((sentinel));
 int md_json_has_key_(const md_json_t *json, ...) __attribute__((sentinel));
 /** The value at the path, shared (not copied) with 'json'; lives as long as json->p. */
 md_json_t *md_json_getj_(const md_json_t *json, ...) __attribute__((sentinel));
@@ -64,19 +66,20 @@ apr_status_t md_json_setsa_(const apr_array_header_t *a, md_json_t *json, ...)
     __attribute__((sentinel));
 apr_status_t md_json_del_(md_json_t *json, ...) __attribute__((sentinel));
 
-#define md_json_gets(json, ...)      md_json_gets_(json, __VA_ARGS__, (const char *)NULL)
-#define md_json_getl(json, ...)      md_json_getl_(json, __VA_ARGS__, (const char *)NULL)
-#define md_json_getb(json, ...)      md_json_getb_(json, __VA_ARGS__, (const char *)NULL)
-#define md_json_has_key(json, ...)   md_json_has_key_(json, __VA_ARGS__, (const char *)NULL)
-#define md_json_getj(json, ...)      md_json_getj_(json, __VA_ARGS__, (const char *)NULL)
-#define md_json_getsa(a, json, ...)  md_json_getsa_(a, json, __VA_ARGS__, (const char *)NULL)
-#define md_json_geta(a, json, ...)   md_json_geta_(a, json, __VA_ARGS__, (const char *)NULL)
-#define md_json_sets(v, json, ...)   md_json_sets_(v, json, __VA_ARGS__, (const char *)NULL)
-#define md_json_setl(v, json, ...)   md_json_setl_(v, json, __VA_ARGS__, (const char *)NULL)
-#define md_json_setb(v, json, ...)   md_json_setb_(v, json, __VA_ARGS__, (const char *)NULL)
-#define md_json_setj(v, json, ...)   md_json_setj_(v, json, __VA_ARGS__, (const char *)NULL)
-#define md_json_setsa(a, json, ...)  md_json_setsa_(a, json, __VA_ARGS__, (const char *)NULL)
-#define md_json_del(json, ...)       md_json_del_(json, __VA_ARGS__, (const char *)NULL)
+#define md_json_gets(json, ...)     md_json_gets_(json, __VA_ARGS__, (const char *)NULL)
+#define md_json_getl(json, ...)     md_json_getl_(json, __VA_ARGS__, (const char *)NULL)
+#define md_json_getb(json, ...)     md_json_getb_(json, __VA_ARGS__, (const char *)NULL)
+#define md_json_getn(json, d, ...)  md_json_getn_(json, d, __VA_ARGS__, (const char *)NULL)
+#define md_json_has_key(json, ...)  md_json_has_key_(json, __VA_ARGS__, (const char *)NULL)
+#define md_json_getj(json, ...)     md_json_getj_(json, __VA_ARGS__, (const char *)NULL)
+#define md_json_getsa(a, json, ...) md_json_getsa_(a, json, __VA_ARGS__, (const char *)NULL)
+#define md_json_geta(a, json, ...)  md_json_geta_(a, json, __VA_ARGS__, (const char *)NULL)
+#define md_json_sets(v, json, ...)  md_json_sets_(v, json, __VA_ARGS__, (const char *)NULL)
+#define md_json_setl(v, json, ...)  md_json_setl_(v, json, __VA_ARGS__, (const char *)NULL)
+#define md_json_setb(v, json, ...)  md_json_setb_(v, json, __VA_ARGS__, (const char *)NULL)
+#define md_json_setj(v, json, ...)  md_json_setj_(v, json, __VA_ARGS__, (const char *)NULL)
+#define md_json_setsa(a, json, ...) md_json_setsa_(a, json, __VA_ARGS__, (const char *)NULL)
+#define md_json_del(json, ...)      md_json_del_(json, __VA_ARGS__, (const char *)NULL)
 
 /**
  * Copy (deep) each member of the object 'from' that 'json' does not have and whose name is not

@@ -38,6 +38,7 @@
 #define FS_TEXT_MAX      (1024 * 1024)
 #define FS_SFX_NEW       "@new"
 #define FS_SFX_READY     "@ready"
+#define FS_TMP_STALE     apr_time_from_sec(24 * 3600)
 
 typedef struct {
     md_store_t s; /* first member: a md_store_t* is a md_store_fs_t* */
@@ -579,8 +580,24 @@ static int has_suffix(const char *s, const char *sfx)
     return len > slen && !strcmp(s + len - slen, sfx);
 }
 
+/* Scratch directories the stock module leaves in tmp/<name>/ (copies of job.json while it
+ * writes them) are removed once nothing touched them for FS_TMP_STALE: the stock module is
+ * not running on the same store then, so they are leftovers of an interrupted write. */
+static void remove_if_stale(const char *path, apr_pool_t *ptemp)
+{
+    apr_finfo_t finfo;
+
+    if (APR_SUCCESS != apr_stat(&finfo, path, APR_FINFO_MTIME | APR_FINFO_TYPE, ptemp)
+        || finfo.filetype != APR_DIR || apr_time_now() - finfo.mtime < FS_TMP_STALE) {
+        return;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp,
+                  APLOGNO(12753) "store: removing the stale scratch directory %s", path);
+    md_util_rm_recursive(path, ptemp);
+}
+
 /* Finish activations a crash interrupted: a complete tmp/<name>@ready means steps 2-3 are due,
- * a tmp/<name>@new is an unfinished step 1. Other entries of tmp/ are not ours to touch. */
+ * a tmp/<name>@new is an unfinished step 1. Other entries of tmp/ are removed when stale. */
 static int recover_one(void *baton, const char *dname, apr_pool_t *ptemp)
 {
     md_store_fs_t *fs = baton;
@@ -593,6 +610,7 @@ static int recover_one(void *baton, const char *dname, apr_pool_t *ptemp)
         return 1;
     }
     if (!has_suffix(dname, FS_SFX_READY)) {
+        remove_if_stale(path, ptemp);
         return 1;
     }
     name = apr_pstrndup(ptemp, dname, strlen(dname) - strlen(FS_SFX_READY));
@@ -627,22 +645,157 @@ static apr_status_t create_store_file(md_store_fs_t *fs, const char *fpath, apr_
     return rv;
 }
 
+/* ---- upgrading older stock layouts ------------------------------------------------------------
+ * Store version 1 (stock mod_md 1.x; its md_store.json may lack a version) kept a set's key as
+ * pkey.pem and its certificate and chain as cert.pem and chain.pem. Version 2 brought
+ * privkey.pem and pubcert.pem (the certificate followed by its chain); version 3 differs from 2
+ * only in md_store.json. The upgrade happens in place as the stock module does it: pkey.pem is
+ * renamed to privkey.pem (unless that exists), pubcert.pem is written from cert.pem and
+ * chain.pem where it is missing (both stay), md_store.json is rewritten last, so an interrupted
+ * upgrade is simply done again at the next start.
+ */
+typedef struct {
+    md_store_fs_t *fs;
+    md_store_group_t group;
+    apr_status_t rv;
+    const char *failed; /* the directory that could not be upgraded, in 'p' */
+    apr_pool_t *p;
+} upgrade_ctx_t;
+
+static apr_status_t upgrade_pkey(const char *dir, apr_pool_t *p)
+{
+    const char *from = md_util_path_join(p, dir, "pkey.pem", NULL);
+    const char *to = md_util_path_join(p, dir, MD_FN_PRIVKEY, NULL);
+
+    if (APR_SUCCESS != md_util_is_file(from, p) || APR_SUCCESS == md_util_is_file(to, p)) {
+        return APR_SUCCESS;
+    }
+    return apr_file_rename(from, to, p);
+}
+
+/* Read a PEM file and check it holds certificates only; ENOENT if absent. */
+static apr_status_t read_certs_text(char **ptext, apr_size_t *plen, const char *fpath,
+                                    apr_pool_t *p)
+{
+    apr_array_header_t *chain = NULL;
+    apr_status_t rv;
+
+    rv = md_util_file_read(ptext, plen, fpath, FS_TEXT_MAX, p);
+    if (APR_SUCCESS == rv) {
+        rv = md_chain_from_pem(&chain, p, *ptext, *plen);
+    }
+    return rv;
+}
+
+static apr_status_t upgrade_pubcert(const char *dir, apr_pool_t *p)
+{
+    const char *fpubcert = md_util_path_join(p, dir, MD_FN_PUBCERT, NULL);
+    char *cert = NULL, *chain = NULL;
+    apr_size_t cert_len = 0, chain_len = 0;
+    const char *text;
+    apr_status_t rv;
+
+    if (APR_SUCCESS == md_util_is_file(fpubcert, p)) {
+        return APR_SUCCESS;
+    }
+    rv = read_certs_text(&cert, &cert_len, md_util_path_join(p, dir, "cert.pem", NULL), p);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return APR_SUCCESS; /* no certificate in this set */
+    }
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    rv = read_certs_text(&chain, &chain_len, md_util_path_join(p, dir, "chain.pem", NULL), p);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        chain = NULL;
+        rv = APR_SUCCESS;
+    }
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    text = apr_pstrcat(p, cert, (cert_len && cert[cert_len - 1] != '\n') ? "\n" : "",
+                       chain ? chain : "", NULL);
+    return md_util_file_write_atomic(fpubcert, text, strlen(text), MD_FPROT_F_UONLY, p);
+}
+
+static int upgrade_one(void *baton, const char *dname, apr_pool_t *ptemp)
+{
+    upgrade_ctx_t *ctx = baton;
+    const char *dir = fs_path(ctx->fs, ctx->group, dname, NULL, ptemp);
+    apr_status_t rv;
+
+    rv = upgrade_pkey(dir, ptemp);
+    if (APR_SUCCESS == rv && (ctx->group == MD_SG_DOMAINS || ctx->group == MD_SG_ARCHIVE)) {
+        rv = upgrade_pubcert(dir, ptemp);
+    }
+    if (APR_SUCCESS != rv) {
+        ctx->rv = rv;
+        ctx->failed = apr_pstrdup(ctx->p, dir);
+        return 0;
+    }
+    return 1;
+}
+
+static apr_status_t upgrade_store(md_store_fs_t *fs, md_json_t *json, double version,
+                                  const char *fpath, apr_pool_t *p)
+{
+    upgrade_ctx_t ctx = { fs, MD_SG_ACCOUNTS, APR_SUCCESS, NULL, p };
+    apr_status_t rv = APR_SUCCESS;
+
+    for (ctx.group = MD_SG_ACCOUNTS; APR_SUCCESS == rv && ctx.group < MD_SG_COUNT; ++ctx.group) {
+        if (ctx.group == MD_SG_TMP) {
+            continue;
+        }
+        rv = fs_iter_names(upgrade_one, &ctx, &fs->s, ctx.group, p);
+        if (APR_SUCCESS == rv) {
+            rv = ctx.rv;
+        }
+    }
+    if (APR_SUCCESS == rv) {
+        md_json_del(json, MD_KEY_VERSION); /* a top level field of version 2 */
+        md_json_setl(FS_STORE_VERSION, json, MD_KEY_STORE, MD_KEY_VERSION);
+        rv = md_json_writef(json, p, fpath, MD_FPROT_F_UONLY);
+    }
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      APLOGNO(12751) "store: upgrading %s from version %.1f to %d failed%s%s; "
+                                     "nothing was removed, the upgrade is tried again at the next "
+                                     "start",
+                      fs->base, version, FS_STORE_VERSION, ctx.failed ? " at " : "",
+                      ctx.failed ? ctx.failed : "");
+        return rv;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p,
+                  APLOGNO(12750) "store: upgraded %s from version %.1f to %d", fs->base, version,
+                  FS_STORE_VERSION);
+    return APR_SUCCESS;
+}
+
 static apr_status_t read_store_file(md_store_fs_t *fs, const char *fpath, apr_pool_t *p)
 {
     md_json_t *json = NULL;
     const char *key64, *err = NULL;
     unsigned char *key = NULL;
     apr_ssize_t klen;
-    long version;
+    double version;
     apr_status_t rv;
 
     rv = md_json_readf(&json, p, fpath, &err);
     if (APR_SUCCESS != rv) {
         goto leave;
     }
-    version = md_json_getl(json, MD_KEY_STORE, MD_KEY_VERSION);
+    if (!md_json_is_object(json)) {
+        err = "it is not a JSON object";
+        rv = APR_EINVAL;
+        goto leave;
+    }
+    /* the stock module writes the version as a real (3.0); none at all means version 1 */
+    version = md_json_getn(json, 0.0, MD_KEY_STORE, MD_KEY_VERSION);
+    if (version <= 0.0) {
+        version = 1.0;
+    }
     if (version > FS_STORE_VERSION) {
-        err = apr_psprintf(p, "store version %ld is newer than this module's (%d)", version,
+        err = apr_psprintf(p, "store version %.1f is newer than this module's (%d)", version,
                            FS_STORE_VERSION);
         rv = APR_EINVAL;
         goto leave;
@@ -656,6 +809,11 @@ static apr_status_t read_store_file(md_store_fs_t *fs, const char *fpath, apr_po
     }
     memcpy(fs->key, key, FS_STORE_KLEN);
     OPENSSL_cleanse(key, (size_t)klen);
+    if (version < FS_STORE_VERSION) {
+        /* errors are logged there; the store is not usable in a half old layout */
+        rv = upgrade_store(fs, json, version, fpath, p);
+        return rv;
+    }
 leave:
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
