@@ -44,5 +44,6 @@ Suite *suite_renew(void);
 Suite *suite_ocsp(void);
 Suite *suite_acme(void);
 Suite *suite_job(void);
+Suite *suite_names(void);
 
 #endif /* unit_h */
