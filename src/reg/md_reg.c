@@ -1,6 +1,7 @@
 /* md_reg: the registry of managed domains (see md_reg.h).
  *
- * Start-up of one MD (md_reg_sync), in this order:
+ * Start-up (md_reg_sync): configured MDs whose first domain changed keep their stored name
+ * (md_names.h), then each MD, in this order:
  *   1. read domains/<md>/md.json (a broken one is set aside) and take over the account
  *   2. activate a complete staged set (key matches certificate, names covered), or refuse it
  *   3. read the current certificates, one per key spec, and decide when to renew
@@ -17,6 +18,7 @@
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_util.h"
+#include "md_names.h"
 #include "md_reg.h"
 
 #define FALLBACK_VALID    (apr_time_from_sec(14 * MD_SECS_PER_DAY))
@@ -770,6 +772,7 @@ apr_status_t md_reg_sync(md_reg_t *reg, apr_array_header_t *mds, apr_time_t now,
     int i;
 
     (void)p;
+    md_names_keep(reg->store, mds, ptemp);
     rv2 = apr_pool_create(&pmd, ptemp);
     if (APR_SUCCESS != rv2) {
         return rv2;

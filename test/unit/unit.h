@@ -45,5 +45,6 @@ Suite *suite_ocsp(void);
 Suite *suite_acme(void);
 Suite *suite_job(void);
 Suite *suite_parsers(void);
+Suite *suite_names(void);
 
 #endif /* unit_h */
