@@ -197,3 +197,28 @@ def test_700_messages(server):
         assert installed[0].split(" ")[0] == "0", "installed must run as root"
         renewed = [c for c in calls if c.endswith(f"renewed {MD}")]
         assert renewed[0].split(" ")[0] != "0"
+
+
+def test_700_certificate_status_renewal(server):
+    """Last (it changes the server): MDRenewWindow 100% makes the live certificate due, the
+    renewal is staged, and certificate-status shows it under 'renewal' next to the live one."""
+    live = server.peer_chain(MD)
+    conf = server.conf_path.read_text()
+    server.conf_path.write_text(conf.replace(f"MDomain {MD}\n",
+                                             f"MDomain {MD}\nMDRenewWindow 100%\n"))
+    mark = server.log_size()
+    server.graceful()
+    server.wait_md_ready([MD], timeout=120, since=mark)
+    j = get_json(server, "/.httpd/certificate-status", https=True)
+    assert j["serial"] == format(live.serial_number, "X")
+    staged = harness.x509.load_pem_x509_certificate(
+        (server.store_dir / "staging" / MD / "pubcert.pem").read_bytes())
+    assert staged.serial_number != live.serial_number
+    r = j["renewal"]
+    assert r["serial"] == format(staged.serial_number, "X")
+    assert r["sha256-fingerprint"] == staged.fingerprint(hashes.SHA256()).hex()
+    assert r["valid-until"] == staged.not_valid_after.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    # md-status has it in the job, server-status says it waits for a restart
+    assert get_json(server, f"/md-status/{MD}")["renewal"]["cert"]["rsa"]["serial"] == r["serial"]
+    status, body, _ = server.curl("localhost", "/server-status?auto", https=False)
+    assert "ManagedCertificatesReady: 1" in body
