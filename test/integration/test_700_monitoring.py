@@ -143,6 +143,7 @@ def test_700_server_status_auto(server):
     assert kv["ManagedCertificatesOK"] == "1"
     assert kv["ManagedCertificatesErrored"] == "0"
     assert f"ManagedDomain-{MD}" in kv
+    assert "ManagedStaplingsTotal" not in kv
 
 
 def test_700_server_status_html(server):
@@ -153,6 +154,7 @@ def test_700_server_status_html(server):
     assert f'href="https://crt.sh?q={fp}"' in body
     row = re.search(r"<tr><td>" + re.escape(MD) + r"</td>.*?</tr>", body, re.S).group(0)
     assert ALIAS in row and ">ok<" in row
+    assert "Managed Staplings" not in body  # no MDStapling: no such table (test_800 has one)
 
 
 def parse_metrics(text):
