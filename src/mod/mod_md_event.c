@@ -179,6 +179,12 @@ static apr_status_t run_logged(server_rec *s, const char *directive, const char 
                                     "killed; a program must not block. Output: %s",
                      name, directive, argv[0], reason, (int)apr_time_sec(MD_EVENT_TIMEOUT), output);
     }
+    else if (APR_EGENERAL == rv && !strcmp("renewing", reason)) {
+        /* a non-zero exit is how the program vetoes a renewal: its answer, not a failure */
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     APLOGNO(12650) "%s: %s %s for '%s' said no. Output: %s", name, directive,
+                     argv[0], reason, output);
+    }
     else {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                      APLOGNO(12604) "%s: %s %s for '%s' failed. Output: %s", name, directive,
