@@ -297,13 +297,14 @@ static void renew(md_job_t *job, apr_pool_t *p)
 
 /* What is due for a job at 'now' (called under the mutex). A renewal is looked at when
  * MDInitialDelay/MDCheckInterval say so and happens when the certificate is due; after a failure
- * the next attempt is the retry time. */
+ * (or a 'renewing' veto) the next attempt is the retry time. */
 static int job_due(const md_job_t *job, apr_time_t now)
 {
     int what = 0;
 
     if (job->item->is_watched && !job->item->is_staged) {
-        if (job->errors
+        /* after a failure or a veto the retry time rules, not MDCheckInterval */
+        if ((job->errors || job->vetoes)
                 ? (now >= job->next_run)
                 : (now >= job->next_check && now >= job->next_run && now >= job->item->renew_at)) {
             what |= DO_RENEW;

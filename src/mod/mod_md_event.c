@@ -2,8 +2,8 @@
  *
  * 1. build argv (no shell, so names and args are never interpreted)
  * 2. start the program with stdout and stderr on one pipe
- * 3. read its output (bounded) until it closes the pipe or the deadline passes
- * 4. reap it; kill it when it is still running at the deadline
+ * 3. read its output (bounded) and watch for its exit, until the deadline
+ * 4. kill it when it is still running at the deadline
  */
 #include <signal.h>
 #include <string.h>
@@ -41,62 +41,75 @@ void mod_md_event_child_init(apr_pool_t *pchild)
     last_sent = apr_hash_make(limit_pool);
 }
 
-/* 3. */
-static const char *read_output(apr_file_t *rd, apr_time_t deadline, int *ptimed_out, apr_pool_t *p)
+/* 3. + 4. Reads the program's output until it has exited and its output is drained, or until
+ * the deadline, when it is killed. The end of the output alone does not say that the program is
+ * done: another job thread may fork at the same moment, and its child then inherits this pipe's
+ * write end (and keeps it open as long as it runs). So the loop also asks whether the process
+ * exited, with short read timeouts in between. */
+#define POLL_STEP apr_time_from_msec(50)
+
+static int append_output(apr_file_t *rd, char *buf, apr_size_t *plen, apr_interval_time_t wait)
+{
+    char sink[512];
+    apr_size_t n;
+    apr_status_t rv;
+
+    apr_file_pipe_timeout_set(rd, wait);
+    if (*plen < OUTPUT_MAX) {
+        n = OUTPUT_MAX - *plen;
+        rv = apr_file_read(rd, buf + *plen, &n);
+        *plen += (APR_SUCCESS == rv) ? n : 0;
+    }
+    else {
+        n = sizeof(sink);
+        rv = apr_file_read(rd, sink, &n);
+    }
+    if (APR_SUCCESS == rv) {
+        return 1;
+    }
+    return APR_STATUS_IS_TIMEUP(rv) ? 0 : -1; /* -1: EOF, the pipe will not block again */
+}
+
+static apr_status_t await_program(const char **poutput, apr_proc_t *proc, apr_file_t *rd,
+                                  apr_time_t deadline, int *pcode, apr_exit_why_e *pwhy,
+                                  apr_pool_t *p)
 {
     char *buf = apr_pcalloc(p, OUTPUT_MAX + 1);
-    apr_size_t len = 0, n;
-    apr_status_t rv;
+    apr_size_t len = 0;
     apr_time_t now;
+    apr_status_t rv = APR_TIMEUP;
+    int exited = 0, got;
 
-    *ptimed_out = 0;
     for (;;) {
         now = apr_time_now();
         if (now >= deadline) {
-            *ptimed_out = 1;
             break;
         }
-        apr_file_pipe_timeout_set(rd, deadline - now);
-        if (len < OUTPUT_MAX) {
-            n = OUTPUT_MAX - len;
-            rv = apr_file_read(rd, buf + len, &n);
-            len += (APR_SUCCESS == rv) ? n : 0;
+        got = append_output(rd, buf, &len,
+                            (deadline - now) < POLL_STEP ? (deadline - now) : POLL_STEP);
+        if (got > 0) {
+            continue;
         }
-        else {
-            char sink[512];
-            n = sizeof(sink);
-            rv = apr_file_read(rd, sink, &n);
+        if (exited) {
+            break; /* exited and nothing more to read right now */
         }
-        if (APR_STATUS_IS_TIMEUP(rv)) {
-            *ptimed_out = 1;
-            break;
+        if (APR_STATUS_IS_CHILD_DONE(apr_proc_wait(proc, pcode, pwhy, APR_NOWAIT))) {
+            exited = 1; /* one more round to drain what it wrote last */
         }
-        if (APR_SUCCESS != rv) {
-            break; /* EOF: the program (and its children) closed stdout/stderr */
+        else if (got < 0) {
+            apr_sleep(apr_time_from_msec(20)); /* output closed, the program still runs */
         }
+    }
+    if (!exited) {
+        apr_proc_kill(proc, SIGKILL);
+        apr_proc_wait(proc, pcode, pwhy, APR_WAIT);
+    }
+    else {
+        rv = APR_SUCCESS;
     }
     buf[len] = '\0';
-    return buf;
-}
-
-/* 4. */
-static apr_status_t reap(apr_proc_t *proc, apr_time_t deadline, int *pcode, apr_exit_why_e *pwhy)
-{
-    apr_status_t rv;
-
-    for (;;) {
-        rv = apr_proc_wait(proc, pcode, pwhy, APR_NOWAIT);
-        if (APR_STATUS_IS_CHILD_DONE(rv)) {
-            return APR_SUCCESS;
-        }
-        if (!APR_STATUS_IS_CHILD_NOTDONE(rv) || apr_time_now() >= deadline) {
-            break;
-        }
-        apr_sleep(apr_time_from_msec(20));
-    }
-    apr_proc_kill(proc, SIGKILL);
-    apr_proc_wait(proc, pcode, pwhy, APR_WAIT);
-    return APR_TIMEUP;
+    *poutput = buf;
+    return rv;
 }
 
 static apr_status_t run_program(const char **poutput, const char *const *argv, apr_pool_t *p)
@@ -106,7 +119,7 @@ static apr_status_t run_program(const char **poutput, const char *const *argv, a
     apr_proc_t proc;
     apr_exit_why_e why = APR_PROC_EXIT;
     apr_time_t deadline = apr_time_now() + MD_EVENT_TIMEOUT;
-    int code = 0, timed_out = 0;
+    int code = 0;
     apr_status_t rv;
 
     *poutput = "";
@@ -137,8 +150,7 @@ static apr_status_t run_program(const char **poutput, const char *const *argv, a
     if (APR_SUCCESS != rv) {
         goto leave;
     }
-    *poutput = read_output(rd, deadline, &timed_out, p);
-    rv = reap(&proc, timed_out ? apr_time_now() : deadline, &code, &why);
+    rv = await_program(poutput, &proc, rd, deadline, &code, &why, p);
     if (APR_SUCCESS == rv && (why != APR_PROC_EXIT || code != 0)) {
         rv = APR_EGENERAL;
         *poutput = apr_psprintf(p, "%s (%s %d)", *poutput,
@@ -166,6 +178,12 @@ static apr_status_t run_logged(server_rec *s, const char *directive, const char 
                      APLOGNO(12603) "%s: %s %s for '%s' ran longer than %d seconds and was "
                                     "killed; a program must not block. Output: %s",
                      name, directive, argv[0], reason, (int)apr_time_sec(MD_EVENT_TIMEOUT), output);
+    }
+    else if (APR_EGENERAL == rv && !strcmp("renewing", reason)) {
+        /* a non-zero exit is how the program vetoes a renewal: its answer, not a failure */
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     APLOGNO(12650) "%s: %s %s for '%s' said no. Output: %s", name, directive,
+                     argv[0], reason, output);
     }
     else {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,

@@ -278,18 +278,93 @@ static void status_auto(request_rec *r, md_mod_conf_t *mc)
     }
 }
 
+/* OCSP stapling (MDStapling): one row/line per stapled certificate, from the stapling registry.
+ * 'domain' is the MD (absent for MDStapleOthers certificates), 'id' the certificate's SHA-1. */
+static apr_array_header_t *ocsp_entries(md_mod_conf_t *mc, apr_pool_t *p)
+{
+    apr_array_header_t *entries = apr_array_make(p, 4, sizeof(md_json_t *));
+
+    md_json_geta_(entries, mod_md_ocsp_status(mc, p), (const char *)NULL);
+    return entries;
+}
+
+static const char *ocsp_str(md_json_t *e, const char *key, const char *key2)
+{
+    const char *v = key2 ? md_json_gets(e, key, key2) : md_json_gets(e, key);
+    return v ? v : "-";
+}
+
+static void ocsp_auto(request_rec *r, const apr_array_header_t *entries)
+{
+    md_json_t *e;
+    int i, good = 0, revoked = 0, errored = 0;
+
+    for (i = 0; i < entries->nelts; ++i) {
+        e = APR_ARRAY_IDX(entries, i, md_json_t *);
+        good += !strcmp(ocsp_str(e, MD_KEY_STATUS, NULL), "good");
+        revoked += !strcmp(ocsp_str(e, MD_KEY_STATUS, NULL), "revoked");
+        errored += (md_json_getl(e, MD_KEY_ERRORS) > 0);
+    }
+    ap_rprintf(r, "ManagedStaplingsTotal: %d\n", entries->nelts);
+    ap_rprintf(r, "ManagedStaplingsOK: %d\n", good);
+    ap_rprintf(r, "ManagedStaplingsRevoked: %d\n", revoked);
+    ap_rprintf(r, "ManagedStaplingsErrored: %d\n", errored);
+    for (i = 0; i < entries->nelts; ++i) {
+        e = APR_ARRAY_IDX(entries, i, md_json_t *);
+        ap_rprintf(r,
+                   "ManagedStapling-%s-%s: status=%s valid-until=%s next-run=%s errors=%ld "
+                   "responder=%s\n",
+                   ocsp_str(e, MD_KEY_DOMAIN, NULL), ocsp_str(e, MD_KEY_ID, NULL),
+                   ocsp_str(e, MD_KEY_STATUS, NULL), ocsp_str(e, MD_KEY_VALID, MD_KEY_UNTIL),
+                   ocsp_str(e, MD_KEY_NEXT_RUN, NULL), md_json_getl(e, MD_KEY_ERRORS),
+                   ocsp_str(e, MD_KEY_RESPONDER, NULL));
+    }
+}
+
+static void ocsp_table(request_rec *r, const apr_array_header_t *entries)
+{
+    md_json_t *e;
+    const char *err;
+    int i;
+
+    ap_rputs("<h2>Managed Staplings</h2>\n<table class='md_ocsp_status'><thead><tr>"
+             "<th>Domain</th><th>Certificate ID</th><th>OCSP Status</th><th>Valid until</th>"
+             "<th>Next run</th><th>Errors</th><th>Responder</th></tr></thead><tbody>\n",
+             r);
+    for (i = 0; i < entries->nelts; ++i) {
+        e = APR_ARRAY_IDX(entries, i, md_json_t *);
+        err = md_json_gets(e, MD_KEY_LAST_ERROR);
+        ap_rprintf(r,
+                   "<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td>"
+                   "<td>%ld%s%s</td><td>%s</td></tr>\n",
+                   ap_escape_html(r->pool, ocsp_str(e, MD_KEY_DOMAIN, NULL)),
+                   ap_escape_html(r->pool, ocsp_str(e, MD_KEY_ID, NULL)),
+                   ap_escape_html(r->pool, ocsp_str(e, MD_KEY_STATUS, NULL)),
+                   ap_escape_html(r->pool, ocsp_str(e, MD_KEY_VALID, MD_KEY_UNTIL)),
+                   ap_escape_html(r->pool, ocsp_str(e, MD_KEY_NEXT_RUN, NULL)),
+                   md_json_getl(e, MD_KEY_ERRORS), err ? ": " : "",
+                   err ? ap_escape_html(r->pool, err) : "",
+                   ap_escape_html(r->pool, ocsp_str(e, MD_KEY_RESPONDER, NULL)));
+    }
+    ap_rputs("</tbody></table>\n", r);
+}
+
 static int md_status_hook(request_rec *r, int flags)
 {
     md_srv_conf_t *sc = mod_md_config_get(r->server);
     md_mod_conf_t *mc = sc ? sc->mc : NULL;
-    const apr_array_header_t *items;
+    const apr_array_header_t *items, *ocsp;
     int i;
 
     if (!mc || !mc->reg || !mc->server_status) {
         return OK;
     }
+    ocsp = ocsp_entries(mc, r->pool);
     if (flags & AP_STATUS_SHORT) {
         status_auto(r, mc);
+        if (ocsp->nelts) {
+            ocsp_auto(r, ocsp);
+        }
         return OK;
     }
     items = md_reg_items(mc->reg);
@@ -301,6 +376,9 @@ static int md_status_hook(request_rec *r, int flags)
         status_row(r, mc, APR_ARRAY_IDX(items, i, const md_reg_item_t *));
     }
     ap_rputs("</tbody></table>\n", r);
+    if (ocsp->nelts) {
+        ocsp_table(r, ocsp);
+    }
     return OK;
 }
 

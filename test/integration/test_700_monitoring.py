@@ -94,7 +94,7 @@ def test_700_md_status_all(server):
     assert "renew-at" in m
     cert = server.peer_chain(MD)
     rsa = m["cert"]["rsa"]
-    assert rsa["serial"] == format(cert.serial_number, "X")
+    assert int(rsa["serial"], 16) == cert.serial_number
     assert rsa["sha256-fingerprint"] == cert.fingerprint(hashes.SHA256()).hex()
     assert rsa["valid"]["until"] == cert.not_valid_after.strftime("%a, %d %b %Y %H:%M:%S GMT")
     # the job that produced the certificate went live with it
@@ -125,7 +125,7 @@ def test_700_md_status_one_and_unknown(server):
 def test_700_certificate_status(server):
     j = get_json(server, "/.httpd/certificate-status", https=True)
     cert = server.peer_chain(MD)
-    assert j["serial"] == format(cert.serial_number, "X")
+    assert int(j["serial"], 16) == cert.serial_number
     assert j["sha256-fingerprint"] == cert.fingerprint(hashes.SHA256()).hex()
     assert j["valid-until"] == cert.not_valid_after.strftime("%a, %d %b %Y %H:%M:%S GMT")
     assert "renewal" not in j
@@ -143,6 +143,7 @@ def test_700_server_status_auto(server):
     assert kv["ManagedCertificatesOK"] == "1"
     assert kv["ManagedCertificatesErrored"] == "0"
     assert f"ManagedDomain-{MD}" in kv
+    assert "ManagedStaplingsTotal" not in kv
 
 
 def test_700_server_status_html(server):
@@ -153,6 +154,7 @@ def test_700_server_status_html(server):
     assert f'href="https://crt.sh?q={fp}"' in body
     row = re.search(r"<tr><td>" + re.escape(MD) + r"</td>.*?</tr>", body, re.S).group(0)
     assert ALIAS in row and ">ok<" in row
+    assert "Managed Staplings" not in body  # no MDStapling: no such table (test_800 has one)
 
 
 def parse_metrics(text):
@@ -197,3 +199,28 @@ def test_700_messages(server):
         assert installed[0].split(" ")[0] == "0", "installed must run as root"
         renewed = [c for c in calls if c.endswith(f"renewed {MD}")]
         assert renewed[0].split(" ")[0] != "0"
+
+
+def test_700_certificate_status_renewal(server):
+    """Last (it changes the server): MDRenewWindow 100% makes the live certificate due, the
+    renewal is staged, and certificate-status shows it under 'renewal' next to the live one."""
+    live = server.peer_chain(MD)
+    conf = server.conf_path.read_text()
+    server.conf_path.write_text(conf.replace(f"MDomain {MD}\n",
+                                             f"MDomain {MD}\nMDRenewWindow 100%\n"))
+    mark = server.log_size()
+    server.graceful()
+    server.wait_md_ready([MD], timeout=120, since=mark)
+    j = get_json(server, "/.httpd/certificate-status", https=True)
+    assert int(j["serial"], 16) == live.serial_number
+    staged = harness.x509.load_pem_x509_certificate(
+        (server.store_dir / "staging" / MD / "pubcert.pem").read_bytes())
+    assert staged.serial_number != live.serial_number
+    r = j["renewal"]
+    assert int(r["serial"], 16) == staged.serial_number
+    assert r["sha256-fingerprint"] == staged.fingerprint(hashes.SHA256()).hex()
+    assert r["valid-until"] == staged.not_valid_after.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    # md-status has it in the job, server-status says it waits for a restart
+    assert get_json(server, f"/md-status/{MD}")["renewal"]["cert"]["rsa"]["serial"] == r["serial"]
+    status, body, _ = server.curl("localhost", "/server-status?auto", https=False)
+    assert "ManagedCertificatesReady: 1" in body

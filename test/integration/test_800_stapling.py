@@ -86,6 +86,31 @@ def test_800_good_stapled(env):
     assert any(ln.endswith(" good") for ln in responder.answers())
 
 
+def test_800_server_status(env):
+    """server-status lists each stapled certificate (HTML table and ?auto lines)."""
+    h, ca, responder = env
+    wait_status(h, MD, "good")
+    h.write_config(h.stapling_conf + h.md_config({MD: [], STATIC: []})
+                   + f"LoadModule status_module {harness.APACHE_MODULES / 'mod_status.so'}\n"
+                   "<Location /server-status>\n  SetHandler server-status\n</Location>\n")
+    h.graceful()
+    status, body, _ = h.curl("localhost", "/server-status?auto", https=False)
+    assert status == 200
+    kv = dict(ln.split(": ", 1) for ln in body.splitlines() if ": " in ln)
+    assert kv["ManagedStaplingsTotal"] == "2"
+    assert kv["ManagedStaplingsOK"] == "2"
+    assert kv["ManagedStaplingsErrored"] == "0"
+    line = kv[f"ManagedStapling-{MD}-{sha1_of(h, MD)}"]
+    assert line.startswith("status=good valid-until=20") and "errors=0" in line
+    assert f"responder={responder.url}" in line
+    status, body, _ = h.curl("localhost", "/server-status", https=False)
+    assert status == 200
+    assert "<h2>Managed Staplings</h2>" in body
+    row = re.search(r"<tr><td>" + re.escape(MD) + r"</td><td>" + sha1_of(h, MD)
+                    + r"</td>.*?</tr>", body).group(0)
+    assert "<td>good</td>" in row and responder.url in row
+
+
 def test_800_stored_in_stock_format(env):
     h, ca, responder = env
     wait_status(h, MD, "good")

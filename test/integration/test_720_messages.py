@@ -1,0 +1,93 @@
+"""MDMessageCmd reasons that need special situations: 'renewing' vetoed by a non-zero exit (no
+order at the CA, asked again later), 'expiring' for a certificate inside MDWarnWindow (a
+short-lived self-made one in domains/), and a program that hangs (killed after 10 seconds, the
+server goes on). 'errored' and the repeated 'renewed' are in test_710."""
+
+import datetime
+import os
+import re
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+EXPIRING = "expiring.msg.example.org"
+VETOED = "veto.msg.example.org"
+
+# records "<reason> <md>"; vetoes every renewal; hangs on 'expiring'
+MSG_PROGRAM = """#!/bin/sh
+echo "$*" >> {log}
+case "$1" in
+  renewing) echo "change freeze until Monday"; exit 3 ;;
+  expiring) exec sleep 30 ;;
+esac
+exit 0
+"""
+
+
+def write_short_lived(domain_dir, name):
+    """A self-signed certificate valid from a day ago for three more days."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder()
+            .subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=3))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    domain_dir.mkdir(parents=True)
+    os.chmod(domain_dir.parent, 0o700)
+    os.chmod(domain_dir, 0o700)
+    (domain_dir / "pubcert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile = domain_dir / "privkey.pem"
+    keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    os.chmod(keyfile, 0o600)
+    return cert
+
+
+@pytest.mark.expect_log("AH12603")
+def test_720_veto_expiring_hanging(httpd, ca):
+    log = httpd.root / "msg.log"
+    prog = httpd.root / "msg.sh"
+    prog.write_text(MSG_PROGRAM.format(log=log))
+    prog.chmod(0o755)
+    log.touch()
+    log.chmod(0o666)
+    cert = write_short_lived(httpd.store_dir / "domains" / EXPIRING, EXPIRING)
+    # the certificate has 75% of its life left: not due for renewal (33%), but inside a warn
+    # window of 100%
+    httpd.write_config(f"MDRetryDelay 1s\nMDWarnWindow 100%\nMDMessageCmd {prog}\n"
+                       + httpd.md_config({EXPIRING: [], VETOED: []}))
+    ca_mark = ca.log_mark()
+    httpd.start()
+
+    # the veto: asked again later, and the CA never sees an order
+    httpd.wait_log(r"AH12609: " + re.escape(VETOED) + r": MDMessageCmd vetoed", count=2,
+                   timeout=30)
+    # a veto is the program's answer, logged at info with its output, not as an error
+    assert httpd.wait_log(r"\[md:info\].*AH12650: " + re.escape(VETOED) + r".*'renewing' said no.*"
+                          r"change freeze until Monday.*exit code 3")
+    assert not [ln for ln in ca.requests_since(ca_mark) if "order-plz" in ln]
+    st, _, _ = httpd.curl(VETOED, insecure=True)
+    assert st == 503
+
+    # 'expiring' hangs, is killed after the timeout; the server goes on serving
+    line = httpd.wait_log(r"AH12603: " + re.escape(EXPIRING) + r": MDMessageCmd .* for "
+                          r"'expiring' ran longer than 10 seconds", timeout=30)[0]
+    assert "was killed" in line
+    assert httpd.wait_log(r"AH12608: " + re.escape(EXPIRING) + r": the certificate expires")
+    assert httpd.peer_chain(EXPIRING).serial_number == cert.serial_number
+    st, _, _ = httpd.curl(EXPIRING, insecure=True)
+    assert st == 200
+
+    calls = log.read_text().splitlines()
+    assert calls.count(f"expiring {EXPIRING}") == 1
+    assert f"renewing {EXPIRING}" not in calls   # not due
+    assert calls.count(f"renewing {VETOED}") >= 2
+    assert not [c for c in calls if c.startswith(("renewed", "errored"))]
