@@ -652,7 +652,8 @@ md_json_t *md_ocsp_status_json(md_ocsp_reg_t *reg, apr_time_t now, apr_pool_t *p
     apr_thread_mutex_lock(reg->mutex);
     for (i = 0; i < reg->items->nelts; ++i) {
         md_ocsp_item_t *item = APR_ARRAY_IDX(reg->items, i, md_ocsp_item_t *);
-        if (!item->der_len && now - item->last_check >= REFRESH_INTERVAL) {
+        /* another child may have stored a newer one (e.g. revoked): status must show it */
+        if (now - item->last_check >= REFRESH_INTERVAL) {
             item_refresh(item, now, p);
         }
         json = md_json_create(p);
