@@ -805,6 +805,31 @@ MDPortMap http:{self.http_port} https:{self.https_port}
                 der = t.getpeercert(binary_form=True)
         return x509.load_der_x509_certificate(der)
 
+    def stapled(self, name, port=None):
+        """One full TLS handshake with SNI 'name' that asks for OCSP stapling (status_request).
+        Returns the stapled OCSP response (DER bytes) or None when none was sent."""
+        import struct
+        from OpenSSL import SSL
+        got = []
+
+        def on_ocsp(conn, data, _):
+            got.append(data)
+            return True
+        ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
+        ctx.set_ocsp_client_callback(on_ocsp)
+        with socket.create_connection(("127.0.0.1", port or self.https_port), timeout=10) as s:
+            s.settimeout(None)  # pyOpenSSL wants a blocking socket; bound it in the kernel
+            tv = struct.pack("ll", 10, 0)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+            conn = SSL.Connection(ctx, s)
+            conn.set_tlsext_host_name(name.encode())
+            conn.request_ocsp()
+            conn.set_connect_state()
+            conn.do_handshake()
+            conn.shutdown()
+        return got[0] if got and got[0] else None
+
     def verify_served(self, name, cafile, port=None):
         """Connects with SNI 'name', verifying the chain against 'cafile' and the host name.
         Returns the leaf certificate as a dict (ssl.getpeercert()); raises ssl.SSLError."""
