@@ -49,7 +49,7 @@ A2MD    := $(BUILD)/a2md
 UNIT    := $(BUILD)/unit-tests
 
 
-.PHONY: cli-e2e check-lognos all deps test unit integration demo install uninstall clean lint format asan headers bench
+.PHONY: cli-e2e check-lognos all deps test unit integration demo install uninstall clean lint format asan headers bench bench-ocsp
 
 all: $(DEPS_STAMP) $(MODULE) $(A2MD)
 
@@ -97,6 +97,9 @@ test: all unit check-lognos cli-e2e integration
 
 demo: all
 	@bash scripts/demo.sh
+
+bench-ocsp: all
+	@bash bench/ocsp.sh
 
 bench: all
 	@bash bench/startup.sh

@@ -9,6 +9,7 @@
  * One slow MD or CA occupies one job thread; the others go on.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include <apr_optional.h>
 #include <apr_strings.h>
@@ -71,6 +72,9 @@ struct md_drive_t {
     md_http_config_t http_config;
     volatile int stopping; /* the child is going away: jobs end at their next poll */
 };
+
+/* the drive of this server generation (set in the parent, inherited by the children) */
+static md_drive_t *the_drive;
 
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) * wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) * wd_register_callback;
@@ -496,6 +500,31 @@ static void check_renewable(md_job_t *job, server_rec *s)
                  md->state_descr);
 }
 
+int mod_md_drive_renew_now(const char *name, apr_time_t now)
+{
+    md_drive_t *drive = the_drive;
+    md_job_t *job;
+    int i, done = 0;
+
+    if (!drive || !drive->mutex) {
+        return 0;
+    }
+    apr_thread_mutex_lock(drive->mutex);
+    for (i = 0; i < drive->jobs->nelts; ++i) {
+        job = APR_ARRAY_IDX(drive->jobs, i, md_job_t *);
+        if (strcmp(job->item->md->name, name) || !job->item->is_watched || job->item->is_staged
+            || job->in_flight || job->errors
+            || (job->item->renew_at <= now && job->next_check <= now)) {
+            continue;
+        }
+        job->item->renew_at = now;
+        job->next_check = now;
+        done = 1;
+    }
+    apr_thread_mutex_unlock(drive->mutex);
+    return done;
+}
+
 apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
     md_drive_t *drive;
@@ -540,6 +569,7 @@ apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
         }
         APR_ARRAY_PUSH(drive->jobs, md_job_t *) = job;
     }
+    the_drive = drive;
     if (!drive->jobs->nelts) {
         return APR_SUCCESS;
     }

@@ -18,4 +18,12 @@
  */
 apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
 
+/**
+ * Make the renewal of MD 'name' due at 'now', without waiting for MDCheckInterval (the OCSP
+ * responder says its certificate is revoked). Call on the watchdog thread of the child that runs
+ * the renewals. Returns 1 when a renewal was made due, 0 when 'name' is not renewed here or
+ * is already due, staged or retrying.
+ */
+int mod_md_drive_renew_now(const char *name, apr_time_t now);
+
 #endif /* mod_md_drive_h */

@@ -21,6 +21,7 @@
 #include "md.h"
 #include "md_reg.h"
 #include "md_version.h"
+#include "mod_md_drive.h"
 #include "mod_md_ocsp.h"
 
 APLOG_USE_MODULE(md);
@@ -148,18 +149,17 @@ static void *APR_THREAD_FUNC fetch_run(apr_thread_t *thread, void *baton)
 static void trigger_renewals(ocsp_drive_t *drive, apr_time_t now, apr_pool_t *ptemp)
 {
     apr_array_header_t *names = md_ocsp_revoked_mds(drive->mc->ocsp, ptemp);
-    md_reg_item_t *item;
+    const char *name;
     int i;
 
-    for (i = 0; drive->mc->reg && i < names->nelts; ++i) {
-        item = md_reg_get(drive->mc->reg, APR_ARRAY_IDX(names, i, const char *));
-        if (!item || item->is_staged || item->renew_at <= now) {
-            continue;
+    for (i = 0; i < names->nelts; ++i) {
+        name = APR_ARRAY_IDX(names, i, const char *);
+        /* the renewal scheduler runs on this watchdog too; it looks at the MD on its next tick,
+         * MDCheckInterval does not apply. Repeated ticks find it due and do nothing. */
+        if (mod_md_drive_renew_now(name, now)) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, drive->s,
+                         APLOGNO(12810) "%s: certificate revoked, renewal is due now", name);
         }
-        /* the renewal scheduler reads this on the same watchdog thread */
-        item->renew_at = now;
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, drive->s,
-                     APLOGNO(12810) "%s: certificate revoked, renewal is due now", item->md->name);
     }
 }
 

@@ -95,6 +95,24 @@ apr_time_t md_ocsp_renew_at(const md_timeperiod_t *valid, const md_timeslice_t *
     return md_timeperiod_slice_before_end(valid, window).start;
 }
 
+apr_time_t md_ocsp_next_fetch(const md_timeperiod_t *valid, const md_timeslice_t *window,
+                              apr_time_t fetched, apr_time_t now)
+{
+    apr_time_t at = md_ocsp_renew_at(valid, window);
+    apr_interval_time_t gap = md_timeperiod_length(valid) / 10;
+
+    if (!fetched || fetched > now) {
+        fetched = now;
+    }
+    if (gap < MD_OCSP_RENEW_GAP_MIN || now >= valid->end) {
+        gap = MD_OCSP_RENEW_GAP_MIN;
+    }
+    else if (gap > MD_OCSP_RENEW_GAP_MAX) {
+        gap = MD_OCSP_RENEW_GAP_MAX;
+    }
+    return (at > fetched + gap) ? at : fetched + gap;
+}
+
 int md_ocsp_may_notify_error(apr_time_t last, apr_time_t now)
 {
     return !last || now - last >= MD_OCSP_ERR_NOTIFY_INTERVAL;
@@ -254,10 +272,9 @@ static void item_set(md_ocsp_item_t *item, const unsigned char *der, apr_size_t 
     item->stat = stat;
     item->valid = *valid;
     item->file_mtime = mtime;
-    item->next_run = md_ocsp_renew_at(valid, &item->reg->window);
-    if (item->next_run < now) {
-        item->next_run = now;
-    }
+    /* the file's time is when it was fetched (here or by the stock module, or by another
+     * child): with a window of 100% the same response must not be fetched every tick */
+    item->next_run = md_ocsp_next_fetch(valid, &item->reg->window, mtime, now);
 }
 
 static apr_time_t file_mtime(md_ocsp_item_t *item, apr_pool_t *p)
@@ -652,7 +669,8 @@ md_json_t *md_ocsp_status_json(md_ocsp_reg_t *reg, apr_time_t now, apr_pool_t *p
     apr_thread_mutex_lock(reg->mutex);
     for (i = 0; i < reg->items->nelts; ++i) {
         md_ocsp_item_t *item = APR_ARRAY_IDX(reg->items, i, md_ocsp_item_t *);
-        if (!item->der_len && now - item->last_check >= REFRESH_INTERVAL) {
+        /* another child may have stored a newer one (e.g. revoked): status must show it */
+        if (now - item->last_check >= REFRESH_INTERVAL) {
             item_refresh(item, now, p);
         }
         json = md_json_create(p);

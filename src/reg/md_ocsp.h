@@ -29,6 +29,11 @@
 /* Backoff after failed fetches: base doubled per error, capped. */
 #define MD_OCSP_RETRY_BASE apr_time_from_sec(5)
 #define MD_OCSP_RETRY_MAX  apr_time_from_sec(MD_SECS_PER_HOUR)
+/* Between two successful fetches for one certificate at least a tenth of the response's
+ * lifetime passes, within these bounds, whatever MDStaplingRenewWindow says (a window of 100% or
+ * longer than the lifetime would otherwise make every tick fetch). */
+#define MD_OCSP_RENEW_GAP_MIN apr_time_from_sec(5)
+#define MD_OCSP_RENEW_GAP_MAX apr_time_from_sec(MD_SECS_PER_DAY)
 /* 'ocsp-errored' events are sent at most this often per certificate. */
 #define MD_OCSP_ERR_NOTIFY_INTERVAL apr_time_from_sec(MD_SECS_PER_HOUR)
 
@@ -128,6 +133,15 @@ apr_status_t md_ocsp_remove_old(md_store_t *store, apr_interval_time_t keep, apr
 /** When to fetch a new response for one valid over 'valid': the start of 'window' before its end.
  */
 apr_time_t md_ocsp_renew_at(const md_timeperiod_t *valid, const md_timeslice_t *window);
+
+/**
+ * When to fetch again after a response valid over 'valid' was obtained at 'fetched' (the time
+ * of the fetch or of its store file; 0: unknown, counts as 'now'): at md_ocsp_renew_at(), but
+ * not before 'fetched' plus a tenth of the response's lifetime (MD_OCSP_RENEW_GAP_MIN..MAX);
+ * an expired response only waits MD_OCSP_RENEW_GAP_MIN after 'fetched'.
+ */
+apr_time_t md_ocsp_next_fetch(const md_timeperiod_t *valid, const md_timeslice_t *window,
+                              apr_time_t fetched, apr_time_t now);
 
 /** Non-zero if an 'ocsp-errored' event may be sent at 'now' after the last one at 'last' (0: none).
  */

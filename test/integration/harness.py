@@ -12,6 +12,7 @@ Environment:
   MD_TEST_KEEP     set to 1 to keep scratch directories for inspection
 """
 
+import base64
 import datetime
 import ipaddress
 import json
@@ -24,6 +25,7 @@ import ssl
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -197,6 +199,39 @@ class Proc:
             return ""
 
 
+def _b64u(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _jws_jwk(key, url, nonce, payload):
+    """A flattened JWS (RFC 7515) of 'payload' with the public key embedded as "jwk", as RFC 8555
+    7.6 allows for revocation with the certificate's key. RSA (RS256) or P-256 (ES256)."""
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
+    if isinstance(key, rsa.RSAPrivateKey):
+        nums = key.public_key().public_numbers()
+        jwk = {"e": _b64u(nums.e.to_bytes((nums.e.bit_length() + 7) // 8, "big")),
+               "kty": "RSA",
+               "n": _b64u(nums.n.to_bytes((nums.n.bit_length() + 7) // 8, "big"))}
+        alg = "RS256"
+    else:
+        nums = key.public_key().public_numbers()
+        size = (key.curve.key_size + 7) // 8
+        jwk = {"crv": "P-256" if size == 32 else "P-384", "kty": "EC",
+               "x": _b64u(nums.x.to_bytes(size, "big")), "y": _b64u(nums.y.to_bytes(size, "big"))}
+        alg = "ES256" if size == 32 else "ES384"
+    protected = _b64u(json.dumps({"alg": alg, "jwk": jwk, "nonce": nonce, "url": url}).encode())
+    body = _b64u(json.dumps(payload).encode())
+    signing_input = f"{protected}.{body}".encode()
+    if alg == "RS256":
+        sig = key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    else:
+        h = hashes.SHA256() if alg == "ES256" else hashes.SHA384()
+        r, s = utils.decode_dss_signature(key.sign(signing_input, ec.ECDSA(h)))
+        sig = r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    return json.dumps({"protected": protected, "payload": body,
+                       "signature": _b64u(sig)}).encode()
+
+
 class CA:
     """pebble-challtestsrv (a DNS server that answers 127.0.0.1 for every name) and pebble.
 
@@ -283,6 +318,37 @@ class CA:
         url = f"https://127.0.0.1:{self.mgmt_port}{path}"
         with urllib.request.urlopen(url, context=self._ssl_ctx(), timeout=5) as r:
             return r.read().decode()
+
+    def revoke(self, cert_pem, key_pem, reason=0):
+        """Revokes a certificate at pebble with ACME revokeCert (RFC 8555 7.6), the JWS signed
+        with the certificate's own key (an embedded "jwk"). Retries on badNonce (pebble rejects
+        some nonces on purpose). Raises RuntimeError when pebble refuses."""
+        cert = x509.load_pem_x509_certificate(cert_pem if isinstance(cert_pem, bytes)
+                                              else cert_pem.encode())
+        key = serialization.load_pem_private_key(key_pem if isinstance(key_pem, bytes)
+                                                 else key_pem.encode(), None)
+        ctx = self._ssl_ctx()
+        with urllib.request.urlopen(self.directory_url, context=ctx, timeout=5) as r:
+            directory = json.loads(r.read())
+        req = urllib.request.Request(directory["newNonce"], method="HEAD")
+        with urllib.request.urlopen(req, context=ctx, timeout=5) as r:
+            nonce = r.headers["Replay-Nonce"]
+        payload = {"certificate": _b64u(cert.public_bytes(serialization.Encoding.DER)),
+                   "reason": reason}
+        last = None
+        for _ in range(10):
+            body = _jws_jwk(key, directory["revokeCert"], nonce, payload)
+            req = urllib.request.Request(directory["revokeCert"], data=body, method="POST",
+                                         headers={"Content-Type": "application/jose+json"})
+            try:
+                with urllib.request.urlopen(req, context=ctx, timeout=5) as r:
+                    return r.status
+            except urllib.error.HTTPError as e:
+                last = e.read().decode(errors="replace")
+                nonce = e.headers.get("Replay-Nonce") or nonce
+                if "badNonce" not in last:
+                    break
+        raise RuntimeError(f"pebble refused to revoke serial {cert.serial_number:x}: {last}")
 
     def intermediate_pem(self):
         return self._mgmt_get("/intermediates/0")
@@ -738,6 +804,31 @@ MDPortMap http:{self.http_port} https:{self.https_port}
             with ctx.wrap_socket(s, server_hostname=name) as t:
                 der = t.getpeercert(binary_form=True)
         return x509.load_der_x509_certificate(der)
+
+    def stapled(self, name, port=None):
+        """One full TLS handshake with SNI 'name' that asks for OCSP stapling (status_request).
+        Returns the stapled OCSP response (DER bytes) or None when none was sent."""
+        import struct
+        from OpenSSL import SSL
+        got = []
+
+        def on_ocsp(conn, data, _):
+            got.append(data)
+            return True
+        ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
+        ctx.set_ocsp_client_callback(on_ocsp)
+        with socket.create_connection(("127.0.0.1", port or self.https_port), timeout=10) as s:
+            s.settimeout(None)  # pyOpenSSL wants a blocking socket; bound it in the kernel
+            tv = struct.pack("ll", 10, 0)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+            conn = SSL.Connection(ctx, s)
+            conn.set_tlsext_host_name(name.encode())
+            conn.request_ocsp()
+            conn.set_connect_state()
+            conn.do_handshake()
+            conn.shutdown()
+        return got[0] if got and got[0] else None
 
     def verify_served(self, name, cafile, port=None):
         """Connects with SNI 'name', verifying the chain against 'cafile' and the host name.

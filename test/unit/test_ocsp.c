@@ -34,6 +34,69 @@ START_TEST(ocsp_renew_at_table)
 }
 END_TEST
 
+/* md_ocsp_next_fetch: the renewal window, but never sooner than a tenth of the lifetime after
+ * the last fetch (5 s .. 1 day); an expired response waits 5 s. Times relative to T0. */
+#define SEC apr_time_from_sec(1)
+static const struct {
+    const char *window;
+    apr_interval_time_t start, life; /* the response's validity */
+    apr_interval_time_t fetched, now;
+    apr_interval_time_t want;
+} next_cases[] = {
+    { "33%", 0, 72 * HOUR, HOUR, HOUR, 72 * HOUR - 72 * HOUR * 33 / 100 }, /* the window rules */
+    { "100%", 0, 10 * HOUR, 0, 0, HOUR },        /* due at once: a tenth of the life later */
+    { "100%", 0, 10 * HOUR, 0, 5 * HOUR, HOUR }, /* fetched long ago: due */
+    { "5d", 0, 72 * HOUR, 2 * HOUR, 2 * HOUR, 2 * HOUR + 72 * HOUR / 10 }, /* window > life */
+    { "100%", 0, 20 * SEC, 0, 0, 5 * SEC },                 /* short lives: at least 5 s */
+    { "100%", 0, 30 * 24 * HOUR, 0, 0, 24 * HOUR },         /* long lives: at most a day */
+    { "100%", -2 * HOUR, HOUR, 0, 0, 5 * SEC },             /* expired: 5 s after the fetch */
+    { "100%", 0, 10 * HOUR, 3 * HOUR, 2 * HOUR, 3 * HOUR }, /* fetched "later": from now */
+    { "33%", -5 * 24 * HOUR, 7 * 24 * HOUR, -5 * 24 * HOUR, 0,
+      7 * 24 * HOUR * 67 / 100 - 5 * 24 * HOUR },
+};
+
+START_TEST(ocsp_next_fetch_table)
+{
+    md_timeslice_t *ts = NULL;
+    md_timeperiod_t valid;
+    apr_time_t got, fetched;
+
+    ck_assert_int_eq(APR_SUCCESS, md_timeslice_parse(&ts, unit_pool, next_cases[_i].window, NULL));
+    valid.start = T0 + next_cases[_i].start;
+    valid.end = valid.start + next_cases[_i].life;
+    fetched = T0 + next_cases[_i].fetched;
+    got = md_ocsp_next_fetch(&valid, ts, fetched, T0 + next_cases[_i].now);
+    /* percent windows are cut in whole microseconds: allow for the rounding */
+    ck_assert_msg(got - (T0 + next_cases[_i].want) < SEC && (T0 + next_cases[_i].want) - got < SEC,
+                  "case %d: %" APR_TIME_T_FMT " s, not %" APR_TIME_T_FMT " s", _i,
+                  apr_time_sec(got - T0), apr_time_sec(next_cases[_i].want));
+}
+END_TEST
+
+START_TEST(ocsp_next_fetch_no_busy_loop)
+{
+    md_timeslice_t *ts = NULL;
+    md_timeperiod_t valid;
+    apr_time_t now = T0, next;
+    int fetches = 0;
+
+    /* a window of 100% over an hour of a 1-hour response that the responder keeps giving out
+     * (a cache): 1 s ticks, fetch whenever due */
+    ck_assert_int_eq(APR_SUCCESS, md_timeslice_parse(&ts, unit_pool, "100%", NULL));
+    valid.start = T0 - 10 * 60 * SEC;
+    valid.end = valid.start + HOUR;
+    next = 0;
+    for (now = T0; now < T0 + 40 * 60 * SEC; now += SEC) {
+        if (now >= next) {
+            ++fetches;
+            next = md_ocsp_next_fetch(&valid, ts, now, now);
+        }
+    }
+    /* one fetch per 6 minutes (a tenth of the life), not 2400 */
+    ck_assert_int_eq(7, fetches);
+}
+END_TEST
+
 START_TEST(ocsp_error_notify_hourly)
 {
     ck_assert(md_ocsp_may_notify_error(0, T0));
@@ -89,6 +152,8 @@ Suite *suite_ocsp(void)
     TCase *tc = unit_tcase("stapling");
 
     tcase_add_loop_test(tc, ocsp_renew_at_table, 0, sizeof(renew_cases) / sizeof(renew_cases[0]));
+    tcase_add_loop_test(tc, ocsp_next_fetch_table, 0, sizeof(next_cases) / sizeof(next_cases[0]));
+    tcase_add_test(tc, ocsp_next_fetch_no_busy_loop);
     tcase_add_test(tc, ocsp_error_notify_hourly);
     tcase_add_test(tc, ocsp_no_responder_url);
     tcase_add_test(tc, ocsp_remove_old);
