@@ -124,8 +124,10 @@ def test_710_ca_unreachable_then_back(httpd, ca):
     httpd.mark_log_checked()
 
 
-def new_orders(ca, mark):
-    return [ln for ln in ca.requests_since(mark) if "order-plz" in ln]
+def new_orders(httpd, name):
+    """Orders the module created for 'name' (its AH12222 "new order" lines). pebble's own log is
+    no good for counting: a request it rejects for a bad nonce (5 % at random) is sent again."""
+    return re.findall(r"AH12222: " + re.escape(name) + r": new order (\S+)", httpd.log_text())
 
 
 @pytest.mark.expect_log("AH12300")
@@ -135,14 +137,13 @@ def test_710_restart_mid_job(httpd, ca):
     conf = (f"<MDomain {name}>\n  MDCAChallenges dns-01\n  MDChallengeDns01 {prog}\n"
             f"</MDomain>\nMDRetryDelay 1h\n" + vhost(httpd, name))
     httpd.write_config(conf)
-    ca_mark = ca.log_mark()
     httpd.start()
     httpd.wait_log(r"AH12300: " + re.escape(name) + r": renewal failed", timeout=60)
     httpd.stop()
     job_path = httpd.store_dir / "staging" / name / "job.json"
     before = json.loads(job_path.read_text())
     assert before["errors"] == 1 and before["next-run"]
-    assert len(new_orders(ca, ca_mark)) == 1
+    assert len(new_orders(httpd, name)) == 1
     assert (httpd.store_dir / "staging" / name / "order.json").exists()
 
     # the restarted server knows the error count and waits for the next run
@@ -162,6 +163,6 @@ def test_710_restart_mid_job(httpd, ca):
     httpd.start()
     httpd.wait_md_ready([name], timeout=120, since=mark)
     assert re.search(r"resuming order", httpd.log_text(mark))
-    assert len(new_orders(ca, ca_mark)) == 1, new_orders(ca, ca_mark)
+    assert len(new_orders(httpd, name)) == 1, new_orders(httpd, name)
     httpd.graceful()
     httpd.verify_served(name, ca.issuer_root)
