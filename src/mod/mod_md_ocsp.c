@@ -10,6 +10,9 @@
  */
 #include <apr_optional.h>
 #include <apr_strings.h>
+#include <stdlib.h>
+
+#include <apr_atomic.h>
 #include <apr_thread_pool.h>
 
 #include <httpd.h>
@@ -37,7 +40,23 @@ typedef struct {
     apr_pool_t *p;
     apr_thread_pool_t *tpool;
     md_http_config_t http_config;
+    volatile apr_uint32_t in_flight; /* fetches queued or running */
 } ocsp_drive_t;
+
+/* The fetcher of this process (the child running the watchdog), for the exit handler. */
+static ocsp_drive_t *running_drive;
+
+/* At process exit, before OpenSSL and APR are torn down (see mod_md_drive.c): let running
+ * fetches end (they are bounded by the HTTP timeouts), a few seconds at most. */
+static void wait_at_exit(void)
+{
+    apr_time_t until = apr_time_now() + apr_time_from_sec(10);
+
+    while (running_drive && apr_atomic_read32(&running_drive->in_flight)
+           && apr_time_now() < until) {
+        apr_sleep(apr_time_from_msec(20));
+    }
+}
 
 typedef struct {
     ocsp_drive_t *drive;
@@ -143,6 +162,7 @@ static void *APR_THREAD_FUNC fetch_run(apr_thread_t *thread, void *baton)
         md_ocsp_fetch(task->item, &task->drive->http_config, p);
         apr_pool_destroy(p);
     }
+    apr_atomic_dec32(&task->drive->in_flight);
     return NULL;
 }
 
@@ -176,7 +196,9 @@ static void schedule(ocsp_drive_t *drive, apr_time_t now, apr_pool_t *ptemp)
         task = apr_pcalloc(drive->p, sizeof(*task));
         task->drive = drive;
         task->item = APR_ARRAY_IDX(due, i, md_ocsp_item_t *);
+        apr_atomic_inc32(&drive->in_flight);
         if (APR_SUCCESS != apr_thread_pool_push(drive->tpool, fetch_run, task, 0, drive)) {
+            apr_atomic_dec32(&drive->in_flight);
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, drive->s,
                          APLOGNO(12811) "cannot queue an OCSP fetch");
         }
@@ -199,7 +221,12 @@ static apr_status_t ocsp_cb(int state, void *baton, apr_pool_t *ptemp)
                              APLOGNO(12812) "cannot start the OCSP fetcher, responses will not "
                                             "be renewed");
                 drive->tpool = NULL;
+                break;
             }
+            if (!running_drive) {
+                atexit(wait_at_exit);
+            }
+            running_drive = drive;
             break;
         case AP_WATCHDOG_STATE_RUNNING:
             if (drive->tpool && drive->mc->ocsp) {
