@@ -414,8 +414,7 @@ const char *md_cert_get_sha1_hex(const md_cert_t *cert, apr_pool_t *p)
 }
 
 /* RFC 5280 4.2.2.1: the first id-ad-ocsp accessLocation that is a URI. */
-apr_status_t md_cert_get_ocsp_responder_url(const char **purl, const md_cert_t *cert,
-                                            apr_pool_t *p)
+apr_status_t md_cert_get_ocsp_responder_url(const char **purl, const md_cert_t *cert, apr_pool_t *p)
 {
     AUTHORITY_INFO_ACCESS *aia = NULL;
     const ACCESS_DESCRIPTION *ad;
@@ -427,8 +426,9 @@ apr_status_t md_cert_get_ocsp_responder_url(const char **purl, const md_cert_t *
         ad = sk_ACCESS_DESCRIPTION_value(aia, i);
         if (OBJ_obj2nid(ad->method) == NID_ad_OCSP && ad->location->type == GEN_URI
             && ad->location->d.uniformResourceIdentifier->length > 0) {
-            url = apr_pstrndup(p, (const char *)ASN1_STRING_get0_data(
-                                      ad->location->d.uniformResourceIdentifier),
+            url = apr_pstrndup(p,
+                               (const char *)ASN1_STRING_get0_data(
+                                   ad->location->d.uniformResourceIdentifier),
                                (apr_size_t)ASN1_STRING_length(
                                    ad->location->d.uniformResourceIdentifier));
         }
@@ -729,17 +729,19 @@ leave:
 }
 
 /* Valid from one day ago (clock skew) until now + 'valid_for'. */
-apr_status_t md_cert_self_sign(md_cert_t **pcert, const char *org,
-                               const apr_array_header_t *domains, const md_pkey_t *pkey,
-                               apr_interval_time_t valid_for, apr_pool_t *p)
+static apr_status_t add_acme_identifier(X509 *x, const char *key_authz, apr_pool_t *p);
+
+/* A self-signed certificate for 'domains'; with 'key_authz' it also carries the critical
+ * acmeIdentifier extension of a tls-alpn-01 answer (RFC 8737 3). */
+static apr_status_t make_self_signed(md_cert_t **pcert, const char *org,
+                                     const apr_array_header_t *domains, const char *key_authz,
+                                     const md_pkey_t *pkey, apr_interval_time_t valid_for,
+                                     apr_pool_t *p)
 {
     X509 *x = NULL;
     apr_status_t rv = APR_SUCCESS;
 
     *pcert = NULL;
-    if (!domains || domains->nelts == 0 || valid_for <= 0) {
-        return APR_EINVAL;
-    }
     x = X509_new();
     if (!x) {
         rv = OSSL_FAIL(p, "X509_new");
@@ -754,6 +756,9 @@ apr_status_t md_cert_self_sign(md_cert_t **pcert, const char *org,
         goto leave;
     }
     rv = self_sign_extensions(x, domains, p);
+    if (APR_SUCCESS == rv && key_authz) {
+        rv = add_acme_identifier(x, key_authz, p);
+    }
     if (APR_SUCCESS != rv) {
         goto leave;
     }
@@ -766,6 +771,17 @@ apr_status_t md_cert_self_sign(md_cert_t **pcert, const char *org,
 leave:
     X509_free(x);
     return rv;
+}
+
+apr_status_t md_cert_self_sign(md_cert_t **pcert, const char *org,
+                               const apr_array_header_t *domains, const md_pkey_t *pkey,
+                               apr_interval_time_t valid_for, apr_pool_t *p)
+{
+    *pcert = NULL;
+    if (!domains || domains->nelts == 0 || valid_for <= 0) {
+        return APR_EINVAL;
+    }
+    return make_self_signed(pcert, org, domains, NULL, pkey, valid_for, p);
 }
 
 /* RFC 8737 3: the critical id-pe-acmeIdentifier extension, an OCTET STRING of the SHA-256 of the
@@ -820,8 +836,6 @@ apr_status_t md_cert_make_tls_alpn_01(md_cert_t **pcert, const char *domain, con
                                       apr_pool_t *p)
 {
     apr_array_header_t *domains;
-    X509 *x = NULL;
-    apr_status_t rv = APR_SUCCESS;
 
     *pcert = NULL;
     if (!domain || !*domain || !key_authz || !*key_authz || valid_for <= 0) {
@@ -829,33 +843,5 @@ apr_status_t md_cert_make_tls_alpn_01(md_cert_t **pcert, const char *domain, con
     }
     domains = apr_array_make(p, 1, sizeof(const char *));
     APR_ARRAY_PUSH(domains, const char *) = domain;
-    x = X509_new();
-    if (!x) {
-        rv = OSSL_FAIL(p, "X509_new");
-        goto leave;
-    }
-    rv = self_sign_basics(x, "tls-alpn-01-challenge", domain, valid_for, p);
-    if (APR_SUCCESS != rv) {
-        goto leave;
-    }
-    if (X509_set_pubkey(x, md_pkey_get_EVP_PKEY(pkey)) != 1) {
-        rv = OSSL_FAIL(p, "X509_set_pubkey");
-        goto leave;
-    }
-    rv = self_sign_extensions(x, domains, p);
-    if (APR_SUCCESS == rv) {
-        rv = add_acme_identifier(x, key_authz, p);
-    }
-    if (APR_SUCCESS != rv) {
-        goto leave;
-    }
-    if (X509_sign(x, md_pkey_get_EVP_PKEY(pkey), EVP_sha256()) <= 0) {
-        rv = OSSL_FAIL(p, "X509_sign");
-        goto leave;
-    }
-    *pcert = md_cert_wrap(x, p);
-    x = NULL;
-leave:
-    X509_free(x);
-    return rv;
+    return make_self_signed(pcert, "tls-alpn-01-challenge", domains, key_authz, pkey, valid_for, p);
 }

@@ -6,7 +6,13 @@
  * is aborted beyond that. Transport errors are mapped to APR codes, curl's message is kept for
  * md_http_last_error(). Requests and responses are logged at trace levels; request bodies never
  * (they are JWS messages).
+ *
+ * All clients of a process share one curl "share" object: TLS sessions, DNS answers and open
+ * connections. Many renewal jobs talking to one CA then reuse connections instead of each making
+ * its own TCP and TLS handshake. It is made on first use (in the process that uses it, never
+ * before a fork) and guarded by one mutex per kind of shared data.
  */
+#include <pthread.h>
 #include <string.h>
 
 #include <curl/curl.h>
@@ -38,6 +44,48 @@ typedef struct {
     apr_size_t max_len;
     int too_large;
 } md_http_req_ctx_t;
+
+static CURLSH *share;
+static pthread_once_t share_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+static void share_lock(CURL *handle, curl_lock_data data, curl_lock_access access, void *baton)
+{
+    (void)handle;
+    (void)access;
+    (void)baton;
+    pthread_mutex_lock(&share_locks[data]);
+}
+
+static void share_unlock(CURL *handle, curl_lock_data data, void *baton)
+{
+    (void)handle;
+    (void)baton;
+    pthread_mutex_unlock(&share_locks[data]);
+}
+
+static void share_init(void)
+{
+    CURLSH *sh;
+    int i;
+
+    for (i = 0; i < CURL_LOCK_DATA_LAST; ++i) {
+        pthread_mutex_init(&share_locks[i], NULL);
+    }
+    sh = curl_share_init();
+    if (!sh) {
+        return; /* every client then has its own connections: slower, not wrong */
+    }
+    if (CURLSHE_OK != curl_share_setopt(sh, CURLSHOPT_LOCKFUNC, share_lock)
+        || CURLSHE_OK != curl_share_setopt(sh, CURLSHOPT_UNLOCKFUNC, share_unlock)
+        || CURLSHE_OK != curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION)
+        || CURLSHE_OK != curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS)
+        || CURLSHE_OK != curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT)) {
+        curl_share_cleanup(sh);
+        return;
+    }
+    share = sh;
+}
 
 apr_status_t md_http_global_init(void)
 {
@@ -251,6 +299,12 @@ static apr_status_t set_common_opts(md_http_t *http, md_http_req_ctx_t *ctx, con
     }
     if (CURLE_OK == rc && http->config.ca_file) {
         rc = curl_easy_setopt(c, CURLOPT_CAINFO, http->config.ca_file);
+    }
+    if (CURLE_OK == rc) {
+        pthread_once(&share_once, share_init);
+        if (share) {
+            rc = curl_easy_setopt(c, CURLOPT_SHARE, share);
+        }
     }
     if (CURLE_OK == rc && http->config.proxy_url) {
         rc = curl_easy_setopt(c, CURLOPT_PROXY, http->config.proxy_url);

@@ -854,3 +854,29 @@ def cert_issuer_cn(cert):
 
 def is_self_signed(cert):
     return cert.issuer == cert.subject
+
+
+def write_domain_set(domain_dir, name, valid_from_days, valid_until_days):
+    """Puts a self-signed EC certificate for 'name' and its key into a store's domains/<md>/,
+    as a live set the module then serves: valid from 'valid_from_days' to 'valid_until_days'
+    (relative to now, negative for the past). Returns the certificate."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder()
+            .subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now + datetime.timedelta(days=valid_from_days))
+            .not_valid_after(now + datetime.timedelta(days=valid_until_days))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    domain_dir.mkdir(parents=True)
+    os.chmod(domain_dir.parent, 0o700)
+    os.chmod(domain_dir, 0o700)
+    (domain_dir / "pubcert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    keyfile = domain_dir / "privkey.pem"
+    keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                          serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    os.chmod(keyfile, 0o600)
+    return cert

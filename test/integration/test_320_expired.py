@@ -2,42 +2,16 @@
 throw anything away because a clock says so. The MD is due at once, gets a new certificate in the
 background, and the graceful restart switches to it."""
 
-import datetime
-import os
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
+
+import harness
 
 NAME = "expired.example.org"
 
 
-def write_expired_set(domain_dir):
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, NAME)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder()
-            .subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=90))
-            .not_valid_after(now - datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(NAME)]), critical=False)
-            .sign(key, hashes.SHA256()))
-    domain_dir.mkdir(parents=True)
-    os.chmod(domain_dir.parent, 0o700)
-    os.chmod(domain_dir, 0o700)
-    (domain_dir / "pubcert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    keyfile = domain_dir / "privkey.pem"
-    keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    os.chmod(keyfile, 0o600)
-    return cert
-
-
 def test_320_expired_cert_served_until_replaced(httpd, ca):
-    expired = write_expired_set(httpd.store_dir / "domains" / NAME)
+    expired = harness.write_domain_set(httpd.store_dir / "domains" / NAME, NAME, -90, -1)
     httpd.write_config(httpd.md_config({NAME: []}))
     httpd.start()
     # served at once (not the fallback, no 503), although it is expired

@@ -3,15 +3,11 @@ order at the CA, asked again later), 'expiring' for a certificate inside MDWarnW
 short-lived self-made one in domains/), and a program that hangs (killed after 10 seconds, the
 server goes on). 'errored' and the repeated 'renewed' are in test_710."""
 
-import datetime
-import os
 import re
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+
+import harness
 
 EXPIRING = "expiring.msg.example.org"
 VETOED = "veto.msg.example.org"
@@ -27,30 +23,6 @@ exit 0
 """
 
 
-def write_short_lived(domain_dir, name):
-    """A self-signed certificate valid from a day ago for three more days."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder()
-            .subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=3))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .sign(key, hashes.SHA256()))
-    domain_dir.mkdir(parents=True)
-    os.chmod(domain_dir.parent, 0o700)
-    os.chmod(domain_dir, 0o700)
-    (domain_dir / "pubcert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    keyfile = domain_dir / "privkey.pem"
-    keyfile.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    os.chmod(keyfile, 0o600)
-    return cert
-
-
 @pytest.mark.expect_log("AH12603")
 def test_720_veto_expiring_hanging(httpd, ca):
     log = httpd.root / "msg.log"
@@ -59,7 +31,7 @@ def test_720_veto_expiring_hanging(httpd, ca):
     prog.chmod(0o755)
     log.touch()
     log.chmod(0o666)
-    cert = write_short_lived(httpd.store_dir / "domains" / EXPIRING, EXPIRING)
+    cert = harness.write_domain_set(httpd.store_dir / "domains" / EXPIRING, EXPIRING, -1, 3)
     # the certificate has 75% of its life left: not due for renewal (33%), but inside a warn
     # window of 100%
     httpd.write_config(f"MDRetryDelay 1s\nMDWarnWindow 100%\nMDMessageCmd {prog}\n"
