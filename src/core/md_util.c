@@ -127,7 +127,7 @@ const char *md_util_hex(const unsigned char *data, apr_size_t len, char sep, apr
     return s;
 }
 
-const char *md_util_path_join(apr_pool_t *p, const char *first, ...)
+const char *md_util_path_join_(apr_pool_t *p, const char *first, ...)
 {
     va_list ap;
     const char *seg, *path = first;
@@ -367,7 +367,7 @@ static apr_status_t rm_dir_contents(const char *dpath, apr_pool_t *p)
         if (!strcmp(".", finfo.name) || !strcmp("..", finfo.name)) {
             continue;
         }
-        path = md_util_path_join(ptemp, dpath, finfo.name, (const char *)NULL);
+        path = md_util_path_join(ptemp, dpath, finfo.name);
         if (finfo.filetype == APR_DIR) {
             rv = rm_dir_contents(path, ptemp);
             if (APR_SUCCESS == rv) {

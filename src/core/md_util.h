@@ -29,8 +29,9 @@ apr_ssize_t md_util_base64url_decode(unsigned char **pdata, const char *encoded,
 /** Lower-case hex of 'len' bytes ("a1b2..."), optionally with 'sep' between bytes (0 for none). */
 const char *md_util_hex(const unsigned char *data, apr_size_t len, char sep, apr_pool_t *p);
 
-/** Join path segments with '/'; the list ends with NULL. */
-const char *md_util_path_join(apr_pool_t *p, const char *first, ...) __attribute__((sentinel));
+/** Join path segments with '/' (the macro ends the list). */
+const char *md_util_path_join_(apr_pool_t *p, const char *first, ...) __attribute__((sentinel));
+#define md_util_path_join(p, ...) md_util_path_join_(p, __VA_ARGS__, (const char *)NULL)
 
 /**
  * Write 'len' bytes atomically to 'fpath' with permissions 'perms': a temporary file in the same

@@ -734,7 +734,7 @@ static int remove_old_in(void *baton, const char *name, apr_pool_t *ptemp)
             || strcmp(finfo.name + n - 5, ".json")) {
             continue;
         }
-        fpath = md_util_path_join(ptemp, dpath, finfo.name, NULL);
+        fpath = md_util_path_join(ptemp, dpath, finfo.name);
         if (is_old(fpath, ctx, ptemp)) {
             md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp,
                           APLOGNO(12808) "removing old OCSP response ocsp/%s/%s", name, finfo.name);

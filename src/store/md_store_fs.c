@@ -78,12 +78,12 @@ static const char *fs_path(md_store_fs_t *fs, md_store_group_t group, const char
                            const char *aspect, apr_pool_t *p)
 {
     if (group == MD_SG_NONE) {
-        return md_util_path_join(p, fs->base, aspect, NULL);
+        return md_util_path_join(p, fs->base, aspect);
     }
     if (!aspect) {
-        return md_util_path_join(p, fs->base, md_store_group_name(group), name, NULL);
+        return md_util_path_join(p, fs->base, md_store_group_name(group), name);
     }
-    return md_util_path_join(p, fs->base, md_store_group_name(group), name, aspect, NULL);
+    return md_util_path_join(p, fs->base, md_store_group_name(group), name, aspect);
 }
 
 /* A name must be one path segment: no traversal out of the store through names from config
@@ -281,7 +281,7 @@ static apr_status_t fs_iter_names(md_store_name_cb *cb, void *baton, md_store_t 
     apr_pool_t *ptemp;
     apr_dir_t *dir;
     apr_finfo_t finfo;
-    const char *dpath = md_util_path_join(p, fs->base, md_store_group_name(group), NULL);
+    const char *dpath = md_util_path_join(p, fs->base, md_store_group_name(group));
     apr_status_t rv;
 
     rv = apr_pool_create(&ptemp, p);
@@ -378,7 +378,7 @@ static apr_status_t copy_staged_file(md_store_fs_t *fs, const char *name, const 
                                      const char *dest_dir, apr_pool_t *p)
 {
     const char *src = fs_path(fs, MD_SG_STAGING, name, fname, p);
-    const char *dest = md_util_path_join(p, dest_dir, fname, NULL);
+    const char *dest = md_util_path_join(p, dest_dir, fname);
     md_pkey_t *pkey = NULL;
     const char *data = NULL;
     apr_size_t len = 0;
@@ -444,7 +444,7 @@ static apr_status_t build_tmp_set(md_store_fs_t *fs, const char *name, const cha
 static apr_array_header_t *archive_numbers(md_store_fs_t *fs, const char *name, apr_pool_t *p)
 {
     apr_array_header_t *ns = apr_array_make(p, 10, sizeof(int));
-    const char *adir = md_util_path_join(p, fs->base, md_store_group_name(MD_SG_ARCHIVE), NULL);
+    const char *adir = md_util_path_join(p, fs->base, md_store_group_name(MD_SG_ARCHIVE));
     size_t nlen = strlen(name);
     apr_dir_t *dir;
     apr_finfo_t finfo;
@@ -490,7 +490,7 @@ static void prune_archive(md_store_fs_t *fs, const char *name, apr_pool_t *p)
 static apr_status_t archive_current(md_store_fs_t *fs, const char *name, apr_pool_t *p)
 {
     const char *cur = fs_path(fs, MD_SG_DOMAINS, name, NULL, p);
-    const char *adir = md_util_path_join(p, fs->base, md_store_group_name(MD_SG_ARCHIVE), NULL);
+    const char *adir = md_util_path_join(p, fs->base, md_store_group_name(MD_SG_ARCHIVE));
     apr_array_header_t *ns;
     int n;
     apr_status_t rv;
@@ -518,7 +518,7 @@ static apr_status_t switch_live(md_store_fs_t *fs, const char *name, apr_pool_t 
     const char *live = fs_path(fs, MD_SG_DOMAINS, name, NULL, p);
     apr_status_t rv;
 
-    rv = md_util_dir_make(md_util_path_join(p, fs->base, "domains", NULL), dir_perms(MD_SG_DOMAINS),
+    rv = md_util_dir_make(md_util_path_join(p, fs->base, "domains"), dir_perms(MD_SG_DOMAINS),
                           p);
     if (APR_SUCCESS == rv) {
         rv = archive_current(fs, name, p);
@@ -540,7 +540,7 @@ static apr_status_t fs_activate(md_store_t *store, const char *name, apr_pool_t 
     }
     ready = fs_path(fs, MD_SG_TMP, apr_pstrcat(p, name, FS_SFX_READY, NULL), NULL, p);
     building = fs_path(fs, MD_SG_TMP, apr_pstrcat(p, name, FS_SFX_NEW, NULL), NULL, p);
-    rv = md_util_dir_make(md_util_path_join(p, fs->base, "tmp", NULL), dir_perms(MD_SG_TMP), p);
+    rv = md_util_dir_make(md_util_path_join(p, fs->base, "tmp"), dir_perms(MD_SG_TMP), p);
     if (APR_SUCCESS != rv) {
         goto leave;
     }
@@ -664,8 +664,8 @@ typedef struct {
 
 static apr_status_t upgrade_pkey(const char *dir, apr_pool_t *p)
 {
-    const char *from = md_util_path_join(p, dir, "pkey.pem", NULL);
-    const char *to = md_util_path_join(p, dir, MD_FN_PRIVKEY, NULL);
+    const char *from = md_util_path_join(p, dir, "pkey.pem");
+    const char *to = md_util_path_join(p, dir, MD_FN_PRIVKEY);
 
     if (APR_SUCCESS != md_util_is_file(from, p) || APR_SUCCESS == md_util_is_file(to, p)) {
         return APR_SUCCESS;
@@ -689,7 +689,7 @@ static apr_status_t read_certs_text(char **ptext, apr_size_t *plen, const char *
 
 static apr_status_t upgrade_pubcert(const char *dir, apr_pool_t *p)
 {
-    const char *fpubcert = md_util_path_join(p, dir, MD_FN_PUBCERT, NULL);
+    const char *fpubcert = md_util_path_join(p, dir, MD_FN_PUBCERT);
     char *cert = NULL, *chain = NULL;
     apr_size_t cert_len = 0, chain_len = 0;
     const char *text;
@@ -698,14 +698,14 @@ static apr_status_t upgrade_pubcert(const char *dir, apr_pool_t *p)
     if (APR_SUCCESS == md_util_is_file(fpubcert, p)) {
         return APR_SUCCESS;
     }
-    rv = read_certs_text(&cert, &cert_len, md_util_path_join(p, dir, "cert.pem", NULL), p);
+    rv = read_certs_text(&cert, &cert_len, md_util_path_join(p, dir, "cert.pem"), p);
     if (APR_STATUS_IS_ENOENT(rv)) {
         return APR_SUCCESS; /* no certificate in this set */
     }
     if (APR_SUCCESS != rv) {
         return rv;
     }
-    rv = read_certs_text(&chain, &chain_len, md_util_path_join(p, dir, "chain.pem", NULL), p);
+    rv = read_certs_text(&chain, &chain_len, md_util_path_join(p, dir, "chain.pem"), p);
     if (APR_STATUS_IS_ENOENT(rv)) {
         chain = NULL;
         rv = APR_SUCCESS;
@@ -848,7 +848,7 @@ apr_status_t md_store_fs_open(md_store_t **pstore, const char *path, apr_pool_t 
 
     rv = md_util_dir_make(fs->base, MD_FPROT_D_UALL_WREAD, p);
     for (g = MD_SG_ACCOUNTS; APR_SUCCESS == rv && g < MD_SG_COUNT; ++g) {
-        rv = md_util_dir_make(md_util_path_join(p, fs->base, md_store_group_name(g), NULL),
+        rv = md_util_dir_make(md_util_path_join(p, fs->base, md_store_group_name(g)),
                               dir_perms(g), p);
     }
     if (APR_SUCCESS != rv) {
@@ -856,7 +856,7 @@ apr_status_t md_store_fs_open(md_store_t **pstore, const char *path, apr_pool_t 
                       APLOGNO(12106) "store: cannot create the directories of %s", path);
         return rv;
     }
-    fpath = md_util_path_join(p, fs->base, FS_STORE_JSON, NULL);
+    fpath = md_util_path_join(p, fs->base, FS_STORE_JSON);
     rv = md_util_is_file(fpath, p);
     if (APR_STATUS_IS_ENOENT(rv)) {
         rv = create_store_file(fs, fpath, p);
@@ -898,7 +898,7 @@ static apr_status_t chown_tree(const char *path, long uid, long gid, apr_pool_t 
         if (!strcmp(finfo.name, ".") || !strcmp(finfo.name, "..")) {
             continue;
         }
-        rv = chown_tree(md_util_path_join(p, path, finfo.name, NULL), uid, gid, p);
+        rv = chown_tree(md_util_path_join(p, path, finfo.name), uid, gid, p);
     }
     apr_dir_close(dir);
     return rv;
@@ -914,8 +914,7 @@ apr_status_t md_store_fs_set_owner(md_store_t *store, long uid, long gid, apr_po
 
     rv = apr_pool_create(&ptemp, p);
     for (i = 0; APR_SUCCESS == rv && i < sizeof(child_groups) / sizeof(child_groups[0]); ++i) {
-        rv = chown_tree(md_util_path_join(ptemp, fs->base, md_store_group_name(child_groups[i]),
-                                          NULL),
+        rv = chown_tree(md_util_path_join(ptemp, fs->base, md_store_group_name(child_groups[i])),
                         uid, gid, ptemp);
     }
     if (APR_SUCCESS != rv) {

@@ -158,8 +158,8 @@ END_TEST
 START_TEST(test_files)
 {
     const char *dir = unit_tmpdir();
-    const char *f = md_util_path_join(unit_pool, dir, "md.json", (const char *)NULL);
-    const char *bad = md_util_path_join(unit_pool, dir, "bad.json", (const char *)NULL);
+    const char *f = md_util_path_join(unit_pool, dir, "md.json");
+    const char *bad = md_util_path_join(unit_pool, dir, "bad.json");
     md_json_t *json = md_json_create(unit_pool), *back = NULL;
     const char *err = NULL;
 

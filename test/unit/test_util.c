@@ -70,8 +70,8 @@ END_TEST
 
 START_TEST(test_path_join)
 {
-    ck_assert_str_eq("a/b/c", md_util_path_join(unit_pool, "a", "b", "c", (const char *)NULL));
-    ck_assert_str_eq("/x", md_util_path_join(unit_pool, "/x", (const char *)NULL));
+    ck_assert_str_eq("a/b/c", md_util_path_join(unit_pool, "a", "b", "c"));
+    ck_assert_str_eq("/x", md_util_path_join(unit_pool, "/x"));
 }
 END_TEST
 
@@ -196,7 +196,7 @@ static int dir_entries(const char *dpath)
 START_TEST(test_write_atomic)
 {
     const char *dir = unit_tmpdir();
-    const char *fpath = md_util_path_join(unit_pool, dir, "key.pem", (const char *)NULL);
+    const char *fpath = md_util_path_join(unit_pool, dir, "key.pem");
     char *data = NULL;
     apr_size_t len = 0;
     struct stat st;
@@ -231,9 +231,9 @@ END_TEST
 START_TEST(test_write_atomic_fail)
 {
     const char *dir = unit_tmpdir();
-    const char *missing = md_util_path_join(unit_pool, dir, "nodir", "f.json", (const char *)NULL);
-    const char *sub = md_util_path_join(unit_pool, dir, "sub", (const char *)NULL);
-    const char *inner = md_util_path_join(unit_pool, sub, "x", (const char *)NULL);
+    const char *missing = md_util_path_join(unit_pool, dir, "nodir", "f.json");
+    const char *sub = md_util_path_join(unit_pool, dir, "sub");
+    const char *inner = md_util_path_join(unit_pool, sub, "x");
 
     ck_assert_int_ne(APR_SUCCESS,
                      md_util_file_write_atomic(missing, "x", 1, MD_FPROT_F_UONLY, unit_pool));
@@ -253,8 +253,8 @@ END_TEST
 START_TEST(test_files)
 {
     const char *dir = unit_tmpdir();
-    const char *deep = md_util_path_join(unit_pool, dir, "a", "b", "c", (const char *)NULL);
-    const char *f = md_util_path_join(unit_pool, deep, "f.txt", (const char *)NULL);
+    const char *deep = md_util_path_join(unit_pool, dir, "a", "b", "c");
+    const char *f = md_util_path_join(unit_pool, deep, "f.txt");
     char *data = NULL;
     apr_size_t len = 0;
 
@@ -271,8 +271,7 @@ START_TEST(test_files)
     ck_assert_int_eq(APR_EINVAL, md_util_file_read(&data, &len, f, 9, unit_pool));
     ck_assert_int_eq(APR_SUCCESS, md_util_file_read(&data, &len, f, 10, unit_pool));
 
-    ck_assert_int_eq(APR_SUCCESS, md_util_rm_recursive(md_util_path_join(unit_pool, dir, "a",
-                                                                         (const char *)NULL),
+    ck_assert_int_eq(APR_SUCCESS, md_util_rm_recursive(md_util_path_join(unit_pool, dir, "a"),
                                                        unit_pool));
     ck_assert_int_eq(0, dir_entries(dir));
     ck_assert_int_eq(APR_SUCCESS, md_util_rm_recursive(deep, unit_pool)); /* missing is fine */
