@@ -185,8 +185,9 @@ static apr_status_t setup_http01(const md_authz_t *authz, const char *key_authz,
 {
     apr_status_t rv;
 
-    rv = md_store_save(driver->store, MD_SG_CHALLENGES, authz->domain, MD_FN_HTTP01, MD_SV_TEXT,
-                       key_authz, p);
+    /* an answer lives as long as its challenge: it need not survive a crash of the machine */
+    rv = md_store_save_regenerable(driver->store, MD_SG_CHALLENGES, authz->domain, MD_FN_HTTP01,
+                                   MD_SV_TEXT, key_authz, p);
     if (APR_SUCCESS != rv) {
         return md_result_printf(driver->result, rv, "saving the http-01 answer for %s",
                                 authz->domain);
@@ -222,11 +223,11 @@ static apr_status_t setup_tls_alpn01(const md_authz_t *authz, const char *key_au
     }
     chain = apr_array_make(p, 1, sizeof(md_cert_t *));
     APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
-    rv = md_store_save(driver->store, MD_SG_CHALLENGES, authz->domain,
-                       md_tls_alpn01_key_filename(spec, p), MD_SV_PKEY, pkey, p);
+    rv = md_store_save_regenerable(driver->store, MD_SG_CHALLENGES, authz->domain,
+                                   md_tls_alpn01_key_filename(spec, p), MD_SV_PKEY, pkey, p);
     if (APR_SUCCESS == rv) {
-        rv = md_store_save(driver->store, MD_SG_CHALLENGES, authz->domain,
-                           md_tls_alpn01_cert_filename(spec, p), MD_SV_CHAIN, chain, p);
+        rv = md_store_save_regenerable(driver->store, MD_SG_CHALLENGES, authz->domain,
+                                       md_tls_alpn01_cert_filename(spec, p), MD_SV_CHAIN, chain, p);
     }
     if (APR_SUCCESS != rv) {
         return md_result_printf(driver->result, rv, "saving the tls-alpn-01 answer for %s",

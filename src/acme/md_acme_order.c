@@ -122,8 +122,9 @@ apr_status_t md_acme_order_load(md_acme_order_t **porder, md_store_t *store, con
 apr_status_t md_acme_order_save(md_store_t *store, const char *name, const md_acme_order_t *order,
                                 apr_pool_t *p)
 {
-    return md_store_save_json(store, MD_SG_STAGING, name, MD_FN_ORDER,
-                              md_acme_order_to_json(order, p), p);
+    /* regenerable: after a crash that loses it, the next attempt simply makes a new order */
+    return md_store_save_regenerable(store, MD_SG_STAGING, name, MD_FN_ORDER, MD_SV_JSON,
+                                     md_acme_order_to_json(order, p), p);
 }
 
 void md_acme_order_remove(md_store_t *store, const char *name, apr_pool_t *p)

@@ -121,7 +121,7 @@ apr_status_t md_job_record(md_store_t *store, const char *name, int finished, in
     }
     log_add(job, APR_SUCCESS == result->status ? (finished ? "finished" : "progress") : "error",
             md_result_to_text(result, p), now, p);
-    return md_store_save_json(store, MD_SG_STAGING, name, MD_FN_JOB, job, p);
+    return md_store_save_regenerable(store, MD_SG_STAGING, name, MD_FN_JOB, MD_SV_JSON, job, p);
 }
 
 apr_status_t md_job_note(md_store_t *store, const char *name, const char *type, const char *detail,
@@ -134,7 +134,7 @@ apr_status_t md_job_note(md_store_t *store, const char *name, const char *type, 
         md_json_setb(1, job, MD_KEY_NOTIFIED);
         md_json_setb(1, job, MD_KEY_NOTIFIED_RENEWED);
     }
-    return md_store_save_json(store, MD_SG_STAGING, name, MD_FN_JOB, job, p);
+    return md_store_save_regenerable(store, MD_SG_STAGING, name, MD_FN_JOB, MD_SV_JSON, job, p);
 }
 
 void md_job_restore(int *perrors, apr_time_t *pnext_run, md_store_t *store, const char *name,
