@@ -24,12 +24,10 @@ import os
 import shutil
 import socket
 import statistics
-import struct
 import sys
 import time
 from pathlib import Path
 
-from OpenSSL import SSL
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test" / "integration"))
 import harness  # noqa: E402
@@ -40,24 +38,8 @@ WARMUP = 10
 
 def handshake(port, name):
     """One full TLS handshake with SNI 'name' asking for a staple. Returns (seconds, stapled)."""
-    got = []
-    ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
-    ctx.set_ocsp_client_callback(lambda conn, data, _: got.append(bool(data)) or True)
-    t0 = time.perf_counter()
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        # pyOpenSSL wants a blocking socket; the kernel timeouts bound a hanging server
-        s.settimeout(None)
-        tv = struct.pack("ll", 10, 0)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
-        conn = SSL.Connection(ctx, s)
-        conn.set_tlsext_host_name(name.encode())
-        conn.request_ocsp()
-        conn.set_connect_state()
-        conn.do_handshake()
-        dt = time.perf_counter() - t0
-        conn.shutdown()
-    return dt, bool(got and got[0])
+    dt, der = harness.staple_handshake(port, name)
+    return dt, der is not None
 
 
 def run_loop(port, n):

@@ -389,28 +389,26 @@ const char *md_cert_get_serial(const md_cert_t *cert, apr_pool_t *p)
     return s;
 }
 
-const char *md_cert_get_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p)
+static const char *cert_digest_hex(const md_cert_t *cert, const EVP_MD *md_type, apr_pool_t *p)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
 
-    if (X509_digest(cert->x509, EVP_sha256(), md, &n) != 1) {
+    if (X509_digest(cert->x509, md_type, md, &n) != 1) {
         OSSL_FAIL(p, "X509_digest");
         return NULL;
     }
     return md_util_hex(md, n, 0, p);
 }
 
+const char *md_cert_get_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p)
+{
+    return cert_digest_hex(cert, EVP_sha256(), p);
+}
+
 const char *md_cert_get_sha1_hex(const md_cert_t *cert, apr_pool_t *p)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-
-    if (X509_digest(cert->x509, EVP_sha1(), md, &n) != 1) {
-        OSSL_FAIL(p, "X509_digest");
-        return NULL;
-    }
-    return md_util_hex(md, n, 0, p);
+    return cert_digest_hex(cert, EVP_sha1(), p);
 }
 
 /* RFC 5280 4.2.2.1: the first id-ad-ocsp accessLocation that is a URI. */

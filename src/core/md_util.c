@@ -347,12 +347,11 @@ apr_status_t md_util_is_dir(const char *dpath, apr_pool_t *p)
     return check_type(dpath, APR_DIR, p);
 }
 
-static apr_status_t rm_dir_contents(const char *dpath, apr_pool_t *p)
+apr_status_t md_util_dir_do(md_util_dir_cb *cb, void *baton, const char *dpath, apr_pool_t *p)
 {
     apr_dir_t *dir = NULL;
     apr_finfo_t finfo;
     apr_pool_t *ptemp = NULL;
-    const char *path;
     apr_status_t rv;
 
     rv = apr_pool_create(&ptemp, p);
@@ -363,30 +362,39 @@ static apr_status_t rm_dir_contents(const char *dpath, apr_pool_t *p)
     if (APR_SUCCESS != rv) {
         goto leave;
     }
-    while (APR_SUCCESS == apr_dir_read(&finfo, APR_FINFO_TYPE | APR_FINFO_NAME, dir)) {
+    while (APR_SUCCESS == rv
+           && APR_SUCCESS == apr_dir_read(&finfo, APR_FINFO_TYPE | APR_FINFO_NAME, dir)) {
         if (!strcmp(".", finfo.name) || !strcmp("..", finfo.name)) {
             continue;
         }
-        path = md_util_path_join(ptemp, dpath, finfo.name);
-        if (finfo.filetype == APR_DIR) {
-            rv = rm_dir_contents(path, ptemp);
-            if (APR_SUCCESS == rv) {
-                rv = apr_dir_remove(path, ptemp);
-            }
-        }
-        else {
-            rv = apr_file_remove(path, ptemp);
-        }
-        if (APR_SUCCESS != rv) {
-            goto leave;
-        }
+        rv = cb(baton, dpath, apr_pstrdup(ptemp, finfo.name), finfo.filetype, ptemp);
     }
+    apr_dir_close(dir);
 leave:
-    if (dir) {
-        apr_dir_close(dir);
-    }
     apr_pool_destroy(ptemp);
-    return rv;
+    return APR_STATUS_IS_EOF(rv) ? APR_SUCCESS : rv;
+}
+
+static apr_status_t rm_entry(void *baton, const char *dpath, const char *name, apr_filetype_e type,
+                             apr_pool_t *ptemp);
+
+static apr_status_t rm_dir_contents(const char *dpath, apr_pool_t *p)
+{
+    return md_util_dir_do(rm_entry, NULL, dpath, p);
+}
+
+static apr_status_t rm_entry(void *baton, const char *dpath, const char *name, apr_filetype_e type,
+                             apr_pool_t *ptemp)
+{
+    const char *path = md_util_path_join(ptemp, dpath, name);
+    apr_status_t rv;
+
+    (void)baton;
+    if (type != APR_DIR) {
+        return apr_file_remove(path, ptemp);
+    }
+    rv = rm_dir_contents(path, ptemp);
+    return (APR_SUCCESS == rv) ? apr_dir_remove(path, ptemp) : rv;
 }
 
 apr_status_t md_util_rm_recursive(const char *dpath, apr_pool_t *p)

@@ -67,6 +67,17 @@ apr_status_t md_util_dir_make(const char *dpath, apr_fileperms_t perms, apr_pool
 apr_status_t md_util_is_file(const char *fpath, apr_pool_t *p);
 apr_status_t md_util_is_dir(const char *dpath, apr_pool_t *p);
 
+/*
+ * Called for each entry of a directory but "." and "..": 'dpath' is the directory, 'name' the
+ * entry, 'type' its file type; 'ptemp' is cleared after each call. APR_SUCCESS goes on, APR_EOF
+ * ends the walk early (not an error), anything else ends it with that status.
+ */
+typedef apr_status_t md_util_dir_cb(void *baton, const char *dpath, const char *name,
+                                    apr_filetype_e type, apr_pool_t *ptemp);
+
+/** Walk the entries of 'dpath'. APR_ENOENT if it does not exist. */
+apr_status_t md_util_dir_do(md_util_dir_cb *cb, void *baton, const char *dpath, apr_pool_t *p);
+
 /** Remove a directory tree. Missing is fine. */
 apr_status_t md_util_rm_recursive(const char *dpath, apr_pool_t *p);
 

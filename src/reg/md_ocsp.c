@@ -717,31 +717,33 @@ static int is_old(const char *fpath, const old_ctx_t *ctx, apr_pool_t *p)
     return !until || until + ctx->keep < ctx->now;
 }
 
+static apr_status_t remove_if_old(void *baton, const char *dpath, const char *fname,
+                                  apr_filetype_e type, apr_pool_t *ptemp)
+{
+    old_ctx_t *ctx = baton;
+    apr_size_t n = strlen(fname);
+    const char *fpath;
+
+    if (type != APR_REG || n < 10 || strncmp(fname, "ocsp-", 5) || strcmp(fname + n - 5, ".json")) {
+        return APR_SUCCESS;
+    }
+    fpath = md_util_path_join(ptemp, dpath, fname);
+    if (is_old(fpath, ctx, ptemp)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp,
+                      APLOGNO(12808) "removing old OCSP response %s", fpath);
+        apr_file_remove(fpath, ptemp);
+    }
+    return APR_SUCCESS;
+}
+
 static int remove_old_in(void *baton, const char *name, apr_pool_t *ptemp)
 {
     old_ctx_t *ctx = baton;
-    const char *dpath = NULL, *fpath;
-    apr_dir_t *dir = NULL;
-    apr_finfo_t finfo;
+    const char *dpath = NULL;
 
-    if (APR_SUCCESS != md_store_get_fname(&dpath, ctx->store, MD_SG_OCSP, name, NULL, ptemp)
-        || APR_SUCCESS != apr_dir_open(&dir, dpath, ptemp)) {
-        return 1;
+    if (APR_SUCCESS == md_store_get_fname(&dpath, ctx->store, MD_SG_OCSP, name, NULL, ptemp)) {
+        md_util_dir_do(remove_if_old, ctx, dpath, ptemp);
     }
-    while (APR_SUCCESS == apr_dir_read(&finfo, APR_FINFO_NAME | APR_FINFO_TYPE, dir)) {
-        apr_size_t n = strlen(finfo.name);
-        if (finfo.filetype != APR_REG || n < 10 || strncmp(finfo.name, "ocsp-", 5)
-            || strcmp(finfo.name + n - 5, ".json")) {
-            continue;
-        }
-        fpath = md_util_path_join(ptemp, dpath, finfo.name);
-        if (is_old(fpath, ctx, ptemp)) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp,
-                          APLOGNO(12808) "removing old OCSP response ocsp/%s/%s", name, finfo.name);
-            apr_file_remove(fpath, ptemp);
-        }
-    }
-    apr_dir_close(dir);
     return 1;
 }
 

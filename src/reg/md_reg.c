@@ -89,7 +89,8 @@ static const md_pkey_spec_t *spec_at(const md_t *md, int i)
 /* ---- 1. stored md.json ------------------------------------------------------------------------
  */
 
-static md_t *load_stored_md(md_reg_t *reg, const char *name, apr_pool_t *p)
+/* The stored md.json, parsed; *pjson gets its JSON (NULL when there is none or it is broken). */
+static md_t *load_stored_md(md_json_t **pjson, md_reg_t *reg, const char *name, apr_pool_t *p)
 {
     md_json_t *json = NULL;
     md_t *stored = NULL;
@@ -109,6 +110,7 @@ static md_t *load_stored_md(md_reg_t *reg, const char *name, apr_pool_t *p)
         md_store_set_aside(NULL, reg->store, MD_SG_DOMAINS, name, MD_FN_MD, p);
         stored = NULL;
     }
+    *pjson = stored ? json : NULL;
     return stored;
 }
 
@@ -710,32 +712,28 @@ apr_status_t md_reg_get_cred_files(apr_array_header_t *cert_files, apr_array_hea
 /* ---- sync --------------------------------------------------------------------------------------
  */
 
+/* 'old' is the md.json on disk (NULL if none): what other mod_md versions wrote there is kept. */
 static apr_status_t save_if_changed(md_reg_t *reg, const md_t *md, const md_t *stored,
-                                    apr_pool_t *p)
+                                    const md_json_t *old, apr_pool_t *p)
 {
-    const char *now_s = md_json_writep(md_to_json(md, p), p, MD_JSON_FMT_COMPACT);
-    const char *was_s =
-        stored ? md_json_writep(md_to_json(stored, p), p, MD_JSON_FMT_COMPACT) : NULL;
+    md_json_t *json = md_to_json(md, p);
 
-    md_json_t *old = NULL;
-
-    if (was_s && now_s && !strcmp(was_s, now_s)) {
+    if (stored
+        && !strcmp(md_json_writep(json, p, MD_JSON_FMT_COMPACT),
+                   md_json_writep(md_to_json(stored, p), p, MD_JSON_FMT_COMPACT))) {
         return APR_SUCCESS;
-    }
-    /* keep what other mod_md versions wrote there (a missing or broken file is no loss here) */
-    if (stored) {
-        md_store_load_json(reg->store, MD_SG_DOMAINS, md->name, MD_FN_MD, &old, p);
     }
     /* md.json is made from the configuration (and the account id, which is kept in
      * accounts/ too): regenerable, so thousands of MDs cost one flush, not thousands */
     reg->has_unflushed = 1;
     return md_store_save_regenerable(reg->store, MD_SG_DOMAINS, md->name, MD_FN_MD, MD_SV_JSON,
-                                     md_to_json_keep(md, old, p), p);
+                                     old ? md_to_json_keep(md, old, p) : json, p);
 }
 
 static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t *ptemp)
 {
     md_reg_item_t *item = apr_pcalloc(reg->p, sizeof(*item));
+    md_json_t *stored_json = NULL;
     md_t *stored;
     apr_status_t rv;
 
@@ -744,7 +742,7 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
     apr_hash_set(reg->by_name, md->name, APR_HASH_KEY_STRING, item);
 
     /* 1. */
-    stored = load_stored_md(reg, md->name, ptemp);
+    stored = load_stored_md(&stored_json, reg, md->name, ptemp);
     take_over_stored(md, stored);
     /* 2. */
     item->is_activated = activate_staged(reg, item, now, ptemp);
@@ -755,7 +753,12 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
                   md_time_rfc3339(item->renew_at, ptemp));
     /* 4. a failed write (e.g. a full disk) leaves the old md.json, logged by the store; the MD
      * still works from the configuration, so the start goes on */
-    save_if_changed(reg, md, stored, ptemp);
+    if (item->is_activated) {
+        /* the staged md.json went live (with the foreign fields carried over) */
+        stored_json = NULL;
+        md_store_load_json(reg->store, MD_SG_DOMAINS, md->name, MD_FN_MD, &stored_json, ptemp);
+    }
+    save_if_changed(reg, md, stored, stored_json, ptemp);
     rv = APR_SUCCESS;
     /* 5. */
     if (APR_SUCCESS == rv && !item->has_cert) {

@@ -274,35 +274,32 @@ static apr_status_t fs_purge(md_store_t *store, md_store_group_t group, const ch
     return md_util_rm_recursive(fs_path(fs, group, name, NULL, p), p);
 }
 
+typedef struct {
+    md_store_name_cb *cb;
+    void *baton;
+} iter_ctx_t;
+
+static apr_status_t iter_name(void *baton, const char *dpath, const char *name, apr_filetype_e type,
+                              apr_pool_t *ptemp)
+{
+    iter_ctx_t *ctx = baton;
+
+    (void)dpath;
+    if (type != APR_DIR || name[0] == '.') {
+        return APR_SUCCESS;
+    }
+    return ctx->cb(ctx->baton, name, ptemp) ? APR_SUCCESS : APR_EOF;
+}
+
 static apr_status_t fs_iter_names(md_store_name_cb *cb, void *baton, md_store_t *store,
                                   md_store_group_t group, apr_pool_t *p)
 {
     md_store_fs_t *fs = (md_store_fs_t *)store;
-    apr_pool_t *ptemp;
-    apr_dir_t *dir;
-    apr_finfo_t finfo;
-    const char *dpath = md_util_path_join(p, fs->base, md_store_group_name(group));
+    iter_ctx_t ctx = { cb, baton };
     apr_status_t rv;
 
-    rv = apr_pool_create(&ptemp, p);
-    if (APR_SUCCESS != rv) {
-        return rv;
-    }
-    rv = apr_dir_open(&dir, dpath, ptemp);
-    if (APR_SUCCESS != rv) {
-        goto leave;
-    }
-    while (APR_SUCCESS == apr_dir_read(&finfo, APR_FINFO_NAME | APR_FINFO_TYPE, dir)) {
-        if (finfo.filetype != APR_DIR || finfo.name[0] == '.') {
-            continue;
-        }
-        if (!cb(baton, apr_pstrdup(ptemp, finfo.name), ptemp)) {
-            break;
-        }
-    }
-    apr_dir_close(dir);
-leave:
-    apr_pool_destroy(ptemp);
+    rv = md_util_dir_do(iter_name, &ctx, md_util_path_join(p, fs->base, md_store_group_name(group)),
+                        p);
     return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
 }
 
@@ -411,12 +408,28 @@ static int is_job_file(const char *fname)
            || !strcmp(fname, MD_FN_ORDER) || strstr(fname, ".broken-") != NULL;
 }
 
+typedef struct {
+    md_store_fs_t *fs;
+    const char *name;
+    const char *building;
+} tmp_set_ctx_t;
+
+static apr_status_t copy_into_set(void *baton, const char *dpath, const char *fname,
+                                  apr_filetype_e type, apr_pool_t *ptemp)
+{
+    tmp_set_ctx_t *ctx = baton;
+
+    (void)dpath;
+    if (type != APR_REG || fname[0] == '.' || is_job_file(fname)) {
+        return APR_SUCCESS;
+    }
+    return copy_staged_file(ctx->fs, ctx->name, fname, ctx->building, ptemp);
+}
+
 static apr_status_t build_tmp_set(md_store_fs_t *fs, const char *name, const char *building,
                                   apr_pool_t *p)
 {
-    const char *sdir = fs_path(fs, MD_SG_STAGING, name, NULL, p);
-    apr_dir_t *dir;
-    apr_finfo_t finfo;
+    tmp_set_ctx_t ctx = { fs, name, building };
     apr_status_t rv;
 
     rv = md_util_rm_recursive(building, p);
@@ -424,50 +437,45 @@ static apr_status_t build_tmp_set(md_store_fs_t *fs, const char *name, const cha
         rv = md_util_dir_make(building, MD_FPROT_D_UONLY, p);
     }
     if (APR_SUCCESS == rv) {
-        rv = apr_dir_open(&dir, sdir, p);
+        rv = md_util_dir_do(copy_into_set, &ctx, fs_path(fs, MD_SG_STAGING, name, NULL, p), p);
     }
-    if (APR_SUCCESS != rv) {
-        return rv;
-    }
-    while (APR_SUCCESS == rv
-           && APR_SUCCESS == apr_dir_read(&finfo, APR_FINFO_NAME | APR_FINFO_TYPE, dir)) {
-        if (finfo.filetype != APR_REG || finfo.name[0] == '.' || is_job_file(finfo.name)) {
-            continue;
-        }
-        rv = copy_staged_file(fs, name, finfo.name, building, p);
-    }
-    apr_dir_close(dir);
     return rv;
+}
+
+typedef struct {
+    const char *name;
+    apr_array_header_t *ns;
+} archive_ctx_t;
+
+static apr_status_t collect_number(void *baton, const char *dpath, const char *entry,
+                                   apr_filetype_e type, apr_pool_t *ptemp)
+{
+    archive_ctx_t *ctx = baton;
+    size_t nlen = strlen(ctx->name);
+    char *endp = NULL;
+    long n;
+
+    (void)dpath;
+    (void)ptemp;
+    if (type != APR_DIR || strncmp(entry, ctx->name, nlen) || entry[nlen] != '.') {
+        return APR_SUCCESS;
+    }
+    n = strtol(entry + nlen + 1, &endp, 10);
+    if (endp && !*endp && n > 0 && n < INT32_MAX) {
+        APR_ARRAY_PUSH(ctx->ns, int) = (int)n;
+    }
+    return APR_SUCCESS;
 }
 
 /* Numbers N of the archive/<name>.N directories, highest first. */
 static apr_array_header_t *archive_numbers(md_store_fs_t *fs, const char *name, apr_pool_t *p)
 {
-    apr_array_header_t *ns = apr_array_make(p, 10, sizeof(int));
-    const char *adir = md_util_path_join(p, fs->base, md_store_group_name(MD_SG_ARCHIVE));
-    size_t nlen = strlen(name);
-    apr_dir_t *dir;
-    apr_finfo_t finfo;
-    char *endp;
-    long n;
+    archive_ctx_t ctx = { name, apr_array_make(p, 10, sizeof(int)) };
 
-    if (APR_SUCCESS != apr_dir_open(&dir, adir, p)) {
-        return ns;
-    }
-    while (APR_SUCCESS == apr_dir_read(&finfo, APR_FINFO_NAME | APR_FINFO_TYPE, dir)) {
-        if (finfo.filetype != APR_DIR || strncmp(finfo.name, name, nlen)
-            || finfo.name[nlen] != '.') {
-            continue;
-        }
-        endp = NULL;
-        n = strtol(finfo.name + nlen + 1, &endp, 10);
-        if (endp && !*endp && n > 0 && n < INT32_MAX) {
-            APR_ARRAY_PUSH(ns, int) = (int)n;
-        }
-    }
-    apr_dir_close(dir);
-    qsort(ns->elts, (size_t)ns->nelts, sizeof(int), cmp_int_desc);
-    return ns;
+    md_util_dir_do(collect_number, &ctx,
+                   md_util_path_join(p, fs->base, md_store_group_name(MD_SG_ARCHIVE)), p);
+    qsort(ctx.ns->elts, (size_t)ctx.ns->nelts, sizeof(int), cmp_int_desc);
+    return ctx.ns;
 }
 
 /* The archive policy: the newest MD_STORE_ARCHIVE_KEEP sets of each MD are kept, older ones
@@ -518,8 +526,7 @@ static apr_status_t switch_live(md_store_fs_t *fs, const char *name, apr_pool_t 
     const char *live = fs_path(fs, MD_SG_DOMAINS, name, NULL, p);
     apr_status_t rv;
 
-    rv = md_util_dir_make(md_util_path_join(p, fs->base, "domains"), dir_perms(MD_SG_DOMAINS),
-                          p);
+    rv = md_util_dir_make(md_util_path_join(p, fs->base, "domains"), dir_perms(MD_SG_DOMAINS), p);
     if (APR_SUCCESS == rv) {
         rv = archive_current(fs, name, p);
     }
@@ -848,8 +855,8 @@ apr_status_t md_store_fs_open(md_store_t **pstore, const char *path, apr_pool_t 
 
     rv = md_util_dir_make(fs->base, MD_FPROT_D_UALL_WREAD, p);
     for (g = MD_SG_ACCOUNTS; APR_SUCCESS == rv && g < MD_SG_COUNT; ++g) {
-        rv = md_util_dir_make(md_util_path_join(p, fs->base, md_store_group_name(g)),
-                              dir_perms(g), p);
+        rv = md_util_dir_make(md_util_path_join(p, fs->base, md_store_group_name(g)), dir_perms(g),
+                              p);
     }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
@@ -877,37 +884,36 @@ const char *md_store_fs_base(md_store_t *store)
     return ((md_store_fs_t *)store)->base;
 }
 
-static apr_status_t chown_tree(const char *path, long uid, long gid, apr_pool_t *p)
-{
-    apr_dir_t *dir;
-    apr_finfo_t finfo;
-    apr_status_t rv;
+typedef struct {
+    long uid;
+    long gid;
+} owner_t;
 
-    if (lchown(path, (uid_t)uid, (gid_t)gid)) {
+static apr_status_t chown_tree(const char *path, owner_t *owner, apr_pool_t *p);
+
+static apr_status_t chown_entry(void *baton, const char *dpath, const char *name,
+                                apr_filetype_e type, apr_pool_t *ptemp)
+{
+    (void)type;
+    return chown_tree(md_util_path_join(ptemp, dpath, name), baton, ptemp);
+}
+
+static apr_status_t chown_tree(const char *path, owner_t *owner, apr_pool_t *p)
+{
+    if (lchown(path, (uid_t)owner->uid, (gid_t)owner->gid)) {
         return APR_FROM_OS_ERROR(errno);
     }
     if (APR_SUCCESS != md_util_is_dir(path, p)) {
         return APR_SUCCESS;
     }
-    rv = apr_dir_open(&dir, path, p);
-    if (APR_SUCCESS != rv) {
-        return rv;
-    }
-    while (APR_SUCCESS == rv
-           && APR_SUCCESS == apr_dir_read(&finfo, APR_FINFO_NAME | APR_FINFO_TYPE, dir)) {
-        if (!strcmp(finfo.name, ".") || !strcmp(finfo.name, "..")) {
-            continue;
-        }
-        rv = chown_tree(md_util_path_join(p, path, finfo.name), uid, gid, p);
-    }
-    apr_dir_close(dir);
-    return rv;
+    return md_util_dir_do(chown_entry, owner, path, p);
 }
 
 apr_status_t md_store_fs_set_owner(md_store_t *store, long uid, long gid, apr_pool_t *p)
 {
     md_store_fs_t *fs = (md_store_fs_t *)store;
     static const md_store_group_t child_groups[] = { MD_SG_CHALLENGES, MD_SG_STAGING, MD_SG_OCSP };
+    owner_t owner = { uid, gid };
     apr_pool_t *ptemp;
     size_t i;
     apr_status_t rv;
@@ -915,7 +921,7 @@ apr_status_t md_store_fs_set_owner(md_store_t *store, long uid, long gid, apr_po
     rv = apr_pool_create(&ptemp, p);
     for (i = 0; APR_SUCCESS == rv && i < sizeof(child_groups) / sizeof(child_groups[0]); ++i) {
         rv = chown_tree(md_util_path_join(ptemp, fs->base, md_store_group_name(child_groups[i])),
-                        uid, gid, ptemp);
+                        &owner, ptemp);
     }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,

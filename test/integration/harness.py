@@ -722,6 +722,21 @@ MDPortMap http:{self.http_port} https:{self.https_port}
                                    f"({len(hits)} found). Log tail:\n{self.log_tail()}")
             time.sleep(0.2)
 
+    def start_and_issue(self, names, timeout=120.0):
+        """Starts the server, waits until every MD in 'names' has its certificate and restarts
+        gracefully so they are served. Stops the server when that fails. Returns the seconds from
+        the start until all were ready."""
+        self.start()
+        t0 = time.monotonic()
+        try:
+            self.wait_md_ready(names, timeout=timeout)
+            ready = time.monotonic() - t0
+            self.graceful()
+        except Exception:
+            self.stop()
+            raise
+        return ready
+
     def wait_md_ready(self, names, timeout=120.0, since=0):
         """Waits for AH10059 ("has been setup and changes will be activated on next (graceful)
         server restart") for each MD in 'names'."""
@@ -808,27 +823,7 @@ MDPortMap http:{self.http_port} https:{self.https_port}
     def stapled(self, name, port=None):
         """One full TLS handshake with SNI 'name' that asks for OCSP stapling (status_request).
         Returns the stapled OCSP response (DER bytes) or None when none was sent."""
-        import struct
-        from OpenSSL import SSL
-        got = []
-
-        def on_ocsp(conn, data, _):
-            got.append(data)
-            return True
-        ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
-        ctx.set_ocsp_client_callback(on_ocsp)
-        with socket.create_connection(("127.0.0.1", port or self.https_port), timeout=10) as s:
-            s.settimeout(None)  # pyOpenSSL wants a blocking socket; bound it in the kernel
-            tv = struct.pack("ll", 10, 0)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
-            conn = SSL.Connection(ctx, s)
-            conn.set_tlsext_host_name(name.encode())
-            conn.request_ocsp()
-            conn.set_connect_state()
-            conn.do_handshake()
-            conn.shutdown()
-        return got[0] if got and got[0] else None
+        return staple_handshake(port or self.https_port, name)[1]
 
     def verify_served(self, name, cafile, port=None):
         """Connects with SNI 'name', verifying the chain against 'cafile' and the host name.
@@ -880,3 +875,31 @@ def write_domain_set(domain_dir, name, valid_from_days, valid_until_days):
                                           serialization.NoEncryption()))
     os.chmod(keyfile, 0o600)
     return cert
+
+
+def staple_handshake(port, name):
+    """One full TLS handshake to 127.0.0.1:port with SNI 'name' asking for an OCSP staple
+    (pyOpenSSL; Python's ssl module cannot). Returns (seconds, DER staple or None)."""
+    import struct
+    from OpenSSL import SSL
+    got = []
+
+    def on_ocsp(conn, data, _):
+        got.append(data)
+        return True
+    ctx = SSL.Context(SSL.TLS_CLIENT_METHOD)
+    ctx.set_ocsp_client_callback(on_ocsp)
+    t0 = time.perf_counter()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.settimeout(None)  # pyOpenSSL wants a blocking socket; bound it in the kernel
+        tv = struct.pack("ll", 10, 0)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+        conn = SSL.Connection(ctx, s)
+        conn.set_tlsext_host_name(name.encode())
+        conn.request_ocsp()
+        conn.set_connect_state()
+        conn.do_handshake()
+        dt = time.perf_counter() - t0
+        conn.shutdown()
+    return dt, (got[0] if got and got[0] else None)

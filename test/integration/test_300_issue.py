@@ -49,16 +49,7 @@ def server(scratch, ports, module, ca):
         body.append(f"MDomain {' '.join([md, *extra])}\n")
         body.append(h.md_vhosts(md, aliases))
     h.write_config("".join(body))
-    h.start()
-    h.ready_seconds = None
-    t0 = time.monotonic()
-    try:
-        h.wait_md_ready(DOMAINS.keys(), timeout=120)
-        h.ready_seconds = time.monotonic() - t0
-        h.graceful()
-    except Exception:
-        h.stop()
-        raise
+    h.ready_seconds = h.start_and_issue(DOMAINS.keys())
     yield h
     h.stop()
     bad = h.log_problems(since=0)

@@ -25,13 +25,7 @@ def server(scratch, ports, module, ca):
     shutil.rmtree(root, ignore_errors=True)
     h = harness.Httpd(root, ports[0], ports[1], ca=ca, module=module)
     h.write_config(h.md_config({MD: []}) + "\nLogLevel warn md:trace8\n")
-    h.start()
-    try:
-        h.wait_md_ready([MD], timeout=120)
-        h.graceful()
-    except Exception:
-        h.stop()
-        raise
+    h.start_and_issue([MD])
     yield h
     h.stop()
     bad = h.log_problems(since=0)

@@ -30,13 +30,7 @@ def server(scratch, ports, module, ca):
     h = harness.Httpd(root, ports[0], ports[1], ca=ca, module=module)
     h.store_dir = root / "stores" / "first"
     h.write_config("MDStoreDir stores/first\n" + h.md_config({MD: []}))
-    h.start()
-    try:
-        h.wait_md_ready([MD], timeout=120)
-        h.graceful()
-    except Exception:
-        h.stop()
-        raise
+    h.start_and_issue([MD])
     h.serial = h.peer_chain(MD).serial_number
     h.mark_log_checked()
     yield h
