@@ -8,10 +8,12 @@
  *   5. turn problem documents (7807, 8555 6.7) into the result's problem and an APR status
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_strings.h>
 #include <apr_date.h>
+#include <apr_thread_mutex.h>
 
 #include "md_log.h"
 #include "md_keys.h"
@@ -20,6 +22,171 @@
 
 #define CT_JOSE    "application/jose+json"
 #define CT_PROBLEM "application/problem+json"
+
+/* ---- what sessions share ------------------------------------------------------------------ */
+
+#define SHARE_DIR_TTL    apr_time_from_sec(300)
+#define SHARE_NONCE_TTL  apr_time_from_sec(60)
+#define SHARE_NONCES     32
+#define SHARE_NONCE_MAX  192
+
+typedef struct share_ca_t share_ca_t;
+struct share_ca_t {
+    share_ca_t *next;
+    const char *url;    /* in the share's pool */
+    char *dir;          /* malloc'ed, replaced when stale */
+    apr_size_t dir_len;
+    apr_time_t dir_at;
+    int nnonces;        /* a stack: the freshest on top */
+    char nonce[SHARE_NONCES][SHARE_NONCE_MAX];
+    apr_time_t nonce_at[SHARE_NONCES];
+};
+
+struct md_acme_share_t {
+    apr_pool_t *p;      /* only touched under the mutex */
+    apr_thread_mutex_t *mutex;
+    share_ca_t *cas;
+};
+
+static apr_status_t share_cleanup(void *data)
+{
+    md_acme_share_t *share = data;
+    share_ca_t *ca;
+
+    for (ca = share->cas; ca; ca = ca->next) {
+        free(ca->dir);
+        ca->dir = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t md_acme_share_create(md_acme_share_t **pshare, apr_pool_t *p)
+{
+    md_acme_share_t *share = apr_pcalloc(p, sizeof(*share));
+    apr_status_t rv;
+
+    *pshare = NULL;
+    rv = apr_pool_create_unmanaged_ex(&share->p, NULL, NULL);
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    rv = apr_thread_mutex_create(&share->mutex, APR_THREAD_MUTEX_DEFAULT, share->p);
+    if (APR_SUCCESS != rv) {
+        apr_pool_destroy(share->p);
+        return rv;
+    }
+    apr_pool_cleanup_register(share->p, share, share_cleanup, apr_pool_cleanup_null);
+    *pshare = share;
+    return APR_SUCCESS;
+}
+
+/* under the mutex */
+static share_ca_t *share_ca(md_acme_share_t *share, const char *url)
+{
+    share_ca_t *ca;
+
+    for (ca = share->cas; ca; ca = ca->next) {
+        if (!strcmp(ca->url, url)) {
+            return ca;
+        }
+    }
+    ca = apr_pcalloc(share->p, sizeof(*ca));
+    ca->url = apr_pstrdup(share->p, url);
+    ca->next = share->cas;
+    share->cas = ca;
+    return ca;
+}
+
+/* A copy of the shared directory of acme->url in 'p' when there is a fresh one */
+static const char *share_dir_get(md_acme_t *acme, apr_size_t *plen, apr_pool_t *p)
+{
+    const char *dir = NULL;
+    share_ca_t *ca;
+
+    apr_thread_mutex_lock(acme->share->mutex);
+    ca = share_ca(acme->share, acme->url);
+    if (ca->dir && apr_time_now() - ca->dir_at < SHARE_DIR_TTL) {
+        dir = apr_pstrmemdup(p, ca->dir, ca->dir_len);
+        *plen = ca->dir_len;
+    }
+    apr_thread_mutex_unlock(acme->share->mutex);
+    return dir;
+}
+
+static void share_dir_put(md_acme_t *acme, const char *dir, apr_size_t len)
+{
+    share_ca_t *ca;
+    char *copy = malloc(len + 1);
+
+    if (!copy) {
+        return;
+    }
+    memcpy(copy, dir, len);
+    copy[len] = '\0';
+    apr_thread_mutex_lock(acme->share->mutex);
+    ca = share_ca(acme->share, acme->url);
+    free(ca->dir);
+    ca->dir = copy;
+    ca->dir_len = len;
+    ca->dir_at = apr_time_now();
+    apr_thread_mutex_unlock(acme->share->mutex);
+}
+
+/* A fresh unused nonce of the CA into acme->nonce; 0 when there is none */
+static int share_nonce_take(md_acme_t *acme)
+{
+    apr_time_t now = apr_time_now();
+    share_ca_t *ca;
+    int found = 0;
+
+    apr_thread_mutex_lock(acme->share->mutex);
+    ca = share_ca(acme->share, acme->url);
+    while (!found && ca->nnonces > 0) {
+        --ca->nnonces;
+        if (now - ca->nonce_at[ca->nnonces] < SHARE_NONCE_TTL) {
+            acme->nonce = apr_pstrdup(acme->p, ca->nonce[ca->nnonces]);
+            found = 1;
+        }
+    }
+    apr_thread_mutex_unlock(acme->share->mutex);
+    return found;
+}
+
+/* at the end of a session: its unused nonce is good for the next one */
+static apr_status_t share_nonce_give(void *data)
+{
+    md_acme_t *acme = data;
+    apr_size_t len = acme->nonce ? strlen(acme->nonce) : 0;
+    share_ca_t *ca;
+
+    if (!acme->share || !len || len >= SHARE_NONCE_MAX) {
+        return APR_SUCCESS;
+    }
+    apr_thread_mutex_lock(acme->share->mutex);
+    ca = share_ca(acme->share, acme->url);
+    if (ca->nnonces == SHARE_NONCES) {
+        /* full: the oldest goes */
+        memmove(ca->nonce[0], ca->nonce[1], sizeof(ca->nonce[0]) * (SHARE_NONCES - 1));
+        memmove(&ca->nonce_at[0], &ca->nonce_at[1], sizeof(ca->nonce_at[0]) * (SHARE_NONCES - 1));
+        --ca->nnonces;
+    }
+    memcpy(ca->nonce[ca->nnonces], acme->nonce, len + 1);
+    ca->nonce_at[ca->nnonces] = apr_time_now();
+    ++ca->nnonces;
+    apr_thread_mutex_unlock(acme->share->mutex);
+    acme->nonce = NULL;
+    return APR_SUCCESS;
+}
+
+void md_acme_set_share(md_acme_t *acme, md_acme_share_t *share)
+{
+    if (!acme->share && share) {
+        apr_pool_cleanup_register(acme->p, acme, share_nonce_give, apr_pool_cleanup_null);
+    }
+    acme->share = share;
+}
+
+/* ---- sessions ----------------------------------------------------------------------------- */
 
 apr_status_t md_acme_create(md_acme_t **pacme, const char *url, const md_http_config_t *http_config,
                             apr_pool_t *p)
@@ -166,14 +333,47 @@ static md_acme_resp_t *make_resp(const md_http_response_t *hresp, apr_pool_t *p)
     return resp;
 }
 
-/* 1. */
-apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
+/* 1. The directory's JSON 'body' into the session; APR_EINVAL with a detail when it is none */
+static apr_status_t take_directory(md_acme_t *acme, const char *body, apr_size_t len,
+                                   md_result_t *result)
 {
-    md_http_response_t *hresp = NULL;
     md_json_t *json = NULL;
     const char *err = NULL;
     apr_status_t rv;
 
+    rv = md_json_readbuf(&json, acme->p, body, len, &err);
+    if (APR_SUCCESS != rv || !md_json_is_object(json)) {
+        return md_result_printf(result, APR_EINVAL,
+                                "%s is not an ACME directory (no JSON object%s%s)", acme->url,
+                                err ? ": " : "", err ? err : "");
+    }
+    acme->new_nonce = md_json_gets(json, MD_KEY_NEW_NONCE);
+    acme->new_account = md_json_gets(json, MD_KEY_NEW_ACCOUNT);
+    acme->new_order = md_json_gets(json, MD_KEY_NEW_ORDER);
+    acme->tos = md_json_gets(json, MD_KEY_META, MD_KEY_TOS);
+    if (!acme->new_nonce || !acme->new_account || !acme->new_order) {
+        return md_result_printf(result, APR_EINVAL,
+                                "%s is not an ACME directory (it lacks newNonce, newAccount or "
+                                "newOrder; ACMEv1 is not supported)",
+                                acme->url);
+    }
+    acme->directory = json;
+    return APR_SUCCESS;
+}
+
+apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
+{
+    md_http_response_t *hresp = NULL;
+    const char *shared;
+    apr_size_t len = 0;
+    apr_status_t rv;
+
+    if (acme->share && (shared = share_dir_get(acme, &len, acme->p)) != NULL
+        && APR_SUCCESS == take_directory(acme, shared, len, result)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, acme->p,
+                      APLOGNO(12239) "directory of %s as fetched by another job", acme->url);
+        return APR_SUCCESS;
+    }
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, acme->p, APLOGNO(12205) "get directory from %s",
                   acme->url);
     rv = md_http_get(&hresp, acme->http, acme->url, NULL, acme->p);
@@ -191,26 +391,14 @@ apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
                               acme->url, hresp->status);
         goto leave;
     }
-    rv = md_json_readbuf(&json, acme->p, hresp->body, hresp->body_len, &err);
-    if (APR_SUCCESS != rv || !md_json_is_object(json)) {
-        rv =
-            md_result_printf(result, APR_EINVAL, "%s is not an ACME directory (no JSON object%s%s)",
-                             acme->url, err ? ": " : "", err ? err : "");
+    rv = take_directory(acme, hresp->body, hresp->body_len, result);
+    if (APR_SUCCESS != rv) {
         goto leave;
     }
-    acme->new_nonce = md_json_gets(json, MD_KEY_NEW_NONCE);
-    acme->new_account = md_json_gets(json, MD_KEY_NEW_ACCOUNT);
-    acme->new_order = md_json_gets(json, MD_KEY_NEW_ORDER);
-    acme->tos = md_json_gets(json, MD_KEY_META, MD_KEY_TOS);
-    if (!acme->new_nonce || !acme->new_account || !acme->new_order) {
-        rv = md_result_printf(result, APR_EINVAL,
-                              "%s is not an ACME directory (it lacks newNonce, newAccount or "
-                              "newOrder; ACMEv1 is not supported)",
-                              acme->url);
-        goto leave;
-    }
-    acme->directory = json;
     take_nonce(acme, hresp->headers);
+    if (acme->share) {
+        share_dir_put(acme, hresp->body, hresp->body_len);
+    }
 
 leave:
     if (APR_SUCCESS != rv) {
@@ -226,6 +414,9 @@ static apr_status_t new_nonce(md_acme_t *acme, md_result_t *result, apr_pool_t *
     md_http_response_t *hresp = NULL;
     apr_status_t rv;
 
+    if (acme->share && share_nonce_take(acme)) {
+        return APR_SUCCESS;
+    }
     rv = md_http_head(&hresp, acme->http, acme->new_nonce, p);
     if (APR_SUCCESS != rv) {
         return md_result_printf(result, rv, "getting a nonce from %s: %s", acme->new_nonce,

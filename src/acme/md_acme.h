@@ -36,6 +36,13 @@
 /* First poll of an authorization or order after this many milliseconds, doubling up to 2 s */
 #define MD_ACME_POLL_FIRST_MS 25
 
+/*
+ * What the sessions of one process share per CA (thread-safe): the directory, for a few minutes,
+ * so that jobs starting together fetch it once; and nonces a session ended without using, so
+ * that the next session needs no newNonce request. A stale nonce costs one badNonce retry.
+ */
+typedef struct md_acme_share_t md_acme_share_t;
+
 typedef struct md_acme_t md_acme_t;
 struct md_acme_t {
     apr_pool_t *p;
@@ -49,6 +56,7 @@ struct md_acme_t {
     const char *nonce;         /* the next nonce to use, may be NULL */
     const md_pkey_t *acct_key; /* the account key, once known */
     const char *acct_url;      /* the account URL ("kid"), once known */
+    md_acme_share_t *share;    /* may be NULL */
     volatile int *stop;        /* non-zero when the job must stop (md_acme_driver_t.stop) */
 };
 
@@ -66,12 +74,19 @@ struct md_acme_resp_t {
     apr_size_t body_len;
 };
 
+
+/** A new, empty share; it lives as long as the process (its own pool and mutex). */
+apr_status_t md_acme_share_create(md_acme_share_t **pshare, apr_pool_t *p);
+
+/** Let 'acme' use and feed 'share' (may be NULL: nothing shared). Call before md_acme_setup. */
+void md_acme_set_share(md_acme_t *acme, md_acme_share_t *share);
+
 /** A session for the CA at directory 'url', living in 'p'. Does no I/O yet. */
 apr_status_t md_acme_create(md_acme_t **pacme, const char *url, const md_http_config_t *http_config,
                             apr_pool_t *p);
 
 /**
- * 1. Fetch and check the directory. APR_EINVAL (with a detail in 'result') when the URL does not
+ * 1. Fetch (or take from the share) and check the directory. APR_EINVAL (with a detail in 'result') when the URL does not
  * serve an ACME directory; the transport error (APR_EAGAIN for 5xx) when the CA is unreachable.
  */
 apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result);
@@ -105,7 +120,7 @@ apr_status_t md_acme_problem_status(const char *type, int http_status);
 
 /**
  * The next delay when polling: Retry-After (bounded to [1s, 10s]) when the CA sent one, else
- * 'last' doubled (100ms at first, 2s at most). Pure, for tests.
+ * 'last' doubled (MD_ACME_POLL_FIRST_MS at first, 2s at most). Pure, for tests.
  */
 apr_interval_time_t md_acme_poll_delay(apr_interval_time_t last, apr_time_t retry_after,
                                        apr_time_t now);

@@ -36,6 +36,7 @@ struct md_acme_acct_cache_t {
     apr_pool_t *p;
     apr_thread_mutex_t *mutex;
     apr_array_header_t *entries; /* md_acct_cache_entry_t* */
+    md_acme_share_t *share;      /* directories and nonces, NULL if it could not be made */
 };
 
 apr_status_t md_acme_acct_cache_create(md_acme_acct_cache_t **pcache, apr_pool_t *p)
@@ -57,8 +58,16 @@ apr_status_t md_acme_acct_cache_create(md_acme_acct_cache_t **pcache, apr_pool_t
                       APLOGNO(12209) "apr_thread_mutex_create() for the account cache failed");
         return rv;
     }
+    if (APR_SUCCESS != md_acme_share_create(&cache->share, cache->p)) {
+        cache->share = NULL; /* every job then fetches its own directory and nonce */
+    }
     *pcache = cache;
     return APR_SUCCESS;
+}
+
+md_acme_share_t *md_acme_acct_cache_share(md_acme_acct_cache_t *cache)
+{
+    return cache ? cache->share : NULL;
 }
 
 /* ---- account.json --------------------------------------------------------------------------- */
@@ -426,8 +435,6 @@ static apr_status_t cached_or_new(md_acme_acct_t **pacct, md_acme_acct_origin_t 
     md_acct_cache_entry_t *entry = NULL;
     md_acme_acct_t *acct = NULL;
     md_pkey_t *pkey = NULL;
-    const char *pem = NULL;
-    apr_size_t pem_len = 0;
     apr_status_t rv;
     int i;
 
@@ -447,11 +454,8 @@ static apr_status_t cached_or_new(md_acme_acct_t **pacct, md_acme_acct_origin_t 
     if (entry) {
         /* copy into the job's pool: the cache's pool is only touched under the lock */
         rv = md_acme_acct_from_json(&acct, md_acme_acct_to_json(entry->acct, p), p);
-        if (APR_SUCCESS == rv) {
-            rv = md_pkey_to_pem(&pem, &pem_len, entry->pkey, NULL, 0, p);
-        }
-        if (APR_SUCCESS == rv) {
-            rv = md_pkey_from_pem(&pkey, p, pem, pem_len, NULL, 0);
+        if (APR_SUCCESS == rv && !(pkey = md_pkey_share(entry->pkey, p))) {
+            rv = APR_ENOMEM;
         }
         apr_thread_mutex_unlock(cache->mutex);
         if (APR_SUCCESS != rv) {
@@ -474,13 +478,7 @@ static apr_status_t cached_or_new(md_acme_acct_t **pacct, md_acme_acct_origin_t 
         rv = md_acme_acct_from_json(&entry->acct,
                                     md_json_clone(md_acme_acct_to_json(*pacct, p), cache->p),
                                     cache->p);
-        if (APR_SUCCESS == rv) {
-            rv = md_pkey_to_pem(&pem, &pem_len, pkey, NULL, 0, p);
-        }
-        if (APR_SUCCESS == rv) {
-            rv = md_pkey_from_pem(&entry->pkey, cache->p, pem, pem_len, NULL, 0);
-        }
-        if (APR_SUCCESS == rv) {
+        if (APR_SUCCESS == rv && (entry->pkey = md_pkey_share(pkey, cache->p)) != NULL) {
             APR_ARRAY_PUSH(cache->entries, md_acct_cache_entry_t *) = entry;
         }
         rv = APR_SUCCESS; /* the account exists; failing to cache it costs a second one at most */

@@ -49,6 +49,9 @@ apr_status_t md_acme_acct_load(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_sto
 apr_status_t md_acme_acct_save(md_store_t *store, md_store_group_t group, const char *name,
                                const md_acme_acct_t *acct, const md_pkey_t *pkey, apr_pool_t *p);
 
+/** What the sessions of the cache's process share per CA (directory, nonces); may be NULL. */
+md_acme_share_t *md_acme_acct_cache_share(md_acme_acct_cache_t *cache);
+
 /**
  * 2. Find or create the account for the driver's MD (the order of md_acme_drive.h), check it
  * with the CA and make 'acme' sign with it. Accounts not yet installed are saved into

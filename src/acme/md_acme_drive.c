@@ -69,6 +69,12 @@ static md_acme_order_t *resumable_order(md_acme_t *acme, const md_pkey_spec_t *s
     return order;
 }
 
+static int is_order_not_ready(const md_result_t *result)
+{
+    return result->status != APR_SUCCESS && result->problem
+           && !strcmp(result->problem, MD_ACME_PROBLEM_PREFIX "orderNotReady");
+}
+
 /* 4. + 5. for one order */
 static apr_status_t drive_order(md_acme_t *acme, md_acme_order_t *order, const md_pkey_spec_t *spec,
                                 md_acme_driver_t *driver, apr_pool_t *p)
@@ -92,6 +98,15 @@ static apr_status_t drive_order(md_acme_t *acme, md_acme_order_t *order, const m
         if (APR_SUCCESS != rv) {
             return rv;
         }
+        /* All authorizations are valid, so the order is ready (RFC 8555 7.1.6): finalize at
+         * once instead of asking. A CA that lags behind answers orderNotReady; then wait. */
+        order->status = MD_ACME_ORDER_ST_READY;
+        rv = md_acme_finalize(acme, order, spec, driver, deadline_from_now(driver), p);
+        if (!is_order_not_ready(driver->result)) {
+            return rv;
+        }
+        md_result_reset(driver->result);
+        order->status = MD_ACME_ORDER_ST_PENDING;
         rv = md_acme_order_await(order, acme, MD_ACME_ORDER_ST_READY, deadline_from_now(driver),
                                  driver->result, p);
         if (APR_SUCCESS != rv) {
@@ -224,6 +239,7 @@ apr_status_t md_acme_drive_renew(md_acme_driver_t *driver, apr_pool_t *p)
         goto leave;
     }
     acme->stop = driver->stop;
+    md_acme_set_share(acme, md_acme_acct_cache_share(driver->acct_cache));
     rv = md_acme_setup(acme, result);
     if (APR_SUCCESS != rv) {
         goto leave;

@@ -24,7 +24,8 @@
 #include "md_http.h"
 #include "md_store.h"
 
-/* Accounts created by this process, shared by all MDs' jobs (thread-safe). */
+/* Accounts created by this process, shared by all MDs' jobs (thread-safe), and with them what
+ * the jobs share about each CA: its directory (for a few minutes) and unused nonces. */
 typedef struct md_acme_acct_cache_t md_acme_acct_cache_t;
 
 /**

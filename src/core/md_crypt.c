@@ -317,6 +317,14 @@ md_pkey_t *md_pkey_wrap(EVP_PKEY *pkey, apr_pool_t *p)
     return wrapped;
 }
 
+md_pkey_t *md_pkey_share(const md_pkey_t *pkey, apr_pool_t *p)
+{
+    if (!EVP_PKEY_up_ref(pkey->pkey)) {
+        return NULL;
+    }
+    return md_pkey_wrap(pkey->pkey, p);
+}
+
 EVP_PKEY *md_pkey_get_EVP_PKEY(const md_pkey_t *pkey)
 {
     return pkey->pkey;

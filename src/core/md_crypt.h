@@ -76,6 +76,12 @@ apr_status_t md_pkey_to_pem(const char **ppem, apr_size_t *plen, const md_pkey_t
 
 /** Wrap an EVP_PKEY, taking over the caller's reference. */
 md_pkey_t *md_pkey_wrap(struct evp_pkey_st *pkey, apr_pool_t *p);
+/**
+ * The same key for another pool, without a copy: a new reference that 'p' releases. Keys are
+ * never changed once made, so threads may sign with shared references at the same time.
+ * NULL when OpenSSL refuses the reference.
+ */
+md_pkey_t *md_pkey_share(const md_pkey_t *pkey, apr_pool_t *p);
 struct evp_pkey_st *md_pkey_get_EVP_PKEY(const md_pkey_t *pkey);
 
 /** "RSA", "EC" */

@@ -25,6 +25,8 @@
 #define MD_HTTP_DEF_CONNECT_TIMEOUT apr_time_from_sec(30)
 #define MD_HTTP_DEF_TIMEOUT         apr_time_from_sec(60)
 #define MD_HTTP_LOG_BODY_MAX        4096
+/* idle connections a process keeps: room for every renewal job and OCSP fetch at once */
+#define MD_HTTP_MAX_IDLE_CONNS      64
 
 struct md_http_t {
     apr_pool_t *p;
@@ -305,6 +307,12 @@ static apr_status_t set_common_opts(md_http_t *http, md_http_req_ctx_t *ctx, con
         if (share) {
             rc = curl_easy_setopt(c, CURLOPT_SHARE, share);
         }
+    }
+    if (CURLE_OK == rc) {
+        /* curl_easy_perform() prunes the cache it returns a connection to down to this size
+         * (5 by default); with a shared cache and many jobs at once that closed most
+         * connections after one request, and every next request paid a new TLS handshake */
+        rc = curl_easy_setopt(c, CURLOPT_MAXCONNECTS, (long)MD_HTTP_MAX_IDLE_CONNS);
     }
     if (CURLE_OK == rc && http->config.proxy_url) {
         rc = curl_easy_setopt(c, CURLOPT_PROXY, http->config.proxy_url);

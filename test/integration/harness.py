@@ -755,6 +755,19 @@ MDPortMap http:{self.http_port} https:{self.https_port}
                                    f"Log tail:\n{self.log_tail()}")
             time.sleep(0.2)
 
+    def md_ready_times(self, names, since=0):
+        """Wall-clock times (seconds since the epoch, from the error log's own time stamps) at
+        which AH10059 was logged for each MD in 'names' that has it."""
+        times = {}
+        for ln in self.log_text(since).splitlines():
+            m = re.match(r"\[\w+ (\w+ +\d+ [\d:.]+) (\d+)\].*AH10059: The Managed Domain (\S+) ",
+                         ln)
+            if m and m.group(3) in names and m.group(3) not in times:
+                when = datetime.datetime.strptime(f"{m.group(1)} {m.group(2)}",
+                                                  "%b %d %H:%M:%S.%f %Y")
+                times[m.group(3)] = when.timestamp()
+        return times
+
     def log_problems(self, expected=(), since=None, modules=("md",)):
         """Lines at [error]/[warn] (or worse) from 'modules' after 'since' (default: since the
         last check) whose AH id is not in 'expected'."""

@@ -558,6 +558,30 @@ START_TEST(test_key_gen_spec)
 }
 END_TEST
 
+/* a shared reference outlives the pool of the key it came from and is the same key */
+START_TEST(test_key_share)
+{
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "P-256" };
+    apr_pool_t *origin = NULL, *other = NULL;
+    md_pkey_t *pkey = NULL, *shared;
+    const char *thumb = NULL, *thumb2 = NULL, *sig = NULL;
+
+    apr_pool_create(&origin, unit_pool);
+    apr_pool_create(&other, unit_pool);
+    ck_assert_int_eq(APR_SUCCESS, md_pkey_gen(&pkey, origin, &spec));
+    ck_assert_int_eq(APR_SUCCESS, md_pkey_jwk_thumbprint(&thumb, pkey, other));
+    shared = md_pkey_share(pkey, other);
+    ck_assert_ptr_nonnull(shared);
+    ck_assert_ptr_eq(md_pkey_get_EVP_PKEY(pkey), md_pkey_get_EVP_PKEY(shared));
+    apr_pool_destroy(origin);
+    ck_assert_int_eq(APR_SUCCESS, md_pkey_jwk_thumbprint(&thumb2, shared, other));
+    ck_assert_str_eq(thumb, thumb2);
+    ck_assert_int_eq(APR_SUCCESS, md_pkey_sign64(&sig, shared, "data", 4, other));
+    ck_assert_ptr_nonnull(sig);
+    apr_pool_destroy(other);
+}
+END_TEST
+
 Suite *suite_crypt(void)
 {
     Suite *s = suite_create("crypt");
@@ -580,6 +604,7 @@ Suite *suite_crypt(void)
                         (int)(sizeof(cover_cases) / sizeof(cover_cases[0])));
     tcase_add_test(tc, test_chain_pem);
     tcase_add_test(tc, test_key_gen_spec);
+    tcase_add_test(tc, test_key_share);
     suite_add_tcase(s, tc);
     return s;
 }
