@@ -149,15 +149,20 @@ leave:
     return rv;
 }
 
-apr_status_t md_acme_acct_save(md_store_t *store, md_store_group_t group, const char *name,
-                               const md_acme_acct_t *acct, const md_pkey_t *pkey, apr_pool_t *p)
+/* With 'is_copy' the account is saved durably elsewhere already (by the job that created it):
+ * this copy is written like a regenerable file, without flushing it to disk on its own. */
+static apr_status_t acct_save(md_store_t *store, md_store_group_t group, const char *name,
+                              const md_acme_acct_t *acct, const md_pkey_t *pkey, int is_copy,
+                              apr_pool_t *p)
 {
     md_json_t *json = NULL, *old = NULL;
     apr_status_t rv = APR_SUCCESS;
 
     /* key first: an account.json is only ever found with its key */
     if (pkey) {
-        rv = md_store_save(store, group, name, MD_FN_ACCT_KEY, MD_SV_PKEY, pkey, p);
+        rv = is_copy ? md_store_save_regenerable(store, group, name, MD_FN_ACCT_KEY, MD_SV_PKEY,
+                                                 pkey, p)
+                     : md_store_save(store, group, name, MD_FN_ACCT_KEY, MD_SV_PKEY, pkey, p);
     }
     if (APR_SUCCESS == rv) {
         json = md_acme_acct_to_json(acct, p);
@@ -165,13 +170,21 @@ apr_status_t md_acme_acct_save(md_store_t *store, md_store_group_t group, const 
         if (APR_SUCCESS == md_store_load_json(store, group, name, MD_FN_ACCOUNT, &old, p)) {
             md_json_copy_missing(json, old, NULL);
         }
-        rv = md_store_save_json(store, group, name, MD_FN_ACCOUNT, json, p);
+        rv = is_copy ? md_store_save_regenerable(store, group, name, MD_FN_ACCOUNT, MD_SV_JSON,
+                                                 json, p)
+                     : md_store_save_json(store, group, name, MD_FN_ACCOUNT, json, p);
     }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, APLOGNO(12211) "saving account %s/%s",
                       md_store_group_name(group), name);
     }
     return rv;
+}
+
+apr_status_t md_acme_acct_save(md_store_t *store, md_store_group_t group, const char *name,
+                               const md_acme_acct_t *acct, const md_pkey_t *pkey, apr_pool_t *p)
+{
+    return acct_save(store, group, name, acct, pkey, 0, p);
 }
 
 const char *md_acme_acct_id_make(const char *ca_url, int n, apr_pool_t *p)
@@ -488,7 +501,10 @@ static apr_status_t cached_or_new(md_acme_acct_t **pacct, md_acme_acct_origin_t 
 
 save:
     if (APR_SUCCESS == rv) {
-        rv = md_acme_acct_save(driver->store, MD_SG_STAGING, driver->md->name, *pacct, pkey, p);
+        /* the staged copy lets this MD install the account at activation even when the MD
+         * of the job that created it does not go live; that job saved it durably */
+        rv = acct_save(driver->store, MD_SG_STAGING, driver->md->name, *pacct, pkey,
+                       *porigin == MD_ACCT_FROM_CACHE, p);
         if (APR_SUCCESS != rv) {
             md_result_set(driver->result, rv, "saving the account into staging");
         }

@@ -84,9 +84,11 @@ apr_status_t md_store_save(md_store_t *store, md_store_group_t group, const char
                            apr_pool_t *p);
 /**
  * Save a value that can be regenerated when lost (md.json from the configuration, a fallback
- * certificate, a job's record, order and challenge answers: after a crash the job redoes them). Readers see the old or the new value as with md_store_save(), but the write is
- * not flushed to disk on its own: md_store_flush() makes all such writes durable at once, so a
- * start-up that writes thousands of them pays for one flush instead of thousands.
+ * certificate, a job's record, order and challenge answers: after a crash the job redoes them; a
+ * staged copy of an account that another job saved durably). Readers see the old or the new
+ * value as with md_store_save(), but the write is not flushed to disk on its own:
+ * md_store_flush() makes all such writes durable at once, so a start-up that writes thousands of
+ * them pays for one flush instead of thousands.
  */
 apr_status_t md_store_save_regenerable(md_store_t *store, md_store_group_t group, const char *name,
                                        const char *aspect, md_store_vtype_t vtype,
