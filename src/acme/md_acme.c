@@ -16,6 +16,7 @@
 #include <apr_thread_mutex.h>
 
 #include "md_log.h"
+#include "md_util.h"
 #include "md_keys.h"
 #include "md_jws.h"
 #include "md_acme.h"
@@ -66,13 +67,8 @@ apr_status_t md_acme_share_create(md_acme_share_t **pshare, apr_pool_t *p)
     apr_status_t rv;
 
     *pshare = NULL;
-    rv = apr_pool_create_unmanaged_ex(&share->p, NULL, NULL);
+    rv = md_util_shared_pool_create(&share->p, &share->mutex);
     if (APR_SUCCESS != rv) {
-        return rv;
-    }
-    rv = apr_thread_mutex_create(&share->mutex, APR_THREAD_MUTEX_DEFAULT, share->p);
-    if (APR_SUCCESS != rv) {
-        apr_pool_destroy(share->p);
         return rv;
     }
     apr_pool_cleanup_register(share->p, share, share_cleanup, apr_pool_cleanup_null);

@@ -45,19 +45,14 @@ apr_status_t md_acme_acct_cache_create(md_acme_acct_cache_t **pcache, apr_pool_t
     apr_status_t rv;
 
     *pcache = NULL;
-    /* The cache allocates from jobs' threads (under its mutex): it needs a pool, and an
-     * allocator, that nothing else uses concurrently. It lives as long as the process. */
-    rv = apr_pool_create_unmanaged_ex(&cache->p, NULL, NULL);
+    /* The cache allocates from jobs' threads (under its mutex) */
+    rv = md_util_shared_pool_create(&cache->p, &cache->mutex);
     if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
+                      APLOGNO(12209) "creating the pool and mutex of the account cache failed");
         return rv;
     }
     cache->entries = apr_array_make(cache->p, 5, sizeof(md_acct_cache_entry_t *));
-    rv = apr_thread_mutex_create(&cache->mutex, APR_THREAD_MUTEX_DEFAULT, cache->p);
-    if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      APLOGNO(12209) "apr_thread_mutex_create() for the account cache failed");
-        return rv;
-    }
     if (APR_SUCCESS != md_acme_share_create(&cache->share, cache->p)) {
         cache->share = NULL; /* every job then fetches its own directory and nonce */
     }

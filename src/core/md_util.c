@@ -27,6 +27,28 @@
 #include "md_log.h"
 #include "md_util.h"
 
+/* ---- shared state --------------------------------------------------------------------------- */
+
+apr_status_t md_util_shared_pool_create(apr_pool_t **ppool, apr_thread_mutex_t **pmutex)
+{
+    apr_pool_t *pool = NULL;
+    apr_status_t rv;
+
+    *ppool = NULL;
+    *pmutex = NULL;
+    rv = apr_pool_create_unmanaged_ex(&pool, NULL, NULL);
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    rv = apr_thread_mutex_create(pmutex, APR_THREAD_MUTEX_DEFAULT, pool);
+    if (APR_SUCCESS != rv) {
+        apr_pool_destroy(pool);
+        return rv;
+    }
+    *ppool = pool;
+    return APR_SUCCESS;
+}
+
 /* ---- base64url ------------------------------------------------------------------------------ */
 
 static const char b64url_chars[] =

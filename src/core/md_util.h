@@ -8,6 +8,7 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include <apr_file_info.h>
+#include <apr_thread_mutex.h>
 
 /* File permissions used by the store. */
 #define MD_FPROT_F_UONLY      (APR_FPROT_UREAD | APR_FPROT_UWRITE)                   /* 0600 */
@@ -16,6 +17,12 @@
 #define MD_FPROT_D_UALL_WREAD                                                                      \
     (MD_FPROT_D_UONLY | APR_FPROT_GREAD | APR_FPROT_GEXECUTE | APR_FPROT_WREAD                     \
      | APR_FPROT_WEXECUTE) /* 0755 */
+
+/**
+ * A pool for state that the threads of a process share: unmanaged, with an allocator of its own,
+ * living as long as the process, and a mutex that must be held whenever the pool is used.
+ */
+apr_status_t md_util_shared_pool_create(apr_pool_t **ppool, apr_thread_mutex_t **pmutex);
 
 /** base64url without padding (RFC 4648 5, RFC 7515 2) of 'len' bytes of 'data'. */
 const char *md_util_base64url_encode(const unsigned char *data, apr_size_t len, apr_pool_t *p);

@@ -288,6 +288,27 @@ START_TEST(test_rand)
 }
 END_TEST
 
+/* the shared pool is independent of every other pool: it survives the one used around it */
+START_TEST(test_shared_pool)
+{
+    apr_pool_t *sp = NULL, *tmp = NULL;
+    apr_thread_mutex_t *mutex = NULL;
+    char *s;
+
+    apr_pool_create(&tmp, unit_pool);
+    ck_assert_int_eq(APR_SUCCESS, md_util_shared_pool_create(&sp, &mutex));
+    ck_assert_ptr_nonnull(sp);
+    ck_assert_ptr_nonnull(mutex);
+    ck_assert_ptr_null(apr_pool_parent_get(sp));
+    ck_assert_int_eq(APR_SUCCESS, apr_thread_mutex_lock(mutex));
+    s = apr_pstrdup(sp, "kept");
+    ck_assert_int_eq(APR_SUCCESS, apr_thread_mutex_unlock(mutex));
+    apr_pool_destroy(tmp);
+    ck_assert_str_eq("kept", s);
+    apr_pool_destroy(sp);
+}
+END_TEST
+
 Suite *suite_util(void)
 {
     Suite *s = suite_create("util");
@@ -308,6 +329,7 @@ Suite *suite_util(void)
     tcase_add_test(tc, test_write_atomic_fail);
     tcase_add_test(tc, test_files);
     tcase_add_test(tc, test_rand);
+    tcase_add_test(tc, test_shared_pool);
     suite_add_tcase(s, tc);
     return s;
 }
