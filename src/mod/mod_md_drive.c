@@ -26,6 +26,7 @@
 #include "md_reg.h"
 #include "md_renew.h"
 #include "md_time.h"
+#include "md_util.h"
 #include "md_acme_drive.h"
 #include "md_version.h"
 #include "mod_md_drive.h"
@@ -75,6 +76,7 @@ struct md_drive_t {
 
 /* the drive of this server generation (set in the parent, inherited by the children) */
 static md_drive_t *the_drive;
+static int exit_wait_registered;
 
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) * wd_get_instance;
 static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) * wd_register_callback;
@@ -415,16 +417,14 @@ static void wait_for_jobs(md_drive_t *drive)
     }
 }
 
-/* The scheduler of this process (the child running the watchdog), for the exit handler. */
-static md_drive_t *running_drive;
-
 /* At process exit: the exit path of a child does not always stop the watchdog thread first,
  * and OpenSSL and APR are torn down by earlier-registered exit handlers. Registered after them,
- * this runs before them and keeps job threads from working on freed state. */
+ * this runs before them and keeps job threads from working on freed state. Only the child that
+ * runs the watchdog has job threads (a tpool). */
 static void wait_at_exit(void)
 {
-    if (running_drive && running_drive->tpool) {
-        wait_for_jobs(running_drive);
+    if (the_drive && the_drive->tpool) {
+        wait_for_jobs(the_drive);
     }
 }
 
@@ -438,10 +438,7 @@ static apr_status_t drive_cb(int state, void *baton, apr_pool_t *ptemp)
         case AP_WATCHDOG_STATE_STARTING:
             /* the job threads must not depend on pools the watchdog clears, so they get an
              * unmanaged pool of their own that lives as long as the process */
-            rv = apr_pool_create_unmanaged_ex(&drive->p, NULL, NULL);
-            if (APR_SUCCESS == rv) {
-                rv = apr_thread_mutex_create(&drive->mutex, APR_THREAD_MUTEX_DEFAULT, drive->p);
-            }
+            rv = md_util_shared_pool_create(&drive->p, &drive->mutex);
             if (APR_SUCCESS == rv) {
                 rv = apr_thread_pool_create(&drive->tpool, 0, MD_DRIVE_MAX_JOBS, drive->p);
             }
@@ -454,10 +451,10 @@ static apr_status_t drive_cb(int state, void *baton, apr_pool_t *ptemp)
                 drive->tpool = NULL;
                 break;
             }
-            if (!running_drive) {
+            if (!exit_wait_registered) {
                 atexit(wait_at_exit);
+                exit_wait_registered = 1;
             }
-            running_drive = drive;
             /* the first look right away, not a tick later */
             schedule(drive, apr_time_now());
             break;
