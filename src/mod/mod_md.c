@@ -271,19 +271,47 @@ static apr_status_t setup_store(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     return rv;
 }
 
-/* MDMessageCmd 'installed' for the MDs whose staged set this start activated: in the parent,
- * still with root's privileges (the admin may copy the key elsewhere). */
-static void send_installed(md_mod_conf_t *mc, server_rec *s, apr_pool_t *ptemp)
+/* Names of the MDs activated by httpd's first start-up pass, which runs no programs: the
+ * second pass, in the same process, sends their 'installed'. */
+static apr_hash_t *activated_before(server_rec *s)
+{
+    apr_pool_t *pp = s->process->pool;
+    apr_hash_t *names = NULL;
+
+    apr_pool_userdata_get((void **)&names, "mod_md_activated", pp);
+    if (!names) {
+        names = apr_hash_make(pp);
+        apr_pool_userdata_set(names, "mod_md_activated", apr_pool_cleanup_null, pp);
+    }
+    return names;
+}
+
+/* MDMessageCmd 'installed' for the MDs whose staged set this start activated (in this pass or
+ * in the first one): in the parent, still with root's privileges (the admin may copy the key
+ * elsewhere). In the first pass the names are only noted. */
+static void send_installed(md_mod_conf_t *mc, server_rec *s, int dry_run, apr_pool_t *ptemp)
 {
     const apr_array_header_t *items = md_reg_items(mc->reg);
+    apr_hash_t *before = activated_before(s);
     const md_reg_item_t *item;
+    const char *name;
     int i;
 
     for (i = 0; i < items->nelts; ++i) {
         item = APR_ARRAY_IDX(items, i, const md_reg_item_t *);
-        if (item->is_activated) {
-            mod_md_event_send(mc, s, "installed", item->md->name, ptemp);
+        name = item->md->name;
+        if (dry_run) {
+            if (item->is_activated) {
+                name = apr_pstrdup(apr_hash_pool_get(before), name);
+                apr_hash_set(before, name, APR_HASH_KEY_STRING, name);
+            }
         }
+        else if (item->is_activated || apr_hash_get(before, name, APR_HASH_KEY_STRING)) {
+            mod_md_event_send(mc, s, "installed", name, ptemp);
+        }
+    }
+    if (!dry_run) {
+        apr_hash_clear(before);
     }
 }
 
@@ -402,8 +430,8 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
     mod_md_ocsp_set_event_cb(ocsp_event, s);
     mod_md_ocsp_setup(mc, s, p);
     /* 4. */
+    send_installed(mc, s, dry_run, ptemp);
     if (!dry_run) {
-        send_installed(mc, s, ptemp);
         mod_md_drive_start(mc, s, p);
         mod_md_ocsp_start(mc, s, p);
     }

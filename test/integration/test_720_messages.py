@@ -1,7 +1,9 @@
 """MDMessageCmd reasons that need special situations: 'renewing' vetoed by a non-zero exit (no
 order at the CA, asked again later), 'expiring' for a certificate inside MDWarnWindow (a
 short-lived self-made one in domains/), and a program that hangs (killed after 10 seconds, the
-server goes on). 'errored' and the repeated 'renewed' are in test_710."""
+server goes on); 'installed' when a staged set goes live at a cold start (stop, then start),
+where httpd's first configuration pass activates it. 'errored' and the repeated 'renewed' are in
+test_710."""
 
 import re
 
@@ -63,3 +65,26 @@ def test_720_veto_expiring_hanging(httpd, ca):
     assert f"renewing {EXPIRING}" not in calls   # not due
     assert calls.count(f"renewing {VETOED}") >= 2
     assert not [c for c in calls if c.startswith(("renewed", "errored"))]
+
+
+INSTALLED = "cold.msg.example.org"
+
+
+def test_720_installed_at_cold_start(httpd, ca):
+    log = httpd.root / "msg.log"
+    prog = httpd.root / "msg.sh"
+    prog.write_text(f"#!/bin/sh\necho \"$*\" >> {log}\nexit 0\n")
+    prog.chmod(0o755)
+    log.touch()
+    log.chmod(0o666)
+    httpd.write_config(f"MDMessageCmd {prog}\n" + httpd.md_config({INSTALLED: []}))
+    httpd.start()
+    httpd.wait_md_ready([INSTALLED], timeout=120)
+    httpd.wait_log(r"AH12602: .*'renewed' succeeded", timeout=30)
+    httpd.stop()
+    assert f"installed {INSTALLED}" not in log.read_text()
+    # not a graceful restart: the first of httpd's two passes finds the staged set
+    httpd.start()
+    assert httpd.wait_log(r"AH12153: " + re.escape(INSTALLED) + r": activated")
+    assert log.read_text().splitlines().count(f"installed {INSTALLED}") == 1
+    httpd.verify_served(INSTALLED, ca.issuer_root)
