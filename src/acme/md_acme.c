@@ -26,25 +26,25 @@
 
 /* ---- what sessions share ------------------------------------------------------------------ */
 
-#define SHARE_DIR_TTL    apr_time_from_sec(300)
-#define SHARE_NONCE_TTL  apr_time_from_sec(60)
-#define SHARE_NONCES     32
-#define SHARE_NONCE_MAX  192
+#define SHARE_DIR_TTL   apr_time_from_sec(300)
+#define SHARE_NONCE_TTL apr_time_from_sec(60)
+#define SHARE_NONCES    32
+#define SHARE_NONCE_MAX 192
 
 typedef struct share_ca_t share_ca_t;
 struct share_ca_t {
     share_ca_t *next;
-    const char *url;    /* in the share's pool */
-    char *dir;          /* malloc'ed, replaced when stale */
+    const char *url; /* in the share's pool */
+    char *dir;       /* malloc'ed, replaced when stale */
     apr_size_t dir_len;
     apr_time_t dir_at;
-    int nnonces;        /* a stack: the freshest on top */
+    int nnonces; /* a stack: the freshest on top */
     char nonce[SHARE_NONCES][SHARE_NONCE_MAX];
     apr_time_t nonce_at[SHARE_NONCES];
 };
 
 struct md_acme_share_t {
-    apr_pool_t *p;      /* only touched under the mutex */
+    apr_pool_t *p; /* only touched under the mutex */
     apr_thread_mutex_t *mutex;
     share_ca_t *cas;
 };

@@ -86,8 +86,9 @@ apr_status_t md_acme_create(md_acme_t **pacme, const char *url, const md_http_co
                             apr_pool_t *p);
 
 /**
- * 1. Fetch (or take from the share) and check the directory. APR_EINVAL (with a detail in 'result') when the URL does not
- * serve an ACME directory; the transport error (APR_EAGAIN for 5xx) when the CA is unreachable.
+ * 1. Fetch (or take from the share) and check the directory. APR_EINVAL (with a detail in 'result')
+ * when the URL does not serve an ACME directory; the transport error (APR_EAGAIN for 5xx) when the
+ * CA is unreachable.
  */
 apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result);
 

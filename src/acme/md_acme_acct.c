@@ -165,9 +165,9 @@ static apr_status_t acct_save(md_store_t *store, md_store_group_t group, const c
         if (APR_SUCCESS == md_store_load_json(store, group, name, MD_FN_ACCOUNT, &old, p)) {
             md_json_copy_missing(json, old, NULL);
         }
-        rv = is_copy ? md_store_save_regenerable(store, group, name, MD_FN_ACCOUNT, MD_SV_JSON,
-                                                 json, p)
-                     : md_store_save_json(store, group, name, MD_FN_ACCOUNT, json, p);
+        rv = is_copy
+                 ? md_store_save_regenerable(store, group, name, MD_FN_ACCOUNT, MD_SV_JSON, json, p)
+                 : md_store_save_json(store, group, name, MD_FN_ACCOUNT, json, p);
     }
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, APLOGNO(12211) "saving account %s/%s",

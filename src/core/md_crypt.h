@@ -30,8 +30,8 @@ typedef enum {
 typedef struct md_pkey_spec_t md_pkey_spec_t;
 struct md_pkey_spec_t {
     md_pkey_type_t type;
-    unsigned int bits;  /* RSA only */
-    const char *curve;  /* EC only: "secp256r1", "secp384r1" (also "P-256", "P-384") */
+    unsigned int bits; /* RSA only */
+    const char *curve; /* EC only: "secp256r1", "secp384r1" (also "P-256", "P-384") */
 };
 
 /**
@@ -39,8 +39,9 @@ struct md_pkey_spec_t {
  * "secp384r1", "P-256", "P-384"). *pnused gets how many words were consumed (1 or 2). On
  * APR_EINVAL *perr says what is accepted (in 'p').
  */
-apr_status_t md_pkey_spec_parse(md_pkey_spec_t **pspec, apr_size_t *pnused, const char *const *words,
-                                apr_size_t nwords, apr_pool_t *p, const char **perr);
+apr_status_t md_pkey_spec_parse(md_pkey_spec_t **pspec, apr_size_t *pnused,
+                                const char *const *words, apr_size_t nwords, apr_pool_t *p,
+                                const char **perr);
 
 /** Short name used in file names and status: "rsa" for RSA, the curve name for EC. */
 const char *md_pkey_spec_name(const md_pkey_spec_t *spec);
@@ -173,9 +174,9 @@ apr_status_t md_cert_req_create64(const char **pcsr64, const apr_array_header_t 
  * signed with 'pkey', with the given issuer/subject organisation 'org' (e.g. "Apache Managed
  * Domain Fallback").
  */
-apr_status_t md_cert_self_sign(md_cert_t **pcert, const char *org, const apr_array_header_t *domains,
-                               const md_pkey_t *pkey, apr_interval_time_t valid_for,
-                               apr_pool_t *p);
+apr_status_t md_cert_self_sign(md_cert_t **pcert, const char *org,
+                               const apr_array_header_t *domains, const md_pkey_t *pkey,
+                               apr_interval_time_t valid_for, apr_pool_t *p);
 
 /* id-pe-acmeIdentifier (RFC 8737 6.1) */
 #define MD_OID_ACME_IDENTIFIER "1.3.6.1.5.5.7.1.31"

@@ -26,7 +26,7 @@
 #define MD_HTTP_DEF_TIMEOUT         apr_time_from_sec(60)
 #define MD_HTTP_LOG_BODY_MAX        4096
 /* idle connections a process keeps: room for every renewal job and OCSP fetch at once */
-#define MD_HTTP_MAX_IDLE_CONNS      64
+#define MD_HTTP_MAX_IDLE_CONNS 64
 
 struct md_http_t {
     apr_pool_t *p;

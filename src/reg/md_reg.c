@@ -41,10 +41,9 @@ struct md_reg_t {
  * under the version of both files: a restart then parses no certificate it has seen before, which
  * keeps restarts of servers with thousands of MDs fast. */
 typedef struct {
-    const char *version; /* md_store_get_version() of certificate and key, joined */
-    const char *domains; /* the names coverage was checked for, joined */
-    apr_time_t not_before;
-    apr_time_t not_after;
+    const char *version;     /* md_store_get_version() of certificate and key, joined */
+    const char *domains;     /* the names coverage was checked for, joined */
+    md_reg_cert_info_t info; /* validity and what the status pages show */
     int covers_all;
     int is_usable; /* the key belongs to the certificate */
 } cert_facts_t;
@@ -392,8 +391,11 @@ static const cert_facts_t *facts_put(md_reg_t *reg, const char *key, const char 
 
     f->version = apr_pstrdup(mp, version ? version : "");
     f->domains = apr_pstrdup(mp, md_array_str_join(md->domains, " ", p));
-    f->not_before = md_cert_get_not_before(cert);
-    f->not_after = md_cert_get_not_after(cert);
+    f->info.not_before = md_cert_get_not_before(cert);
+    f->info.not_after = md_cert_get_not_after(cert);
+    f->info.issuer = md_cert_get_issuer(cert, mp);
+    f->info.serial = md_cert_get_serial(cert, mp);
+    f->info.sha256_fingerprint = md_cert_get_sha256_fingerprint(cert, mp);
     f->covers_all = md_cert_covers_all(cert, md->domains);
     f->is_usable = is_usable;
     if (reg->memo && version) {
@@ -489,6 +491,18 @@ static const cert_facts_t *live_facts(md_reg_t *reg, const md_t *md, const md_pk
     return facts_put(reg, key, version, md, APR_ARRAY_IDX(chain, 0, const md_cert_t *), 1, p);
 }
 
+apr_status_t md_reg_live_cert_info(md_reg_cert_info_t *info, md_reg_t *reg, const md_t *md,
+                                   const md_pkey_spec_t *spec, apr_pool_t *p)
+{
+    const cert_facts_t *f = live_facts(reg, md, spec, apr_time_now(), p);
+
+    if (!f) {
+        return APR_ENOENT;
+    }
+    *info = f->info;
+    return APR_SUCCESS;
+}
+
 static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
 {
     md_t *md = item->md;
@@ -506,12 +520,12 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
         }
         else {
             if (!item->has_cert) {
-                item->valid_from = f->not_before;
-                item->valid_until = f->not_after;
+                item->valid_from = f->info.not_before;
+                item->valid_until = f->info.not_after;
             }
             item->has_cert = 1;
-            reason = md_renew_due(&at, f->not_before, f->not_after, f->covers_all, md->renew_window,
-                                  now);
+            reason = md_renew_due(&at, f->info.not_before, f->info.not_after, f->covers_all,
+                                  md->renew_window, now);
         }
         if (i == 0 || at < item->renew_at) {
             item->renew_at = at;
@@ -612,7 +626,7 @@ static int fallback_usable(md_reg_t *reg, const md_t *md, const md_pkey_t *pkey,
         cert = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
         f = facts_put(reg, key, version, md, cert, md_cert_matches_key(cert, pkey), p);
     }
-    return f->not_after - now > FALLBACK_MIN_LEFT && f->covers_all && f->is_usable;
+    return f->info.not_after - now > FALLBACK_MIN_LEFT && f->covers_all && f->is_usable;
 }
 
 static apr_status_t ensure_fallback(md_reg_t *reg, const md_t *md, apr_time_t now, apr_pool_t *p)

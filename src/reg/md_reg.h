@@ -71,6 +71,24 @@ apr_status_t md_reg_sync(md_reg_t *reg, apr_array_header_t *mds, apr_time_t now,
  */
 apr_status_t md_reg_cleanup_stale(md_reg_t *reg, apr_pool_t *p);
 
+/* What the status pages show of a live certificate (md-status "cert" entries). */
+typedef struct md_reg_cert_info_t md_reg_cert_info_t;
+struct md_reg_cert_info_t {
+    const char *issuer;             /* issuer name, one line */
+    const char *serial;             /* hex */
+    const char *sha256_fingerprint; /* hex of the DER's SHA-256 */
+    apr_time_t not_before;
+    apr_time_t not_after;
+};
+
+/**
+ * The live certificate of key spec 'spec' of 'md' as the sync found it: from the memo when its
+ * files did not change since (nothing is read), else from the files. APR_ENOENT when there is no
+ * usable one. Strings live in 'p' or in the memo. Call after md_reg_sync().
+ */
+apr_status_t md_reg_live_cert_info(md_reg_cert_info_t *info, md_reg_t *reg, const md_t *md,
+                                   const md_pkey_spec_t *spec, apr_pool_t *p);
+
 /** The item of an MD by name, or NULL. */
 md_reg_item_t *md_reg_get(md_reg_t *reg, const char *name);
 

@@ -29,21 +29,30 @@ static const char *key_type_name(const md_pkey_spec_t *spec)
     return md_pkey_spec_name(spec);
 }
 
-static void set_validity(md_json_t *json, const md_cert_t *cert, apr_pool_t *p)
+static void set_validity(md_json_t *json, apr_time_t from, apr_time_t until, apr_pool_t *p)
 {
-    md_json_sets(md_time_http(md_cert_get_not_before(cert), p), json, MD_KEY_VALID, MD_KEY_FROM);
-    md_json_sets(md_time_http(md_cert_get_not_after(cert), p), json, MD_KEY_VALID, MD_KEY_UNTIL);
+    md_json_sets(md_time_http(from, p), json, MD_KEY_VALID, MD_KEY_FROM);
+    md_json_sets(md_time_http(until, p), json, MD_KEY_VALID, MD_KEY_UNTIL);
 }
 
-static md_json_t *cert_json(const md_cert_t *cert, apr_pool_t *p)
+static md_json_t *info_json(const md_reg_cert_info_t *info, apr_pool_t *p)
 {
     md_json_t *json = md_json_create(p);
 
-    md_json_sets(md_cert_get_issuer(cert, p), json, MD_KEY_ISSUER_NAME);
-    set_validity(json, cert, p);
-    md_json_sets(md_cert_get_serial(cert, p), json, MD_KEY_SERIAL);
-    md_json_sets(md_cert_get_sha256_fingerprint(cert, p), json, MD_KEY_SHA256_FINGERPRINT);
+    md_json_sets(info->issuer, json, MD_KEY_ISSUER_NAME);
+    set_validity(json, info->not_before, info->not_after, p);
+    md_json_sets(info->serial, json, MD_KEY_SERIAL);
+    md_json_sets(info->sha256_fingerprint, json, MD_KEY_SHA256_FINGERPRINT);
     return json;
+}
+
+static void info_of(md_reg_cert_info_t *info, const md_cert_t *cert, apr_pool_t *p)
+{
+    info->issuer = md_cert_get_issuer(cert, p);
+    info->serial = md_cert_get_serial(cert, p);
+    info->sha256_fingerprint = md_cert_get_sha256_fingerprint(cert, p);
+    info->not_before = md_cert_get_not_before(cert);
+    info->not_after = md_cert_get_not_after(cert);
 }
 
 /* The leaf certificate of a key spec in a group, or NULL. */
@@ -52,31 +61,43 @@ static const md_cert_t *load_leaf(md_store_t *store, md_store_group_t group, con
 {
     apr_array_header_t *chain = NULL;
 
-    if (APR_SUCCESS != md_store_load(store, group, md->name, md_chain_filename(spec, p),
-                                     MD_SV_CHAIN, (void **)&chain, p)
+    if (APR_SUCCESS
+            != md_store_load(store, group, md->name, md_chain_filename(spec, p), MD_SV_CHAIN,
+                             (void **)&chain, p)
         || !chain || !chain->nelts) {
         return NULL;
     }
     return APR_ARRAY_IDX(chain, 0, const md_cert_t *);
 }
 
-/* 1. */
-apr_status_t md_status_certs_json(md_json_t **pjson, md_store_t *store, md_store_group_t group,
-                                  const md_t *md, apr_pool_t *p)
+/* 1. The "cert" object: one entry per key spec that has a certificate, and the validity of the
+ * first of them at the top. The live ones come from the registry (no file is read when they did
+ * not change), the others from the store. */
+static apr_status_t certs_json(md_json_t **pjson, md_reg_t *reg, md_store_t *store,
+                               md_store_group_t group, const md_t *md, apr_pool_t *p)
 {
     md_json_t *json = md_json_create(p);
+    md_reg_cert_info_t info;
     const md_cert_t *cert;
     int i, found = 0;
 
     *pjson = NULL;
     for (i = 0; md->pks && i < md->pks->nelts; ++i) {
-        cert = load_leaf(store, group, md, spec_of(md, i), p);
-        if (!cert) {
-            continue;
+        if (reg) {
+            if (APR_SUCCESS != md_reg_live_cert_info(&info, reg, md, spec_of(md, i), p)) {
+                continue;
+            }
         }
-        md_json_setj(cert_json(cert, p), json, key_type_name(spec_of(md, i)));
+        else {
+            cert = load_leaf(store, group, md, spec_of(md, i), p);
+            if (!cert) {
+                continue;
+            }
+            info_of(&info, cert, p);
+        }
+        md_json_setj(info_json(&info, p), json, key_type_name(spec_of(md, i)));
         if (!found) {
-            set_validity(json, cert, p);
+            set_validity(json, info.not_before, info.not_after, p);
         }
         found = 1;
     }
@@ -85,6 +106,12 @@ apr_status_t md_status_certs_json(md_json_t **pjson, md_store_t *store, md_store
     }
     *pjson = json;
     return APR_SUCCESS;
+}
+
+apr_status_t md_status_certs_json(md_json_t **pjson, md_store_t *store, md_store_group_t group,
+                                  const md_t *md, apr_pool_t *p)
+{
+    return certs_json(pjson, NULL, store, group, md, p);
 }
 
 static md_json_t *live_of(apr_hash_t *live, const md_t *md, const char *key)
@@ -105,8 +132,7 @@ apr_hash_t *md_status_live_make(md_reg_t *reg, apr_pool_t *p)
     for (i = 0; i < items->nelts; ++i) {
         item = APR_ARRAY_IDX(items, i, const md_reg_item_t *);
         entry = md_json_create(p);
-        if (APR_SUCCESS == md_status_certs_json(&j, md_reg_store(reg), MD_SG_DOMAINS, item->md,
-                                                p)) {
+        if (APR_SUCCESS == certs_json(&j, reg, NULL, MD_SG_DOMAINS, item->md, p)) {
             md_json_setj(j, entry, MD_KEY_CERT);
         }
         if (APR_SUCCESS == md_job_load(&j, md_reg_store(reg), MD_SG_DOMAINS, item->md->name, p)) {
@@ -190,8 +216,7 @@ static md_json_t *cert_status_of(md_store_t *store, md_store_group_t group, cons
             md_json_sets(md_time_http(md_cert_get_not_before(cert), p), json, MD_KEY_VALID_FROM);
             md_json_sets(md_time_http(md_cert_get_not_after(cert), p), json, MD_KEY_VALID_UNTIL);
             md_json_sets(md_cert_get_serial(cert, p), json, MD_KEY_SERIAL);
-            md_json_sets(md_cert_get_sha256_fingerprint(cert, p), json,
-                         MD_KEY_SHA256_FINGERPRINT);
+            md_json_sets(md_cert_get_sha256_fingerprint(cert, p), json, MD_KEY_SHA256_FINGERPRINT);
             break;
         }
     }
@@ -300,14 +325,13 @@ static void add_header(apr_array_header_t *out, const metric_t *m, apr_pool_t *p
         apr_psprintf(p, "# HELP %s %s\n# TYPE %s %s\n", m->name, m->help, m->name, m->type);
 }
 
-static void add_sample(apr_array_header_t *out, const metric_t *m, const char *md,
-                       const char *key, apr_int64_t value, apr_pool_t *p)
+static void add_sample(apr_array_header_t *out, const metric_t *m, const char *md, const char *key,
+                       apr_int64_t value, apr_pool_t *p)
 {
     APR_ARRAY_PUSH(out, const char *) =
         key ? apr_psprintf(p, "%s{md=\"%s\",key=\"%s\"} %" APR_INT64_T_FMT "\n", m->name,
                            label(md, p), label(key, p), value)
-            : apr_psprintf(p, "%s{md=\"%s\"} %" APR_INT64_T_FMT "\n", m->name, label(md, p),
-                           value);
+            : apr_psprintf(p, "%s{md=\"%s\"} %" APR_INT64_T_FMT "\n", m->name, label(md, p), value);
 }
 
 static void add_certs(apr_array_header_t *out, md_reg_t *reg, apr_hash_t *live, int which,
@@ -348,7 +372,7 @@ static void job_facts(long *perrors, apr_time_t *pnext, md_store_t *store, const
 }
 
 static apr_int64_t md_value(md_reg_t *reg, const md_reg_item_t *item, int which,
-                          md_status_counters_fn *counters, void *baton, apr_pool_t *p)
+                            md_status_counters_fn *counters, void *baton, apr_pool_t *p)
 {
     md_status_counters_t c;
     long errors;
@@ -362,8 +386,7 @@ static apr_int64_t md_value(md_reg_t *reg, const md_reg_item_t *item, int which,
             job_facts(&errors, &next, md_reg_store(reg), item->md->name, p);
             return errors;
         case 4:
-            return item->is_staged
-                || APR_SUCCESS == md_reg_check_staged(reg, item->md, NULL, p);
+            return item->is_staged || APR_SUCCESS == md_reg_check_staged(reg, item->md, NULL, p);
         case 5:
             return (apr_int64_t)item->md->state;
         default:
@@ -376,8 +399,8 @@ static apr_int64_t md_value(md_reg_t *reg, const md_reg_item_t *item, int which,
     return (apr_int64_t)(which == 6 ? c.renewals : which == 7 ? c.failures : c.challenges);
 }
 
-const char *md_status_metrics_text(md_reg_t *reg, apr_hash_t *live,
-                                   md_status_counters_fn *counters, void *baton, apr_pool_t *p)
+const char *md_status_metrics_text(md_reg_t *reg, apr_hash_t *live, md_status_counters_fn *counters,
+                                   void *baton, apr_pool_t *p)
 {
     const apr_array_header_t *items = md_reg_items(reg);
     apr_array_header_t *out = apr_array_make(p, 64, sizeof(const char *));
