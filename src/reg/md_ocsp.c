@@ -279,16 +279,13 @@ static void item_set(md_ocsp_item_t *item, const unsigned char *der, apr_size_t 
 
 static apr_time_t file_mtime(md_ocsp_item_t *item, apr_pool_t *p)
 {
-    const char *fpath = NULL;
-    apr_finfo_t finfo;
+    apr_time_t mtime = 0;
 
-    if (APR_SUCCESS
-            != md_store_get_fname(&fpath, item->reg->store, MD_SG_OCSP, item->dir_name,
-                                  item->file_name, p)
-        || APR_SUCCESS != apr_stat(&finfo, fpath, APR_FINFO_MTIME, p)) {
+    if (APR_SUCCESS != md_store_get_modified(&mtime, item->reg->store, MD_SG_OCSP, item->dir_name,
+                                             item->file_name, p)) {
         return 0;
     }
-    return finfo.mtime;
+    return mtime;
 }
 
 static apr_time_t json_time(const md_json_t *json, const char *key)
@@ -703,47 +700,45 @@ typedef struct {
     md_store_t *store;
     apr_interval_time_t keep;
     apr_time_t now;
+    const char *name; /* the ocsp/<name> being looked at */
 } old_ctx_t;
 
-static int is_old(const char *fpath, const old_ctx_t *ctx, apr_pool_t *p)
+static int is_old(const old_ctx_t *ctx, const char *aspect, apr_pool_t *p)
 {
     md_json_t *json = NULL;
     apr_time_t until;
 
-    if (APR_SUCCESS != md_json_readf(&json, p, fpath, NULL)) {
+    if (APR_SUCCESS
+        != md_store_load(ctx->store, MD_SG_OCSP, ctx->name, aspect, MD_SV_JSON, (void **)&json, p)) {
         return 1;
     }
     until = json_time(json, MD_KEY_UNTIL);
     return !until || until + ctx->keep < ctx->now;
 }
 
-static apr_status_t remove_if_old(void *baton, const char *dpath, const char *fname,
-                                  apr_filetype_e type, apr_pool_t *ptemp)
+static int remove_if_old(void *baton, const char *aspect, apr_pool_t *ptemp)
 {
     old_ctx_t *ctx = baton;
-    apr_size_t n = strlen(fname);
-    const char *fpath;
+    apr_size_t n = strlen(aspect);
 
-    if (type != APR_REG || n < 10 || strncmp(fname, "ocsp-", 5) || strcmp(fname + n - 5, ".json")) {
-        return APR_SUCCESS;
+    if (n < 10 || strncmp(aspect, "ocsp-", 5) || strcmp(aspect + n - 5, ".json")) {
+        return 1;
     }
-    fpath = md_util_path_join(ptemp, dpath, fname);
-    if (is_old(fpath, ctx, ptemp)) {
+    if (is_old(ctx, aspect, ptemp)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp,
-                      APLOGNO(12808) "removing old OCSP response %s", fpath);
-        apr_file_remove(fpath, ptemp);
+                      APLOGNO(12808) "removing old OCSP response %s/%s/%s",
+                      md_store_group_name(MD_SG_OCSP), ctx->name, aspect);
+        md_store_remove(ctx->store, MD_SG_OCSP, ctx->name, aspect, ptemp);
     }
-    return APR_SUCCESS;
+    return 1;
 }
 
 static int remove_old_in(void *baton, const char *name, apr_pool_t *ptemp)
 {
     old_ctx_t *ctx = baton;
-    const char *dpath = NULL;
 
-    if (APR_SUCCESS == md_store_get_fname(&dpath, ctx->store, MD_SG_OCSP, name, NULL, ptemp)) {
-        md_util_dir_do(remove_if_old, ctx, dpath, ptemp);
-    }
+    ctx->name = name;
+    md_store_iter_aspects(remove_if_old, ctx, ctx->store, MD_SG_OCSP, name, ptemp);
     return 1;
 }
 
@@ -755,5 +750,6 @@ apr_status_t md_ocsp_remove_old(md_store_t *store, apr_interval_time_t keep, apr
     ctx.store = store;
     ctx.keep = keep;
     ctx.now = now;
+    ctx.name = NULL;
     return md_store_iter_names(remove_old_in, &ctx, store, MD_SG_OCSP, p);
 }

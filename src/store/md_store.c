@@ -62,6 +62,18 @@ apr_status_t md_store_iter_names(md_store_name_cb *cb, void *baton, md_store_t *
     return store->iter_names(cb, baton, store, group, p);
 }
 
+apr_status_t md_store_iter_aspects(md_store_name_cb *cb, void *baton, md_store_t *store,
+                                   md_store_group_t group, const char *name, apr_pool_t *p)
+{
+    return store->iter_aspects(cb, baton, store, group, name, p);
+}
+
+apr_status_t md_store_get_modified(apr_time_t *pmtime, md_store_t *store, md_store_group_t group,
+                                   const char *name, const char *aspect, apr_pool_t *p)
+{
+    return store->get_modified(pmtime, store, group, name, aspect, p);
+}
+
 apr_status_t md_store_activate(md_store_t *store, const char *name, apr_pool_t *p)
 {
     return store->activate(store, name, p);

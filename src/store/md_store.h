@@ -40,7 +40,8 @@ typedef enum {
 
 typedef struct md_store_t md_store_t;
 
-/* Called for each name found by md_store_iter_names(); return 0 to stop. */
+/* Called for each name found by md_store_iter_names() (or aspect by md_store_iter_aspects());
+ * return 0 to stop. */
 typedef int md_store_name_cb(void *baton, const char *name, apr_pool_t *ptemp);
 
 struct md_store_t {
@@ -66,6 +67,10 @@ struct md_store_t {
     apr_status_t (*flush)(md_store_t *store, apr_pool_t *p);
     apr_status_t (*get_version)(const char **pversion, md_store_t *store, md_store_group_t group,
                                 const char *name, const char *aspect, apr_pool_t *p);
+    apr_status_t (*iter_aspects)(md_store_name_cb *cb, void *baton, md_store_t *store,
+                                 md_store_group_t group, const char *name, apr_pool_t *p);
+    apr_status_t (*get_modified)(apr_time_t *pmtime, md_store_t *store, md_store_group_t group,
+                                 const char *name, const char *aspect, apr_pool_t *p);
 };
 
 /** Directory name of a group ("domains", ...). */
@@ -111,6 +116,12 @@ apr_status_t md_store_purge(md_store_t *store, md_store_group_t group, const cha
 /** Call 'cb' for each name in 'group'. */
 apr_status_t md_store_iter_names(md_store_name_cb *cb, void *baton, md_store_t *store,
                                  md_store_group_t group, apr_pool_t *p);
+/** Call 'cb' for each aspect stored under (group, name); none (or no such name) is fine. */
+apr_status_t md_store_iter_aspects(md_store_name_cb *cb, void *baton, md_store_t *store,
+                                   md_store_group_t group, const char *name, apr_pool_t *p);
+/** When a value was last written. APR_ENOENT if it does not exist. */
+apr_status_t md_store_get_modified(apr_time_t *pmtime, md_store_t *store, md_store_group_t group,
+                                   const char *name, const char *aspect, apr_pool_t *p);
 /**
  * Make the staged set of 'name' live: staging/<name> becomes domains/<name>, the previous
  * domains/<name> moves to archive/<name>.N. Only call after the set has been checked. A crash at

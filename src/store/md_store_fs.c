@@ -277,30 +277,66 @@ static apr_status_t fs_purge(md_store_t *store, md_store_group_t group, const ch
 typedef struct {
     md_store_name_cb *cb;
     void *baton;
+    apr_filetype_e type; /* names are directories, aspects files */
 } iter_ctx_t;
 
-static apr_status_t iter_name(void *baton, const char *dpath, const char *name, apr_filetype_e type,
-                              apr_pool_t *ptemp)
+/* temporary files of atomic writes and set-aside files start with a '.' */
+static apr_status_t iter_one(void *baton, const char *dpath, const char *name, apr_filetype_e type,
+                             apr_pool_t *ptemp)
 {
     iter_ctx_t *ctx = baton;
 
     (void)dpath;
-    if (type != APR_DIR || name[0] == '.') {
+    if (type != ctx->type || name[0] == '.') {
         return APR_SUCCESS;
     }
     return ctx->cb(ctx->baton, name, ptemp) ? APR_SUCCESS : APR_EOF;
+}
+
+static apr_status_t iter_dir(iter_ctx_t *ctx, const char *dpath, apr_pool_t *p)
+{
+    apr_status_t rv = md_util_dir_do(iter_one, ctx, dpath, p);
+
+    return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
 }
 
 static apr_status_t fs_iter_names(md_store_name_cb *cb, void *baton, md_store_t *store,
                                   md_store_group_t group, apr_pool_t *p)
 {
     md_store_fs_t *fs = (md_store_fs_t *)store;
-    iter_ctx_t ctx = { cb, baton };
-    apr_status_t rv;
+    iter_ctx_t ctx = { cb, baton, APR_DIR };
 
-    rv = md_util_dir_do(iter_name, &ctx, md_util_path_join(p, fs->base, md_store_group_name(group)),
-                        p);
-    return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
+    return iter_dir(&ctx, md_util_path_join(p, fs->base, md_store_group_name(group)), p);
+}
+
+static apr_status_t fs_iter_aspects(md_store_name_cb *cb, void *baton, md_store_t *store,
+                                    md_store_group_t group, const char *name, apr_pool_t *p)
+{
+    md_store_fs_t *fs = (md_store_fs_t *)store;
+    iter_ctx_t ctx = { cb, baton, APR_REG };
+    apr_status_t rv = check_names(group, name, NULL);
+
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    return iter_dir(&ctx, fs_path(fs, group, name, NULL, p), p);
+}
+
+static apr_status_t fs_get_modified(apr_time_t *pmtime, md_store_t *store, md_store_group_t group,
+                                    const char *name, const char *aspect, apr_pool_t *p)
+{
+    md_store_fs_t *fs = (md_store_fs_t *)store;
+    apr_finfo_t finfo;
+    apr_status_t rv = check_names(group, name, aspect);
+
+    if (APR_SUCCESS == rv) {
+        rv = apr_stat(&finfo, fs_path(fs, group, name, aspect, p), APR_FINFO_MTIME, p);
+    }
+    if (APR_SUCCESS == rv || APR_STATUS_IS_INCOMPLETE(rv)) {
+        *pmtime = finfo.mtime;
+        return APR_SUCCESS;
+    }
+    return rv;
 }
 
 static apr_status_t fs_get_fname(const char **pfname, md_store_t *store, md_store_group_t group,
@@ -851,6 +887,8 @@ apr_status_t md_store_fs_open(md_store_t **pstore, const char *path, apr_pool_t 
     fs->s.save_regenerable = fs_save_regenerable;
     fs->s.flush = fs_flush;
     fs->s.get_version = fs_get_version;
+    fs->s.iter_aspects = fs_iter_aspects;
+    fs->s.get_modified = fs_get_modified;
     fs->base = apr_pstrdup(p, path);
 
     rv = md_util_dir_make(fs->base, MD_FPROT_D_UALL_WREAD, p);

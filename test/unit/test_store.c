@@ -241,6 +241,78 @@ START_TEST(store_sets_aside)
 }
 END_TEST
 
+static int collect_aspect(void *baton, const char *name, apr_pool_t *ptemp)
+{
+    apr_array_header_t *names = baton;
+
+    (void)ptemp;
+    APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(names->pool, name);
+    return names->nelts < 10;
+}
+
+static int stop_at_first(void *baton, const char *name, apr_pool_t *ptemp)
+{
+    (void)name;
+    (void)ptemp;
+    ++*(int *)baton;
+    return 0;
+}
+
+/* aspects are the values under a name: no temporary files, no directories */
+START_TEST(store_iterates_aspects)
+{
+    const char *dir = unit_tmpdir();
+    md_store_t *store = open_store(dir);
+    md_json_t *json = md_json_create(unit_pool);
+    apr_array_header_t *names = apr_array_make(unit_pool, 5, sizeof(const char *));
+    const char *base = apr_pstrcat(unit_pool, dir, "/ocsp/x", NULL);
+    int calls = 0;
+
+    ck_assert_int_eq(APR_SUCCESS, md_store_iter_aspects(collect_aspect, names, store, MD_SG_OCSP,
+                                                        "x", unit_pool));
+    ck_assert_int_eq(0, names->nelts);
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_store_save_json(store, MD_SG_OCSP, "x", "a.json", json, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_store_save_json(store, MD_SG_OCSP, "x", "b.json", json, unit_pool));
+    ck_assert_int_eq(0, mkdir(apr_pstrcat(unit_pool, base, "/sub", NULL), 0700));
+    ck_assert_int_eq(APR_SUCCESS, md_util_file_write_atomic(apr_pstrcat(unit_pool, base,
+                                                                        "/.a.json.tmp.x", NULL),
+                                                            "{}", 2, MD_FPROT_F_UONLY, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_store_iter_aspects(collect_aspect, names, store, MD_SG_OCSP,
+                                                        "x", unit_pool));
+    ck_assert_int_eq(2, names->nelts);
+    ck_assert_int_ne(strcmp(APR_ARRAY_IDX(names, 0, const char *),
+                            APR_ARRAY_IDX(names, 1, const char *)),
+                     0);
+    ck_assert_int_eq(0, strcmp("a.json", APR_ARRAY_IDX(names, 0, const char *))
+                            * strcmp("a.json", APR_ARRAY_IDX(names, 1, const char *)));
+    ck_assert_int_eq(APR_SUCCESS, md_store_iter_aspects(stop_at_first, &calls, store, MD_SG_OCSP,
+                                                        "x", unit_pool));
+    ck_assert_int_eq(1, calls);
+    ck_assert_int_eq(APR_EINVAL, md_store_iter_aspects(collect_aspect, names, store, MD_SG_OCSP,
+                                                       "..", unit_pool));
+}
+END_TEST
+
+START_TEST(store_knows_when_written)
+{
+    md_store_t *store = open_store(unit_tmpdir());
+    apr_time_t before = apr_time_now(), mtime = 0;
+
+    ck_assert_int_eq(APR_ENOENT, md_store_get_modified(&mtime, store, MD_SG_OCSP, "x", "a.json",
+                                                       unit_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_store_save_json(store, MD_SG_OCSP, "x", "a.json",
+                                                     md_json_create(unit_pool), unit_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_store_get_modified(&mtime, store, MD_SG_OCSP, "x", "a.json",
+                                                        unit_pool));
+    ck_assert_int_ge(mtime, before - apr_time_from_sec(2));
+    ck_assert_int_le(mtime, apr_time_now() + apr_time_from_sec(2));
+    ck_assert_int_eq(APR_EINVAL, md_store_get_modified(&mtime, store, MD_SG_OCSP, "x", "../a",
+                                                       unit_pool));
+}
+END_TEST
+
 Suite *suite_store(void)
 {
     Suite *s = suite_create("store");
@@ -254,6 +326,8 @@ Suite *suite_store(void)
     tcase_add_test(tc, store_archive_is_bounded);
     tcase_add_test(tc, store_recovers_interrupted_activation);
     tcase_add_test(tc, store_sets_aside);
+    tcase_add_test(tc, store_iterates_aspects);
+    tcase_add_test(tc, store_knows_when_written);
     suite_add_tcase(s, tc);
     return s;
 }
