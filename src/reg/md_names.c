@@ -79,15 +79,24 @@ static int collect_stored(void *baton, const char *name, apr_pool_t *ptemp)
     return 1;
 }
 
+static int found_one(void *baton, const char *aspect, apr_pool_t *ptemp)
+{
+    (void)aspect;
+    (void)ptemp;
+    *(int *)baton = 1;
+    return 0;
+}
+
+/* Whether anything is stored under domains/<name> */
 static int has_dir(md_store_t *store, const char *name, apr_pool_t *p)
 {
-    const char *dpath = NULL;
+    int found = 0;
 
-    if (APR_SUCCESS != md_store_get_fname(&dpath, store, MD_SG_DOMAINS, name, NULL, p)) {
+    if (APR_SUCCESS != md_store_iter_aspects(found_one, &found, store, MD_SG_DOMAINS, name, p)) {
         /* not a name the store can hold: nothing to continue either */
         return 1;
     }
-    return APR_SUCCESS == md_util_is_dir(dpath, p);
+    return found;
 }
 
 static int shares_stored_domain(const md_t *md, const names_scan_t *scan)
