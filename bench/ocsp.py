@@ -171,12 +171,7 @@ def print_table(results):
 
 def main():
     n = int(os.environ.get("BENCH_HANDSHAKES", "300"))
-    stock = Path(os.environ.get("STOCK_MD_MODULE", str(harness.STOCK_MODULE)))
-    ours = harness.module_path()
-    modules = {"stock": stock if stock.is_file() else None,
-               "ours": ours if ours.is_file() else None}
-    for label, path in modules.items():
-        print(f"{label:5}: {path or 'not found, skipped'}", flush=True)
+    modules = harness.compared_modules()
     scratch = harness.make_scratch("md-bench-ocsp-")
     ports = tuple(harness.free_ports(2))
     responder = harness.OCSPResponder(scratch / "ocsp")

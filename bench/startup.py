@@ -148,12 +148,7 @@ def main():
     keys = os.environ.get("BENCH_KEYS", "rsa ec").split()
     timeout = float(os.environ.get("BENCH_TIMEOUT", "300"))
     repeat = max(1, int(os.environ.get("BENCH_REPEAT", "1")))
-    stock = Path(os.environ.get("STOCK_MD_MODULE", str(harness.STOCK_MODULE)))
-    ours = harness.module_path()
-    modules = {"stock": stock if stock.is_file() else None,
-               "ours": ours if ours.is_file() else None}
-    for label, path in modules.items():
-        print(f"{label:5}: {path or 'not found, skipped'}", flush=True)
+    modules = harness.compared_modules()
 
     cases = [(f"ready N={n} {KEYS[k][0]}", ("ready", n, k)) for k in keys for n in ns]
     if start_mds > 0:

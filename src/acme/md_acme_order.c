@@ -297,7 +297,6 @@ apr_status_t md_acme_order_await(md_acme_order_t *order, md_acme_t *acme, md_acm
     apr_pool_t *ptemp = NULL;
     apr_time_t now;
     apr_status_t rv = APR_SUCCESS;
-    int first = 1;
 
     md_result_activity_printf(result, "waiting for order %s to become %s", order->url,
                               md_acme_order_state_name(state));
@@ -312,14 +311,7 @@ apr_status_t md_acme_order_await(md_acme_order_t *order, md_acme_t *acme, md_acm
             goto leave;
         }
         now = apr_time_now();
-        if (first && state == MD_ACME_ORDER_ST_READY && !order->retry_after) {
-            /* waited for once all authorizations are valid: a CA has the order ready by then */
-            delay = 0;
-        }
-        else {
-            delay = md_acme_poll_delay(delay, order->retry_after, now);
-        }
-        first = 0;
+        delay = md_acme_poll_delay(delay, order->retry_after, now);
         if (md_acme_is_stopped(acme)) {
             rv = md_result_set(result, APR_EAGAIN,
                                "stopped while polling: the server is shutting down");

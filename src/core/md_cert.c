@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "md_log.h"
+#include "md_ossl.h"
 #include "md_util.h"
 #include "md_time.h"
 #include "md_crypt.h"
@@ -33,48 +34,6 @@ struct md_cert_t {
 };
 
 #define MD_CN_MAX_LEN 64 /* ub-common-name (RFC 5280); longer first names go into SANs only */
-
-#define OSSL_FAIL(p, call) ossl_fail(MD_LOG_MARK, (p), (call))
-
-/* Log a failed OpenSSL call with the library's reason and clear the error queue. */
-static apr_status_t ossl_fail(const char *file, int line, apr_pool_t *p, const char *call)
-{
-    char buf[256];
-    unsigned long e = ERR_peek_last_error();
-
-    if (e) {
-        ERR_error_string_n(e, buf, sizeof(buf));
-    }
-    else {
-        apr_cpystrn(buf, "no OpenSSL error reported", sizeof(buf));
-    }
-    md_log_perror(file, line, MD_LOG_ERR, APR_EGENERAL, p, APLOGNO(12040) "%s() failed: %s", call,
-                  buf);
-    ERR_clear_error();
-    return APR_EGENERAL;
-}
-
-/* Copy the contents of a memory BIO into 'p', NUL terminated (public data only). */
-static apr_status_t bio_to_pool(const char **pdata, apr_size_t *plen, BIO *bio, apr_pool_t *p)
-{
-    char *data = NULL;
-    long n = BIO_get_mem_data(bio, &data);
-    char *buf;
-
-    if (n < 0 || (n > 0 && !data)) {
-        return OSSL_FAIL(p, "BIO_get_mem_data");
-    }
-    buf = apr_palloc(p, (apr_size_t)n + 1);
-    if (n > 0) {
-        memcpy(buf, data, (apr_size_t)n);
-    }
-    buf[n] = '\0';
-    *pdata = buf;
-    if (plen) {
-        *plen = (apr_size_t)n;
-    }
-    return APR_SUCCESS;
-}
 
 /* ---- certificates --------------------------------------------------------------------------- */
 
@@ -146,7 +105,7 @@ apr_status_t md_chain_from_pem(apr_array_header_t **pchain, apr_pool_t *p, const
     }
     bio = BIO_new_mem_buf(pem, (int)len);
     if (!bio) {
-        rv = OSSL_FAIL(p, "BIO_new_mem_buf");
+        rv = MD_OSSL_FAIL(p, "BIO_new_mem_buf");
         goto leave;
     }
     ERR_clear_error();
@@ -192,16 +151,16 @@ apr_status_t md_chain_to_pem(const char **ppem, apr_size_t *plen, const apr_arra
 
     *ppem = NULL;
     if (!bio) {
-        return OSSL_FAIL(p, "BIO_new");
+        return MD_OSSL_FAIL(p, "BIO_new");
     }
     for (i = 0; i < chain->nelts; ++i) {
         cert = APR_ARRAY_IDX(chain, i, const md_cert_t *);
         if (PEM_write_bio_X509(bio, cert->x509) != 1) {
-            rv = OSSL_FAIL(p, "PEM_write_bio_X509");
+            rv = MD_OSSL_FAIL(p, "PEM_write_bio_X509");
             goto leave;
         }
     }
-    rv = bio_to_pool(ppem, plen, bio, p);
+    rv = md_ossl_bio_to_pool(ppem, plen, bio, 0, p);
 leave:
     BIO_free(bio);
     return rv;
@@ -382,7 +341,7 @@ const char *md_cert_get_serial(const md_cert_t *cert, apr_pool_t *p)
     const char *s = hex ? apr_pstrdup(p, hex) : NULL;
 
     if (!s) {
-        OSSL_FAIL(p, "BN_bn2hex");
+        MD_OSSL_FAIL(p, "BN_bn2hex");
     }
     OPENSSL_free(hex);
     BN_free(bn);
@@ -395,7 +354,7 @@ static const char *cert_digest_hex(const md_cert_t *cert, const EVP_MD *md_type,
     unsigned int n = 0;
 
     if (X509_digest(cert->x509, md_type, md, &n) != 1) {
-        OSSL_FAIL(p, "X509_digest");
+        MD_OSSL_FAIL(p, "X509_digest");
         return NULL;
     }
     return md_util_hex(md, n, 0, p);
@@ -443,13 +402,13 @@ static const char *name_rfc2253(const X509_NAME *name, apr_pool_t *p)
     const char *s = NULL;
 
     if (!bio) {
-        OSSL_FAIL(p, "BIO_new");
+        MD_OSSL_FAIL(p, "BIO_new");
         return NULL;
     }
     if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) < 0) {
-        OSSL_FAIL(p, "X509_NAME_print_ex");
+        MD_OSSL_FAIL(p, "X509_NAME_print_ex");
     }
-    else if (APR_SUCCESS != bio_to_pool(&s, NULL, bio, p)) {
+    else if (APR_SUCCESS != md_ossl_bio_to_pool(&s, NULL, bio, 0, p)) {
         s = NULL;
     }
     BIO_free(bio);
@@ -502,13 +461,13 @@ static GENERAL_NAMES *make_sans(const apr_array_header_t *domains, apr_pool_t *p
         }
     }
     if (!gens) {
-        OSSL_FAIL(p, "sk_GENERAL_NAME_new_null");
+        MD_OSSL_FAIL(p, "sk_GENERAL_NAME_new_null");
     }
     return gens;
 fail:
     GENERAL_NAME_free(gn);
     GENERAL_NAMES_free(gens);
-    OSSL_FAIL(p, "GENERAL_NAME_new");
+    MD_OSSL_FAIL(p, "GENERAL_NAME_new");
     return NULL;
 }
 
@@ -518,7 +477,7 @@ static X509_NAME *make_name(const char *cn, const char *org, apr_pool_t *p)
     X509_NAME *name = X509_NAME_new();
 
     if (!name) {
-        OSSL_FAIL(p, "X509_NAME_new");
+        MD_OSSL_FAIL(p, "X509_NAME_new");
         return NULL;
     }
     if (org
@@ -535,7 +494,7 @@ static X509_NAME *make_name(const char *cn, const char *org, apr_pool_t *p)
     }
     return name;
 fail:
-    OSSL_FAIL(p, "X509_NAME_add_entry_by_txt");
+    MD_OSSL_FAIL(p, "X509_NAME_add_entry_by_txt");
     X509_NAME_free(name);
     return NULL;
 }
@@ -548,12 +507,12 @@ static X509_EXTENSION *make_must_staple(apr_pool_t *p)
     X509_EXTENSION *ext = NULL;
 
     if (!os || ASN1_OCTET_STRING_set(os, der, (int)sizeof(der)) != 1) {
-        OSSL_FAIL(p, "ASN1_OCTET_STRING_set");
+        MD_OSSL_FAIL(p, "ASN1_OCTET_STRING_set");
         goto leave;
     }
     ext = X509_EXTENSION_create_by_NID(NULL, NID_tlsfeature, 0, os);
     if (!ext) {
-        OSSL_FAIL(p, "X509_EXTENSION_create_by_NID");
+        MD_OSSL_FAIL(p, "X509_EXTENSION_create_by_NID");
     }
 leave:
     ASN1_OCTET_STRING_free(os);
@@ -569,7 +528,7 @@ static apr_status_t csr_add_extensions(X509_REQ *req, const apr_array_header_t *
     apr_status_t rv = APR_SUCCESS;
 
     if (!exts) {
-        rv = OSSL_FAIL(p, "sk_X509_EXTENSION_new_null");
+        rv = MD_OSSL_FAIL(p, "sk_X509_EXTENSION_new_null");
         goto leave;
     }
     sans = make_sans(domains, p);
@@ -578,7 +537,7 @@ static apr_status_t csr_add_extensions(X509_REQ *req, const apr_array_header_t *
         goto leave;
     }
     if (X509V3_add1_i2d(&exts, NID_subject_alt_name, sans, 0, X509V3_ADD_DEFAULT) != 1) {
-        rv = OSSL_FAIL(p, "X509V3_add1_i2d");
+        rv = MD_OSSL_FAIL(p, "X509V3_add1_i2d");
         goto leave;
     }
     if (must_staple) {
@@ -590,7 +549,7 @@ static apr_status_t csr_add_extensions(X509_REQ *req, const apr_array_header_t *
         }
     }
     if (X509_REQ_add_extensions(req, exts) != 1) {
-        rv = OSSL_FAIL(p, "X509_REQ_add_extensions");
+        rv = MD_OSSL_FAIL(p, "X509_REQ_add_extensions");
         goto leave;
     }
 leave:
@@ -614,7 +573,7 @@ apr_status_t md_cert_req_create64(const char **pcsr64, const apr_array_header_t 
     }
     req = X509_REQ_new();
     if (!req || X509_REQ_set_version(req, X509_REQ_VERSION_1) != 1) {
-        rv = OSSL_FAIL(p, "X509_REQ_new");
+        rv = MD_OSSL_FAIL(p, "X509_REQ_new");
         goto leave;
     }
     name = make_name(APR_ARRAY_IDX(domains, 0, const char *), NULL, p);
@@ -623,7 +582,7 @@ apr_status_t md_cert_req_create64(const char **pcsr64, const apr_array_header_t 
         goto leave;
     }
     if (X509_REQ_set_subject_name(req, name) != 1) {
-        rv = OSSL_FAIL(p, "X509_REQ_set_subject_name");
+        rv = MD_OSSL_FAIL(p, "X509_REQ_set_subject_name");
         goto leave;
     }
     rv = csr_add_extensions(req, domains, must_staple, p);
@@ -631,22 +590,22 @@ apr_status_t md_cert_req_create64(const char **pcsr64, const apr_array_header_t 
         goto leave;
     }
     if (X509_REQ_set_pubkey(req, md_pkey_get_EVP_PKEY(pkey)) != 1) {
-        rv = OSSL_FAIL(p, "X509_REQ_set_pubkey");
+        rv = MD_OSSL_FAIL(p, "X509_REQ_set_pubkey");
         goto leave;
     }
     if (X509_REQ_sign(req, md_pkey_get_EVP_PKEY(pkey), EVP_sha256()) <= 0) {
-        rv = OSSL_FAIL(p, "X509_REQ_sign");
+        rv = MD_OSSL_FAIL(p, "X509_REQ_sign");
         goto leave;
     }
     n = i2d_X509_REQ(req, NULL);
     if (n <= 0) {
-        rv = OSSL_FAIL(p, "i2d_X509_REQ");
+        rv = MD_OSSL_FAIL(p, "i2d_X509_REQ");
         goto leave;
     }
     der = apr_palloc(p, (apr_size_t)n);
     q = der;
     if (i2d_X509_REQ(req, &q) != n) {
-        rv = OSSL_FAIL(p, "i2d_X509_REQ");
+        rv = MD_OSSL_FAIL(p, "i2d_X509_REQ");
         goto leave;
     }
     /* RFC 8555 7.4: base64url of the DER */
@@ -667,12 +626,12 @@ static apr_status_t self_sign_basics(X509 *x, const char *org, const char *cn,
     apr_status_t rv = APR_SUCCESS;
 
     if (X509_set_version(x, X509_VERSION_3) != 1) {
-        rv = OSSL_FAIL(p, "X509_set_version");
+        rv = MD_OSSL_FAIL(p, "X509_set_version");
         goto leave;
     }
     if (!bn || BN_rand(bn, 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) != 1
         || !BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x))) {
-        rv = OSSL_FAIL(p, "BN_rand");
+        rv = MD_OSSL_FAIL(p, "BN_rand");
         goto leave;
     }
     name = make_name(cn, org, p);
@@ -681,13 +640,13 @@ static apr_status_t self_sign_basics(X509 *x, const char *org, const char *cn,
         goto leave;
     }
     if (X509_set_subject_name(x, name) != 1 || X509_set_issuer_name(x, name) != 1) {
-        rv = OSSL_FAIL(p, "X509_set_subject_name");
+        rv = MD_OSSL_FAIL(p, "X509_set_subject_name");
         goto leave;
     }
     if (!X509_gmtime_adj(X509_getm_notBefore(x), -(long)MD_SECS_PER_DAY)
         || !X509_time_adj_ex(X509_getm_notAfter(x), (int)(secs / MD_SECS_PER_DAY),
                              (long)(secs % MD_SECS_PER_DAY), NULL)) {
-        rv = OSSL_FAIL(p, "X509_time_adj_ex");
+        rv = MD_OSSL_FAIL(p, "X509_time_adj_ex");
         goto leave;
     }
 leave:
@@ -703,12 +662,12 @@ static apr_status_t self_sign_extensions(X509 *x, const apr_array_header_t *doma
     apr_status_t rv = APR_SUCCESS;
 
     if (!bc) {
-        rv = OSSL_FAIL(p, "BASIC_CONSTRAINTS_new");
+        rv = MD_OSSL_FAIL(p, "BASIC_CONSTRAINTS_new");
         goto leave;
     }
     bc->ca = 0;
     if (X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1, X509V3_ADD_DEFAULT) != 1) {
-        rv = OSSL_FAIL(p, "X509_add1_ext_i2d");
+        rv = MD_OSSL_FAIL(p, "X509_add1_ext_i2d");
         goto leave;
     }
     sans = make_sans(domains, p);
@@ -717,7 +676,7 @@ static apr_status_t self_sign_extensions(X509 *x, const apr_array_header_t *doma
         goto leave;
     }
     if (X509_add1_ext_i2d(x, NID_subject_alt_name, sans, 0, X509V3_ADD_DEFAULT) != 1) {
-        rv = OSSL_FAIL(p, "X509_add1_ext_i2d");
+        rv = MD_OSSL_FAIL(p, "X509_add1_ext_i2d");
         goto leave;
     }
 leave:
@@ -742,7 +701,7 @@ static apr_status_t make_self_signed(md_cert_t **pcert, const char *org,
     *pcert = NULL;
     x = X509_new();
     if (!x) {
-        rv = OSSL_FAIL(p, "X509_new");
+        rv = MD_OSSL_FAIL(p, "X509_new");
         goto leave;
     }
     rv = self_sign_basics(x, org, APR_ARRAY_IDX(domains, 0, const char *), valid_for, p);
@@ -750,7 +709,7 @@ static apr_status_t make_self_signed(md_cert_t **pcert, const char *org,
         goto leave;
     }
     if (X509_set_pubkey(x, md_pkey_get_EVP_PKEY(pkey)) != 1) {
-        rv = OSSL_FAIL(p, "X509_set_pubkey");
+        rv = MD_OSSL_FAIL(p, "X509_set_pubkey");
         goto leave;
     }
     rv = self_sign_extensions(x, domains, p);
@@ -761,7 +720,7 @@ static apr_status_t make_self_signed(md_cert_t **pcert, const char *org,
         goto leave;
     }
     if (X509_sign(x, md_pkey_get_EVP_PKEY(pkey), EVP_sha256()) <= 0) {
-        rv = OSSL_FAIL(p, "X509_sign");
+        rv = MD_OSSL_FAIL(p, "X509_sign");
         goto leave;
     }
     *pcert = md_cert_wrap(x, p);
@@ -796,28 +755,28 @@ static apr_status_t add_acme_identifier(X509 *x, const char *key_authz, apr_pool
     int n;
 
     if (EVP_Digest(key_authz, strlen(key_authz), digest, &dlen, EVP_sha256(), NULL) != 1) {
-        rv = OSSL_FAIL(p, "EVP_Digest");
+        rv = MD_OSSL_FAIL(p, "EVP_Digest");
         goto leave;
     }
     inner = ASN1_OCTET_STRING_new();
     if (!inner || ASN1_OCTET_STRING_set(inner, digest, (int)dlen) != 1) {
-        rv = OSSL_FAIL(p, "ASN1_OCTET_STRING_set");
+        rv = MD_OSSL_FAIL(p, "ASN1_OCTET_STRING_set");
         goto leave;
     }
     n = i2d_ASN1_OCTET_STRING(inner, &der);
     outer = ASN1_OCTET_STRING_new();
     if (n <= 0 || !outer || ASN1_OCTET_STRING_set(outer, der, n) != 1) {
-        rv = OSSL_FAIL(p, "i2d_ASN1_OCTET_STRING");
+        rv = MD_OSSL_FAIL(p, "i2d_ASN1_OCTET_STRING");
         goto leave;
     }
     oid = OBJ_txt2obj(MD_OID_ACME_IDENTIFIER, 1);
     if (!oid) {
-        rv = OSSL_FAIL(p, "OBJ_txt2obj");
+        rv = MD_OSSL_FAIL(p, "OBJ_txt2obj");
         goto leave;
     }
     ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 1, outer);
     if (!ext || X509_add_ext(x, ext, -1) != 1) {
-        rv = OSSL_FAIL(p, "X509_add_ext");
+        rv = MD_OSSL_FAIL(p, "X509_add_ext");
         goto leave;
     }
 leave:

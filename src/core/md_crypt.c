@@ -25,6 +25,7 @@
 #include <openssl/pem.h>
 
 #include "md_log.h"
+#include "md_ossl.h"
 #include "md_util.h"
 #include "md_keys.h"
 #include "md_time.h"
@@ -37,26 +38,6 @@ struct md_pkey_t {
 };
 
 #define MD_RSA_BITS_MAX 16384
-
-#define OSSL_FAIL(p, call) ossl_fail(MD_LOG_MARK, (p), (call))
-
-/* Log a failed OpenSSL call with the library's reason and clear the error queue. */
-static apr_status_t ossl_fail(const char *file, int line, apr_pool_t *p, const char *call)
-{
-    char buf[256];
-    unsigned long e = ERR_peek_last_error();
-
-    if (e) {
-        ERR_error_string_n(e, buf, sizeof(buf));
-    }
-    else {
-        apr_cpystrn(buf, "no OpenSSL error reported", sizeof(buf));
-    }
-    md_log_perror(file, line, MD_LOG_ERR, APR_EGENERAL, p, APLOGNO(12020) "%s() failed: %s", call,
-                  buf);
-    ERR_clear_error();
-    return APR_EGENERAL;
-}
 
 /* ---- curves --------------------------------------------------------------------------------- */
 
@@ -361,7 +342,7 @@ apr_status_t md_pkey_gen(md_pkey_t **ppkey, apr_pool_t *p, const md_pkey_spec_t 
         evp = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)spec_rsa_bits(spec));
     }
     if (!evp) {
-        return OSSL_FAIL(p, "EVP_PKEY_Q_keygen");
+        return MD_OSSL_FAIL(p, "EVP_PKEY_Q_keygen");
     }
     *ppkey = md_pkey_wrap(evp, p);
     return APR_SUCCESS;
@@ -405,7 +386,7 @@ apr_status_t md_pkey_from_pem(md_pkey_t **ppkey, apr_pool_t *p, const char *pem,
     }
     bio = BIO_new_mem_buf(pem, (int)len);
     if (!bio) {
-        rv = OSSL_FAIL(p, "BIO_new_mem_buf");
+        rv = MD_OSSL_FAIL(p, "BIO_new_mem_buf");
         goto leave;
     }
     evp = PEM_read_bio_PrivateKey(bio, NULL, pass_cb, &ctx);
@@ -431,50 +412,6 @@ leave:
     return rv;
 }
 
-typedef struct {
-    char *buf;
-    apr_size_t len;
-} secret_buf_t;
-
-static apr_status_t secret_cleanse(void *data)
-{
-    secret_buf_t *sb = data;
-
-    OPENSSL_cleanse(sb->buf, sb->len);
-    return APR_SUCCESS;
-}
-
-/* Copy the contents of a memory BIO into 'p', NUL terminated. With 'is_secret' the copy is
- * cleansed when 'p' is cleared. */
-static apr_status_t bio_to_pool(const char **pdata, apr_size_t *plen, BIO *bio, int is_secret,
-                                apr_pool_t *p)
-{
-    char *data = NULL;
-    long n = BIO_get_mem_data(bio, &data);
-    secret_buf_t *sb;
-    char *buf;
-
-    if (n < 0 || (n > 0 && !data)) {
-        return OSSL_FAIL(p, "BIO_get_mem_data");
-    }
-    buf = apr_palloc(p, (apr_size_t)n + 1);
-    if (n > 0) {
-        memcpy(buf, data, (apr_size_t)n);
-    }
-    buf[n] = '\0';
-    if (is_secret) {
-        sb = apr_palloc(p, sizeof(*sb));
-        sb->buf = buf;
-        sb->len = (apr_size_t)n;
-        apr_pool_cleanup_register(p, sb, secret_cleanse, apr_pool_cleanup_null);
-    }
-    *pdata = buf;
-    if (plen) {
-        *plen = (apr_size_t)n;
-    }
-    return APR_SUCCESS;
-}
-
 apr_status_t md_pkey_to_pem(const char **ppem, apr_size_t *plen, const md_pkey_t *pkey,
                             const unsigned char *pass, apr_size_t pass_len, apr_pool_t *p)
 {
@@ -489,7 +426,7 @@ apr_status_t md_pkey_to_pem(const char **ppem, apr_size_t *plen, const md_pkey_t
     /* secure memory BIO: its buffers are cleansed when freed */
     bio = BIO_new(BIO_s_secmem());
     if (!bio) {
-        rv = OSSL_FAIL(p, "BIO_new");
+        rv = MD_OSSL_FAIL(p, "BIO_new");
         goto leave;
     }
     if (pass && pass_len > 0) {
@@ -500,10 +437,10 @@ apr_status_t md_pkey_to_pem(const char **ppem, apr_size_t *plen, const md_pkey_t
         ok = PEM_write_bio_PKCS8PrivateKey(bio, pkey->pkey, NULL, NULL, 0, NULL, NULL);
     }
     if (!ok) {
-        rv = OSSL_FAIL(p, "PEM_write_bio_PKCS8PrivateKey");
+        rv = MD_OSSL_FAIL(p, "PEM_write_bio_PKCS8PrivateKey");
         goto leave;
     }
-    rv = bio_to_pool(ppem, plen, bio, 1, p);
+    rv = md_ossl_bio_to_pool(ppem, plen, bio, 1, p);
 leave:
     BIO_free(bio);
     return rv;
@@ -519,13 +456,13 @@ static apr_status_t bn_param64(const char **p64, const EVP_PKEY *pkey, const cha
     int n;
 
     if (EVP_PKEY_get_bn_param(pkey, param, &bn) != 1) {
-        rv = OSSL_FAIL(p, "EVP_PKEY_get_bn_param");
+        rv = MD_OSSL_FAIL(p, "EVP_PKEY_get_bn_param");
         goto leave;
     }
     n = (padlen > 0) ? padlen : BN_num_bytes(bn);
     buf = apr_palloc(p, (apr_size_t)n + 1);
     if (BN_bn2binpad(bn, buf, n) < 0) {
-        rv = OSSL_FAIL(p, "BN_bn2binpad");
+        rv = MD_OSSL_FAIL(p, "BN_bn2binpad");
         goto leave;
     }
     *p64 = md_util_base64url_encode(buf, (apr_size_t)n, p);
@@ -630,12 +567,12 @@ static apr_status_t ecdsa_der_to_raw(unsigned char **praw, const unsigned char *
 
     es = d2i_ECDSA_SIG(NULL, &q, (long)der_len);
     if (!es) {
-        rv = OSSL_FAIL(p, "d2i_ECDSA_SIG");
+        rv = MD_OSSL_FAIL(p, "d2i_ECDSA_SIG");
         goto leave;
     }
     ECDSA_SIG_get0(es, &r, &s);
     if (BN_bn2binpad(r, raw, (int)n) < 0 || BN_bn2binpad(s, raw + n, (int)n) < 0) {
-        rv = OSSL_FAIL(p, "BN_bn2binpad");
+        rv = MD_OSSL_FAIL(p, "BN_bn2binpad");
         goto leave;
     }
     *praw = raw;
@@ -666,20 +603,20 @@ apr_status_t md_pkey_sign64(const char **psig64, const md_pkey_t *pkey, const vo
     }
     ctx = EVP_MD_CTX_new();
     if (!ctx) {
-        rv = OSSL_FAIL(p, "EVP_MD_CTX_new");
+        rv = MD_OSSL_FAIL(p, "EVP_MD_CTX_new");
         goto leave;
     }
     if (EVP_DigestSignInit(ctx, NULL, md, NULL, pkey->pkey) != 1) {
-        rv = OSSL_FAIL(p, "EVP_DigestSignInit");
+        rv = MD_OSSL_FAIL(p, "EVP_DigestSignInit");
         goto leave;
     }
     if (EVP_DigestSign(ctx, NULL, &siglen, data, len) != 1) {
-        rv = OSSL_FAIL(p, "EVP_DigestSign");
+        rv = MD_OSSL_FAIL(p, "EVP_DigestSign");
         goto leave;
     }
     sig = apr_palloc(p, siglen);
     if (EVP_DigestSign(ctx, sig, &siglen, data, len) != 1) {
-        rv = OSSL_FAIL(p, "EVP_DigestSign");
+        rv = MD_OSSL_FAIL(p, "EVP_DigestSign");
         goto leave;
     }
     if (ci) {
@@ -705,7 +642,7 @@ apr_status_t md_crypt_sha256_64(const char **pdigest64, const void *data, apr_si
 
     *pdigest64 = NULL;
     if (EVP_Digest(data, len, md, &n, EVP_sha256(), NULL) != 1) {
-        return OSSL_FAIL(p, "EVP_Digest");
+        return MD_OSSL_FAIL(p, "EVP_Digest");
     }
     *pdigest64 = md_util_base64url_encode(md, n, p);
     return APR_SUCCESS;

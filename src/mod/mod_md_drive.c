@@ -78,8 +78,6 @@ struct md_drive_t {
 static md_drive_t *the_drive;
 static int exit_wait_registered;
 
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) * wd_get_instance;
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) * wd_register_callback;
 
 static int wants_renewal(const md_reg_item_t *item)
 {
@@ -522,10 +520,36 @@ int mod_md_drive_renew_now(const char *name, apr_time_t now)
     return done;
 }
 
+void mod_md_http_config(md_http_config_t *hc, const md_mod_conf_t *mc, apr_pool_t *p)
+{
+    hc->user_agent = apr_psprintf(p, "mod_md/%s %s", MD_MODULE_VERSION, ap_get_server_banner());
+    hc->ca_file = mc->ca_file;
+    hc->proxy_url = mc->proxy_url;
+}
+
+apr_status_t mod_md_watchdog_add(void *baton, ap_watchdog_callback_fn_t *cb,
+                                 apr_interval_time_t tick, apr_pool_t *p)
+{
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get_instance;
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *register_cb;
+    ap_watchdog_t *wd = NULL;
+    apr_status_t rv;
+
+    get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
+    register_cb = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
+    if (!get_instance || !register_cb) {
+        return APR_ENOTIMPL;
+    }
+    rv = get_instance(&wd, MD_WATCHDOG_NAME, 0, 1, p);
+    if (APR_SUCCESS == rv) {
+        rv = register_cb(wd, tick, baton, cb);
+    }
+    return rv;
+}
+
 apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
     md_drive_t *drive;
-    ap_watchdog_t *wd = NULL;
     const apr_array_header_t *items = md_reg_items(mc->reg);
     md_reg_item_t *item;
     md_job_t *job;
@@ -536,10 +560,7 @@ apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     drive->mc = mc;
     drive->s = s;
     drive->jobs = apr_array_make(p, items->nelts, sizeof(md_job_t *));
-    drive->http_config.user_agent =
-        apr_psprintf(p, "mod_md/%s %s", MD_MODULE_VERSION, ap_get_server_banner());
-    drive->http_config.ca_file = mc->ca_file;
-    drive->http_config.proxy_url = mc->proxy_url;
+    mod_md_http_config(&drive->http_config, mc, p);
     for (i = 0; i < items->nelts; ++i) {
         item = APR_ARRAY_IDX(items, i, md_reg_item_t *);
         item->is_watched = wants_renewal(item);
@@ -576,20 +597,14 @@ apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
                                 "retried after %s (MDRetryDelay) and then less often",
                  drive->jobs->nelts, md_duration_format(mc->initial_delay, p),
                  md_duration_format(mc->check_interval, p), md_duration_format(mc->retry_delay, p));
-    wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
-    wd_register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    if (!wd_get_instance || !wd_register_callback) {
+    rv = mod_md_watchdog_add(drive, drive_cb, MD_TICK, p);
+    if (APR_STATUS_IS_ENOTIMPL(rv)) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
                      APLOGNO(12302) "mod_watchdog is not loaded: certificates will not be "
                                     "obtained or renewed; load mod_watchdog "
                                     "(LoadModule watchdog_module ...)");
-        return APR_ENOTIMPL;
     }
-    rv = wd_get_instance(&wd, MD_WATCHDOG_NAME, 0, 1, p);
-    if (APR_SUCCESS == rv) {
-        rv = wd_register_callback(wd, MD_TICK, drive, drive_cb);
-    }
-    if (APR_SUCCESS != rv) {
+    else if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      APLOGNO(12303) "cannot register the renewal watchdog");
     }

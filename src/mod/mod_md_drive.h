@@ -6,7 +6,9 @@
 #define mod_md_drive_h
 
 #include <httpd.h>
+#include <mod_watchdog.h>
 
+#include "md_http.h"
 #include "mod_md_config.h"
 
 /* How many MDs are renewed at the same time. */
@@ -25,5 +27,18 @@ apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
  * is already due, staged or retrying.
  */
 int mod_md_drive_renew_now(const char *name, apr_time_t now);
+
+/**
+ * The HTTP client settings of the module's background work, for CAs and OCSP responders alike:
+ * user agent, MDCACertificateFile and MDHttpProxy. Strings live in 'p' or in 'mc'.
+ */
+void mod_md_http_config(md_http_config_t *hc, const md_mod_conf_t *mc, apr_pool_t *p);
+
+/**
+ * Call 'cb' with 'baton' every 'tick' on the module's watchdog (one child runs it). APR_ENOTIMPL
+ * when mod_watchdog is not loaded; the caller says what is lost then.
+ */
+apr_status_t mod_md_watchdog_add(void *baton, ap_watchdog_callback_fn_t *cb,
+                                 apr_interval_time_t tick, apr_pool_t *p);
 
 #endif /* mod_md_drive_h */

@@ -23,14 +23,12 @@
 
 #include "md.h"
 #include "md_reg.h"
-#include "md_version.h"
 #include "mod_md_drive.h"
 #include "mod_md_ocsp.h"
 
 APLOG_USE_MODULE(md);
 
 /* the renewal watchdog's name: one child, one thread for both */
-#define MD_WATCHDOG_NAME "_md_renew_"
 #define MD_OCSP_TICK     apr_time_from_sec(1)
 #define MD_DEF_KEEP      apr_time_from_sec(7 * MD_SECS_PER_DAY)
 
@@ -242,35 +240,23 @@ static apr_status_t ocsp_cb(int state, void *baton, apr_pool_t *ptemp)
 
 apr_status_t mod_md_ocsp_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) * get_instance;
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) * register_cb;
-    ap_watchdog_t *wd = NULL;
     ocsp_drive_t *drive;
     apr_status_t rv;
 
     if (!mc->ocsp) {
         return APR_SUCCESS;
     }
-    get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
-    register_cb = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    if (!get_instance || !register_cb) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
-                     APLOGNO(12813) "mod_watchdog is not loaded: OCSP responses will not be "
-                                    "fetched; load mod_watchdog (LoadModule watchdog_module ...)");
-        return APR_ENOTIMPL;
-    }
     drive = apr_pcalloc(p, sizeof(*drive));
     drive->mc = mc;
     drive->s = s;
-    drive->http_config.user_agent =
-        apr_psprintf(p, "mod_md/%s %s", MD_MODULE_VERSION, ap_get_server_banner());
-    drive->http_config.ca_file = mc->ca_file;
-    drive->http_config.proxy_url = mc->proxy_url; /* MDHttpProxy: responders too */
-    rv = get_instance(&wd, MD_WATCHDOG_NAME, 0, 1, p);
-    if (APR_SUCCESS == rv) {
-        rv = register_cb(wd, MD_OCSP_TICK, drive, ocsp_cb);
+    mod_md_http_config(&drive->http_config, mc, p); /* MDHttpProxy: responders too */
+    rv = mod_md_watchdog_add(drive, ocsp_cb, MD_OCSP_TICK, p);
+    if (APR_STATUS_IS_ENOTIMPL(rv)) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     APLOGNO(12813) "mod_watchdog is not loaded: OCSP responses will not be "
+                                    "fetched; load mod_watchdog (LoadModule watchdog_module ...)");
     }
-    if (APR_SUCCESS != rv) {
+    else if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                      APLOGNO(12814) "cannot register the OCSP fetcher on the watchdog");
     }

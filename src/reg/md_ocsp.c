@@ -31,6 +31,7 @@
 #include "md_crypt.h"
 #include "md_keys.h"
 #include "md_log.h"
+#include "md_ossl.h"
 #include "md_renew.h"
 #include "md_util.h"
 #include "md_ocsp.h"
@@ -118,23 +119,6 @@ int md_ocsp_may_notify_error(apr_time_t last, apr_time_t now)
     return !last || now - last >= MD_OCSP_ERR_NOTIFY_INTERVAL;
 }
 
-static apr_status_t ocsp_fail(apr_pool_t *p, const char *call)
-{
-    char buf[256];
-    unsigned long e = ERR_peek_last_error();
-
-    if (e) {
-        ERR_error_string_n(e, buf, sizeof(buf));
-    }
-    else {
-        apr_cpystrn(buf, "no OpenSSL error reported", sizeof(buf));
-    }
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, APR_EGENERAL, p, APLOGNO(12800) "%s() failed: %s",
-                  call, buf);
-    ERR_clear_error();
-    return APR_EGENERAL;
-}
-
 static apr_status_t reg_cleanup(void *data)
 {
     md_ocsp_reg_t *reg = data;
@@ -220,12 +204,12 @@ static apr_status_t resp_inspect(md_ocsp_cert_stat_t *pstat, md_timeperiod_t *pv
         if (!certs || !trust || !sk_X509_push(certs, md_cert_get_X509(issuer))
             || X509_STORE_add_cert(trust, md_cert_get_X509(issuer)) != 1
             || X509_STORE_set_flags(trust, X509_V_FLAG_PARTIAL_CHAIN) != 1) {
-            rv = ocsp_fail(p, "X509_STORE_add_cert");
+            rv = md_ossl_fail(MD_LOG_MARK, MD_LOG_DEBUG, p, "X509_STORE_add_cert");
             *perr = "cannot set up the signature check";
             goto leave;
         }
         if (OCSP_basic_verify(basic, certs, trust, OCSP_TRUSTOTHER) <= 0) {
-            ocsp_fail(p, "OCSP_basic_verify");
+            md_ossl_fail(MD_LOG_MARK, MD_LOG_DEBUG, p, "OCSP_basic_verify");
             *perr = "the OCSP response is not signed by the certificate's issuer or its "
                     "delegated responder";
             goto leave;
@@ -240,7 +224,7 @@ static apr_status_t resp_inspect(md_ocsp_cert_stat_t *pstat, md_timeperiod_t *pv
         goto leave;
     }
     if (issuer && OCSP_check_validity(this_upd, next_upd, CLOCK_SKEW_SECS, -1) != 1) {
-        ocsp_fail(p, "OCSP_check_validity");
+        md_ossl_fail(MD_LOG_MARK, MD_LOG_DEBUG, p, "OCSP_check_validity");
         *perr = "the OCSP response is not valid now (thisUpdate/nextUpdate)";
         goto leave;
     }
@@ -383,7 +367,7 @@ static apr_status_t item_create(md_ocsp_item_t **pitem, md_ocsp_reg_t *reg, cons
     }
     item->certid = OCSP_cert_to_id(EVP_sha1(), md_cert_get_X509(cert), md_cert_get_X509(issuer));
     if (!item->certid) {
-        return ocsp_fail(ptemp, "OCSP_cert_to_id");
+        return md_ossl_fail(MD_LOG_MARK, MD_LOG_DEBUG, ptemp, "OCSP_cert_to_id");
     }
     item->reg = reg;
     item->id = apr_pstrdup(reg->p, id);
@@ -502,7 +486,7 @@ static apr_status_t request_der(const unsigned char **pder, apr_size_t *plen, md
     OCSP_CERTID_free(id);
     OCSP_REQUEST_free(req);
     if (n <= 0) {
-        return ocsp_fail(p, "i2d_OCSP_REQUEST");
+        return md_ossl_fail(MD_LOG_MARK, MD_LOG_DEBUG, p, "i2d_OCSP_REQUEST");
     }
     *pder = apr_pmemdup(p, buf, (apr_size_t)n);
     *plen = (apr_size_t)n;

@@ -13,6 +13,7 @@ Environment:
 """
 
 import base64
+import contextlib
 import datetime
 import ipaddress
 import json
@@ -101,6 +102,35 @@ def remove_scratch(path):
         print(f"keeping {path}")
         return
     shutil.rmtree(path, ignore_errors=True)
+
+
+def compared_modules():
+    """For benchmarks: {"stock": path, "ours": path}, a path None when its module is missing
+    (STOCK_MODULE or STOCK_MD_MODULE, and module_path()); printed as found."""
+    stock = Path(os.environ.get("STOCK_MD_MODULE", str(STOCK_MODULE)))
+    ours = module_path()
+    modules = {"stock": stock if stock.is_file() else None,
+               "ours": ours if ours.is_file() else None}
+    for label, path in modules.items():
+        print(f"{label:5}: {path or 'not found, skipped'}", flush=True)
+    return modules
+
+
+@contextlib.contextmanager
+def module_server(root, ports, ca, module, expected=(), check_log=True):
+    """An Apache in a fresh ServerRoot 'root' for a module-scoped fixture: stopped at the end
+    (also when setting it up fails), its error log checked for md warnings and errors whose AH id
+    is not in 'expected' (unless 'check_log' is false), and 'root' removed (kept with
+    MD_TEST_KEEP=1)."""
+    shutil.rmtree(root, ignore_errors=True)
+    h = Httpd(root, ports[0], ports[1], ca=ca, module=module)
+    try:
+        yield h
+    finally:
+        h.stop()
+    bad = h.log_problems(expected=expected, since=0) if check_log else []
+    remove_scratch(root)
+    assert not bad, "unexpected warnings/errors in error log:\n" + "\n".join(bad)
 
 
 # --------------------------------------------------------------------------------------------

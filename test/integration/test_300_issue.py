@@ -12,7 +12,6 @@ import json
 import os
 import pwd
 import re
-import shutil
 import time
 
 import pytest
@@ -41,21 +40,14 @@ def served_names(md):
 
 @pytest.fixture(scope="module")
 def server(scratch, ports, module, ca):
-    root = scratch / "httpd-issue"
-    shutil.rmtree(root, ignore_errors=True)
-    h = harness.Httpd(root, ports[0], ports[1], ca=ca, module=module)
-    body = []
-    for md, (extra, aliases) in DOMAINS.items():
-        body.append(f"MDomain {' '.join([md, *extra])}\n")
-        body.append(h.md_vhosts(md, aliases))
-    h.write_config("".join(body))
-    h.ready_seconds = h.start_and_issue(DOMAINS.keys())
-    yield h
-    h.stop()
-    bad = h.log_problems(since=0)
-    if os.environ.get("MD_TEST_KEEP") != "1":
-        shutil.rmtree(root, ignore_errors=True)
-    assert not bad, "unexpected warnings/errors in error log:\n" + "\n".join(bad)
+    with harness.module_server(scratch / "httpd-issue", ports, ca, module) as h:
+        body = []
+        for md, (extra, aliases) in DOMAINS.items():
+            body.append(f"MDomain {' '.join([md, *extra])}\n")
+            body.append(h.md_vhosts(md, aliases))
+        h.write_config("".join(body))
+        h.ready_seconds = h.start_and_issue(DOMAINS.keys())
+        yield h
 
 
 def test_300_all_ready(server):

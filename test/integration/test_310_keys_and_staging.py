@@ -9,7 +9,6 @@
 import shutil
 import socket
 import ssl
-import subprocess
 
 import pytest
 

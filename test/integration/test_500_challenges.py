@@ -7,7 +7,6 @@ Pebble validates http-01 on the Apache's http port and tls-alpn-01 on its https 
 fixture gets both). Each test uses its own names so that no authorization of another test helps.
 """
 
-import json
 import os
 import pwd
 import re

@@ -21,17 +21,10 @@ MD = "secret.example.org"
 
 @pytest.fixture(scope="module")
 def server(scratch, ports, module, ca):
-    root = scratch / "httpd-secrets"
-    shutil.rmtree(root, ignore_errors=True)
-    h = harness.Httpd(root, ports[0], ports[1], ca=ca, module=module)
-    h.write_config(h.md_config({MD: []}) + "\nLogLevel warn md:trace8\n")
-    h.start_and_issue([MD])
-    yield h
-    h.stop()
-    bad = h.log_problems(since=0)
-    if not os.environ.get("MD_TEST_KEEP"):
-        shutil.rmtree(root, ignore_errors=True)
-    assert not bad, "\n".join(bad)
+    with harness.module_server(scratch / "httpd-secrets", ports, ca, module) as h:
+        h.write_config(h.md_config({MD: []}) + "\nLogLevel warn md:trace8\n")
+        h.start_and_issue([MD])
+        yield h
 
 
 def secret_strings(store):

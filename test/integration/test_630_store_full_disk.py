@@ -3,7 +3,6 @@ its certificate. The store is a small tmpfs (needs root to mount)."""
 
 import json
 import os
-import shutil
 import subprocess
 
 import pytest

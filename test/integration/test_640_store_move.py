@@ -26,18 +26,15 @@ def ca_writes(ca, mark):
 @pytest.fixture(scope="module")
 def server(scratch, ports, module, ca):
     root = scratch / "httpd-move"
-    shutil.rmtree(root, ignore_errors=True)
-    h = harness.Httpd(root, ports[0], ports[1], ca=ca, module=module)
-    h.store_dir = root / "stores" / "first"
-    h.write_config("MDStoreDir stores/first\n" + h.md_config({MD: []}))
-    h.start_and_issue([MD])
-    h.serial = h.peer_chain(MD).serial_number
-    h.mark_log_checked()
-    yield h
-    h.stop()
-    if not harness.os.environ.get("MD_TEST_KEEP"):
-        shutil.rmtree(root, ignore_errors=True)
-        shutil.rmtree(scratch / "moved-store", ignore_errors=True)
+    # the tests move and damage the store: each checks the log it expects itself
+    with harness.module_server(root, ports, ca, module, check_log=False) as h:
+        h.store_dir = root / "stores" / "first"
+        h.write_config("MDStoreDir stores/first\n" + h.md_config({MD: []}))
+        h.start_and_issue([MD])
+        h.serial = h.peer_chain(MD).serial_number
+        h.mark_log_checked()
+        yield h
+    harness.remove_scratch(scratch / "moved-store")
 
 
 def test_640_relative_store_dir(server):

@@ -4,10 +4,7 @@ its calls. One server (module scope): it gets a certificate, then a graceful res
 """
 
 import json
-import os
 import re
-import shutil
-import stat
 
 import pytest
 from cryptography.hazmat.primitives import hashes
@@ -48,26 +45,16 @@ def status_config(h, extra=""):
 @pytest.fixture(scope="module")
 def server(scratch, ports, module, ca):
     root = scratch / "httpd-monitor"
-    shutil.rmtree(root, ignore_errors=True)
-    h = harness.Httpd(root, ports[0], ports[1], ca=ca, module=module)
-    h.msg_log = root / "msg.log"
-    prog = write_recorder(root, h.msg_log)
-    h.write_config(status_config(h, f"MDMessageCmd {prog} extra-arg\nMDNotifyCmd {prog}\n"))
-    h.start()
-    try:
+    with harness.module_server(root, ports, ca, module) as h:
+        h.msg_log = root / "msg.log"
+        prog = write_recorder(root, h.msg_log)
+        h.write_config(status_config(h, f"MDMessageCmd {prog} extra-arg\nMDNotifyCmd {prog}\n"))
+        h.start()
         h.wait_md_ready([MD], timeout=120)
         h.staged_status = get_json(h, f"/md-status/{MD}")
         h.wait_log(r"AH12602: .*MDMessageCmd .* for 'renewed' succeeded", timeout=30)
         h.graceful()
-    except Exception:
-        h.stop()
-        raise
-    yield h
-    h.stop()
-    bad = h.log_problems(since=0)
-    if os.environ.get("MD_TEST_KEEP") != "1":
-        shutil.rmtree(root, ignore_errors=True)
-    assert not bad, "unexpected warnings/errors in error log:\n" + "\n".join(bad)
+        yield h
 
 
 def get_json(h, path, https=False):

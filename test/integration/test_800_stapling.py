@@ -58,26 +58,17 @@ def env(scratch, ports, module, ca_factory):
     responder = harness.OCSPResponder(scratch / "ocsp-800")
     ca = ca_factory({}, ocsp_url=responder.url)
     responder.start(ca)
-    root = scratch / "httpd-800"
-    shutil.rmtree(root, ignore_errors=True)
-    h = harness.Httpd(root, ports[0], ports[1], ca=ca, module=module)
-    h.stapling_conf = "MDStapling on\n"
-    h.write_config(h.stapling_conf + h.md_config({MD: [], STATIC: []}))
-    h.start()
     try:
-        h.wait_md_ready([MD, STATIC], timeout=120)
-        h.graceful()
-    except Exception:
-        h.stop()
+        with harness.module_server(scratch / "httpd-800", ports, ca, module,
+                                   expected=("AH12805",)) as h:
+            h.stapling_conf = "MDStapling on\n"
+            h.write_config(h.stapling_conf + h.md_config({MD: [], STATIC: []}))
+            h.start()
+            h.wait_md_ready([MD, STATIC], timeout=120)
+            h.graceful()
+            yield h, ca, responder
+    finally:
         responder.stop()
-        raise
-    yield h, ca, responder
-    h.stop()
-    responder.stop()
-    bad = h.log_problems(expected=("AH12805",), since=0)
-    if harness.os.environ.get("MD_TEST_KEEP") != "1":
-        shutil.rmtree(root, ignore_errors=True)
-    assert not bad, "unexpected warnings/errors in error log:\n" + "\n".join(bad)
 
 
 def test_800_good_stapled(env):

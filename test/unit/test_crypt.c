@@ -47,19 +47,14 @@ static const struct {
 
 START_TEST(test_spec_parse)
 {
-    const char *words[4];
-    apr_size_t n = 0, nused = 99;
-    char *last = NULL;
-    char *tok = apr_strtok(apr_pstrdup(unit_pool, spec_cases[_i].words), " ", &last);
+    apr_array_header_t *words = unit_words(spec_cases[_i].words);
+    apr_size_t nused = 99;
     md_pkey_spec_t *spec = NULL;
     const char *err = NULL;
     apr_status_t rv;
 
-    while (tok && n < 4) {
-        words[n++] = tok;
-        tok = apr_strtok(NULL, " ", &last);
-    }
-    rv = md_pkey_spec_parse(&spec, &nused, words, n, unit_pool, &err);
+    rv = md_pkey_spec_parse(&spec, &nused, (const char *const *)words->elts,
+                            (apr_size_t)words->nelts, unit_pool, &err);
     ck_assert_msg(rv == spec_cases[_i].rv, "'%s': rv %d", spec_cases[_i].words, rv);
     if (rv != APR_SUCCESS) {
         ck_assert_ptr_null(spec);
@@ -289,19 +284,6 @@ END_TEST
 
 /* ---- CSR ------------------------------------------------------------------------------------ */
 
-static apr_array_header_t *names(const char *s)
-{
-    apr_array_header_t *a = apr_array_make(unit_pool, 5, sizeof(const char *));
-    char *last = NULL;
-    char *tok = apr_strtok(apr_pstrdup(unit_pool, s), " ", &last);
-
-    while (tok) {
-        APR_ARRAY_PUSH(a, const char *) = tok;
-        tok = apr_strtok(NULL, " ", &last);
-    }
-    return a;
-}
-
 static int has_ext(const STACK_OF(X509_EXTENSION) * exts, int nid)
 {
     return X509v3_get_ext_by_NID(exts, nid, -1) >= 0;
@@ -310,7 +292,7 @@ static int has_ext(const STACK_OF(X509_EXTENSION) * exts, int nid)
 static void check_csr(int must_staple, const char *kind)
 {
     md_pkey_t *pkey = unit_key(kind);
-    apr_array_header_t *domains = names("a.example.org www.example.org 192.0.2.1 *.x.org");
+    apr_array_header_t *domains = unit_words("a.example.org www.example.org 192.0.2.1 *.x.org");
     const char *csr64 = NULL;
     unsigned char *der = NULL;
     const unsigned char *q;
@@ -369,11 +351,11 @@ START_TEST(test_csr_long_cn)
 {
     md_pkey_t *pkey = unit_key("P-256");
     apr_array_header_t *domains =
-        names("a234567890123456789012345678901234567890123456789012345678901234567890.example.org");
+        unit_words("a234567890123456789012345678901234567890123456789012345678901234567890.example.org");
     const char *csr64 = NULL;
 
     ck_assert_int_eq(APR_SUCCESS, md_cert_req_create64(&csr64, domains, 0, pkey, unit_pool));
-    ck_assert_int_eq(APR_EINVAL, md_cert_req_create64(&csr64, names(""), 0, pkey, unit_pool));
+    ck_assert_int_eq(APR_EINVAL, md_cert_req_create64(&csr64, unit_words(""), 0, pkey, unit_pool));
 }
 END_TEST
 
@@ -382,7 +364,7 @@ END_TEST
 START_TEST(test_self_signed)
 {
     md_pkey_t *pkey = unit_key(key_kinds[_i]), *other = unit_key((_i == 1) ? "P-384" : "P-256");
-    apr_array_header_t *domains = names("a.example.org b.example.org 127.0.0.1");
+    apr_array_header_t *domains = unit_words("a.example.org b.example.org 127.0.0.1");
     apr_array_header_t *alt = NULL;
     md_cert_t *cert = NULL;
     apr_time_t now = apr_time_now();
@@ -463,7 +445,7 @@ END_TEST
 START_TEST(test_self_signed_many_ec)
 {
     md_pkey_t *pkey = unit_key("P-256");
-    apr_array_header_t *domains = names("a.example.org");
+    apr_array_header_t *domains = unit_words("a.example.org");
     md_cert_t *c1 = NULL, *c2 = NULL;
     int i;
 
@@ -485,7 +467,7 @@ static md_cert_t *wildcard_cert(void)
     md_cert_t *cert = NULL;
 
     ck_assert_int_eq(APR_SUCCESS,
-                     md_cert_self_sign(&cert, NULL, names("*.x.org plain.org 10.0.0.1 2001:db8::1"),
+                     md_cert_self_sign(&cert, NULL, unit_words("*.x.org plain.org 10.0.0.1 2001:db8::1"),
                                        unit_key("P-256"), apr_time_from_sec(3600), unit_pool));
     return cert;
 }
@@ -516,9 +498,9 @@ START_TEST(test_chain_pem)
     const char *pem = NULL, *pem2 = NULL;
     apr_size_t len = 0, len2 = 0;
 
-    ck_assert_int_eq(APR_SUCCESS, md_cert_self_sign(&c1, NULL, names("leaf.org"), unit_key("P-256"),
+    ck_assert_int_eq(APR_SUCCESS, md_cert_self_sign(&c1, NULL, unit_words("leaf.org"), unit_key("P-256"),
                                                     apr_time_from_sec(3600), unit_pool));
-    ck_assert_int_eq(APR_SUCCESS, md_cert_self_sign(&c2, NULL, names("ca.org"), unit_key("P-384"),
+    ck_assert_int_eq(APR_SUCCESS, md_cert_self_sign(&c2, NULL, unit_words("ca.org"), unit_key("P-384"),
                                                     apr_time_from_sec(3600), unit_pool));
     APR_ARRAY_PUSH(chain, md_cert_t *) = c1;
     APR_ARRAY_PUSH(chain, md_cert_t *) = c2;

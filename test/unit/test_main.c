@@ -51,6 +51,19 @@ static apr_status_t tmpdir_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+apr_array_header_t *unit_words(const char *s)
+{
+    apr_array_header_t *a = apr_array_make(unit_pool, 5, sizeof(const char *));
+    char *last = NULL;
+    char *tok = apr_strtok(apr_pstrdup(unit_pool, s), " ", &last);
+
+    while (tok) {
+        APR_ARRAY_PUSH(a, const char *) = tok;
+        tok = apr_strtok(NULL, " ", &last);
+    }
+    return a;
+}
+
 const char *unit_tmpdir(void)
 {
     const char *base = getenv("TMPDIR");

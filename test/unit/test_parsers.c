@@ -279,23 +279,15 @@ START_TEST(parse_store_file_truncated)
 }
 END_TEST
 
-static apr_array_header_t *names(const char *name)
-{
-    apr_array_header_t *a = apr_array_make(unit_pool, 1, sizeof(const char *));
-
-    APR_ARRAY_PUSH(a, const char *) = name;
-    return a;
-}
-
 static void chain_pem(const char **ppem, apr_size_t *plen)
 {
     apr_array_header_t *chain = apr_array_make(unit_pool, 2, sizeof(md_cert_t *));
     md_cert_t *c1 = NULL, *c2 = NULL;
     const char *pem = NULL;
 
-    ck_assert_int_eq(APR_SUCCESS, md_cert_self_sign(&c1, NULL, names("leaf.org"), unit_key("P-256"),
+    ck_assert_int_eq(APR_SUCCESS, md_cert_self_sign(&c1, NULL, unit_words("leaf.org"), unit_key("P-256"),
                                                     apr_time_from_sec(3600), unit_pool));
-    ck_assert_int_eq(APR_SUCCESS, md_cert_self_sign(&c2, NULL, names("ca.org"), unit_key("P-256"),
+    ck_assert_int_eq(APR_SUCCESS, md_cert_self_sign(&c2, NULL, unit_words("ca.org"), unit_key("P-256"),
                                                     apr_time_from_sec(3600), unit_pool));
     APR_ARRAY_PUSH(chain, md_cert_t *) = c1;
     APR_ARRAY_PUSH(chain, md_cert_t *) = c2;

@@ -141,30 +141,17 @@ START_TEST(test_is_ip)
 }
 END_TEST
 
-static apr_array_header_t *strs(const char *s)
-{
-    apr_array_header_t *a = apr_array_make(unit_pool, 5, sizeof(const char *));
-    char *last = NULL;
-    char *tok = apr_strtok(apr_pstrdup(unit_pool, s), " ", &last);
-
-    while (tok) {
-        APR_ARRAY_PUSH(a, const char *) = tok;
-        tok = apr_strtok(NULL, " ", &last);
-    }
-    return a;
-}
-
 START_TEST(test_arrays)
 {
-    apr_array_header_t *a = strs("a.org B.org c.org"), *b = strs("c.org a.org b.ORG");
+    apr_array_header_t *a = unit_words("a.org B.org c.org"), *b = unit_words("c.org a.org b.ORG");
     apr_array_header_t *m, *c;
 
     ck_assert_int_eq(1, md_array_str_index(a, "b.org", 0, 0));
     ck_assert_int_eq(-1, md_array_str_index(a, "b.org", 0, 1));
     ck_assert_int_eq(-1, md_array_str_index(a, "a.org", 1, 0));
     ck_assert(md_array_str_eq_set(a, b));
-    ck_assert(!md_array_str_eq_set(a, strs("a.org b.org")));
-    m = md_array_str_minus(a, strs("b.org"), unit_pool);
+    ck_assert(!md_array_str_eq_set(a, unit_words("a.org b.org")));
+    m = md_array_str_minus(a, unit_words("b.org"), unit_pool);
     ck_assert_str_eq("a.org,c.org", md_array_str_join(m, ",", unit_pool));
     c = md_array_str_clone(unit_pool, a);
     ck_assert_int_eq(3, c->nelts);
@@ -172,7 +159,7 @@ START_TEST(test_arrays)
     ck_assert(!md_array_str_add_missing(c, "C.ORG", unit_pool));
     ck_assert(md_array_str_add_missing(c, "d.org", unit_pool));
     ck_assert_int_eq(4, c->nelts);
-    ck_assert_str_eq("", md_array_str_join(strs(""), ",", unit_pool));
+    ck_assert_str_eq("", md_array_str_join(unit_words(""), ",", unit_pool));
     ck_assert_str_eq("abc.org", md_util_str_tolower("AbC.Org", unit_pool));
 }
 END_TEST

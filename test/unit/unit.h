@@ -11,6 +11,7 @@
 #include <check.h>
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 
 #include "md_crypt.h"
 
@@ -29,6 +30,9 @@ const char *unit_tmpdir(void);
  * valgrind with CK_FORK=no).
  */
 md_pkey_t *unit_key(const char *kind);
+
+/* The space separated words of 's' as an array of strings, in unit_pool ("" gives none). */
+apr_array_header_t *unit_words(const char *s);
 
 /* A TCase with the fixture and a generous timeout (key generation under valgrind is slow). */
 TCase *unit_tcase(const char *name);
