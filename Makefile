@@ -18,12 +18,14 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
         -Wconversion -Wno-sign-conversion -Wcast-qual -Wnull-dereference \
         -Wimplicit-fallthrough
 
-APR_CFLAGS   = $(shell pkg-config --cflags apr-1 apr-util-1 2>/dev/null)
-APR_LIBS     = $(shell pkg-config --libs apr-1 apr-util-1 2>/dev/null)
-OTHER_CFLAGS = $(shell pkg-config --cflags openssl libcurl jansson 2>/dev/null)
-OTHER_LIBS   = $(shell pkg-config --libs openssl libcurl jansson 2>/dev/null)
-HTTPD_INC    = $(shell $(APXS) -q INCLUDEDIR 2>/dev/null)
-CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null)
+# Compiler and linker flags come from pkg-config and apxs, which exist only once
+# scripts/install-deps.sh has run. They are written to $(FLAGS_MK) by a rule that first runs the
+# script; make builds that file before it reads the rest of its input (and starts over), so the
+# very first `make` on a fresh machine already compiles with the right include paths.
+FLAGS_MK := $(BUILD)/flags.mk
+ifeq ($(filter clean format,$(MAKECMDGOALS)),)
+include $(FLAGS_MK)
+endif
 
 OPT     ?= -O2 -g
 INCS    := -Isrc/core -Isrc/http -Isrc/store -Isrc/acme -Isrc/reg
@@ -58,6 +60,16 @@ $(DEPS_STAMP): scripts/install-deps.sh
 	@mkdir -p $(BUILD)
 	@bash scripts/install-deps.sh
 	@touch $@
+
+$(FLAGS_MK): $(DEPS_STAMP) Makefile
+	@{ echo "APR_CFLAGS := $$(pkg-config --cflags apr-1 apr-util-1)"; \
+	   echo "APR_LIBS := $$(pkg-config --libs apr-1 apr-util-1)"; \
+	   echo "OTHER_CFLAGS := $$(pkg-config --cflags openssl libcurl jansson)"; \
+	   echo "OTHER_LIBS := $$(pkg-config --libs openssl libcurl jansson)"; \
+	   echo "HTTPD_INC := $$($(APXS) -q INCLUDEDIR)"; \
+	   echo "CHECK_LIBS := $$(pkg-config --libs check)"; } > $@.tmp
+	@grep -q '^HTTPD_INC := /' $@.tmp || { echo "flags: apxs -q INCLUDEDIR failed" >&2; exit 1; }
+	@mv $@.tmp $@
 
 $(BUILD)/src/mod/%.o: src/mod/%.c $(HDR) | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
