@@ -918,6 +918,32 @@ static const char *md_config_set_stapling_window(cmd_parms *cmd, void *dc, const
     return NULL;
 }
 
+/* ---- activation of renewed certificates (docs/activation.md) ------------------------------- */
+
+static const char *md_config_set_activation(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *err = global_only(cmd);
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    if (!apr_strnatcasecmp(value, "graceful")) {
+        cmd_mod_conf(cmd)->activation = MD_ACTIVATION_GRACEFUL;
+    }
+    else if (!apr_strnatcasecmp(value, "hot")) {
+        cmd_mod_conf(cmd)->activation = MD_ACTIVATION_HOT;
+    }
+    else {
+        return apr_psprintf(cmd->pool,
+                            "MDActivation: '%s' is not known; write 'graceful' (a renewed "
+                            "certificate is served after the next graceful restart, the default) "
+                            "or 'hot' (served without a restart)",
+                            value);
+    }
+    return NULL;
+}
+
 const command_rec mod_md_cmds[] = {
     AP_INIT_TAKE_ARGV("MDomain", md_config_mdomain, NULL, RSRC_CONF,
                       "A managed domain: a list of DNS names that go into one certificate"),
@@ -998,6 +1024,9 @@ const command_rec mod_md_cmds[] = {
                   "How long expired OCSP responses are kept in the store"),
     AP_INIT_TAKE1("MDStaplingRenewWindow", md_config_set_stapling_window, NULL, RSRC_CONF,
                   "When to renew OCSP responses: '33%' or a duration before they expire"),
+    AP_INIT_TAKE1("MDActivation", md_config_set_activation, NULL, RSRC_CONF,
+                  "How renewed certificates go live: 'graceful' (at the next graceful "
+                  "restart, the default) or 'hot' (at once, without a restart)"),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL),
 };
 

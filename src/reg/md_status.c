@@ -70,6 +70,17 @@ static const md_cert_t *load_leaf(md_store_t *store, md_store_group_t group, con
     return APR_ARRAY_IDX(chain, 0, const md_cert_t *);
 }
 
+/* The entry of key spec 'i' in a "cert" object; the first one found also gives the validity at
+ * the top. */
+static void add_cert(md_json_t *json, const md_t *md, int i, const md_reg_cert_info_t *info,
+                     int is_first, apr_pool_t *p)
+{
+    md_json_setj(info_json(info, p), json, key_type_name(spec_of(md, i)));
+    if (is_first) {
+        set_validity(json, info->not_before, info->not_after, p);
+    }
+}
+
 /* 1. The "cert" object: one entry per key spec that has a certificate, and the validity of the
  * first of them at the top. The live ones come from the registry (no file is read when they did
  * not change), the others from the store. */
@@ -95,10 +106,7 @@ static apr_status_t certs_json(md_json_t **pjson, md_reg_t *reg, md_store_t *sto
             }
             info_of(&info, cert, p);
         }
-        md_json_setj(info_json(&info, p), json, key_type_name(spec_of(md, i)));
-        if (!found) {
-            set_validity(json, info.not_before, info.not_after, p);
-        }
+        add_cert(json, md, i, &info, !found, p);
         found = 1;
     }
     if (!found) {
@@ -106,6 +114,24 @@ static apr_status_t certs_json(md_json_t **pjson, md_reg_t *reg, md_store_t *sto
     }
     *pjson = json;
     return APR_SUCCESS;
+}
+
+md_json_t *md_status_certs_json_of(const md_t *md, const apr_array_header_t *leafs, apr_pool_t *p)
+{
+    md_json_t *json = md_json_create(p);
+    md_reg_cert_info_t info;
+    const md_cert_t *cert;
+    int i, found = 0;
+
+    for (i = 0; md->pks && i < md->pks->nelts && i < leafs->nelts; ++i) {
+        cert = APR_ARRAY_IDX(leafs, i, const md_cert_t *);
+        if (cert) {
+            info_of(&info, cert, p);
+            add_cert(json, md, i, &info, !found, p);
+            found = 1;
+        }
+    }
+    return json;
 }
 
 apr_status_t md_status_certs_json(md_json_t **pjson, md_store_t *store, md_store_group_t group,

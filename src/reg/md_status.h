@@ -35,6 +35,12 @@ apr_status_t md_status_certs_json(md_json_t **pjson, md_store_t *store, md_store
                                   const md_t *md, apr_pool_t *p);
 
 /**
+ * The same "cert" object for certificates in memory: 'leafs' holds one md_cert_t* (or NULL) per
+ * key spec of 'md', in its order. In 'p'.
+ */
+md_json_t *md_status_certs_json_of(const md_t *md, const apr_array_header_t *leafs, apr_pool_t *p);
+
+/**
  * What only the parent can read (domains/ is not readable by the server's User): the live
  * certificates ("cert", as md_status_certs_json) and the job that produced them ("last-renewal")
  * per MD name (md_json_t*). Made at start-up; the children inherit it. In 'p'.
