@@ -8,11 +8,11 @@
  *   4. start the renewal watchdog (not in the dry run httpd makes at first start)
  * mod_ssl then asks for certificate files per vhost (ssl_add_cert_files, or the fallback with
  * its 503 answers; with MDActivation hot the fallback comes as a regular file and mod_md_hot
- * answers the 503s, see mod_md_hot.h). http-01 challenges are answered in post_read_request, before any access
- * control or redirect can get in the way. tls-alpn-01 (RFC 8737): on a TLS connection whose
- * client offers ALPN "acme-tls/1", we propose that protocol (the vhost's Protocols decides
- * whether it is selected), accept the switch and mark the connection; mod_ssl then asks
- * ssl_answer_challenge for the certificate, which we load from challenges/<name>/.
+ * answers the 503s, see mod_md_hot.h). http-01 challenges are answered in post_read_request,
+ * before any access control or redirect can get in the way. tls-alpn-01 (RFC 8737): on a TLS
+ * connection whose client offers ALPN "acme-tls/1", we propose that protocol (the vhost's
+ * Protocols decides whether it is selected), accept the switch and mark the connection; mod_ssl
+ * then asks ssl_answer_challenge for the certificate, which we load from challenges/<name>/.
  */
 #include <string.h>
 #include <unistd.h>

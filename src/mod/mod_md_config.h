@@ -61,8 +61,8 @@ struct md_mod_conf_t {
     struct apr_hash_t *status_live; /* md_status_live_make(), for the status surfaces */
 
     /* MDActivation (docs/activation.md, mod_md_hot.h) */
-    int activation;                /* MD_ACTIVATION_GRACEFUL (the default) or MD_ACTIVATION_HOT */
-    struct mod_md_hot_t *hot;      /* the hot activation state, set at post_config (or NULL) */
+    int activation;           /* MD_ACTIVATION_GRACEFUL (the default) or MD_ACTIVATION_HOT */
+    struct mod_md_hot_t *hot; /* the hot activation state, set at post_config (or NULL) */
 };
 
 /* Per server (vhost) configuration. */

@@ -41,8 +41,8 @@ APLOG_USE_MODULE(md);
 
 #define MD_WATCHDOG_NAME      "_md_renew_"
 #define MD_WATCHDOG_EACH_NAME "_md_each_"
-#define MD_TICK          apr_time_from_sec(1)
-#define MD_RETRY_MAX     apr_time_from_sec(MD_SECS_PER_HOUR)
+#define MD_TICK               apr_time_from_sec(1)
+#define MD_RETRY_MAX          apr_time_from_sec(MD_SECS_PER_HOUR)
 /* failed attempts in a row that are logged as warnings before they become errors */
 #define MD_ERRORS_BEFORE_ERROR 3
 /* how long a stopping child waits for its renewal jobs to end */
@@ -65,7 +65,7 @@ struct md_job_t {
     int notify_errors;      /* failed 'renewed' calls in a row */
     apr_time_t next_notify; /* when to call them again */
     apr_time_t next_expiry_check;
-    int hot_waiting;  /* MDActivation hot: a staged set waits to be served (3.) */
+    int hot_waiting;   /* MDActivation hot: a staged set waits to be served (3.) */
     apr_time_t hot_at; /* ... not before this time (MDActivationDelay) */
 };
 

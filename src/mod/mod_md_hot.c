@@ -78,11 +78,13 @@ typedef struct {
 /* ---- per process -----------------------------------------------------------------------------
  */
 
+typedef STACK_OF(X509) x509_stack_t;
+
 /* A loaded set with a reference count: the MD's entry holds one, each handshake using it one. */
 typedef struct {
     apr_pool_t *pool; /* owns everything; destroyed with the last reference */
     md_hot_set_t *set;
-    STACK_OF(X509) * *chains; /* per pair: the intermediates, as SSL_use_cert_and_key takes them */
+    x509_stack_t **chains; /* per pair: the intermediates, as SSL_use_cert_and_key takes them */
     volatile apr_uint32_t refs;
 } hot_ref_t;
 
@@ -104,10 +106,10 @@ struct mod_md_hot_t {
     hot_shm_t *shm; /* NULL in the dry run */
     hot_entry_t *entries;
     apr_uint32_t n;
-    apr_hash_t *by_name;           /* MD name -> hot_entry_t* */
-    apr_thread_mutex_t *mutex;     /* the entries' cur/prev */
-    apr_thread_mutex_t *loading;   /* one loader per process at a time */
-    volatile apr_uint32_t seen;    /* the shm version this process looked at last */
+    apr_hash_t *by_name;         /* MD name -> hot_entry_t* */
+    apr_thread_mutex_t *mutex;   /* the entries' cur/prev */
+    apr_thread_mutex_t *loading; /* one loader per process at a time */
+    volatile apr_uint32_t seen;  /* the shm version this process looked at last */
 };
 
 /* The conn_config of a connection that was given an MD's fallback certificate points here. */
@@ -128,13 +130,13 @@ static hot_ref_t *ref_make(md_hot_set_t *set, apr_pool_t *pool)
 {
     hot_ref_t *ref = apr_pcalloc(pool, sizeof(*ref));
     const md_hot_pair_t *pair;
-    STACK_OF(X509) * sk;
+    x509_stack_t *sk;
     int i, j;
 
     ref->pool = pool;
     ref->set = set;
     ref->refs = 1;
-    ref->chains = apr_pcalloc(pool, (apr_size_t)set->pairs->nelts * sizeof(*ref->chains));
+    ref->chains = apr_pcalloc(pool, (apr_size_t)set->pairs->nelts * sizeof(x509_stack_t *));
     for (i = 0; i < set->pairs->nelts; ++i) {
         pair = APR_ARRAY_IDX(set->pairs, i, const md_hot_pair_t *);
         sk = sk_X509_new_null();
@@ -430,8 +432,9 @@ static int hot_cert_cb(SSL *ssl, void *arg)
     SSL_certs_clear(ssl);
     for (i = 0; i < ref->set->pairs->nelts; ++i) {
         pair = APR_ARRAY_IDX(ref->set->pairs, i, const md_hot_pair_t *);
-        if (1 != SSL_use_cert_and_key(ssl, md_cert_get_X509(pair->leaf),
-                                      md_pkey_get_EVP_PKEY(pair->pkey), ref->chains[i], 1)) {
+        if (1
+            != SSL_use_cert_and_key(ssl, md_cert_get_X509(pair->leaf),
+                                    md_pkey_get_EVP_PKEY(pair->pkey), ref->chains[i], 1)) {
             /* cannot happen for a checked set; the handshake fails for lack of one then */
             ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
                           APLOGNO(13012) "%s: SSL_use_cert_and_key() failed", ref->set->name);
@@ -473,8 +476,8 @@ static int hot_status_cb(SSL *ssl, void *arg)
 
     if (!c || !x || !entry->hot->mc->ocsp || X509_digest(x, EVP_sha1(), id, &id_len) != 1
         || APR_SUCCESS
-               != md_ocsp_get_resp(entry->hot->mc->ocsp, (const char *)id, id_len, copy_staple,
-                                   &st, apr_time_now(), c->pool)
+               != md_ocsp_get_resp(entry->hot->mc->ocsp, (const char *)id, id_len, copy_staple, &st,
+                                   apr_time_now(), c->pool)
         || !st.der) {
         return SSL_TLSEXT_ERR_NOACK;
     }
@@ -500,9 +503,19 @@ static int hot_init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *
     }
     SSL_CTX_set_cert_cb(ctx, hot_cert_cb, entry);
     SSL_CTX_get_tlsext_status_cb(ctx, &status_cb);
-    if (!status_cb && mod_md_config_stapling(sc->mc, sc->assigned_md)) {
-        SSL_CTX_set_tlsext_status_cb(ctx, hot_status_cb);
-        SSL_CTX_set_tlsext_status_arg(ctx, entry);
+    if (mod_md_config_stapling(sc->mc, sc->assigned_md)) {
+        if (!status_cb) {
+            SSL_CTX_set_tlsext_status_cb(ctx, hot_status_cb);
+            SSL_CTX_set_tlsext_status_arg(ctx, entry);
+        }
+    }
+    else if (status_cb) {
+        /* mod_ssl's own stapling knows only the certificates it loaded at start */
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                     APLOGNO(13014) "%s: SSLUseStapling staples only the certificates loaded at "
+                                    "start: one renewed without a restart is stapled after the "
+                                    "next restart. 'MDStapling on' staples it at once",
+                     sc->assigned_md->name);
     }
     return OK;
 }

@@ -75,8 +75,7 @@ static apr_status_t load_pair(md_hot_pair_t **ppair, const char **perr, md_store
 }
 
 apr_status_t md_hot_set_load(md_hot_set_t **pset, const char **perr, md_store_t *store,
-                             md_store_group_t group, const md_t *md, apr_time_t now,
-                             apr_pool_t *p)
+                             md_store_group_t group, const md_t *md, apr_time_t now, apr_pool_t *p)
 {
     md_hot_set_t *set = apr_pcalloc(p, sizeof(*set));
     md_hot_pair_t *pair = NULL;

@@ -54,8 +54,7 @@ apr_status_t md_hot_check_pair(const char **perr, const md_cert_t *cert, const m
  * certificate that does not match its key or misses a name, an expired one).
  */
 apr_status_t md_hot_set_load(md_hot_set_t **pset, const char **perr, md_store_t *store,
-                             md_store_group_t group, const md_t *md, apr_time_t now,
-                             apr_pool_t *p);
+                             md_store_group_t group, const md_t *md, apr_time_t now, apr_pool_t *p);
 
 /**
  * Non-zero when 'a' and 'b' hold the same certificates, key spec by key spec (compared by their
