@@ -134,10 +134,11 @@ static double jitter(void)
     return (double)rand() / ((double)RAND_MAX + 1.0);
 }
 
-/* MDActivation hot is on and works (its shared memory is there). */
-static int is_hot(const md_drive_t *drive)
+/* MDActivation hot serves the job's renewed certificates (on, working, and the MD serves the
+ * store's certificates, not MDCertificateFile). */
+static int is_hot(const md_job_t *job)
 {
-    return drive->mc->hot != NULL;
+    return mod_md_hot_manages(job->drive->mc, job->item);
 }
 
 static void log_failure(md_job_t *job, md_result_t *result, apr_status_t rv, int errors,
@@ -200,12 +201,12 @@ static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, apr_po
     if (APR_SUCCESS == rv) {
         job->renewed_pending = 1;
         job->next_notify = 0;
-        job->hot_waiting = is_hot(drive);
+        job->hot_waiting = is_hot(job);
         job->hot_at = 0;
     }
     apr_thread_mutex_unlock(drive->mutex);
 
-    if (APR_SUCCESS == rv && is_hot(drive)) {
+    if (APR_SUCCESS == rv && is_hot(job)) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, drive->s,
                      APLOGNO(13000) "%s: renewed certificate staged; it goes live without a "
                                     "restart (MDActivation hot)",
@@ -381,7 +382,7 @@ static int job_due(const md_job_t *job, apr_time_t now)
  * activate it in the store; after that its renewals go on (called under the mutex). */
 static void hot_reconcile(md_job_t *job)
 {
-    if (job->in_flight || !is_hot(job->drive)) {
+    if (job->in_flight || !is_hot(job)) {
         return;
     }
     job->item->is_staged = job->hot_waiting || mod_md_hot_pending(job->drive->mc, job->item);
@@ -667,7 +668,7 @@ apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
         job->challenges = select_challenges(item->md, mc, p);
         job->next_check = apr_time_now() + mc->initial_delay;
         /* a set a restart left staged (MDActivationDelay) is served when the delay is over */
-        job->hot_waiting = is_hot(drive) && item->is_staged;
+        job->hot_waiting = is_hot(job) && item->is_staged;
         if (item->is_watched) {
             check_renewable(job, s);
             /* a restarted server continues the job where it was */

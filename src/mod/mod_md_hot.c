@@ -580,6 +580,13 @@ apr_status_t mod_md_hot_publish(apr_time_t *plive_at, md_mod_conf_t *mc, md_reg_
     return APR_SUCCESS;
 }
 
+int mod_md_hot_manages(const md_mod_conf_t *mc, const md_reg_item_t *item)
+{
+    hot_entry_t *entry = entry_of(mc, item->md->name);
+
+    return entry && entry->hot->shm;
+}
+
 int mod_md_hot_pending(const md_mod_conf_t *mc, const md_reg_item_t *item)
 {
     hot_entry_t *entry = entry_of(mc, item->md->name);

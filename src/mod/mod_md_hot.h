@@ -66,6 +66,12 @@ apr_status_t mod_md_hot_publish(apr_time_t *plive_at, md_mod_conf_t *mc, md_reg_
                                 md_result_t *result, apr_time_t now, apr_pool_t *p);
 
 /**
+ * Non-zero when renewed certificates of 'item' are served without a restart: MDActivation hot
+ * works (not in the dry run) and the MD serves the store's certificates (no MDCertificateFile).
+ */
+int mod_md_hot_manages(const md_mod_conf_t *mc, const md_reg_item_t *item);
+
+/**
  * Non-zero while a set announced for 'item' waits for the parent to activate it in the store:
  * the MD counts as staged then (no new renewal overwrites staging/).
  */
