@@ -12,6 +12,11 @@ Three Apaches run at the same time, on ports of their own, serving the same MD c
 'hot' gets its certificate from pebble by hot activation (fallback -> first certificate); the
 other two start from a copy of its store with MDRenewMode manual (they never talk to the CA).
 
+bench/hot_cb.c measures the callback's OpenSSL work alone (what 'hot' adds to a handshake), in
+CPU time, and the result is set against the server CPU time of a whole handshake: on a shared
+machine the handshake rates vary by several percent from round to round, far more than the
+callback costs, and this says how much of a difference is the callback's.
+
 Each case runs BENCH_ROUNDS times for BENCH_SECONDS with BENCH_CLIENTS 'openssl s_time -new'
 processes (full handshakes, no session reuse, TLS 1.3), the cases interleaved round by round so
 that the machine's load hits all of them alike; the medians are printed with hot/graceful
@@ -85,6 +90,22 @@ def server(scratch, label, ports, ca, body):
     return h
 
 
+def callback_us(scratch, keys):
+    """Microseconds of CPU the callback's OpenSSL calls add to a handshake (bench/hot_cb.c)."""
+    exe = scratch / "hot_cb"
+    src = Path(__file__).resolve().parent / "hot_cb.c"
+    subprocess.run(["cc", "-O2", "-o", str(exe), str(src), "-lssl", "-lcrypto"], check=True)
+    out = subprocess.run([str(exe), "RSA" if keys.upper().startswith("RSA") else "EC"],
+                         capture_output=True, text=True, check=True).stdout
+    return float(out.strip())
+
+
+def start(h):
+    r = h.start()
+    if r.returncode != 0:
+        raise RuntimeError(f"apache2 did not start: {r.stdout}{r.stderr}")
+
+
 def setup(scratch, ca, ports, keys):
     """The three servers, started; 'hot' got its certificate without a restart."""
     def md_body(activation, renew):
@@ -94,7 +115,7 @@ def setup(scratch, ca, ports, keys):
         return body
 
     hot = server(scratch, "hot", ports, ca, md_body("hot", "auto"))
-    hot.start()
+    start(hot)
     hot.wait_log(r"AH13001: " + re.escape(MD), timeout=180)
     # the parent activates it in the store one monitor round later
     hot.wait_log(r"AH12153: " + re.escape(MD), timeout=60)
@@ -102,7 +123,7 @@ def setup(scratch, ca, ports, keys):
     for label, activation in (("graceful", "graceful"), ("hot-idle", "hot")):
         h = server(scratch, label, harness.free_ports(2), None, md_body(activation, "manual"))
         shutil.copytree(hot.store_dir, h.store_dir, symlinks=True)
-        h.start()
+        start(h)
         others[label] = h
     return {"graceful": others["graceful"], "hot-idle": others["hot-idle"], "hot": hot}
 
@@ -134,6 +155,7 @@ def main():
             print(f"... round {r + 1}/{rounds}: " + ", ".join(
                 f"{k} {v[-1]:.0f}/s ({capacity[k][-1]:.0f}/cpu-s)" for k, v in rates.items()),
                 flush=True)
+        cb_us = callback_us(scratch, keys)
     finally:
         for h in servers.values():
             h.stop()
@@ -150,6 +172,10 @@ def main():
         paired = [c / g for c, g in zip(capacity[label], capacity["graceful"]) if g > 0]
         print(f"{label}: per server CPU s, ratio to graceful round by round: median "
               f"{statistics.median(paired):.3f} ({' '.join(f'{x:.3f}' for x in paired)})")
+    per_hs = 1e6 / base_c
+    print(f"the callback's OpenSSL work alone (bench/hot_cb.c): {cb_us:.2f} us per handshake, "
+          f"{100 * cb_us / per_hs:.2f} % of the {per_hs:.0f} us of server CPU a handshake takes "
+          f"(ratio {per_hs / (per_hs + cb_us):.4f})")
     print("\nratio = case / graceful; target for 'hot': 0.98 or more. 'per second' is the rate the "
           "clients saw;\n'per server CPU s' divides the handshakes by the CPU time the server "
           "spent on them: it\nshows the cost of a handshake and varies less with the load of a "

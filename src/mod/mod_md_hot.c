@@ -31,6 +31,7 @@
 #include <http_log.h>
 #include <http_protocol.h>
 #include <http_request.h>
+#include <http_ssl.h>
 #include <mod_ssl.h>
 #include <mpm_common.h>
 
@@ -521,15 +522,27 @@ static int hot_init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *
 }
 
 /* A connection that was given the fallback certificate gets 503 for every request, as mod_ssl
- * answers for fallbacks (ACME http-01 answers come before, on plain http). */
+ * answers for fallbacks (ACME http-01 answers come before, on plain http). So does one that
+ * resumed a session (no certificate callback) while this process has no certificate for the MD:
+ * mod_ssl would only serve requests of a compatible vhost on it. */
 static int hot_fallback_pr(request_rec *r)
 {
     conn_rec *c = r->connection->master ? r->connection->master : r->connection;
+    md_srv_conf_t *sc;
+    hot_entry_t *entry;
 
-    if (ap_get_module_config(c->conn_config, &md_module) != &fallback_conn_mark) {
+    if (ap_get_module_config(c->conn_config, &md_module) == &fallback_conn_mark) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    sc = mod_md_config_get(r->server);
+    if (!sc || !sc->mc->hot || !sc->assigned_md || !ap_ssl_conn_is_ssl(c)) {
         return DECLINED;
     }
-    return HTTP_SERVICE_UNAVAILABLE;
+    entry = entry_of(sc->mc, sc->assigned_md->name);
+    if (entry && !entry->had_cert && !apr_atomic_read32(&entry->has_cur)) {
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    return DECLINED;
 }
 
 /* ---- 1. the watchdog child ---------------------------------------------------------------------
