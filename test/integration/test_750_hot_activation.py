@@ -3,6 +3,8 @@
 - a fresh MD: the fallback (503) is replaced by its first certificate without a restart; one
   round of the parent later the set is live in the store (domains/, staging/ gone), MDMessageCmd
   'installed' ran once, md-status shows the served certificate
+- a graceful restart before the parent put the served set into the store activates the same
+  set, once; while the CA does not answer, https answers 503 (also on resumed TLS sessions)
 - 20 MDs renewed (MDRenewWindow 100% makes every certificate due, MDCheckInterval spaces the
   renewals): a client that keeps making new verified connections sees each new serial within
   2 seconds of the time the renewal staged it, no request fails, the parent's pid and the
@@ -165,6 +167,27 @@ def test_750_under_load(httpd, ca):
         assert len(prober.serials(name)) >= 2, name
     assert httpd.pid() == pid
     print(f"\n{len(activations)} activations, {prober.requests} requests by 20 threads, 0 failed")
+
+
+def test_750_restart_before_store(httpd, ca):
+    """A graceful restart right after a set was served, before the parent put it into the
+    store: the restart activates it (the same certificate), 'installed' runs once."""
+    name = "restart.hot.example.org"
+    prog, log = recorder(httpd)
+    httpd.write_config(hot_config(httpd, [name], f"MDMessageCmd {prog}\n"))
+    httpd.start()
+    wait_served(httpd, [name])
+    served = httpd.peer_chain(name).serial_number
+    assert not httpd.log_events(r"AH13006: ")
+    mark = httpd.log_size()
+    httpd.graceful()
+    assert httpd.wait_log(r"AH12153: " + re.escape(name) + r": activated", since=mark)
+    assert httpd.peer_chain(name).serial_number == served
+    # two rounds of the parent later: nothing activated twice, 'installed' once
+    time.sleep(22)
+    assert not httpd.log_events(r"AH13006: ")
+    assert log.read_text().splitlines().count(f"installed {name}") == 1
+    assert httpd.peer_chain(name).serial_number == served
 
 
 def test_750_fallback_503_also_resumed(ca, httpd_factory):
