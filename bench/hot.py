@@ -17,14 +17,16 @@ CPU time, and the result is set against the server CPU time of a whole handshake
 machine the handshake rates vary by several percent from round to round, far more than the
 callback costs, and this says how much of a difference is the callback's.
 
-Each case runs BENCH_ROUNDS times for BENCH_SECONDS with BENCH_CLIENTS 'openssl s_time -new'
-processes (full handshakes, no session reuse, TLS 1.3), the cases interleaved round by round so
-that the machine's load hits all of them alike; the medians are printed with hot/graceful
-ratios. Numbers are printed, never asserted (the target for 'hot' is a ratio of 0.98 or more).
+Each case runs BENCH_ROUNDS slices of BENCH_SECONDS with BENCH_CLIENTS 'openssl s_time -new'
+processes (full handshakes, no session reuse, TLS 1.3), the cases taking turns slice by slice in
+rotating order, so that the machine's other load hits all of them alike. Printed: handshakes per
+second of wall time and per second of the server's CPU time (parent and children, from /proc),
+summed over the slices, with the ratios to 'graceful'. Numbers are printed, never asserted (the
+target for 'hot' is a ratio of 0.98 or more).
 
 Environment
-  BENCH_ROUNDS   rounds (default 9)
-  BENCH_SECONDS  seconds per case and round (default 4)
+  BENCH_ROUNDS   slices per case (default 30)
+  BENCH_SECONDS  seconds per slice (default 1)
   BENCH_CLIENTS  parallel s_time processes (default 2)
   BENCH_KEYS     MDPrivateKeys (default "secp256r1": the cheapest handshake, where the
                  callback's share is largest; "RSA" for RSA 2048)
@@ -66,8 +68,8 @@ def cpu_seconds(h):
 
 
 def s_time(h, seconds, clients):
-    """'clients' parallel 'openssl s_time -new' runs against server 'h': (handshakes per second
-    of wall time, handshakes per second of the server's CPU time)."""
+    """'clients' parallel 'openssl s_time -new' runs against server 'h': (handshakes, wall
+    seconds, seconds of the server's CPU time)."""
     argv = ["openssl", "s_time", "-connect", f"127.0.0.1:{h.https_port}", "-new", "-time",
             str(seconds)]
     cpu0, t0 = cpu_seconds(h), time.monotonic()
@@ -80,8 +82,7 @@ def s_time(h, seconds, clients):
         if not m:
             raise RuntimeError(f"s_time: {out}")
         n += int(m.group(1))
-    wall, cpu = time.monotonic() - t0, cpu_seconds(h) - cpu0
-    return n / wall, (n / cpu if cpu > 0 else 0.0)
+    return n, time.monotonic() - t0, cpu_seconds(h) - cpu0
 
 
 def server(scratch, label, ports, ca, body):
@@ -128,17 +129,61 @@ def setup(scratch, ca, ports, keys):
     return {"graceful": others["graceful"], "hot-idle": others["hot-idle"], "hot": hot}
 
 
+CASES = ("graceful", "hot-idle", "hot")
+
+
+def measure(servers, rounds, seconds, clients):
+    """Short slices, the cases taking turns in rotating order, so that whatever else the machine
+    does hits them alike. Per case a list of (handshakes, wall s, server CPU s)."""
+    runs = {label: [] for label in CASES}
+    for r in range(rounds):
+        for k in range(len(CASES)):
+            label = CASES[(r + k) % len(CASES)]
+            runs[label].append(s_time(servers[label], seconds, clients))
+        if (r + 1) % 5 == 0 or r + 1 == rounds:
+            print(f"... {r + 1}/{rounds} rounds", flush=True)
+    return runs
+
+
+def report(runs, keys, clients, seconds, cb_us):
+    total = {label: [sum(x[i] for x in v) for i in range(3)] for label, v in runs.items()}
+    g_n, g_wall, g_cpu = total["graceful"]
+    print()
+    print(f"TLS handshakes, {keys}, {clients} clients, {len(runs['graceful'])} slices of "
+          f"{seconds}s per case (taking turns)")
+    print(f"{'case':10} {'handshakes':>10} {'per second':>11} {'ratio':>7} "
+          f"{'per server CPU s':>17} {'ratio':>7}")
+    for label in CASES:
+        n, wall, cpu = total[label]
+        rate, cap = n / wall, n / cpu
+        print(f"{label:10} {n:10d} {rate:11.1f} {rate / (g_n / g_wall):7.3f} {cap:17.1f} "
+              f"{cap / (g_n / g_cpu):7.3f}")
+    for label in ("hot-idle", "hot"):
+        paired = [(n / c) / (gn / gc) for (n, _, c), (gn, _, gc) in zip(runs[label],
+                                                                          runs["graceful"])
+                  if c > 0 and gc > 0]
+        print(f"{label}: per server CPU s, ratio to graceful slice by slice: median "
+              f"{statistics.median(paired):.3f}, quartiles "
+              f"{' '.join(f'{q:.3f}' for q in statistics.quantiles(paired, n=4))}")
+    per_hs = 1e6 * g_cpu / g_n
+    print(f"the callback's OpenSSL work alone (bench/hot_cb.c): {cb_us:.2f} us per handshake, "
+          f"{100 * cb_us / per_hs:.2f} % of the {per_hs:.0f} us of server CPU a handshake takes "
+          f"(ratio {per_hs / (per_hs + cb_us):.4f})")
+    print("\nratio = case / graceful, from the sums over all slices; target for 'hot': 0.98 or "
+          "more.\n'per second' is the rate the clients saw; 'per server CPU s' divides the "
+          "handshakes by\nthe CPU time the server spent on them, which varies less with the "
+          "load of a shared machine.")
+
+
 def main():
-    rounds = int(os.environ.get("BENCH_ROUNDS", "9"))
-    seconds = int(os.environ.get("BENCH_SECONDS", "4"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "30"))
+    seconds = int(os.environ.get("BENCH_SECONDS", "1"))
     clients = int(os.environ.get("BENCH_CLIENTS", "2"))
     keys = os.environ.get("BENCH_KEYS", "secp256r1")
     scratch = harness.make_scratch("md-bench-hot-")
     ports = tuple(harness.free_ports(2))
     ca = harness.CA(scratch / "ca", ports[0], ports[1], env={"PEBBLE_WFE_NONCEREJECT": "0"})
     servers = {}
-    rates = {"graceful": [], "hot-idle": [], "hot": []}
-    capacity = {"graceful": [], "hot-idle": [], "hot": []}
     try:
         ca.start()
         print(f"... getting a certificate ({keys}) by hot activation", flush=True)
@@ -146,40 +191,14 @@ def main():
         serials = {label: h.peer_chain(MD).serial_number for label, h in servers.items()}
         if len(set(serials.values())) != 1:
             raise RuntimeError(f"the servers do not serve the same certificate: {serials}")
-        for r in range(rounds):
-            for label in (("graceful", "hot-idle", "hot") if r % 2 == 0
-                          else ("hot", "hot-idle", "graceful")):
-                rate, per_cpu = s_time(servers[label], seconds, clients)
-                rates[label].append(rate)
-                capacity[label].append(per_cpu)
-            print(f"... round {r + 1}/{rounds}: " + ", ".join(
-                f"{k} {v[-1]:.0f}/s ({capacity[k][-1]:.0f}/cpu-s)" for k, v in rates.items()),
-                flush=True)
+        runs = measure(servers, rounds, seconds, clients)
         cb_us = callback_us(scratch, keys)
     finally:
         for h in servers.values():
             h.stop()
         ca.stop()
         harness.remove_scratch(scratch)
-    print()
-    print(f"TLS handshakes, {keys}, {clients} clients x {seconds}s, medians of {rounds} rounds")
-    print(f"{'case':10} {'per second':>11} {'ratio':>7} {'per server CPU s':>17} {'ratio':>7}")
-    base_r, base_c = statistics.median(rates["graceful"]), statistics.median(capacity["graceful"])
-    for label in rates:
-        r, c = statistics.median(rates[label]), statistics.median(capacity[label])
-        print(f"{label:10} {r:11.1f} {r / base_r:7.3f} {c:17.1f} {c / base_c:7.3f}")
-    for label in ("hot-idle", "hot"):
-        paired = [c / g for c, g in zip(capacity[label], capacity["graceful"]) if g > 0]
-        print(f"{label}: per server CPU s, ratio to graceful round by round: median "
-              f"{statistics.median(paired):.3f} ({' '.join(f'{x:.3f}' for x in paired)})")
-    per_hs = 1e6 / base_c
-    print(f"the callback's OpenSSL work alone (bench/hot_cb.c): {cb_us:.2f} us per handshake, "
-          f"{100 * cb_us / per_hs:.2f} % of the {per_hs:.0f} us of server CPU a handshake takes "
-          f"(ratio {per_hs / (per_hs + cb_us):.4f})")
-    print("\nratio = case / graceful; target for 'hot': 0.98 or more. 'per second' is the rate the "
-          "clients saw;\n'per server CPU s' divides the handshakes by the CPU time the server "
-          "spent on them: it\nshows the cost of a handshake and varies less with the load of a "
-          "shared machine.")
+    report(runs, keys, clients, seconds, cb_us)
     return 0
 
 
