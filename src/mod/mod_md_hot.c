@@ -650,12 +650,15 @@ static int hot_monitor(apr_pool_t *p, server_rec *s)
     hot_entry_t *entry;
     hot_slot_t *slot;
     apr_time_t now = apr_time_now();
-    apr_uint32_t i, seq;
+    apr_uint32_t i, seq, loads = 0, stores = 0;
 
     if (!hot || !hot->shm || APR_SUCCESS != apr_pool_create(&ptemp, p)) {
         return DECLINED;
     }
-    for (i = 0; i < hot->n; ++i) {
+    /* the parent's loop does nothing else meanwhile (no child is started or stopped): a burst of
+     * renewals is worked off over several rounds */
+    for (i = 0; i < hot->n && loads < MD_HOT_LOADS_PER_ROUND && stores < MD_HOT_STORES_PER_ROUND;
+         ++i) {
         entry = &hot->entries[i];
         slot = &hot->shm->slots[i];
         seq = apr_atomic_read32(&slot->staged);
@@ -670,10 +673,12 @@ static int hot_monitor(apr_pool_t *p, server_rec *s)
                 apr_atomic_set32(&slot->failed, seq);
             }
             apr_thread_mutex_unlock(hot->loading);
+            ++loads;
         }
         else if (now - entry->loaded_at >= MD_HOT_STORE_DELAY) {
             /* 4. */
             activate_in_store(entry, slot, seq, now, ptemp);
+            ++stores;
         }
         apr_pool_clear(ptemp);
     }

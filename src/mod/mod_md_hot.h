@@ -35,6 +35,10 @@ typedef struct mod_md_hot_t mod_md_hot_t;
 /* How long the parent waits after loading a renewed set before it activates it in the store:
  * children that started before it loaded the set read it from staging/ until then. */
 #define MD_HOT_STORE_DELAY apr_time_from_sec(5)
+/* At most this many sets are loaded, and activated in the store (with MDMessageCmd 'installed'
+ * each), per round of the parent: its loop starts and stops no children meanwhile. */
+#define MD_HOT_LOADS_PER_ROUND  100
+#define MD_HOT_STORES_PER_ROUND 20
 
 /**
  * Set up hot activation for 'mc' (post_config, in the parent, after the store sync and with the
