@@ -58,12 +58,13 @@ static void log_print_cb(const char *file, int line, md_log_level_t level, apr_s
 
 apr_status_t a2md_fail(a2md_t *a2md, apr_status_t rv, const char *fmt, ...)
 {
+    const char *msg;
     va_list ap;
 
     va_start(ap, fmt);
-    a2md->detail = apr_pvsprintf(a2md->p, fmt, ap);
+    msg = apr_pvsprintf(a2md->p, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "a2md: %s\n", a2md->detail);
+    fprintf(stderr, "a2md: %s\n", msg);
     return rv;
 }
 
@@ -159,9 +160,14 @@ static const a2md_cmd_t *find_cmd(const a2md_cmd_t *table, const char *name)
     return NULL;
 }
 
+/* groups show their sub-commands */
 static void print_table(FILE *f, const a2md_cmd_t *table)
 {
     for (; table->name; ++table) {
+        if (table->subs) {
+            print_table(f, table->subs);
+            continue;
+        }
         fprintf(f, "    %s\n        %s\n", table->synopsis, table->description);
     }
 }
@@ -383,10 +389,9 @@ static void print_envelope(a2md_t *a2md, apr_status_t rv)
     md_json_setl((long)rv, json, MD_KEY_STATUS);
     md_json_setj(a2md->output, json, MD_KEY_OUTPUT);
     if (APR_SUCCESS != rv) {
+        /* exactly upstream's envelope (scripts compare it whole): the explanation of the
+         * failure went to stderr */
         md_json_sets(apr_strerror(rv, buf, sizeof(buf)), json, MD_KEY_DESCRIPTION);
-        if (a2md->detail) {
-            md_json_sets(a2md->detail, json, MD_KEY_DETAIL);
-        }
     }
     printf("%s\n", md_json_writep(json, a2md->p, MD_JSON_FMT_INDENT));
 }

@@ -35,7 +35,6 @@ struct a2md_t {
     const char *tos;       /* -t: the terms of service agreed to ("accepted" or their URL) */
     md_log_level_t level;  /* -q / -v */
     md_json_t *output;     /* -j: the "output" array; NULL for text output */
-    const char *detail;    /* why the command failed, for -j's "detail" */
     md_store_t *store;
     int is_writable;       /* the store was opened to change it */
     md_http_config_t http_config;
@@ -65,7 +64,7 @@ extern const a2md_cmd_t a2md_acct_cmds[];  /* account list|show|rollover */
 extern const a2md_cmd_t a2md_ops_cmds[];   /* status, renew, revoke */
 extern const a2md_cmd_t a2md_check_cmds[]; /* check */
 
-/** Print 'msg' ("a2md: ...") to stderr, keep it as the failure's detail; returns 'rv'. */
+/** Print why the command fails ("a2md: ...") to stderr; returns 'rv'. */
 apr_status_t a2md_fail(a2md_t *a2md, apr_status_t rv, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
