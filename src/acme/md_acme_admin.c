@@ -200,6 +200,11 @@ apr_status_t md_acme_admin_agree(md_acme_admin_t *admin, const char *id, apr_poo
         return rv;
     }
     md_json_setb(1, payload, MD_KEY_TOS_AGREED);
+    if (acct->contacts && acct->contacts->nelts) {
+        /* the contacts as they are: some CAs (pebble) take an update without a field they
+         * know to change for an empty one and refuse it */
+        md_json_setsa(acct->contacts, payload, MD_KEY_CONTACT);
+    }
     md_result_activity_printf(admin->result, "agreeing to the terms of service for %s", id);
     rv = post_account(&reg, acme, acct, payload, admin, p);
     if (APR_SUCCESS != rv) {

@@ -67,8 +67,8 @@ static apr_status_t assess(drive_job_t *job, md_reg_t *reg, int force)
     if (!force && item->reason == MD_RENEW_NOT_DUE) {
         if (!a2md->output) {
             printf("%s: up-to-date: valid until %s, renewal due at %s (--force renews now)\n",
-                   md->name, md_time_rfc3339(item->valid_until, job->p),
-                   md_time_rfc3339(item->renew_at, job->p));
+                   md->name, md_time_rfc3339(item->valid_until, a2md->p),
+                   md_time_rfc3339(item->renew_at, a2md->p));
         }
         return APR_EEXIST;
     }
@@ -227,7 +227,7 @@ static apr_status_t finish(drive_job_t *job, md_reg_t *reg)
     return APR_SUCCESS;
 }
 
-/* The driven MDs as they are now, for -j. */
+/* The MDs renewed, as they are now, for -j. */
 static void print_driven(a2md_t *a2md, const apr_array_header_t *jobs)
 {
     md_reg_t *reg = NULL;
@@ -240,7 +240,8 @@ static void print_driven(a2md_t *a2md, const apr_array_header_t *jobs)
     }
     for (i = 0; i < jobs->nelts; ++i) {
         job = APR_ARRAY_IDX(jobs, i, const drive_job_t *);
-        if (APR_SUCCESS == md_reg_admin_load(&md, NULL, a2md->store, job->stored->name, a2md->p)) {
+        if (APR_SUCCESS == job->rv
+            && APR_SUCCESS == md_reg_admin_load(&md, NULL, a2md->store, job->stored->name, a2md->p)) {
             a2md_out_md(a2md, md, md_reg_get(reg, md->name));
         }
     }
@@ -284,9 +285,9 @@ apr_status_t a2md_drive_mds(a2md_t *a2md, const apr_array_header_t *mds, int for
     /* 3. */
     for (i = 0; i < jobs->nelts; ++i) {
         job = APR_ARRAY_IDX(jobs, i, drive_job_t *);
-        rv = finish(job, reg);
-        if (APR_SUCCESS != rv && APR_SUCCESS == result) {
-            result = rv;
+        job->rv = finish(job, reg);
+        if (APR_SUCCESS != job->rv && APR_SUCCESS == result) {
+            result = job->rv;
         }
     }
     print_driven(a2md, jobs);
