@@ -383,7 +383,8 @@ apr_status_t md_acme_acct_new(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme
     spec.curve = "secp256r1";
     rv = md_pkey_gen(&pkey, p, &spec);
     if (APR_SUCCESS != rv) {
-        return md_result_set(result, rv, "generating an account key");
+        md_result_set(result, rv, "generating an account key");
+        return rv;
     }
     acct = apr_pcalloc(p, sizeof(*acct));
     acct->ca_url = acme->url;
@@ -403,7 +404,8 @@ apr_status_t md_acme_acct_new(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme
         goto leave;
     }
     if (!resp->location) {
-        rv = md_result_set(result, APR_EINVAL, "the CA answered newAccount without a Location");
+        rv = APR_EINVAL;
+        md_result_set(result, rv, "the CA answered newAccount without a Location");
         goto leave;
     }
     acct->url = apr_pstrdup(p, resp->location);

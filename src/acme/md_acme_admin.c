@@ -20,7 +20,7 @@
 
 #define ACCT_DEACTIVATED "deactivated"
 
-/* ---- sessions (md_acme_session.h) ------------------------------------------------------------- */
+/* ---- sessions (md_acme_session.h) ------------------------------------------------------------ */
 
 apr_status_t md_acme_session_for_url(md_acme_t **pacme, md_acme_admin_t *admin, const char *ca_url,
                                      apr_pool_t *p)
@@ -31,7 +31,8 @@ apr_status_t md_acme_session_for_url(md_acme_t **pacme, md_acme_admin_t *admin, 
     md_result_activity_printf(admin->result, "contacting the ACME CA at %s", ca_url);
     rv = md_acme_create(pacme, ca_url, admin->http_config, p);
     if (APR_SUCCESS != rv) {
-        return md_result_set(admin->result, rv, "setting up the HTTP client");
+        md_result_set(admin->result, rv, "setting up the HTTP client");
+        return rv;
     }
     /* 1. */
     rv = md_acme_setup(*pacme, admin->result);
@@ -50,11 +51,14 @@ apr_status_t md_acme_session_open(md_acme_t **pacme, md_acme_acct_t **pacct, md_
 
     *pacme = NULL;
     rv = md_acme_acct_load(&acct, &pkey, admin->store, MD_SG_ACCOUNTS, id, p);
-    if (APR_STATUS_IS_ENOENT(rv)) {
-        return md_result_printf(admin->result, rv, "unknown account: %s (no accounts/%s)", id, id);
-    }
     if (APR_SUCCESS != rv) {
-        return md_result_printf(admin->result, rv, "account %s cannot be read", id);
+        if (APR_STATUS_IS_ENOENT(rv)) {
+            md_result_printf(admin->result, rv, "unknown account: %s (no accounts/%s)", id, id);
+        }
+        else {
+            md_result_printf(admin->result, rv, "account %s cannot be read", id);
+        }
+        return rv;
     }
     acct->id = apr_pstrdup(p, id);
     rv = md_acme_session_for_url(pacme, admin, acct->ca_url, p);
@@ -77,13 +81,13 @@ const char *md_acme_session_resource(md_acme_t *acme, md_acme_admin_t *admin, co
     const char *url = md_json_gets(acme->directory, name);
 
     if (!url && required) {
-        md_result_printf(admin->result, APR_ENOTIMPL, "the CA at %s does not offer '%s'",
-                         acme->url, name);
+        md_result_printf(admin->result, APR_ENOTIMPL, "the CA at %s does not offer '%s'", acme->url,
+                         name);
     }
     return url;
 }
 
-/* ---- inspecting --------------------------------------------------------------------------------- */
+/* ---- inspecting ------------------------------------------------------------------------------ */
 
 apr_array_header_t *md_acme_admin_account_ids(md_store_t *store, apr_pool_t *p)
 {
@@ -105,7 +109,7 @@ apr_status_t md_acme_admin_account_json(md_json_t **pjson, md_store_t *store, co
     return rv;
 }
 
-/* ---- register ------------------------------------------------------------------------------- */
+/* ---- register -------------------------------------------------------------------------------- */
 
 apr_status_t md_acme_admin_register(const char **pid, md_acme_admin_t *admin, const char *ca_url,
                                     const apr_array_header_t *contacts, int agree, apr_pool_t *p)
@@ -141,13 +145,14 @@ apr_status_t md_acme_admin_register(const char **pid, md_acme_admin_t *admin, co
     if (APR_SUCCESS != rv) {
         return md_result_set(admin->result, rv, "saving the new account");
     }
-    md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, APLOGNO(13310) "registered account %s at %s as %s",
-                  acct->url, acme->url, acct->id);
+    md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
+                  APLOGNO(13310) "registered account %s at %s as %s", acct->url, acme->url,
+                  acct->id);
     *pid = acct->id;
     return APR_SUCCESS;
 }
 
-/* ---- the account URL ------------------------------------------------------------------------ */
+/* ---- the account URL ------------------------------------------------------------------------- */
 
 /* 2. POST 'payload' (NULL: POST-as-GET) to the account URL; the CA's account object into
  * *preg. A refused account (unauthorized, not found) is APR_EACCES/APR_ENOENT, as is one that
@@ -165,9 +170,9 @@ static apr_status_t post_account(md_json_t **preg, md_acme_t *acme, md_acme_acct
         return rv;
     }
     status = resp->json ? md_json_gets(resp->json, MD_KEY_STATUS) : NULL;
-    if (!payload && status && strcmp(status, "valid")) {
-        return md_result_printf(admin->result, APR_EACCES, "account %s is %s at the CA",
-                                acct->id, status);
+    if (!payload && status && strcmp(status, "valid") != 0) {
+        return md_result_printf(admin->result, APR_EACCES, "account %s is %s at the CA", acct->id,
+                                status);
     }
     *preg = resp->json;
     return APR_SUCCESS;
@@ -248,7 +253,7 @@ apr_status_t md_acme_admin_deactivate(md_acme_admin_t *admin, const char *id, ap
     return rv;
 }
 
-/* ---- authorizations ------------------------------------------------------------------------- */
+/* ---- authorizations -------------------------------------------------------------------------- */
 
 apr_status_t md_acme_admin_authz(const char **purl, md_acme_admin_t *admin, const char *id,
                                  const char *domain, apr_pool_t *p)

@@ -72,8 +72,8 @@ const char *md_acme_revoke_reason_name(int reason)
 
 /* 1. */
 static apr_status_t open_signer(md_acme_t **pacme, int *puse_jwk, md_acme_admin_t *admin,
-                                const char *ca_url, const char *acct_id,
-                                const md_pkey_t *cert_key, apr_pool_t *p)
+                                const char *ca_url, const char *acct_id, const md_pkey_t *cert_key,
+                                apr_pool_t *p)
 {
     md_json_t *acct = NULL;
     apr_status_t rv;
@@ -83,9 +83,10 @@ static apr_status_t open_signer(md_acme_t **pacme, int *puse_jwk, md_acme_admin_
         return md_acme_session_open(pacme, NULL, NULL, admin, acct_id, p);
     }
     if (!cert_key) {
-        return md_result_set(admin->result, APR_ENOENT,
-                             "neither the account nor the certificate's key is there to sign "
-                             "the revocation");
+        md_result_set(admin->result, APR_ENOENT,
+                      "neither the account nor the certificate's key is there to sign the "
+                      "revocation");
+        return APR_ENOENT;
     }
     rv = md_acme_session_for_url(pacme, admin, ca_url, p);
     if (APR_SUCCESS == rv) {

@@ -10,10 +10,10 @@
 #include "md_acme_admin.h"
 
 /* Revocation reasons a subscriber may give (RFC 5280 5.3.1; CAs accept these) */
-#define MD_REVOKE_UNSPECIFIED           0
-#define MD_REVOKE_KEY_COMPROMISE        1
-#define MD_REVOKE_AFFILIATION_CHANGED   3
-#define MD_REVOKE_SUPERSEDED            4
+#define MD_REVOKE_UNSPECIFIED            0
+#define MD_REVOKE_KEY_COMPROMISE         1
+#define MD_REVOKE_AFFILIATION_CHANGED    3
+#define MD_REVOKE_SUPERSEDED             4
 #define MD_REVOKE_CESSATION_OF_OPERATION 5
 
 /**

@@ -25,7 +25,7 @@
 #include "md_store_fs.h"
 #include "a2md.h"
 
-/* ---- logging ------------------------------------------------------------------------------- */
+/* ---- logging --------------------------------------------------------------------------------- */
 
 static int log_level_cb(void *baton, apr_pool_t *p, md_log_level_t level)
 {
@@ -68,7 +68,7 @@ apr_status_t a2md_fail(a2md_t *a2md, apr_status_t rv, const char *fmt, ...)
     return rv;
 }
 
-/* ---- output -------------------------------------------------------------------------------- */
+/* ---- output ---------------------------------------------------------------------------------- */
 
 void a2md_out_json(a2md_t *a2md, const md_json_t *json)
 {
@@ -116,8 +116,8 @@ const char *a2md_ca_url(a2md_t *a2md, const md_t *md)
         return a2md->ca_url;
     }
     a2md_fail(a2md, APR_INCOMPLETE,
-              "%s: no CA: give it with 'a2md update %s ca <directory url>' (or -a <url>)",
-              md->name, md->name);
+              "%s: no CA: give it with 'a2md update %s ca <directory url>' (or -a <url>)", md->name,
+              md->name);
     return NULL;
 }
 
@@ -129,7 +129,7 @@ int a2md_md_exists(a2md_t *a2md, const char *name)
            == md_store_get_modified(&mtime, a2md->store, MD_SG_DOMAINS, name, MD_FN_MD, a2md->p);
 }
 
-/* ---- usage --------------------------------------------------------------------------------- */
+/* ---- usage ----------------------------------------------------------------------------------- */
 
 static const apr_getopt_option_t main_opts[] = {
     { "acme", 'a', 1, "the directory URL of the ACME CA" },
@@ -234,7 +234,7 @@ apr_status_t a2md_cmd_opts(a2md_t *a2md, const apr_getopt_option_t *opts, a2md_o
     return APR_SUCCESS;
 }
 
-/* ---- 1. global options ---------------------------------------------------------------------- */
+/* ---- 1. global options ----------------------------------------------------------------------- */
 
 static apr_status_t main_opt(a2md_t *a2md, int opt, const char *arg, int *phelp, int *pversion)
 {
@@ -279,7 +279,7 @@ static apr_status_t main_opt(a2md_t *a2md, int opt, const char *arg, int *phelp,
     return APR_SUCCESS;
 }
 
-/* ---- 2. the store ------------------------------------------------------------------------- */
+/* ---- 2. the store ---------------------------------------------------------------------------- */
 
 static apr_status_t open_store(a2md_t *a2md, int needs)
 {
@@ -290,8 +290,7 @@ static apr_status_t open_store(a2md_t *a2md, int needs)
         return APR_SUCCESS;
     }
     if (!a2md->store_dir) {
-        return a2md_fail(a2md, APR_EINVAL, "%s needs the store directory: -d DIR",
-                         a2md->cmd->name);
+        return a2md_fail(a2md, APR_EINVAL, "%s needs the store directory: -d DIR", a2md->cmd->name);
     }
     fpath = md_util_path_join(a2md->p, a2md->store_dir, "md_store.json");
     rv = md_util_is_file(fpath, a2md->p);
@@ -350,8 +349,8 @@ static apr_status_t exec_cmd(a2md_t *a2md, const a2md_cmd_t *cmd)
         }
         sub = find_cmd(cmd->subs, a2md->argv[0]);
         if (!sub) {
-            return a2md_usage(a2md, apr_psprintf(a2md->p, "unknown sub-command: %s %s",
-                                                 cmd->name, a2md->argv[0]));
+            return a2md_usage(a2md, apr_psprintf(a2md->p, "unknown sub-command: %s %s", cmd->name,
+                                                 a2md->argv[0]));
         }
         return exec_cmd(a2md, sub);
     }
@@ -379,7 +378,7 @@ static apr_status_t run_command(a2md_t *a2md)
     return exec_cmd(a2md, cmd);
 }
 
-/* ---- 4. -j ---------------------------------------------------------------------------------- */
+/* ---- 4. -j ----------------------------------------------------------------------------------- */
 
 static void print_envelope(a2md_t *a2md, apr_status_t rv)
 {

@@ -36,11 +36,11 @@ struct a2md_t {
     md_log_level_t level;  /* -q / -v */
     md_json_t *output;     /* -j: the "output" array; NULL for text output */
     md_store_t *store;
-    int is_writable;       /* the store was opened to change it */
+    int is_writable; /* the store was opened to change it */
     md_http_config_t http_config;
     apr_interval_time_t poll_timeout; /* drive --timeout: how long to poll the CA, 0: default */
-    const struct a2md_cmd_t *cmd; /* the command running (the sub-command, once found) */
-    int argc;                /* the command's words after its name (and its options) */
+    const struct a2md_cmd_t *cmd;     /* the command running (the sub-command, once found) */
+    int argc;                         /* the command's words after its name (and its options) */
     const char *const *argv;
 };
 

@@ -78,7 +78,7 @@ static apr_status_t cmd_newreg(a2md_t *a2md)
     return APR_SUCCESS;
 }
 
-/* ---- acme delreg|agree|validate ACCOUNT... -------------------------------------------------- */
+/* ---- acme delreg|agree|validate ACCOUNT... --------------------------------------------------- */
 
 typedef apr_status_t account_op_fn(md_acme_admin_t *admin, const char *id, apr_pool_t *p);
 
@@ -132,7 +132,7 @@ static apr_status_t cmd_validate(a2md_t *a2md)
     return each_account(a2md, md_acme_admin_validate, "valid");
 }
 
-/* ---- acme authz ACCOUNT DOMAIN... ----------------------------------------------------------- */
+/* ---- acme authz ACCOUNT DOMAIN... ------------------------------------------------------------ */
 
 static apr_status_t cmd_authz(a2md_t *a2md)
 {
@@ -184,7 +184,7 @@ const a2md_cmd_t a2md_acme_cmds[] = {
     { NULL, 0, NULL, NULL, NULL, NULL },
 };
 
-/* ---- account list|show|rollover ---------------------------------------------------------------- */
+/* ---- account list|show|rollover -------------------------------------------------------------- */
 
 static void print_account_line(a2md_t *a2md, const md_json_t *json)
 {
@@ -252,8 +252,7 @@ static const char *account_of(a2md_t *a2md, const char *arg)
     if (APR_SUCCESS == md_acme_admin_account_json(&json, a2md->store, arg, a2md->p)) {
         return arg;
     }
-    if (APR_SUCCESS == md_reg_admin_load(&md, NULL, a2md->store, arg, a2md->p)
-        && md->ca_account) {
+    if (APR_SUCCESS == md_reg_admin_load(&md, NULL, a2md->store, arg, a2md->p) && md->ca_account) {
         return md->ca_account;
     }
     return NULL;

@@ -101,19 +101,21 @@ static void check_pair(check_t *c, const md_t *md, const md_pkey_spec_t *spec)
     md_pkey_t *pkey = NULL;
     apr_status_t crv, krv;
 
-    crv = load_quietly(c->a2md->store, MD_SG_DOMAINS, md->name, cfile, MD_SV_CHAIN,
-                       (void **)&chain, p);
-    krv = load_quietly(c->a2md->store, MD_SG_DOMAINS, md->name, kfile, MD_SV_PKEY, (void **)&pkey,
+    crv = load_quietly(c->a2md->store, MD_SG_DOMAINS, md->name, cfile, MD_SV_CHAIN, (void **)&chain,
                        p);
+    krv =
+        load_quietly(c->a2md->store, MD_SG_DOMAINS, md->name, kfile, MD_SV_PKEY, (void **)&pkey, p);
     if (APR_STATUS_IS_ENOENT(crv) && APR_STATUS_IS_ENOENT(krv)) {
         finding(c, "ok", what, "no %s certificate yet", md_pkey_spec_name(spec));
     }
     else if (APR_STATUS_IS_ENOENT(crv) || APR_STATUS_IS_ENOENT(krv)) {
         finding(c, "error", what, "half a set: %s is there without %s",
-                APR_STATUS_IS_ENOENT(crv) ? kfile : cfile, APR_STATUS_IS_ENOENT(crv) ? cfile : kfile);
+                APR_STATUS_IS_ENOENT(crv) ? kfile : cfile,
+                APR_STATUS_IS_ENOENT(crv) ? cfile : kfile);
     }
     else if (APR_SUCCESS != crv || APR_SUCCESS != krv) {
-        finding(c, "error", what, "%s cannot be read (damaged?)", APR_SUCCESS != crv ? cfile : kfile);
+        finding(c, "error", what, "%s cannot be read (damaged?)",
+                APR_SUCCESS != crv ? cfile : kfile);
     }
     else if (!md_cert_matches_key(APR_ARRAY_IDX(chain, 0, const md_cert_t *), pkey)) {
         finding(c, "error", what, "the certificate does not belong to the key %s", kfile);
@@ -137,10 +139,11 @@ static int check_md(void *baton, const char *name, apr_pool_t *ptemp)
         return 1;
     }
     if (md->ca_account
-        && APR_SUCCESS != md_acme_admin_account_json(&acct, c->a2md->store, md->ca_account,
-                                                     c->a2md->p)) {
-        finding(c, "warning", what, "names the account %s, which is not in accounts/ (the next "
-                                    "renewal finds or makes another)",
+        && APR_SUCCESS
+               != md_acme_admin_account_json(&acct, c->a2md->store, md->ca_account, c->a2md->p)) {
+        finding(c, "warning", what,
+                "names the account %s, which is not in accounts/ (the next "
+                "renewal finds or makes another)",
                 md->ca_account);
     }
     md_reg_stored_defaults(md, c->a2md->p);
@@ -163,10 +166,10 @@ static int check_staged(void *baton, const char *name, apr_pool_t *ptemp)
     apr_time_t mtime;
 
     (void)ptemp;
-    if (APR_SUCCESS != md_store_get_modified(&mtime, c->a2md->store, MD_SG_STAGING, name,
-                                             MD_FN_MD, p)) {
-        if (APR_SUCCESS == md_store_get_modified(&mtime, c->a2md->store, MD_SG_STAGING, name,
-                                                 MD_FN_ORDER, p)) {
+    if (APR_SUCCESS
+        != md_store_get_modified(&mtime, c->a2md->store, MD_SG_STAGING, name, MD_FN_MD, p)) {
+        if (APR_SUCCESS
+            == md_store_get_modified(&mtime, c->a2md->store, MD_SG_STAGING, name, MD_FN_ORDER, p)) {
             finding(c, "ok", what, "a renewal is at work (its order is there)");
         }
         return 1;
@@ -178,8 +181,7 @@ static int check_staged(void *baton, const char *name, apr_pool_t *ptemp)
     }
     md_reg_stored_defaults(md, p);
     if (APR_SUCCESS != md_reg_check_staged(c->reg, md, result, p)) {
-        finding(c, "error", what, "the staged set is not usable: %s",
-                md_result_to_text(result, p));
+        finding(c, "error", what, "the staged set is not usable: %s", md_result_to_text(result, p));
     }
     else {
         finding(c, "ok", what, "a complete renewed set, it goes live at the server's next restart");
@@ -187,7 +189,7 @@ static int check_staged(void *baton, const char *name, apr_pool_t *ptemp)
     return 1;
 }
 
-/* ---- 3. accounts ------------------------------------------------------------------------------ */
+/* ---- 3. accounts ----------------------------------------------------------------------------- */
 
 static int check_account(void *baton, const char *id, apr_pool_t *ptemp)
 {
@@ -205,15 +207,17 @@ static int check_account(void *baton, const char *id, apr_pool_t *ptemp)
     else if (APR_SUCCESS
              != md_store_load(c->a2md->store, MD_SG_ACCOUNTS, id, MD_FN_ACCT_KEY, MD_SV_PKEY,
                               (void **)&pkey, p)) {
-        finding(c, "error", what, "account.pem is missing or does not decrypt with the store's "
-                                  "key (md_store.json from another store?)");
+        finding(c, "error", what,
+                "account.pem is missing or does not decrypt with the store's "
+                "key (md_store.json from another store?)");
     }
     else {
         finding(c, "ok", what, "%s at %s", md_json_gets(json, MD_KEY_STATUS),
                 md_json_gets(json, MD_KEY_CA_URL));
     }
-    if (APR_SUCCESS == md_store_get_modified(&mtime, c->a2md->store, MD_SG_ACCOUNTS, id,
-                                             MD_FN_ACCT_KEY_NEXT, p)) {
+    if (APR_SUCCESS
+        == md_store_get_modified(&mtime, c->a2md->store, MD_SG_ACCOUNTS, id, MD_FN_ACCT_KEY_NEXT,
+                                 p)) {
         finding(c, "warning", what,
                 "a key rollover was interrupted: run 'a2md account rollover %s' to finish it", id);
     }
@@ -263,8 +267,9 @@ static apr_status_t walk_dir(walk_t *w, const char *dpath, apr_pool_t *p);
 static void check_leftover(check_t *c, const char *rel, const char *name)
 {
     if (name[0] == '.' && strstr(name, ".tmp.")) {
-        finding(c, "warning", rel, "left over by an interrupted write; the file it was to "
-                                   "replace is intact, this one can be removed");
+        finding(c, "warning", rel,
+                "left over by an interrupted write; the file it was to "
+                "replace is intact, this one can be removed");
     }
     else if (strstr(name, ".broken-")) {
         finding(c, "ok", rel, "an unusable file set aside for inspection");
@@ -281,8 +286,8 @@ static apr_status_t walk_entry(void *baton, const char *dpath, const char *name,
     sub.rel = apr_pstrcat(w->c->a2md->p, w->rel, "/", name, NULL);
     check_leftover(w->c, sub.rel, name);
     if (w->need && w->c->uid >= 0
-        && APR_SUCCESS == apr_stat(&finfo, path, APR_FINFO_PROT | APR_FINFO_OWNER | APR_FINFO_TYPE,
-                                   ptemp)
+        && APR_SUCCESS
+               == apr_stat(&finfo, path, APR_FINFO_PROT | APR_FINFO_OWNER | APR_FINFO_TYPE, ptemp)
         && !user_may(w->c, &finfo, w->need)) {
         finding(w->c, "error", sub.rel, "the server's user %s cannot %s it", w->c->user,
                 (w->need & NEED_WRITE) && type == APR_DIR ? "write into" : "read");
@@ -302,8 +307,8 @@ static void check_tree(check_t *c, md_store_group_t group, int need)
     walk_t w = { c, need, gname };
     apr_finfo_t finfo;
 
-    if (APR_SUCCESS != apr_stat(&finfo, path, APR_FINFO_PROT | APR_FINFO_OWNER | APR_FINFO_TYPE,
-                                c->a2md->p)) {
+    if (APR_SUCCESS
+        != apr_stat(&finfo, path, APR_FINFO_PROT | APR_FINFO_OWNER | APR_FINFO_TYPE, c->a2md->p)) {
         return;
     }
     if (need && c->uid >= 0 && !user_may(c, &finfo, need)) {

@@ -60,7 +60,7 @@ static apr_status_t assess(drive_job_t *job, md_reg_t *reg, int force)
                          "command with -vv",
                          md->name);
     }
-    if (md->ca_proto && strcmp(md->ca_proto, MD_PROTO_ACME)) {
+    if (md->ca_proto && strcmp(md->ca_proto, MD_PROTO_ACME) != 0) {
         return a2md_fail(a2md, APR_ENOTIMPL, "%s: Unknown CA protocol '%s' (only %s is known)",
                          md->name, md->ca_proto, MD_PROTO_ACME);
     }
@@ -241,7 +241,8 @@ static void print_driven(a2md_t *a2md, const apr_array_header_t *jobs)
     for (i = 0; i < jobs->nelts; ++i) {
         job = APR_ARRAY_IDX(jobs, i, const drive_job_t *);
         if (APR_SUCCESS == job->rv
-            && APR_SUCCESS == md_reg_admin_load(&md, NULL, a2md->store, job->stored->name, a2md->p)) {
+            && APR_SUCCESS
+                   == md_reg_admin_load(&md, NULL, a2md->store, job->stored->name, a2md->p)) {
             a2md_out_md(a2md, md, md_reg_get(reg, md->name));
         }
     }

@@ -40,7 +40,8 @@ static apr_status_t named_items(const apr_array_header_t **pitems, a2md_t *a2md,
     for (i = 0; i < a2md->argc; ++i) {
         if (APR_SUCCESS != md_reg_admin_find(&md, a2md->store, a2md->argv[i], a2md->p)
             || !md_reg_get(reg, md->name)) {
-            return a2md_fail(a2md, APR_ENOENT, "managed domain not found: %s", a2md->argv[i]);
+            a2md_fail(a2md, APR_ENOENT, "managed domain not found: %s", a2md->argv[i]);
+            return APR_ENOENT;
         }
         APR_ARRAY_PUSH(items, md_reg_item_t *) = md_reg_get(reg, md->name);
     }
@@ -48,7 +49,7 @@ static apr_status_t named_items(const apr_array_header_t **pitems, a2md_t *a2md,
     return APR_SUCCESS;
 }
 
-/* ---- status -------------------------------------------------------------------------------- */
+/* ---- status ---------------------------------------------------------------------------------- */
 
 static const char *time_or_dash(apr_time_t t, apr_pool_t *p)
 {
@@ -72,7 +73,7 @@ static void print_item(a2md_t *a2md, const md_reg_item_t *item)
     printf("%-30s %-12s %-21s %-21s %-21s %s\n", md->name, md_state_name(md->state),
            time_or_dash(item->valid_until, a2md->p),
            (item->reason == MD_RENEW_NOT_DUE) ? md_time_rfc3339(item->renew_at, a2md->p)
-                                               : "due now",
+                                              : "due now",
            next_run, md_array_str_join(md->domains, ",", a2md->p));
     if (item->reason != MD_RENEW_NOT_DUE) {
         printf("    renewal: %s\n", md_renew_reason_name(item->reason));
@@ -122,7 +123,7 @@ static apr_status_t cmd_status(a2md_t *a2md)
     return APR_SUCCESS;
 }
 
-/* ---- renew --------------------------------------------------------------------------------- */
+/* ---- renew ----------------------------------------------------------------------------------- */
 
 enum { OPT_LOCAL = 256, OPT_WAIT, OPT_TIMEOUT };
 
@@ -205,8 +206,8 @@ static apr_status_t ask_server(a2md_t *a2md, const apr_array_header_t *mds, rene
     while (pending && apr_time_now() < until) {
         apr_sleep(RENEW_POLL);
         for (i = pending = 0; i < mds->nelts; ++i) {
-            pending += md_request_is_pending(a2md->store, APR_ARRAY_IDX(mds, i, md_t *)->name,
-                                             a2md->p);
+            pending +=
+                md_request_is_pending(a2md->store, APR_ARRAY_IDX(mds, i, md_t *)->name, a2md->p);
         }
     }
     for (i = 0; i < mds->nelts; ++i) {
@@ -276,7 +277,7 @@ static apr_status_t cmd_renew(a2md_t *a2md)
     return rv;
 }
 
-/* ---- revoke -------------------------------------------------------------------------------- */
+/* ---- revoke ---------------------------------------------------------------------------------- */
 
 static apr_status_t revoke_opt(a2md_t *a2md, void *baton, int opt, const char *arg)
 {

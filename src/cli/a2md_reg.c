@@ -54,7 +54,7 @@ static apr_status_t check_url(a2md_t *a2md, const char *url, const char *what)
     return APR_SUCCESS;
 }
 
-/* ---- add ----------------------------------------------------------------------------------- */
+/* ---- add ------------------------------------------------------------------------------------- */
 
 static apr_status_t cmd_add(a2md_t *a2md)
 {
@@ -86,7 +86,7 @@ static apr_status_t cmd_add(a2md_t *a2md)
     return (APR_SUCCESS == rv) ? print_stored(a2md, md->name) : rv;
 }
 
-/* ---- update -------------------------------------------------------------------------------- */
+/* ---- update ---------------------------------------------------------------------------------- */
 
 static apr_status_t update_domains(a2md_t *a2md, md_t *md, const char *const *args, int nargs)
 {
@@ -198,7 +198,7 @@ static apr_status_t cmd_update(a2md_t *a2md)
     if (APR_SUCCESS != rv) {
         return a2md_fail(a2md, rv, "%s: its md.json cannot be read", name);
     }
-    if (a2md->ca_url && (!md->ca_url || strcmp(md->ca_url, a2md->ca_url))) {
+    if (a2md->ca_url && (!md->ca_url || strcmp(md->ca_url, a2md->ca_url) != 0)) {
         rv = check_url(a2md, a2md->ca_url, "the CA (-a)");
         md->ca_url = a2md->ca_url;
     }
@@ -211,7 +211,7 @@ static apr_status_t cmd_update(a2md_t *a2md)
     return (APR_SUCCESS == rv) ? print_stored(a2md, name) : rv;
 }
 
-/* ---- list ---------------------------------------------------------------------------------- */
+/* ---- list ------------------------------------------------------------------------------------ */
 
 static apr_status_t cmd_list(a2md_t *a2md)
 {
@@ -243,7 +243,7 @@ static apr_status_t cmd_list(a2md_t *a2md)
     return APR_SUCCESS;
 }
 
-/* ---- drive --------------------------------------------------------------------------------- */
+/* ---- drive ----------------------------------------------------------------------------------- */
 
 enum { OPT_TIMEOUT = 256 };
 
@@ -302,8 +302,7 @@ static apr_status_t cmd_drive(a2md_t *a2md)
         mds = apr_array_make(a2md->p, a2md->argc, sizeof(md_t *));
         for (i = 0; i < a2md->argc; ++i) {
             if (APR_SUCCESS != md_reg_admin_load(&md, NULL, a2md->store, a2md->argv[i], a2md->p)) {
-                return a2md_fail(a2md, APR_ENOENT, "managed domain not found: %s",
-                                 a2md->argv[i]);
+                return a2md_fail(a2md, APR_ENOENT, "managed domain not found: %s", a2md->argv[i]);
             }
             APR_ARRAY_PUSH(mds, md_t *) = md;
         }

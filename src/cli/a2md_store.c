@@ -54,8 +54,7 @@ static apr_status_t cmd_store_add(a2md_t *a2md)
     md->ca_url = a2md->ca_url;
     md->ca_proto = MD_PROTO_ACME;
     if (a2md_md_exists(a2md, md->name)) {
-        return a2md_fail(a2md, APR_EEXIST, "store add: there is an MD named %s already",
-                         md->name);
+        return a2md_fail(a2md, APR_EEXIST, "store add: there is an MD named %s already", md->name);
     }
     rv = md_reg_admin_save(a2md->store, md, NULL, a2md->p);
     return (APR_SUCCESS == rv) ? print_md(a2md, md->name) : rv;
@@ -135,7 +134,7 @@ static apr_status_t cmd_store_update(a2md_t *a2md)
     if (APR_SUCCESS != rv) {
         return a2md_fail(a2md, rv, "managed domain not found: %s", a2md->argv[0]);
     }
-    if (a2md->argc > 1 && strcmp("domains", a2md->argv[1])) {
+    if (a2md->argc > 1 && strcmp("domains", a2md->argv[1]) != 0) {
         return a2md_fail(a2md, APR_ENOTIMPL, "unknown store update aspect: %s (domains)",
                          a2md->argv[1]);
     }

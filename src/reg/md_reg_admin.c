@@ -21,9 +21,10 @@ apr_status_t md_reg_admin_domains(apr_array_header_t **pdomains, const char *con
     for (i = 0; i < nargs; ++i) {
         d = md_util_str_tolower(args[i], p);
         if (!md_util_is_dns_name(d, 1, 0) && !md_util_is_ip(d)) {
-            *perr = apr_psprintf(p, "'%s' is no DNS name (at least two labels, a wildcard only "
-                                    "as the whole first label, international names as xn--...) "
-                                    "and no IP address",
+            *perr = apr_psprintf(p,
+                                 "'%s' is no DNS name (at least two labels, a wildcard only "
+                                 "as the whole first label, international names as xn--...) "
+                                 "and no IP address",
                                  args[i]);
             return APR_EINVAL;
         }
@@ -141,7 +142,7 @@ apr_status_t md_reg_admin_url(const char *url, const char **perr, apr_pool_t *p)
         *perr = apr_psprintf(p, "'%s' is no URL (scheme:..., without blanks)", url ? url : "");
         return APR_EINVAL;
     }
-    if (strncmp(url + slen + 1, "//", 2)) {
+    if (strncmp(url + slen + 1, "//", 2) != 0) {
         return APR_SUCCESS; /* no authority, e.g. a data: URL as pebble's terms of service */
     }
     port = authority_port(url + slen + 3, p);
@@ -222,7 +223,8 @@ apr_status_t md_reg_admin_overlap(const md_t **pother, const char **pdomain, md_
 
     for (i = 0; i < mds->nelts; ++i) {
         other = APR_ARRAY_IDX(mds, i, const md_t *);
-        if (strcmp(other->name, md->name) && (common = md_common_name(other, md)) != NULL) {
+        common = md_common_name(other, md);
+        if (strcmp(other->name, md->name) != 0 && common) {
             *pother = other;
             *pdomain = common;
             return APR_SUCCESS;

@@ -16,7 +16,7 @@
 #include "unit.h"
 
 static const struct {
-    const char *args; /* space separated */
+    const char *args;    /* space separated */
     const char *domains; /* expected, NULL: refused */
 } domain_cases[] = {
     { "www.example.org example.org", "www.example.org example.org" },
@@ -120,13 +120,20 @@ static const struct {
     const char *name;
     int code; /* -1: refused */
 } reason_cases[] = {
-    { "unspecified", 0 },        { "keyCompromise", 1 },
-    { "key-compromise", 1 },     { "KEY_COMPROMISE", 1 },
-    { "affiliationChanged", 3 }, { "superseded", 4 },
-    { "cessationOfOperation", 5 }, { "4", 4 },
-    { "0", 0 },                  { "2", -1 },
-    { "cACompromise", -1 },      { "certificateHold", -1 },
-    { "superseded2", -1 },       { "", -1 },
+    { "unspecified", 0 },
+    { "keyCompromise", 1 },
+    { "key-compromise", 1 },
+    { "KEY_COMPROMISE", 1 },
+    { "affiliationChanged", 3 },
+    { "superseded", 4 },
+    { "cessationOfOperation", 5 },
+    { "4", 4 },
+    { "0", 0 },
+    { "2", -1 },
+    { "cACompromise", -1 },
+    { "certificateHold", -1 },
+    { "superseded2", -1 },
+    { "", -1 },
 };
 
 START_TEST(revoke_reason_table)
