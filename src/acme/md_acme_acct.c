@@ -39,6 +39,14 @@ struct md_acme_acct_cache_t {
     md_acme_share_t *share;      /* directories and nonces, NULL if it could not be made */
 };
 
+static apr_status_t cache_destroy(void *data)
+{
+    md_acme_acct_cache_t *cache = data;
+
+    apr_pool_destroy(cache->p); /* and the share with it */
+    return APR_SUCCESS;
+}
+
 apr_status_t md_acme_acct_cache_create(md_acme_acct_cache_t **pcache, apr_pool_t *p)
 {
     md_acme_acct_cache_t *cache = apr_pcalloc(p, sizeof(*cache));
@@ -52,6 +60,7 @@ apr_status_t md_acme_acct_cache_create(md_acme_acct_cache_t **pcache, apr_pool_t
                       APLOGNO(12209) "creating the pool and mutex of the account cache failed");
         return rv;
     }
+    apr_pool_cleanup_register(p, cache, cache_destroy, apr_pool_cleanup_null);
     cache->entries = apr_array_make(cache->p, 5, sizeof(md_acct_cache_entry_t *));
     if (APR_SUCCESS != md_acme_share_create(&cache->share, cache->p)) {
         cache->share = NULL; /* every job then fetches its own directory and nonce */
