@@ -281,6 +281,36 @@ static apr_status_t main_opt(a2md_t *a2md, int opt, const char *arg, int *phelp,
 
 /* ---- 2. the store ---------------------------------------------------------------------------- */
 
+static apr_status_t count_entry(void *baton, const char *dpath, const char *name,
+                                apr_filetype_e type, apr_pool_t *ptemp)
+{
+    (void)dpath;
+    (void)name;
+    (void)type;
+    (void)ptemp;
+    ++*(int *)baton;
+    return APR_SUCCESS;
+}
+
+/* A new store only where there is nothing: a directory with files but without md_store.json may
+ * be a store whose key file was lost, and a new key would make its encrypted keys unreadable. */
+static apr_status_t may_create(a2md_t *a2md)
+{
+    int n = 0;
+
+    md_util_dir_do(count_entry, &n, a2md->store_dir, a2md->p);
+    if (n) {
+        return a2md_fail(a2md, APR_EEXIST,
+                         "%s is not empty but has no md_store.json: not a store, or one that lost "
+                         "its key file (restore it from a backup; a new one would make the "
+                         "encrypted keys in it unreadable)",
+                         a2md->store_dir);
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, a2md->p,
+                  APLOGNO(13330) "creating a new store at %s", a2md->store_dir);
+    return APR_SUCCESS;
+}
+
 static apr_status_t open_store(a2md_t *a2md, int needs)
 {
     const char *fpath;
@@ -304,9 +334,8 @@ static apr_status_t open_store(a2md_t *a2md, int needs)
         rv = md_store_fs_open_readonly(&a2md->store, a2md->store_dir, a2md->p);
     }
     else {
-        if (APR_SUCCESS != rv) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, a2md->p,
-                          APLOGNO(13330) "creating a new store at %s", a2md->store_dir);
+        if (APR_SUCCESS != rv && APR_SUCCESS != may_create(a2md)) {
+            return APR_EEXIST;
         }
         rv = md_store_fs_open(&a2md->store, a2md->store_dir, a2md->p);
         a2md->is_writable = 1;

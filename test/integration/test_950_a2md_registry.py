@@ -382,3 +382,19 @@ def test_950_check_permissions(store):
     assert r.rc == 0, r
     assert "permissions checked for www-data" in a2md(store, "check", json_out=False).stdout
     assert a2md(store, "check", "--user", "no-such-user-here").rc == 1
+
+
+def test_950_no_new_key_over_a_store(tmp_path):
+    """A directory with files but no md_store.json may be a store that lost its key file: no
+    command puts a new key there (its encrypted keys would be unreadable for good)."""
+    lost = tmp_path / "md"
+    (lost / "accounts" / "ACME-x-0000").mkdir(parents=True)
+    for args in (["add", "x.example.org"], ["store", "add", "x.example.org"]):
+        r = a2md(lost, *args)
+        assert r.rc == 1 and r.json["description"] == "File exists", r
+        assert "not empty but has no md_store.json" in r.stderr
+    assert sorted(p.name for p in lost.iterdir()) == ["accounts"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert a2md(empty, "add", "x.example.org").rc == 0
+    assert (empty / "md_store.json").is_file()
