@@ -335,3 +335,29 @@ def test_951_renew(httpd, ca):
     assert a.cert(loc).serial_number != first.serial_number
     r = a("renew", "nope951.example.org")
     assert r.rc == 1 and r.json["description"] == "No such file or directory"
+
+
+@pytest.mark.skipif(not harness.STOCK_MODULE.is_file(), reason="Debian's mod_md not installed")
+def test_951_stock_serves_a2md_store(httpd, httpd_factory, ca):
+    """The stock module, too, serves what a2md got without ordering again, and a2md reads the
+    store the stock module wrote."""
+    a = manual_server(httpd)
+    name = "stock951.example.org"
+    a.prep(name, "www." + name)
+    assert a("drive", name).rc == 0
+    cert = a.cert(name)
+    httpd.stop()
+    stock = harness.Httpd(httpd.root, httpd.http_port, httpd.https_port, ca=ca,
+                          module=harness.STOCK_MODULE)
+    httpd_factory.servers.append(stock)
+    stock.write_config(stock.md_config({name: ["www." + name]}))
+    mark = ca.log_mark()
+    stock.start()
+    assert stock.peer_chain(name).serial_number == cert.serial_number
+    time.sleep(3)
+    assert not orders_since(ca, mark)
+    stock.stop()
+    st = out(a("status", name))[0]
+    assert st["state"] == 2 and st["renew-reason"] == "not due"
+    assert int(st["cert"]["rsa"]["serial"], 16) == cert.serial_number
+    assert a("check").rc == 0
