@@ -70,6 +70,17 @@ apr_status_t a2md_fail(a2md_t *a2md, apr_status_t rv, const char *fmt, ...)
 
 /* ---- output ---------------------------------------------------------------------------------- */
 
+void a2md_note(a2md_t *a2md, const char *fmt, ...)
+{
+    FILE *f = a2md->output ? stderr : stdout;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    fputc('\n', f);
+}
+
 void a2md_out_json(a2md_t *a2md, const md_json_t *json)
 {
     if (a2md->output) {

@@ -68,6 +68,12 @@ extern const a2md_cmd_t a2md_check_cmds[]; /* check */
 apr_status_t a2md_fail(a2md_t *a2md, apr_status_t rv, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/**
+ * A line about what happened ("NAME: renewed; ..."): to stdout, or with -j (where stdout holds
+ * the JSON only) to stderr.
+ */
+void a2md_note(a2md_t *a2md, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /** Usage of the command 'cmd' to stderr with 'msg'; returns APR_EINVAL. */
 apr_status_t a2md_usage(a2md_t *a2md, const char *msg);
 

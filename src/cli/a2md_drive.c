@@ -65,11 +65,9 @@ static apr_status_t assess(drive_job_t *job, md_reg_t *reg, int force)
                          md->name, md->ca_proto, MD_PROTO_ACME);
     }
     if (!force && item->reason == MD_RENEW_NOT_DUE) {
-        if (!a2md->output) {
-            printf("%s: up-to-date: valid until %s, renewal due at %s (--force renews now)\n",
-                   md->name, md_time_rfc3339(item->valid_until, a2md->p),
-                   md_time_rfc3339(item->renew_at, a2md->p));
-        }
+        a2md_note(a2md, "%s: up-to-date: valid until %s, renewal due at %s (--force renews now)",
+                  md->name, md_time_rfc3339(item->valid_until, a2md->p),
+                  md_time_rfc3339(item->renew_at, a2md->p));
         return APR_EEXIST;
     }
     if (!md->contacts->nelts && !md->ca_account) {
@@ -219,11 +217,10 @@ static apr_status_t finish(drive_job_t *job, md_reg_t *reg)
         return a2md_fail(a2md, rv, "%s: the new certificate could not be made live: %s", md->name,
                          md_result_to_text(job->result, job->p));
     }
-    if (!a2md->output) {
-        printf("%s: renewed; the new certificate is live in the store, a running server uses it "
-               "after its next (graceful) restart\n",
-               md->name);
-    }
+    a2md_note(a2md,
+              "%s: renewed; the new certificate is live in the store, a running server uses it "
+              "after its next (graceful) restart",
+              md->name);
     return APR_SUCCESS;
 }
 

@@ -171,9 +171,10 @@ static apr_status_t await_outcome(a2md_t *a2md, const char *name, apr_time_t sin
         if (APR_SUCCESS == md_job_load(&job, a2md->store, MD_SG_STAGING, name, a2md->p)) {
             last = md_time_parse_any(md_json_gets(job, MD_KEY_LAST_RUN));
             if (last >= since && md_json_getb(job, MD_KEY_FINISHED)) {
-                printf("%s: renewed by the server; the certificate goes live at its next "
-                       "(graceful) restart\n",
-                       name);
+                a2md_note(a2md,
+                          "%s: renewed by the server; the certificate goes live at its next "
+                          "(graceful) restart",
+                          name);
                 return APR_SUCCESS;
             }
             if (last >= since && md_json_getl(job, MD_KEY_ERRORS) > 0) {
@@ -216,9 +217,7 @@ static apr_status_t ask_server(a2md_t *a2md, const apr_array_header_t *mds, rene
             APR_ARRAY_PUSH(local, const md_t *) = md;
             continue;
         }
-        if (!a2md->output) {
-            printf("%s: the running server renews it now\n", md->name);
-        }
+        a2md_note(a2md, "%s: the running server renews it now", md->name);
         if (o->wait && APR_SUCCESS == rv) {
             rv = await_outcome(a2md, md->name, now);
         }
@@ -253,9 +252,10 @@ static apr_status_t cmd_renew(a2md_t *a2md)
         }
         item = md_reg_get(reg, md->name);
         if (item && item->is_staged && !o.is_local) {
-            printf("%s: a renewed certificate is staged already; it goes live at the server's "
-                   "next (graceful) restart\n",
-                   md->name);
+            a2md_note(a2md,
+                      "%s: a renewed certificate is staged already; it goes live at the "
+                      "server's next (graceful) restart",
+                      md->name);
             continue;
         }
         APR_ARRAY_PUSH(mds, md_t *) = md;
