@@ -33,6 +33,10 @@
 #define MD_FN_TLSALPN01_PREFIX "acme-tls-alpn-01-"
 #define MD_FN_FALLBACK_PKEY "fallback-privkey.pem"
 #define MD_FN_FALLBACK_CERT "fallback-pubcert.pem"
+/* staging/<md>/: an operator asks a running server to renew the MD now (a2md renew) */
+#define MD_FN_RENEW_REQUEST "renew-request.json"
+/* accounts/<id>/: the next key during an account key rollover (a2md account rollover) */
+#define MD_FN_ACCT_KEY_NEXT "account-next.pem"
 
 typedef enum {
     MD_S_UNKNOWN = 0,   /* not known yet */

@@ -370,6 +370,21 @@ const char *md_cert_get_sha1_hex(const md_cert_t *cert, apr_pool_t *p)
     return cert_digest_hex(cert, EVP_sha1(), p);
 }
 
+apr_status_t md_cert_to_der64(const char **pder64, const md_cert_t *cert, apr_pool_t *p)
+{
+    unsigned char *der = NULL;
+    int n;
+
+    *pder64 = NULL;
+    n = i2d_X509(cert->x509, &der);
+    if (n <= 0) {
+        return MD_OSSL_FAIL(p, "i2d_X509");
+    }
+    *pder64 = md_util_base64url_encode(der, (apr_size_t)n, p);
+    OPENSSL_free(der);
+    return APR_SUCCESS;
+}
+
 /* RFC 5280 4.2.2.1: the first id-ad-ocsp accessLocation that is a URI. */
 apr_status_t md_cert_get_ocsp_responder_url(const char **purl, const md_cert_t *cert, apr_pool_t *p)
 {

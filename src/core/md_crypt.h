@@ -145,6 +145,9 @@ const char *md_cert_get_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p)
  * ocsp/<md>/ocsp-<sha1>.json file names use it); in 'p'. NULL on failure (logged). */
 const char *md_cert_get_sha1_hex(const md_cert_t *cert, apr_pool_t *p);
 
+/** The DER encoding of the certificate, base64url encoded (RFC 8555 7.6 revokeCert); in 'p'. */
+apr_status_t md_cert_to_der64(const char **pder64, const md_cert_t *cert, apr_pool_t *p);
+
 /**
  * The OCSP responder URL from the certificate's Authority Information Access extension
  * (RFC 5280 4.2.2.1), the first one when there are several; in 'p'. APR_ENOENT if the

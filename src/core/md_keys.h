@@ -39,6 +39,7 @@
 #define MD_KEY_ORDERS       "orders"
 #define MD_KEY_TOS          "termsOfService"
 #define MD_KEY_DISABLED     "disabled"
+#define MD_KEY_CA_URL       "ca-url"
 
 /* ACME protocol (RFC 8555) */
 #define MD_KEY_NEW_NONCE      "newNonce"
@@ -61,6 +62,9 @@
 #define MD_KEY_ERROR          "error"
 #define MD_KEY_EXPIRES        "expires"
 #define MD_KEY_SUBPROBLEMS    "subproblems"
+#define MD_KEY_NEW_AUTHZ      "newAuthz"
+#define MD_KEY_REASON         "reason"
+#define MD_KEY_OLD_KEY        "oldKey"
 
 /* JWS / JWK */
 #define MD_KEY_ALG       "alg"
@@ -119,6 +123,10 @@
 #define MD_KEY_RESPONDER  "responder"
 #define MD_KEY_DOMAIN     "domain"
 #define MD_KEY_LAST_ERROR "last-error"
+
+/* a2md -j: the envelope of every answer (as upstream's a2md) */
+#define MD_KEY_OUTPUT      "output"
+#define MD_KEY_DESCRIPTION "description"
 
 /* httpd.json */
 #define MD_KEY_PROTO_HTTP  "http"

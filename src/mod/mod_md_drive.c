@@ -25,6 +25,7 @@
 #include "md_job.h"
 #include "md_reg.h"
 #include "md_renew.h"
+#include "md_request.h"
 #include "md_time.h"
 #include "md_util.h"
 #include "md_acme_drive.h"
@@ -60,6 +61,7 @@ struct md_job_t {
     int notify_errors;      /* failed 'renewed' calls in a row */
     apr_time_t next_notify; /* when to call them again */
     apr_time_t next_expiry_check;
+    apr_time_t request_seen; /* the last renewal request (a2md renew) taken, by its time */
 };
 
 struct md_drive_t {
@@ -362,6 +364,48 @@ static void *APR_THREAD_FUNC job_run(apr_thread_t *thread, void *baton)
     return NULL;
 }
 
+/* A renewal request of the operator (a2md renew, md_request.h) for a watched MD: due now, also
+ * when a failure made it wait. One that is running or staged already is taken as it is. */
+static int take_request(void *baton, const char *name, apr_time_t requested)
+{
+    md_drive_t *drive = baton;
+    md_job_t *job = NULL;
+    apr_time_t now = apr_time_now();
+    const char *what = NULL;
+    int i;
+
+    apr_thread_mutex_lock(drive->mutex);
+    for (i = 0; i < drive->jobs->nelts; ++i) {
+        job = APR_ARRAY_IDX(drive->jobs, i, md_job_t *);
+        if (!strcmp(job->item->md->name, name)) {
+            break;
+        }
+        job = NULL;
+    }
+    if (job && job->item->is_watched && job->request_seen != requested) {
+        job->request_seen = requested;
+        if (job->item->is_staged) {
+            what = "a renewed certificate is staged already, it goes live at the next restart";
+        }
+        else if (job->in_flight) {
+            what = "a renewal is running already";
+        }
+        else {
+            job->item->renew_at = now;
+            job->next_check = now;
+            job->next_run = now;
+            job->vetoes = 0;
+            what = "renewing now";
+        }
+    }
+    apr_thread_mutex_unlock(drive->mutex);
+    if (what) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, drive->s,
+                     APLOGNO(13320) "%s: renewal requested (a2md renew): %s", name, what);
+    }
+    return what != NULL;
+}
+
 /* 1. */
 static void schedule(md_drive_t *drive, apr_time_t now)
 {
@@ -431,7 +475,6 @@ static apr_status_t drive_cb(int state, void *baton, apr_pool_t *ptemp)
     md_drive_t *drive = baton;
     apr_status_t rv = APR_SUCCESS;
 
-    (void)ptemp;
     switch (state) {
         case AP_WATCHDOG_STATE_STARTING:
             /* the job threads must not depend on pools the watchdog clears, so they get an
@@ -458,6 +501,7 @@ static apr_status_t drive_cb(int state, void *baton, apr_pool_t *ptemp)
             break;
         case AP_WATCHDOG_STATE_RUNNING:
             if (drive->tpool) {
+                md_request_scan(take_request, drive, drive->mc->store, ptemp);
                 schedule(drive, apr_time_now());
             }
             break;

@@ -35,6 +35,7 @@ struct md_reg_t {
     int has_unflushed;       /* regenerable files were written, md_store_flush() is due */
     apr_interval_time_t activation_delay; /* MDActivationDelay */
     apr_hash_t *memo; /* cert_facts_t* by "<md>/<file>", may be NULL (md_reg_set_memo) */
+    int is_readonly;  /* md_reg_load_stored(): look, never set aside or restore */
 };
 
 /* What a start-up learns from a stored certificate and its key, remembered (md_reg_set_memo)
@@ -231,6 +232,44 @@ static int activation_due(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, ap
     return 0;
 }
 
+/* A checked staged set goes live: its account is installed, the foreign fields of the live
+ * md.json carried over, and the store switches the sets. */
+static apr_status_t activate_checked(md_reg_t *reg, md_t *md, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    rv = md_acme_drive_install_account(reg->store, md, p);
+    if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
+                      APLOGNO(12152) "%s: the account of the staged set could not be installed",
+                      md->name);
+    }
+    carry_foreign_fields(reg, md->name, p);
+    rv = md_store_activate(reg->store, md->name, p);
+    if (APR_SUCCESS == rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p,
+                      APLOGNO(12153) "%s: activated the renewed certificate", md->name);
+    }
+    return rv;
+}
+
+apr_status_t md_reg_activate_staged(md_reg_t *reg, md_t *md, md_result_t *result, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    rv = md_reg_check_staged(reg, md, result, p);
+    if (APR_STATUS_IS_ENOENT(rv) && result) {
+        md_result_set(result, rv, "nothing complete is staged");
+    }
+    if (APR_SUCCESS == rv) {
+        rv = activate_checked(reg, md, p);
+        if (APR_SUCCESS != rv && result) {
+            md_result_set(result, rv, "activating the staged set");
+        }
+    }
+    return rv;
+}
+
 /* Non-zero when a staged set was activated. */
 static int activate_staged(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
 {
@@ -249,19 +288,7 @@ static int activate_staged(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, a
         md_store_purge(reg->store, MD_SG_STAGING, md->name, p);
         return 0;
     }
-    rv = md_acme_drive_install_account(reg->store, md, p);
-    if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
-                      APLOGNO(12152) "%s: the account of the staged set could not be installed",
-                      md->name);
-    }
-    carry_foreign_fields(reg, md->name, p);
-    rv = md_store_activate(reg->store, md->name, p);
-    if (APR_SUCCESS == rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p,
-                      APLOGNO(12153) "%s: activated the renewed certificate", md->name);
-    }
-    return APR_SUCCESS == rv;
+    return APR_SUCCESS == activate_checked(reg, md, p);
 }
 
 /* ---- 3. current certificates -------------------------------------------------------------------
@@ -425,6 +452,9 @@ static apr_array_header_t *load_live_chain(md_reg_t *reg, const md_t *md,
     if (APR_SUCCESS == rv
         && md_cert_matches_key(APR_ARRAY_IDX(chain, 0, const md_cert_t *), pkey)) {
         return chain;
+    }
+    if (reg->is_readonly) {
+        return NULL; /* only looking: no usable certificate, the files stay as they are */
     }
     md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_SUCCESS == rv ? APR_EINVAL : rv, p,
                   APLOGNO(12700) "%s: domains/%s/%s and %s are no usable pair (%s); both are set "
@@ -809,6 +839,89 @@ apr_status_t md_reg_sync(md_reg_t *reg, apr_array_header_t *mds, apr_time_t now,
             md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv2, ptemp,
                           APLOGNO(12156) "store: flushing the written files to disk failed");
         }
+    }
+    return rv;
+}
+
+/* ---- stored MDs, read only (a2md) -------------------------------------------------------------
+ */
+
+static int collect_stored_name(void *baton, const char *name, apr_pool_t *ptemp)
+{
+    apr_array_header_t *names = baton;
+
+    (void)ptemp;
+    APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(names->pool, name);
+    return 1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void md_reg_stored_defaults(md_t *md, apr_pool_t *p)
+{
+    md_timeslice_t *ts = NULL;
+    md_pkey_spec_t *spec;
+    const char *err = NULL;
+
+    if (!md->pks->nelts) {
+        spec = apr_pcalloc(p, sizeof(*spec));
+        spec->type = MD_PKEY_TYPE_DEFAULT;
+        spec->bits = MD_PKEY_RSA_BITS_DEF;
+        APR_ARRAY_PUSH(md->pks, md_pkey_spec_t *) = spec;
+    }
+    if (!md->renew_window && APR_SUCCESS == md_timeslice_parse(&ts, p, MD_REG_RENEW_WINDOW_DEF,
+                                                               &err)) {
+        md->renew_window = ts;
+    }
+    if (!md->warn_window && APR_SUCCESS == md_timeslice_parse(&ts, p, MD_REG_WARN_WINDOW_DEF,
+                                                              &err)) {
+        md->warn_window = ts;
+    }
+}
+
+static void load_one_stored(md_reg_t *reg, const char *name, apr_time_t now, apr_pool_t *ptemp)
+{
+    md_json_t *json = NULL;
+    md_reg_item_t *item;
+    md_t *md = NULL;
+
+    if (APR_SUCCESS != md_store_load_json(reg->store, MD_SG_DOMAINS, name, MD_FN_MD, &json, ptemp)
+        || APR_SUCCESS != md_from_json(&md, json, ptemp, NULL)) {
+        return; /* no (usable) md.json: not an MD of this store ('a2md check' says why) */
+    }
+    md = md_clone(reg->p, md);
+    md_reg_stored_defaults(md, reg->p);
+    item = apr_pcalloc(reg->p, sizeof(*item));
+    item->md = md;
+    load_current(reg, item, now, ptemp);
+    if (item->has_cert && item->valid_until <= now && md->state != MD_S_ERROR) {
+        md->state = MD_S_INCOMPLETE; /* expired: not usable any more */
+    }
+    item->is_staged = (APR_SUCCESS == md_reg_check_staged(reg, md, NULL, ptemp));
+    APR_ARRAY_PUSH(reg->items, md_reg_item_t *) = item;
+    apr_hash_set(reg->by_name, md->name, APR_HASH_KEY_STRING, item);
+}
+
+apr_status_t md_reg_load_stored(md_reg_t *reg, apr_time_t now, apr_pool_t *ptemp)
+{
+    apr_array_header_t *names = apr_array_make(ptemp, 10, sizeof(const char *));
+    apr_pool_t *pmd = NULL;
+    apr_status_t rv;
+    int i;
+
+    reg->is_readonly = 1;
+    rv = md_store_iter_names(collect_stored_name, names, reg->store, MD_SG_DOMAINS, ptemp);
+    if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
+        return rv;
+    }
+    qsort(names->elts, (size_t)names->nelts, sizeof(const char *), cmp_str);
+    rv = apr_pool_create(&pmd, ptemp);
+    for (i = 0; APR_SUCCESS == rv && i < names->nelts; ++i) {
+        load_one_stored(reg, APR_ARRAY_IDX(names, i, const char *), now, pmd);
+        apr_pool_clear(pmd);
     }
     return rv;
 }

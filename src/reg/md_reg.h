@@ -21,6 +21,10 @@
 
 typedef struct md_reg_t md_reg_t;
 
+/* What an MD without MDRenewWindow/MDWarnWindow uses (as the configuration's defaults). */
+#define MD_REG_RENEW_WINDOW_DEF "33%"
+#define MD_REG_WARN_WINDOW_DEF  "10%"
+
 /* What the registry knows about one MD. Lives in the registry's pool. */
 typedef struct md_reg_item_t md_reg_item_t;
 struct md_reg_item_t {
@@ -121,5 +125,30 @@ apr_status_t md_reg_check_staged(md_reg_t *reg, const md_t *md, md_result_t *res
  */
 apr_status_t md_reg_renew(md_reg_t *reg, md_reg_item_t *item, md_acme_driver_t *driver,
                           apr_pool_t *p);
+
+/**
+ * For a2md, which has no configuration: fill the registry with the MDs stored in domains/ (by
+ * name), each from its md.json with the defaults of md_reg_stored_defaults(), its certificates
+ * read and its renewal decided at 'now' as md_reg_sync() does, but without writing anything: a
+ * broken certificate or key counts as none and stays where it is, an expired certificate makes
+ * the MD incomplete. MDs whose md.json is missing or unreadable are left out. From then on the
+ * registry only looks (md_reg_live_cert_info() too). Fails only when domains/ cannot be read.
+ */
+apr_status_t md_reg_load_stored(md_reg_t *reg, apr_time_t now, apr_pool_t *ptemp);
+
+/**
+ * What a stored md.json may lack and the configuration would supply: a key spec (RSA 2048), the
+ * renew and warn windows (MD_REG_RENEW_WINDOW_DEF, MD_REG_WARN_WINDOW_DEF). Allocates in 'p'.
+ */
+void md_reg_stored_defaults(md_t *md, apr_pool_t *p);
+
+/**
+ * Make the staged set of 'md' live now (a2md drive, which renews outside a server): check it
+ * as md_reg_check_staged() does, install its account into accounts/ (md->ca_account gets the
+ * id), carry the foreign fields of the live md.json over and switch the sets in the store (the
+ * old one is archived). APR_ENOENT when nothing complete is staged, APR_EINVAL when the staged
+ * set is unusable; the reason is in 'result' (may be NULL).
+ */
+apr_status_t md_reg_activate_staged(md_reg_t *reg, md_t *md, md_result_t *result, apr_pool_t *p);
 
 #endif /* md_reg_h */

@@ -24,6 +24,15 @@
  */
 apr_status_t md_store_fs_open(md_store_t **pstore, const char *path, apr_pool_t *p);
 
+/**
+ * Open the existing store at 'path' for reading only (for commands that only look): nothing is
+ * created, upgraded, recovered or written; saves, removals, set-asides and activation fail with
+ * APR_EACCES. APR_ENOENT (not logged: the caller names the path) when 'path' holds no store, i.e.
+ * no md_store.json; APR_EINVAL (logged) when md_store.json is unusable or of an older version
+ * that first needs the upgrade a writing open makes. The store lives in 'p'.
+ */
+apr_status_t md_store_fs_open_readonly(md_store_t **pstore, const char *path, apr_pool_t *p);
+
 /** The store's base directory. */
 const char *md_store_fs_base(md_store_t *store);
 

@@ -383,6 +383,17 @@ class CA:
     def intermediate_pem(self):
         return self._mgmt_get("/intermediates/0")
 
+    def cert_status(self, serial):
+        """pebble's view of the certificate with 'serial' (an int): its management API's answer
+        with lower-case keys ("status": "Valid"/"Revoked", "revokedat", ...), None if unknown."""
+        try:
+            data = json.loads(self._mgmt_get(f"/cert-status-by-serial/{serial:x}"))
+        except urllib.error.HTTPError as e:
+            if e.code == 404:
+                return None
+            raise
+        return {k.lower(): v for k, v in data.items()}
+
     def stop(self):
         for p in (self.pebble, self.challtestsrv):
             if p is not None:

@@ -135,6 +135,7 @@ int main(void)
     srunner_add_suite(sr, suite_job());
     srunner_add_suite(sr, suite_parsers());
     srunner_add_suite(sr, suite_names());
+    srunner_add_suite(sr, suite_admin());
     /* further suites: declare in unit.h and add a line here */
 
     srunner_run_all(sr, CK_NORMAL);

@@ -50,5 +50,6 @@ Suite *suite_acme(void);
 Suite *suite_job(void);
 Suite *suite_parsers(void);
 Suite *suite_names(void);
+Suite *suite_admin(void);
 
 #endif /* unit_h */
