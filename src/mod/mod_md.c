@@ -276,6 +276,9 @@ static apr_status_t setup_store(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
         rv = md_store_fs_set_owner(mc->store, (long)ap_unixd_config.user_id,
                                    (long)ap_unixd_config.group_id, p);
     }
+    if (APR_SUCCESS == rv && mc->store_locks) {
+        rv = md_store_fs_locks_prepare(mc->store, p);
+    }
     return rv;
 }
 
@@ -413,6 +416,7 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
     }
     if (APR_SUCCESS == rv) {
         md_reg_set_memo(mc->reg, process_memo(s));
+        md_reg_set_store_locks(mc->reg, mc->store_locks, mc->lock_wait);
     }
     if (APR_SUCCESS == rv) {
         apr_time_t t0 = apr_time_now();

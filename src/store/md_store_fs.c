@@ -889,6 +889,9 @@ apr_status_t md_store_fs_open(md_store_t **pstore, const char *path, apr_pool_t 
     fs->s.get_version = fs_get_version;
     fs->s.iter_aspects = fs_iter_aspects;
     fs->s.get_modified = fs_get_modified;
+    fs->s.lock = md_store_fs_lock;
+    fs->s.unlock = md_store_fs_unlock;
+    fs->s.lock_stamp = md_store_fs_lock_stamp;
     fs->base = apr_pstrdup(p, path);
 
     rv = md_util_dir_make(fs->base, MD_FPROT_D_UALL_WREAD, p);
