@@ -541,6 +541,7 @@ void mod_md_http_config(md_http_config_t *hc, const md_mod_conf_t *mc, apr_pool_
     hc->user_agent = apr_psprintf(p, "mod_md/%s %s", MD_MODULE_VERSION, ap_get_server_banner());
     hc->ca_file = mc->ca_file;
     hc->proxy_url = mc->proxy_url;
+    hc->proxy_ca_file = mc->proxy_ca_file;
 }
 
 apr_status_t mod_md_watchdog_add(void *baton, ap_watchdog_callback_fn_t *cb,
