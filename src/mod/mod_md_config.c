@@ -124,6 +124,15 @@ void mod_md_config_log_warnings(md_mod_conf_t *mc, server_rec *s, int at_check, 
     }
 }
 
+/* Refused inside <Directory>, <Location>, <Files>, naming the section as the stock module does
+ * (all three flags at once make httpd say "directory context" instead). */
+static const char *not_in_dir(cmd_parms *cmd)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIRECTORY | NOT_IN_LOCATION);
+
+    return err ? err : ap_check_cmd_context(cmd, NOT_IN_FILES);
+}
+
 /* A directive in a <VirtualHost> that applies to the whole server: the stock module takes it
  * from there as well. */
 static void warn_in_vhost(cmd_parms *cmd)
@@ -141,7 +150,7 @@ static void warn_in_vhost(cmd_parms *cmd)
 /* A server-wide setting: refused inside <MDomain>, as by the stock module. */
 const char *mod_md_config_server_wide(cmd_parms *cmd)
 {
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    const char *err = not_in_dir(cmd);
 
     if (err) {
         return err;
@@ -158,7 +167,7 @@ const char *mod_md_config_server_wide(cmd_parms *cmd)
  * server, not for that MD). */
 const char *mod_md_config_server_wide_anywhere(cmd_parms *cmd)
 {
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    const char *err = not_in_dir(cmd);
 
     if (err) {
         return err;
@@ -766,7 +775,7 @@ static const char *md_config_require_https(cmd_parms *cmd, void *dc, const char 
 {
     md_mod_conf_t *mc = mod_md_config_cmd_conf(cmd);
     md_t *md = setting_target(cmd);
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+    const char *err = not_in_dir(cmd);
 
     (void)dc;
     if (err) {

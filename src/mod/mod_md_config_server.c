@@ -367,16 +367,22 @@ const char *mod_md_config_set_stapling_keep(cmd_parms *cmd, void *dc, const char
         /* read like a window, as the stock module does; only a duration makes sense */
         err = mod_md_config_window(&ts, cmd, value);
     }
-    if (!err && ts->norm) {
-        return apr_psprintf(cmd->pool,
-                            "MDStaplingKeepResponse has unrecognized format: '%s' is a "
-                            "percentage; write how long to keep responses, e.g. 7d, 12h or 30m",
-                            value);
+    if (err) {
+        return err;
     }
-    if (!err) {
-        mod_md_config_cmd_conf(cmd)->stapling_keep = ts->len;
+    if (ts->norm) {
+        /* the stock module takes it; a share of nothing in particular */
+        mod_md_config_warn(mod_md_config_cmd_conf(cmd),
+                           apr_psprintf(cmd->pool,
+                                        APLOGNO(12433) "MDStaplingKeepResponse at %s: '%s' is a "
+                                                       "percentage, which means nothing here; "
+                                                       "the default (7d) is used. Write how long "
+                                                       "to keep responses, e.g. 7d, 12h or 30m",
+                                        mod_md_config_where(cmd), value));
+        return NULL;
     }
-    return err;
+    mod_md_config_cmd_conf(cmd)->stapling_keep = ts->len;
+    return NULL;
 }
 
 const char *mod_md_config_set_stapling_window(cmd_parms *cmd, void *dc, const char *value)

@@ -65,6 +65,14 @@ const char *mod_md_value_uri_problem(const char *value, int http_only, apr_pool_
     if (!uri.hostname) {
         return "missing hostname";
     }
+    if (uri.port_str && *uri.port_str) {
+        /* the stock module checks the number of a proxy, and of others only what APR made of
+         * it (a port of 70000 wraps around, one of 65536 to 0) */
+        apr_int64_t port = apr_strtoi64(uri.port_str, NULL, 10);
+        if (http_only ? (port <= 0 || port > 65535) : !uri.port) {
+            return "invalid port";
+        }
+    }
     if (*uri.hostname && !md_util_is_ip(uri.hostname) && !md_util_is_dns_name(uri.hostname, 0, 1)) {
         return "invalid hostname";
     }
