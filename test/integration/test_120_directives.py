@@ -7,6 +7,7 @@
 - MDRequireHttps temporary / permanent: 302 / 301 to the same https URL, challenges excluded,
   HSTS on https responses of a permanent MD
 - MDMustStaple: the issued certificate carries the TLS Feature (status_request)
+- MDCertificateAuthority with several CAs: the first one is used, all are kept in md.json
 - MDHttpProxy: all CA traffic goes through the proxy
 - MDHttpProxyCACertificateFile: an https proxy is trusted with these roots (and only then)
 - MDRetryDelay, MDInitialDelay, MDCheckInterval: the scheduler uses them
@@ -225,6 +226,21 @@ class TlsConnectProxy(ConnectProxy):
             self.handshake_errors.append(str(e))
             return
         super().finish_request(request, client_address)
+
+
+def test_120_ca_list_first_used(httpd, ca):
+    """Several CAs (the stock module's failover list, which issue 12 makes fail over): the
+    first one gets the certificate; the list stays in md.json in order."""
+    name = "calist.example.org"
+    httpd.write_config(f"<MDomain {name}>\n  MDCertificateAuthority {ca.directory_url} "
+                       f"https://127.0.0.1:9/dir letsencrypt\n</MDomain>\n"
+                       + httpd.md_vhosts(name))
+    httpd.start()
+    cert = get_cert(httpd, name)
+    assert not harness.is_self_signed(cert)
+    assert md_json(httpd, name)["ca"]["urls"] == [
+        ca.directory_url, "https://127.0.0.1:9/dir",
+        "https://acme-v02.api.letsencrypt.org/directory"]
 
 
 def test_120_http_proxy(httpd, ca):
