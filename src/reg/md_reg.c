@@ -253,8 +253,7 @@ static md_store_lock_t *lock_staged(md_reg_t *reg, md_reg_item_t *item, apr_pool
                                      "renewed certificate remains inactive on this server until "
                                      "its next restart%s",
                       item->md->name,
-                      APR_STATUS_IS_EBUSY(rv) ? ": another server sharing the store holds it"
-                                              : "");
+                      APR_STATUS_IS_EBUSY(rv) ? ": another server sharing the store holds it" : "");
         item->is_staged = 1;
         return NULL;
     }

@@ -29,10 +29,10 @@
 #include "md_util.h"
 #include "md_store_fs.h"
 
-#define LOCK_DIR      "locks"
-#define LOCK_SUFFIX   ".lock"
-#define LOCK_POLL_MIN apr_time_from_msec(20)
-#define LOCK_POLL_MAX apr_time_from_msec(500)
+#define LOCK_DIR       "locks"
+#define LOCK_SUFFIX    ".lock"
+#define LOCK_POLL_MIN  apr_time_from_msec(20)
+#define LOCK_POLL_MAX  apr_time_from_msec(500)
 #define LOCK_STAMP_MAX 32 /* bytes of the stamp that are read */
 
 typedef struct {
@@ -87,7 +87,8 @@ apr_status_t md_store_fs_locks_prepare(md_store_t *store, apr_pool_t *p)
 static apr_status_t open_lock_file(apr_file_t **pf, const char *base, const char *name,
                                    apr_pool_t *p)
 {
-    const char *path = md_util_path_join(p, base, LOCK_DIR, apr_pstrcat(p, name, LOCK_SUFFIX, NULL));
+    const char *path =
+        md_util_path_join(p, base, LOCK_DIR, apr_pstrcat(p, name, LOCK_SUFFIX, NULL));
     apr_status_t rv;
 
     rv = make_lock_dir(base, p);

@@ -100,8 +100,8 @@ START_TEST(lock_between_processes)
     kill(pid, SIGKILL);
     ck_assert_int_eq(pid, waitpid(pid, &status, 0));
     /* the kernel let go of the dead holder's lock */
-    ck_assert_int_eq(APR_SUCCESS, md_store_lock(&a, store, "p.example.org", apr_time_from_sec(5),
-                                                unit_pool));
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_store_lock(&a, store, "p.example.org", apr_time_from_sec(5), unit_pool));
     md_store_unlock(a);
     close(ready[0]);
     close(ready[1]);
