@@ -49,10 +49,18 @@ do_install() {
     # install to a temp name and rename: a running Apache keeps its mapping of the old file
     install -m 0644 "$MODULE_SO" "$DESTDIR$MODULE_DIR/.mod_md.so.new"
     mv -f "$DESTDIR$MODULE_DIR/.mod_md.so.new" "$DESTDIR$MODULE_DIR/mod_md.so"
+    # 'Conflicts: md' makes 'a2enmod md_ng' refuse while the stock module is enabled. The other
+    # way round a2enmod only reads md.load (the apache2 package's file, left alone): when both
+    # are enabled, md.load is read first (mods-enabled/ is read in alphabetical order), so the
+    # stock module is loaded here already and the Error stops the start with the fix, instead
+    # of mod_so skipping this module without a word that matters.
     cat > "$DESTDIR$APACHE_ETC/mods-available/$NAME.load" <<LOAD
 # mod_md (this project's implementation), a drop-in replacement for the stock module.
 # Enable with: a2dismod md && a2enmod $NAME
 # Conflicts: md
+<IfModule md_module>
+Error "mod_md: the stock module (md) and this one ($NAME) are both enabled, only one can be loaded. Keep this one: 'a2dismod md'; keep the stock one: 'a2dismod $NAME'. Then restart Apache."
+</IfModule>
 LoadModule md_module $MODULE_DIR/mod_md.so
 LOAD
     chmod 0644 "$DESTDIR$APACHE_ETC/mods-available/$NAME.load"

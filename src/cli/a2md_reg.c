@@ -154,6 +154,7 @@ static apr_status_t update_aspect(a2md_t *a2md, md_t *md, const char *aspect,
             return a2md_usage(a2md, "update NAME ca URL [PROTOCOL]");
         }
         md->ca_url = args[0];
+        md->ca_urls = NULL; /* one CA now: md.json's "urls" becomes [url] */
         md->ca_proto = (nargs > 1) ? args[1] : md->ca_proto;
         return check_url(a2md, md->ca_url, "update ca");
     }

@@ -150,6 +150,7 @@ static apr_status_t cmd_store_update(a2md_t *a2md)
     }
     if (a2md->ca_url) {
         md->ca_url = a2md->ca_url;
+        md->ca_urls = NULL; /* one CA now: md.json's "urls" becomes [url] */
     }
     rv = md_reg_admin_save(a2md->store, md, json, a2md->p);
     return (APR_SUCCESS == rv) ? print_md(a2md, md->name) : rv;

@@ -71,6 +71,7 @@ md_t *md_clone(apr_pool_t *p, const md_t *src)
     md->warn_window = ts_clone(p, src->warn_window);
     md->pks = pks_clone(p, src->pks);
     md->ca_url = dup_or_null(p, src->ca_url);
+    md->ca_urls = src->ca_urls ? md_array_str_clone(p, src->ca_urls) : NULL;
     md->ca_proto = dup_or_null(p, src->ca_proto);
     md->ca_account = dup_or_null(p, src->ca_account);
     md->ca_agreement = dup_or_null(p, src->ca_agreement);
@@ -146,10 +147,14 @@ md_json_t *md_to_json(const md_t *md, apr_pool_t *p)
     md_json_setsa(md->contacts, json, MD_KEY_CONTACTS);
     md_json_setl(md->transitive, json, MD_KEY_TRANSITIVE);
     if (md->ca_url) {
-        /* stock 2.x reads "url", newer ones the list "urls": write both */
+        /* stock 2.x reads "url", newer ones the list "urls" (all configured CAs, in order):
+         * write both */
         md_json_sets(md->ca_url, json, MD_KEY_CA, MD_KEY_URL);
-        urls = apr_array_make(p, 1, sizeof(const char *));
-        APR_ARRAY_PUSH(urls, const char *) = md->ca_url;
+        urls = md->ca_urls;
+        if (!urls || !urls->nelts) {
+            urls = apr_array_make(p, 1, sizeof(const char *));
+            APR_ARRAY_PUSH(urls, const char *) = md->ca_url;
+        }
         md_json_setsa(urls, json, MD_KEY_CA, MD_KEY_URLS);
     }
     if (md->ca_proto) {
@@ -288,10 +293,11 @@ static void ca_from_json(md_t *md, const md_json_t *json, apr_pool_t *p)
 {
     apr_array_header_t *urls;
 
+    urls = apr_array_make(p, 2, sizeof(const char *));
+    md_json_getsa(urls, json, MD_KEY_CA, MD_KEY_URLS);
+    md->ca_urls = (urls->nelts > 0) ? urls : NULL;
     md->ca_url = md_json_gets(json, MD_KEY_CA, MD_KEY_URL);
-    if (!md->ca_url) { /* newer stock versions may only list "urls" */
-        urls = apr_array_make(p, 2, sizeof(const char *));
-        md_json_getsa(urls, json, MD_KEY_CA, MD_KEY_URLS);
+    if (!md->ca_url) { /* newer stock versions only list "urls" */
         md->ca_url = (urls->nelts > 0) ? APR_ARRAY_IDX(urls, 0, const char *) : NULL;
     }
     md->ca_proto = md_json_gets(json, MD_KEY_CA, MD_KEY_PROTO);

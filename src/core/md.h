@@ -75,7 +75,9 @@ struct md_t {
     const md_timeslice_t *warn_window;
     apr_array_header_t *pks;        /* md_pkey_spec_t*, at least one after config merge */
 
-    const char *ca_url;             /* ACME directory URL */
+    const char *ca_url;             /* ACME directory URL in use: the first of ca_urls */
+    apr_array_header_t *ca_urls;    /* const char*, MDCertificateAuthority's list of CAs in
+                                     * order (stock: a failover list), NULL when not given */
     const char *ca_proto;           /* "ACME" */
     const char *ca_account;         /* account id in the store, may be NULL */
     const char *ca_agreement;       /* "accepted" or NULL */

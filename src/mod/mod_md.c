@@ -134,13 +134,20 @@ static apr_status_t join_name(md_mod_conf_t *mc, md_t *md, server_rec *s, const 
     }
     other = md_of_name(mc, lname);
     if (other && other != md) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                     APLOGNO(12310) "The virtual host defined at %s:%d (%s) has names of two "
-                                    "Managed Domains: MDomain %s and MDomain %s (which has %s). "
-                                    "Give the names of one vhost to one MDomain only.",
-                     s->defn_name ? s->defn_name : "?", s->defn_line_number,
-                     s->server_hostname ? s->server_hostname : "", md->name, other->name, lname);
-        return APR_EINVAL;
+        /* the stock module starts with it, and refuses only when mod_ssl asks for the vhost's
+         * certificate (md_add_cert_files) */
+        mod_md_config_get(s)->other_md = other;
+        mod_md_config_warn(
+            mc, apr_psprintf(p,
+                             APLOGNO(12310) "The virtual host defined at %s:%d (%s) has names "
+                                            "of two Managed Domains: MDomain %s and MDomain %s "
+                                            "(which has %s). It belongs to %s; with 'SSLEngine "
+                                            "on' it cannot start. Give the names of one vhost "
+                                            "to one MDomain only.",
+                             s->defn_name ? s->defn_name : "?", s->defn_line_number,
+                             s->server_hostname ? s->server_hostname : "", md->name, other->name,
+                             lname, md->name));
+        return APR_SUCCESS;
     }
     if (!other && (md_util_is_ip(lname) || md_util_is_dns_name(lname, 0, 1))) {
         md_array_str_add_missing(md->domains, lname, p);
@@ -207,11 +214,12 @@ static apr_status_t check_unique_names(md_mod_conf_t *mc, server_rec *base)
                 const char *name = APR_ARRAY_IDX(other->domains, k, const char *);
                 if (md_contains(md, name)) {
                     ap_log_error(APLOG_MARK, APLOG_ERR, 0, base,
-                                 APLOGNO(12311) "The name %s is in two Managed Domains: "
-                                                "MDomain %s (%s:%d) and MDomain %s (%s:%d). A "
+                                 APLOGNO(10038) "two Managed Domains have an overlap in domain "
+                                                "'%s', first definition in %s(line %d), second "
+                                                "in %s(line %d): MDomain %s and MDomain %s. A "
                                                 "name can belong to one MDomain only.",
-                                 name, md->name, md->defn_name, md->defn_line_number, other->name,
-                                 other->defn_name, other->defn_line_number);
+                                 name, md->defn_name, md->defn_line_number, other->defn_name,
+                                 other->defn_line_number, md->name, other->name);
                     return APR_EINVAL;
                 }
             }
@@ -268,6 +276,9 @@ static apr_status_t setup_store(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
         rv = md_store_fs_set_owner(mc->store, (long)ap_unixd_config.user_id,
                                    (long)ap_unixd_config.group_id, p);
     }
+    if (APR_SUCCESS == rv && mc->store_locks) {
+        rv = md_store_fs_locks_prepare(mc->store, p);
+    }
     return rv;
 }
 
@@ -322,6 +333,7 @@ static int md_check_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, s
 {
     md_srv_conf_t *sc = mod_md_config_get(s);
     md_mod_conf_t *mc = sc->mc;
+    int dry_run = (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG);
     apr_status_t rv;
     int i;
 
@@ -330,6 +342,7 @@ static int md_check_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, s
     md_log_set(log_is_level, log_print, s);
     mc->ocsp = NULL;
     if (!mc->mds->nelts && !mod_md_ocsp_wanted(mc)) {
+        mod_md_config_log_warnings(mc, s, 1, dry_run);
         return OK;
     }
     /* 1. */
@@ -346,6 +359,7 @@ static int md_check_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, s
     if (APR_SUCCESS == rv) {
         rv = mod_md_config_check(mc, s, p);
     }
+    mod_md_config_log_warnings(mc, s, 1, dry_run);
     return (APR_SUCCESS == rv) ? OK : !OK;
 }
 
@@ -385,6 +399,7 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
 
     (void)plog;
     md_log_set(log_is_level, log_print, s);
+    mod_md_config_log_warnings(mc, s, 0, dry_run);
     if (!mc->mds->nelts) {
         return OK;
     }
@@ -401,6 +416,7 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
     }
     if (APR_SUCCESS == rv) {
         md_reg_set_memo(mc->reg, process_memo(s));
+        md_reg_set_store_locks(mc->reg, mc->store_locks, mc->lock_wait);
     }
     if (APR_SUCCESS == rv) {
         apr_time_t t0 = apr_time_now();
@@ -438,14 +454,44 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
     return OK;
 }
 
+/* After mod_ssl's post_config: it has asked for the certificates of its vhosts by now. */
+static int md_post_config_after_ssl(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp,
+                                    server_rec *s)
+{
+    md_mod_conf_t *mc = mod_md_config_get(s)->mc;
+
+    (void)p;
+    (void)plog;
+    (void)ptemp;
+    if (mc->mds->nelts && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        mod_md_config_check_ssl(mc, s);
+    }
+    return OK;
+}
+
 /* ---- mod_ssl -----------------------------------------------------------------------------------
  */
 
+/* mod_ssl (and mod_tls) ask for the certificates of every vhost with 'SSLEngine on': that is
+ * how this module learns which vhosts are https (md_post_config_after_ssl). */
 static int md_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
                              apr_array_header_t *key_files)
 {
     md_srv_conf_t *sc = mod_md_config_get(s);
 
+    if (sc) {
+        sc->is_ssl = 1;
+    }
+    if (sc && sc->other_md && sc->assigned_md) {
+        /* no certificate can fit: mod_ssl stops the start, as with the stock module */
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     APLOGNO(10238) "conflict: 2 MDs match Virtualhost %s which uses SSL, "
+                                    "however there can be at most 1. Its names are in MDomain "
+                                    "%s and MDomain %s; give the names of one vhost to one "
+                                    "MDomain only",
+                     s->server_hostname, sc->assigned_md->name, sc->other_md->name);
+        return DECLINED;
+    }
     if (!sc || !sc->item || !sc->mc->reg) {
         return DECLINED;
     }
@@ -470,7 +516,7 @@ static int md_add_fallback_cert_files(server_rec *s, apr_pool_t *p, apr_array_he
     md_srv_conf_t *sc = mod_md_config_get(s);
     const char *cfile = NULL, *kfile = NULL;
 
-    if (!sc || !sc->item || !sc->mc->reg || sc->item->has_cert) {
+    if (!sc || !sc->item || !sc->mc->reg || sc->item->has_cert || sc->other_md) {
         return DECLINED;
     }
     if (APR_SUCCESS != md_reg_get_fallback_files(&cfile, &kfile, sc->mc->reg, sc->item, p)) {
@@ -707,6 +753,7 @@ static void md_hooks(apr_pool_t *pool)
     (void)pool;
     ap_hook_check_config(md_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(md_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
+    ap_hook_post_config(md_post_config_after_ssl, before_ssl, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(md_http_challenge_pr, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_read_request(md_require_https_pr, NULL, NULL, APR_HOOK_LAST);
     ap_hook_ssl_add_cert_files(md_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);

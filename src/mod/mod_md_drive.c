@@ -56,7 +56,7 @@ struct md_job_t {
     apr_time_t next_run;    /* after a failure: the next attempt */
     apr_time_t next_check;  /* MDInitialDelay, then MDCheckInterval: when it is looked at again */
     int what;               /* DO_* flags: what the pushed job thread is to do */
-    int vetoes;             /* 'renewing' vetoes in a row */
+    int vetoes;             /* 'renewing' vetoes (or MDStoreLocks waits) in a row */
     int renewed_pending;    /* 'renewed' not yet handled by the programs */
     int notify_errors;      /* failed 'renewed' calls in a row */
     apr_time_t next_notify; /* when to call them again */
@@ -166,6 +166,22 @@ static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, apr_po
     int errors = (APR_SUCCESS == rv) ? 0 : job->errors + 1;
     md_retry_class_t cls = md_renew_retry_class(rv, result->problem);
 
+    if (APR_STATUS_IS_EBUSY(rv)) {
+        /* MDStoreLocks: another server renews it; not a failure of this one, it waits like
+         * after a veto */
+        apr_interval_time_t delay;
+
+        apr_thread_mutex_lock(drive->mutex);
+        job->vetoes++;
+        delay = md_renew_retry_delay(job->vetoes, drive->mc->retry_delay, MD_RETRY_MAX, jitter());
+        job->next_run = now + delay;
+        apr_thread_mutex_unlock(drive->mutex);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, drive->s,
+                     APLOGNO(13405) "%s: another server sharing the store renews it now "
+                                    "(MDStoreLocks); looking again in %s",
+                     md->name, md_duration_format(delay, p));
+        return;
+    }
     if (APR_SUCCESS != rv && drive->stopping) {
         /* not a failure: the child goes away, the next one continues the job (and its order) */
         ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, drive->s,
@@ -569,6 +585,7 @@ void mod_md_http_config(md_http_config_t *hc, const md_mod_conf_t *mc, apr_pool_
     hc->user_agent = apr_psprintf(p, "mod_md/%s %s", MD_MODULE_VERSION, ap_get_server_banner());
     hc->ca_file = mc->ca_file;
     hc->proxy_url = mc->proxy_url;
+    hc->proxy_ca_file = mc->proxy_ca_file;
 }
 
 apr_status_t mod_md_watchdog_add(void *baton, ap_watchdog_callback_fn_t *cb,

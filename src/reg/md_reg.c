@@ -36,6 +36,9 @@ struct md_reg_t {
     apr_interval_time_t activation_delay; /* MDActivationDelay */
     apr_hash_t *memo; /* cert_facts_t* by "<md>/<file>", may be NULL (md_reg_set_memo) */
     int is_readonly;  /* md_reg_load_stored(): look, never set aside or restore */
+    int use_locks;    /* MDStoreLocks */
+    apr_interval_time_t lock_wait;
+    apr_time_t synced_at; /* when md_reg_sync() read the store */
 };
 
 /* What a start-up learns from a stored certificate and its key, remembered (md_reg_set_memo)
@@ -52,6 +55,12 @@ typedef struct {
 void md_reg_set_activation_delay(md_reg_t *reg, apr_interval_time_t delay)
 {
     reg->activation_delay = delay;
+}
+
+void md_reg_set_store_locks(md_reg_t *reg, int on, apr_interval_time_t wait)
+{
+    reg->use_locks = on;
+    reg->lock_wait = wait;
 }
 
 apr_status_t md_reg_create(md_reg_t **preg, md_store_t *store, apr_pool_t *p)
@@ -270,10 +279,35 @@ apr_status_t md_reg_activate_staged(md_reg_t *reg, md_t *md, md_result_t *result
     return rv;
 }
 
+/* MDStoreLocks: the lock of a staged set that is to go live; NULL (with the set kept for the
+ * next restart) while another server holds it, or when it was activated meanwhile. */
+static md_store_lock_t *lock_staged(md_reg_t *reg, md_reg_item_t *item, apr_pool_t *p)
+{
+    md_store_lock_t *lock = NULL;
+    apr_status_t rv = md_store_lock(&lock, reg->store, item->md->name, reg->lock_wait, p);
+
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
+                      APLOGNO(13407) "%s: unable to obtain the store lock (MDStoreLocks), the "
+                                     "renewed certificate remains inactive on this server until "
+                                     "its next restart%s",
+                      item->md->name,
+                      APR_STATUS_IS_EBUSY(rv) ? ": another server sharing the store holds it" : "");
+        item->is_staged = 1;
+        return NULL;
+    }
+    if (!APR_STATUS_IS_ENOENT(md_reg_check_staged(reg, item->md, NULL, p))) {
+        return lock;
+    }
+    md_store_unlock(lock); /* another server activated it while this one waited */
+    return NULL;
+}
+
 /* Non-zero when a staged set was activated. */
 static int activate_staged(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
 {
     md_t *md = item->md;
+    md_store_lock_t *lock = NULL;
     apr_status_t rv;
 
     rv = md_reg_check_staged(reg, md, NULL, p);
@@ -288,7 +322,15 @@ static int activate_staged(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, a
         md_store_purge(reg->store, MD_SG_STAGING, md->name, p);
         return 0;
     }
-    return APR_SUCCESS == activate_checked(reg, md, p);
+    if (reg->use_locks) {
+        lock = lock_staged(reg, item, p);
+        if (!lock) {
+            return 0;
+        }
+    }
+    rv = activate_checked(reg, md, p);
+    md_store_unlock(lock);
+    return APR_SUCCESS == rv;
 }
 
 /* ---- 3. current certificates -------------------------------------------------------------------
@@ -819,6 +861,7 @@ apr_status_t md_reg_sync(md_reg_t *reg, apr_array_header_t *mds, apr_time_t now,
     int i;
 
     (void)p;
+    reg->synced_at = now;
     md_names_keep(reg->store, mds, ptemp);
     rv2 = apr_pool_create(&pmd, ptemp);
     if (APR_SUCCESS != rv2) {
@@ -987,15 +1030,58 @@ apr_status_t md_reg_cleanup_stale(md_reg_t *reg, apr_pool_t *p)
 /* ---- renew -------------------------------------------------------------------------------------
  */
 
+/* MDStoreLocks: take the MD's lock. *pdone when another server renewed the MD after this one
+ * read the store (its stamp is newer): then there is nothing to order. */
+static apr_status_t lock_renewal(md_store_lock_t **plock, int *pdone, md_reg_t *reg,
+                                 md_reg_item_t *item, md_result_t *result, apr_pool_t *p)
+{
+    const char *name = item->md->name;
+    apr_status_t rv;
+
+    *pdone = 0;
+    rv = md_store_lock(plock, reg->store, name, reg->lock_wait, p);
+    if (APR_STATUS_IS_EBUSY(rv)) {
+        return md_result_set(result, rv,
+                             apr_psprintf(result->p,
+                                          "another server sharing the store renews %s: it held "
+                                          "the lock longer than %s (MDStoreLocks)",
+                                          name, md_duration_format(reg->lock_wait, result->p)));
+    }
+    if (APR_SUCCESS != rv) {
+        return md_result_set(result, rv, "taking the MD's lock in the store (MDStoreLocks)");
+    }
+    if ((*plock)->stamp > reg->synced_at) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
+                      APLOGNO(13406) "%s: renewed by another server sharing the store on %s, "
+                                     "after this one read it; nothing to order, the new "
+                                     "certificate goes live here at the next restart",
+                      name, md_time_rfc3339((*plock)->stamp, p));
+        *pdone = 1;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t md_reg_renew(md_reg_t *reg, md_reg_item_t *item, md_acme_driver_t *driver,
                           apr_pool_t *p)
 {
+    md_store_lock_t *lock = NULL;
     apr_status_t rv;
+    int done = 0;
 
     driver->store = reg->store;
     driver->md = item->md;
     md_result_activity_printf(driver->result, "renewing %s", item->md->name);
-    rv = md_acme_drive_renew(driver, p);
+    if (reg->use_locks) {
+        rv = lock_renewal(&lock, &done, reg, item, driver->result, p);
+        if (APR_SUCCESS != rv) {
+            return rv;
+        }
+    }
+    rv = done ? APR_SUCCESS : md_acme_drive_renew(driver, p);
+    if (APR_SUCCESS == rv && lock && !done) {
+        md_store_lock_stamp(lock, apr_time_now());
+    }
+    md_store_unlock(lock);
     if (APR_SUCCESS != rv) {
         return rv;
     }

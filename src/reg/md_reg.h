@@ -49,6 +49,13 @@ apr_status_t md_reg_create(md_reg_t **preg, md_store_t *store, apr_pool_t *p);
 void md_reg_set_activation_delay(md_reg_t *reg, apr_interval_time_t delay);
 
 /**
+ * MDStoreLocks: with 'on', renewals (md_reg_renew) and activations (md_reg_sync) of an MD hold
+ * its lock in the store (md_store_lock), waiting up to 'wait' for another server that shares the
+ * store to let go. Off by default.
+ */
+void md_reg_set_store_locks(md_reg_t *reg, int on, apr_interval_time_t wait);
+
+/**
  * Give the registry a memo that outlives it (a hash in a pool of the process): facts learned from
  * stored certificates (validity, names, key match) are kept there under the version of their
  * files, so that later start-ups (httpd's second pass, graceful restarts) do not parse them again.
@@ -122,6 +129,10 @@ apr_status_t md_reg_check_staged(md_reg_t *reg, const md_t *md, md_result_t *res
 /**
  * Renew one MD: run the ACME drive into staging and check the staged set. On success the item is
  * marked staged. Blocking; call from a job thread with a pool of its own ('p').
+ * With store locks (md_reg_set_store_locks) it holds the MD's lock meanwhile; APR_EBUSY when
+ * another server sharing the store held it longer than the wait (it is renewing the MD: try
+ * again later). When another server renewed the MD since this one read the store, nothing is
+ * ordered: the result is a success whose set goes live at the next restart, like one's own.
  */
 apr_status_t md_reg_renew(md_reg_t *reg, md_reg_item_t *item, md_acme_driver_t *driver,
                           apr_pool_t *p);

@@ -895,6 +895,9 @@ static md_store_fs_t *fs_make(const char *path, apr_pool_t *p)
     fs->s.get_version = fs_get_version;
     fs->s.iter_aspects = fs_iter_aspects;
     fs->s.get_modified = fs_get_modified;
+    fs->s.lock = md_store_fs_lock;
+    fs->s.unlock = md_store_fs_unlock;
+    fs->s.lock_stamp = md_store_fs_lock_stamp;
     fs->base = apr_pstrdup(p, path);
     return fs;
 }

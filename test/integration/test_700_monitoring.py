@@ -38,6 +38,7 @@ def status_config(h, extra=""):
 <Location /server-status>
   SetHandler server-status
 </Location>
+MDServerStatus on
 {extra}
 """
 

@@ -83,7 +83,8 @@ def test_800_server_status(env):
     wait_status(h, MD, "good")
     h.write_config(h.stapling_conf + h.md_config({MD: [], STATIC: []})
                    + f"LoadModule status_module {harness.APACHE_MODULES / 'mod_status.so'}\n"
-                   "<Location /server-status>\n  SetHandler server-status\n</Location>\n")
+                   "<Location /server-status>\n  SetHandler server-status\n</Location>\n"
+                   "MDServerStatus on\n")
     h.graceful()
     status, body, _ = h.curl("localhost", "/server-status?auto", https=False)
     assert status == 200
