@@ -315,15 +315,18 @@ apr_array_header_t *md_status_items_sorted(md_reg_t *reg, apr_pool_t *p)
 md_json_t *md_status_all_json(md_reg_t *reg, apr_hash_t *live, md_json_t *ocsp, apr_pool_t *p)
 {
     const apr_array_header_t *items = md_status_items_sorted(reg, p);
-    md_json_t *json = md_json_create(p), *list = md_json_create_array(p);
+    md_json_t *json = md_json_create(p), *list = md_json_create_array(p), *mdj;
     const md_reg_item_t *item;
     int i;
 
     md_json_sets(MD_MODULE_VERSION, json, MD_KEY_VERSION);
     for (i = 0; i < items->nelts; ++i) {
         item = APR_ARRAY_IDX(items, i, const md_reg_item_t *);
-        md_json_array_append(list,
-                             md_status_md_json(reg, live, item, item->is_watched, ocsp, p));
+        mdj = md_status_md_json(reg, live, item, item->is_watched, ocsp, p);
+        /* as the stock module: the job logs only in the view of one MD */
+        md_json_del(mdj, MD_KEY_RENEWAL, MD_KEY_LOG);
+        md_json_del(mdj, MD_KEY_LAST_RENEWAL, MD_KEY_LOG);
+        md_json_array_append(list, mdj);
     }
     md_json_setj(list, json, MD_KEY_MANAGED_DOMAINS);
     return json;

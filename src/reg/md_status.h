@@ -58,7 +58,8 @@ md_json_t *md_status_md_json(md_reg_t *reg, apr_hash_t *live, const md_reg_item_
  * the array is in 'p'. */
 apr_array_header_t *md_status_items_sorted(md_reg_t *reg, apr_pool_t *p);
 
-/** { "version", "managed-domains": [ ... ] } for all items, by name. */
+/** { "version", "managed-domains": [ ... ] } for all items, by name, without the job logs
+ * (as the stock module). */
 md_json_t *md_status_all_json(md_reg_t *reg, apr_hash_t *live, md_json_t *ocsp, apr_pool_t *p);
 
 /**
