@@ -21,8 +21,9 @@
 #include "md_result.h"
 #include "md_store.h"
 
-/* Entries of the job log kept, newest first. */
-#define MD_JOB_LOG_MAX 20
+/* Entries of the job log kept, newest first: as many as the stock module keeps, so neither
+ * module cuts the entries of the other (one stock attempt writes a dozen). */
+#define MD_JOB_LOG_MAX 128
 
 /**
  * Record an attempt of 'name' in staging/<name>/job.json: whether it finished (a complete
