@@ -403,8 +403,8 @@ static void activity_time(srv_status_t *st, const char *label, apr_time_t t)
     }
     else if (delta >= apr_time_from_sec(4 * 24 * 3600)) {
         ap_rprintf(st->r, "%s <span title='%s' style='white-space: nowrap;'>%s</span>",
-                   !strcmp(label, "NextRun") ? "Next run" : label,
-                   md_time_http(t, st->r->pool), date_only(t, st->r->pool));
+                   !strcmp(label, "NextRun") ? "Next run" : label, md_time_http(t, st->r->pool),
+                   date_only(t, st->r->pool));
     }
     else {
         ap_rprintf(st->r, "%s <span title='%s'>%s%s%s</span>",
@@ -428,8 +428,9 @@ static void activity_job(srv_status_t *st, md_json_t *job, const md_t *md)
     int i;
 
     for (i = 0; i < md->pks->nelts; ++i) {
-        staged += md_json_has_key(
-            job, MD_KEY_CERT, md_pkey_spec_name(APR_ARRAY_IDX(md->pks, i, const md_pkey_spec_t *)));
+        staged +=
+            md_json_has_key(job, MD_KEY_CERT,
+                            md_pkey_spec_name(APR_ARRAY_IDX(md->pks, i, const md_pkey_spec_t *)));
     }
     err = status ? apr_strerror((apr_status_t)status, buf, sizeof(buf)) : NULL;
     if (!st->html) {
@@ -498,7 +499,7 @@ static void cell_activity(srv_status_t *st, md_json_t *mdj, const md_t *md)
     }
 }
 
-static const char *const md_columns[] = { "Domain", "Names",   "Status",  "Valid",
+static const char *const md_columns[] = { "Domain", "Names",    "Status",  "Valid",
                                           "CA",     "Stapling", "CheckAt", "Activity" };
 
 static void md_row(srv_status_t *st, const md_reg_item_t *item, md_json_t *ocsp, int index)
@@ -580,8 +581,7 @@ static const char *renewal_text(md_reg_t *reg, const md_reg_item_t *item, apr_po
     return apr_psprintf(p, "ongoing%s%s", next ? ", next run " : "", next ? next : "");
 }
 
-static void certificates_summary(request_rec *r, md_mod_conf_t *mc,
-                                 const apr_array_header_t *items)
+static void certificates_summary(request_rec *r, md_mod_conf_t *mc, const apr_array_header_t *items)
 {
     const md_reg_item_t *item;
     int i, ok = 0, renew = 0, errored = 0, ready = 0;
@@ -638,8 +638,8 @@ static void status_certificates(srv_status_t *st, md_json_t *ocsp)
     }
     for (i = 0; i < items->nelts; ++i) {
         item = APR_ARRAY_IDX(items, i, const md_reg_item_t *);
-        ap_rprintf(st->r, "ManagedDomain-%s: status=%s valid-until=%s renewal=%s\n",
-                   item->md->name, md_state_name(item->md->state),
+        ap_rprintf(st->r, "ManagedDomain-%s: status=%s valid-until=%s renewal=%s\n", item->md->name,
+                   md_state_name(item->md->state),
                    item->valid_until ? md_time_rfc3339(item->valid_until, st->r->pool) : "-",
                    renewal_text(st->mc->reg, item, st->r->pool));
     }
@@ -689,8 +689,8 @@ static md_json_t *http_validity(md_json_t *e, apr_pool_t *p)
     return v;
 }
 
-static const char *const ocsp_columns[] = { "Domain",    "CertificateID", "OCSPStatus",
-                                            "StaplingValid", "Responder",  "Activity" };
+static const char *const ocsp_columns[] = { "Domain",        "CertificateID", "OCSPStatus",
+                                            "StaplingValid", "Responder",     "Activity" };
 
 static void ocsp_row(srv_status_t *st, md_json_t *e, int index)
 {

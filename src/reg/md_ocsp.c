@@ -73,8 +73,8 @@ struct md_ocsp_item_t {
     apr_time_t last_check; /* of the store file */
     apr_time_t next_run;
     int errors;
-    apr_time_t last_run;   /* of the last fetch, 0 before the first */
-    apr_status_t last_rv;  /* its outcome */
+    apr_time_t last_run;  /* of the last fetch, 0 before the first */
+    apr_status_t last_rv; /* its outcome */
     int in_flight;
     apr_time_t last_err_notify;
     char last_error[LAST_ERROR_LEN];

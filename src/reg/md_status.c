@@ -79,9 +79,8 @@ static const md_cert_t *load_leaf(md_store_t *store, md_store_group_t group, con
 /* 1. The "cert" object: one entry per key spec that has a certificate, and the validity of the
  * first of them at the top. The live ones come from the registry (no file is read when they did
  * not change), the others from the store. */
-static apr_status_t certs_json(md_json_t **pjson, md_json_t *ids, md_reg_t *reg,
-                               md_store_t *store, md_store_group_t group, const md_t *md,
-                               apr_pool_t *p)
+static apr_status_t certs_json(md_json_t **pjson, md_json_t *ids, md_reg_t *reg, md_store_t *store,
+                               md_store_group_t group, const md_t *md, apr_pool_t *p)
 {
     md_json_t *json = md_json_create(p);
     md_reg_cert_info_t info;
@@ -203,8 +202,7 @@ static md_json_t *ocsp_cert_json(md_json_t *e, const char *name, apr_pool_t *p)
 
     md_json_sets(md_json_gets(e, MD_KEY_STATUS), json, MD_KEY_STATUS);
     set_http_time(json, md_json_gets(e, MD_KEY_VALID, MD_KEY_FROM), p, MD_KEY_VALID, MD_KEY_FROM);
-    set_http_time(json, md_json_gets(e, MD_KEY_VALID, MD_KEY_UNTIL), p, MD_KEY_VALID,
-                  MD_KEY_UNTIL);
+    set_http_time(json, md_json_gets(e, MD_KEY_VALID, MD_KEY_UNTIL), p, MD_KEY_VALID, MD_KEY_UNTIL);
     md_json_sets(name, job, MD_KEY_NAME);
     md_json_setb(errors == 0 && md_json_has_key(e, MD_KEY_VALID), job, MD_KEY_FINISHED);
     md_json_setb(0, job, MD_KEY_NOTIFIED);
@@ -215,8 +213,8 @@ static md_json_t *ocsp_cert_json(md_json_t *e, const char *name, apr_pool_t *p)
     md_json_setl(md_json_getl(e, MD_KEY_LAST, MD_KEY_STATUS), job, MD_KEY_LAST, MD_KEY_STATUS);
     md_json_sets(err ? err
                      : apr_psprintf(p, "certificate status is %s, valid %s - %s",
-                                    md_json_gets(json, MD_KEY_STATUS),
-                                    ocsp_str(json, MD_KEY_FROM), ocsp_str(json, MD_KEY_UNTIL)),
+                                    md_json_gets(json, MD_KEY_STATUS), ocsp_str(json, MD_KEY_FROM),
+                                    ocsp_str(json, MD_KEY_UNTIL)),
                  job, MD_KEY_LAST, MD_KEY_DETAIL);
     md_json_sets(apr_psprintf(p, "fetching the OCSP status of certificate %s",
                               md_json_gets(e, MD_KEY_ID)),
@@ -228,8 +226,7 @@ static md_json_t *ocsp_cert_json(md_json_t *e, const char *name, apr_pool_t *p)
 
 /* The live "cert" object of an MD, with each stapled certificate's OCSP state added as the
  * stock module shows it; a copy in 'p' (the live one is shared by all requests). */
-static md_json_t *certs_with_ocsp(apr_hash_t *live, const md_t *md, md_json_t *ocsp,
-                                  apr_pool_t *p)
+static md_json_t *certs_with_ocsp(apr_hash_t *live, const md_t *md, md_json_t *ocsp, apr_pool_t *p)
 {
     md_json_t *certs = live_of(live, md, MD_KEY_CERT), *ids = live_of(live, md, MD_KEY_ID), *e;
     const char *key;

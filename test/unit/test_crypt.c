@@ -434,7 +434,8 @@ START_TEST(test_ari_cert_id_rfc9773)
     ck_assert_int_eq(1, X509_set_pubkey(x, md_pkey_get_EVP_PKEY(pkey)));
     ck_assert(X509_sign(x, md_pkey_get_EVP_PKEY(pkey), EVP_sha256()) > 0);
     cert = md_cert_wrap(x, unit_pool);
-    ck_assert_str_eq("aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", md_cert_get_ari_cert_id(cert, unit_pool));
+    ck_assert_str_eq("aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE",
+                     md_cert_get_ari_cert_id(cert, unit_pool));
     AUTHORITY_KEYID_free(akid);
     ASN1_INTEGER_free(serial);
 }
