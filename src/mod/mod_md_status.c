@@ -210,10 +210,18 @@ static const char *esc(srv_status_t *st, const char *s)
     return ap_escape_html2(st->r->pool, s ? s : "", 1);
 }
 
-/* One "<prefix><label>: value" line of ?auto. */
+/* One "<prefix><label>: value" line of ?auto; line ends in the value (a CA's detail may have
+ * some) become spaces, so each key stays on one line. */
 static void auto_line(srv_status_t *st, const char *label, const char *value)
 {
-    ap_rprintf(st->r, "%s%s: %s\n", st->prefix, label, value);
+    char *v = apr_pstrdup(st->r->pool, value ? value : ""), *c;
+
+    for (c = v; *c; ++c) {
+        if (*c == '\n' || *c == '\r') {
+            *c = ' ';
+        }
+    }
+    ap_rprintf(st->r, "%s%s: %s\n", st->prefix, label, v);
 }
 
 static const char *date_only(apr_time_t t, apr_pool_t *p)
