@@ -803,8 +803,12 @@ static int md_status_hook(request_rec *r, int flags)
 
 void mod_md_status_register_hooks(void)
 {
+    static const char *const before_ssl[] = { "mod_ssl.c", "mod_tls.c", NULL };
+
     ap_hook_handler(md_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(md_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_read_request(md_cert_status_pr, NULL, NULL, APR_HOOK_MIDDLE);
+    /* before mod_ssl's: it answers 503 for a host that has only the fallback certificate, and
+     * the status is wanted most just then */
+    ap_hook_post_read_request(md_cert_status_pr, NULL, before_ssl, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, md_status_hook, NULL, NULL, APR_HOOK_MIDDLE);
 }

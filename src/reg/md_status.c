@@ -329,50 +329,30 @@ md_json_t *md_status_all_json(md_reg_t *reg, apr_hash_t *live, md_json_t *ocsp, 
     return json;
 }
 
-/* 3. */
-static md_json_t *cert_status_of(md_store_t *store, md_store_group_t group, const md_t *md,
-                                 apr_pool_t *p)
+/* 3. The public facts of each certificate as the stock module shows them: per key type
+ * "valid", "serial", "sha256-fingerprint" ({} without a certificate), "valid" of the first at
+ * the top; and ours: the first one's "valid-from", "valid-until", "serial",
+ * "sha256-fingerprint" at the top. 'certs' is a "cert" object (md_status_certs_json) or NULL. */
+static md_json_t *cert_status_of(md_json_t *certs, const md_t *md, apr_pool_t *p)
 {
-    md_json_t *json = NULL;
-    const md_cert_t *cert;
+    md_json_t *json = md_json_create(p), *c, *e, *first = NULL;
+    const char *key;
     int i;
 
-    if (APR_SUCCESS != md_status_certs_json(&json, store, group, md, p)) {
-        return NULL;
-    }
     for (i = 0; i < md->pks->nelts; ++i) {
-        cert = load_leaf(store, group, md, spec_of(md, i), p);
-        if (cert) {
-            md_json_sets(md_time_http(md_cert_get_not_before(cert), p), json, MD_KEY_VALID_FROM);
-            md_json_sets(md_time_http(md_cert_get_not_after(cert), p), json, MD_KEY_VALID_UNTIL);
-            md_json_sets(md_cert_get_serial(cert, p), json, MD_KEY_SERIAL);
-            md_json_sets(md_cert_get_sha256_fingerprint(cert, p), json, MD_KEY_SHA256_FINGERPRINT);
-            break;
+        key = key_type_name(spec_of(md, i));
+        c = certs ? md_json_getj(certs, key) : NULL;
+        e = md_json_create(p);
+        if (c) {
+            md_json_setj(md_json_getj(c, MD_KEY_VALID), e, MD_KEY_VALID);
+            md_json_sets(md_json_gets(c, MD_KEY_SERIAL), e, MD_KEY_SERIAL);
+            md_json_sets(md_json_gets(c, MD_KEY_SHA256_FINGERPRINT), e, MD_KEY_SHA256_FINGERPRINT);
+            first = first ? first : c;
         }
-    }
-    /* the issuer is public too, but stock's certificate-status does not show it: keep it so */
-    for (i = 0; i < md->pks->nelts; ++i) {
-        md_json_del(json, key_type_name(spec_of(md, i)), MD_KEY_ISSUER_NAME);
-    }
-    return json;
-}
-
-static md_json_t *cert_status_live(apr_hash_t *live, const md_t *md, apr_pool_t *p)
-{
-    md_json_t *certs = live_of(live, md, MD_KEY_CERT), *json, *first = NULL;
-    int i;
-
-    if (!certs) {
-        return NULL;
-    }
-    json = md_json_clone(certs, p);
-    for (i = 0; i < md->pks->nelts; ++i) {
-        md_json_del(json, key_type_name(spec_of(md, i)), MD_KEY_ISSUER_NAME);
-        if (!first) {
-            first = md_json_getj(json, key_type_name(spec_of(md, i)));
-        }
+        md_json_setj(e, json, key);
     }
     if (first) {
+        md_json_setj(md_json_getj(certs, MD_KEY_VALID), json, MD_KEY_VALID);
         md_json_sets(md_json_gets(first, MD_KEY_VALID, MD_KEY_FROM), json, MD_KEY_VALID_FROM);
         md_json_sets(md_json_gets(first, MD_KEY_VALID, MD_KEY_UNTIL), json, MD_KEY_VALID_UNTIL);
         md_json_sets(md_json_gets(first, MD_KEY_SERIAL), json, MD_KEY_SERIAL);
@@ -386,18 +366,18 @@ apr_status_t md_status_cert_status_json(md_json_t **pjson, md_reg_t *reg, apr_ha
                                         const md_t *md, apr_pool_t *p)
 {
     md_store_t *store = md_reg_store(reg);
-    md_json_t *json, *staged;
+    md_json_t *json, *job = NULL, *staged = NULL, *renewal;
 
-    *pjson = NULL;
-    json = cert_status_live(live, md, p);
-    if (!json) {
-        return APR_ENOENT;
-    }
-    if (APR_SUCCESS == md_reg_check_staged(reg, md, NULL, p)) {
-        staged = cert_status_of(store, MD_SG_STAGING, md, p);
-        if (staged) {
-            md_json_setj(staged, json, MD_KEY_RENEWAL);
+    json = cert_status_of(live_of(live, md, MD_KEY_CERT), md, p);
+    /* while a renewal runs, as stock: "renewal" with the staged certificates under "cert" ({}
+     * while none is staged), and ours: their public facts as above */
+    if (APR_SUCCESS == md_job_load(&job, store, MD_SG_STAGING, md->name, p)) {
+        if (APR_SUCCESS != md_status_certs_json(&staged, store, MD_SG_STAGING, md, p)) {
+            staged = NULL;
         }
+        renewal = staged ? cert_status_of(staged, md, p) : md_json_create(p);
+        md_json_setj(staged ? staged : md_json_create(p), renewal, MD_KEY_CERT);
+        md_json_setj(renewal, json, MD_KEY_RENEWAL);
     }
     *pjson = json;
     return APR_SUCCESS;

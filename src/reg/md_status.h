@@ -63,10 +63,11 @@ apr_array_header_t *md_status_items_sorted(md_reg_t *reg, apr_pool_t *p);
 md_json_t *md_status_all_json(md_reg_t *reg, apr_hash_t *live, md_json_t *ocsp, apr_pool_t *p);
 
 /**
- * /.httpd/certificate-status of an MD: the current certificate's "valid-from", "valid-until",
- * "serial", "sha256-fingerprint" (first key spec; also per key type and "valid" as stock 2.x
- * writes it), and "renewal" with the same for a staged certificate. APR_ENOENT without a
- * certificate.
+ * /.httpd/certificate-status of an MD, as the stock module shows it: per key type "valid",
+ * "serial", "sha256-fingerprint" ({} without a certificate), "valid" at the top, and while a
+ * renewal job exists "renewal" with the staged certificates under "cert". Ours in addition: the
+ * first certificate's "valid-from", "valid-until", "serial", "sha256-fingerprint" at the top
+ * (and the same in "renewal" for the staged one). Always APR_SUCCESS.
  */
 apr_status_t md_status_cert_status_json(md_json_t **pjson, md_reg_t *reg, apr_hash_t *live,
                                         const md_t *md, apr_pool_t *p);

@@ -7,7 +7,8 @@ In each state:
 - every field of the stock module's md-status JSON (all MDs and one MD) is in ours, with the same
   JSON type; ours may have more, but only the additions docs/monitoring.md lists (OURS_ONLY);
 - every key of the stock module's server-status?auto is in ours (ours adds a few lines of its own);
-- the server-status page has the "Managed Certificates" table with a row for the MD.
+- the server-status page has the "Managed Certificates" table with a row for the MD;
+- /.httpd/certificate-status has every stock field too (and a few of ours).
 Values are not compared: times, serials, ports and the wording of details differ.
 Skipped when the suite itself runs against the stock module.
 """
@@ -69,10 +70,13 @@ def get(h, path):
 
 
 def observe(h):
+    status, body, err = h.curl(MD, "/.httpd/certificate-status", insecure=True)
+    assert status == 200, (status, body, err)
     return {"all": json.loads(get(h, "/md-status")),
             "one": json.loads(get(h, f"/md-status/{MD}")),
             "auto": get(h, "/server-status?auto"),
-            "html": get(h, "/server-status")}
+            "html": get(h, "/server-status"),
+            "cert-status": json.loads(body)}
 
 
 def wait_errors(h, timeout=60):
@@ -171,6 +175,23 @@ def test_660_md_status_all(observed, state):
     assert set(stock) <= set(ours)
     assert [m["name"] for m in ours["managed-domains"]] == [MD]
     missing, extra = compare(stock, ours, strip="/managed-domains[]")
+    assert not missing, f"{state}: stock fields missing or of another type: {missing}"
+    assert not extra, f"{state}: fields not documented as ours: {extra}"
+
+
+# certificate-status: ours adds the first certificate's facts at the top, and the same for the
+# staged one in "renewal" (docs/monitoring.md)
+CERT_STATUS_OURS_ONLY = ("/valid-from", "/valid-until", "/serial", "/sha256-fingerprint",
+                         "/renewal/valid", "/renewal/rsa", "/renewal/serial",
+                         "/renewal/sha256-fingerprint")
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_660_certificate_status(observed, state):
+    stock, ours = observed["stock"][state]["cert-status"], observed["ours"][state]["cert-status"]
+    fs, fo = fields(stock), fields(ours)
+    missing = sorted(p for p, t in fs.items() if fo.get(p) != t)
+    extra = sorted(p for p in fo if p not in fs and not p.startswith(CERT_STATUS_OURS_ONLY))
     assert not missing, f"{state}: stock fields missing or of another type: {missing}"
     assert not extra, f"{state}: fields not documented as ours: {extra}"
 

@@ -217,6 +217,7 @@ def test_700_certificate_status_renewal(server):
     assert staged.serial_number != live.serial_number
     r = j["renewal"]
     assert int(r["serial"], 16) == staged.serial_number
+    assert r["cert"]["rsa"]["serial"] == r["serial"]  # where the stock module shows it
     assert r["sha256-fingerprint"] == staged.fingerprint(hashes.SHA256()).hex()
     assert r["valid-until"] == staged.not_valid_after.strftime("%a, %d %b %Y %H:%M:%S GMT")
     # md-status has it in the job, server-status says it waits for a restart
