@@ -5,7 +5,7 @@
  *   2. any valid account in accounts/ for the same CA
  *   3. the account in staging/<md>/ from an earlier attempt
  *   4. one this process created for the same CA (the shared cache: N MDs make one account)
- *   5. a new one: EC P-256 key, newAccount with contacts and ToS agreement (RFC 8555 7.3)
+ *   5. a new one: RSA 3072 key, newAccount with contacts and ToS agreement (RFC 8555 7.3)
  * Found accounts are checked with the CA (POST-as-GET of the account URL, RFC 8555 7.3, 6.3:
  * pebble refuses an empty update); one the CA
  * does not know or refuses is dropped for this job. Accounts from 3.-5. go to staging/<md>/;
@@ -39,6 +39,14 @@ struct md_acme_acct_cache_t {
     md_acme_share_t *share;      /* directories and nonces, NULL if it could not be made */
 };
 
+static apr_status_t cache_destroy(void *data)
+{
+    md_acme_acct_cache_t *cache = data;
+
+    apr_pool_destroy(cache->p); /* and the share with it */
+    return APR_SUCCESS;
+}
+
 apr_status_t md_acme_acct_cache_create(md_acme_acct_cache_t **pcache, apr_pool_t *p)
 {
     md_acme_acct_cache_t *cache = apr_pcalloc(p, sizeof(*cache));
@@ -52,6 +60,7 @@ apr_status_t md_acme_acct_cache_create(md_acme_acct_cache_t **pcache, apr_pool_t
                       APLOGNO(12209) "creating the pool and mutex of the account cache failed");
         return rv;
     }
+    apr_pool_cleanup_register(p, cache, cache_destroy, apr_pool_cleanup_null);
     cache->entries = apr_array_make(cache->p, 5, sizeof(md_acct_cache_entry_t *));
     if (APR_SUCCESS != md_acme_share_create(&cache->share, cache->p)) {
         cache->share = NULL; /* every job then fetches its own directory and nonce */
@@ -262,7 +271,7 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static apr_array_header_t *account_names(md_store_t *store, apr_pool_t *p)
+apr_array_header_t *md_acme_acct_ids(md_store_t *store, apr_pool_t *p)
 {
     apr_array_header_t *names = apr_array_make(p, 10, sizeof(const char *));
 
@@ -307,7 +316,7 @@ static apr_status_t find_installed(md_acme_acct_t **pacct, md_acme_t *acme,
             return rv;
         }
     }
-    names = account_names(driver->store, p);
+    names = md_acme_acct_ids(driver->store, p);
     for (i = 0; i < names->nelts; ++i) {
         id = APR_ARRAY_IDX(names, i, const char *);
         if (md->ca_account && !strcmp(id, md->ca_account)) {
@@ -367,15 +376,67 @@ static apr_array_header_t *mailto_contacts(const md_t *md, apr_pool_t *p)
     return contacts;
 }
 
-static apr_status_t acct_create(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme_t *acme,
-                                md_acme_driver_t *driver, apr_pool_t *p)
+apr_status_t md_acme_acct_new(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme_t *acme,
+                              const apr_array_header_t *contacts, int agree, md_result_t *result,
+                              apr_pool_t *p)
 {
-    const md_t *md = driver->md;
     md_pkey_spec_t spec;
     md_pkey_t *pkey = NULL;
     md_acme_acct_t *acct;
     md_acme_resp_t *resp = NULL;
     md_json_t *payload;
+    apr_status_t rv;
+
+    memset(&spec, 0, sizeof(spec));
+    spec.type = MD_PKEY_TYPE_RSA;
+    spec.bits = MD_ACCT_KEY_BITS;
+    rv = md_pkey_gen(&pkey, p, &spec);
+    if (APR_SUCCESS != rv) {
+        md_result_set(result, rv, "generating an account key");
+        return rv;
+    }
+    acct = apr_pcalloc(p, sizeof(*acct));
+    acct->ca_url = acme->url;
+    acct->contacts = md_array_str_clone(p, contacts);
+    acct->agreement = (acme->tos && agree) ? acme->tos : NULL;
+    payload = md_json_create(p);
+    if (acct->contacts->nelts) {
+        md_json_setsa(acct->contacts, payload, MD_KEY_CONTACT);
+    }
+    if (agree) {
+        md_json_setb(1, payload, MD_KEY_TOS_AGREED);
+    }
+    md_result_activity_printf(result, "creating an account at %s", acme->url);
+    md_acme_set_account(acme, NULL, pkey);
+    rv = md_acme_post(&resp, acme, acme->new_account, payload, 1, NULL, result, p);
+    if (APR_SUCCESS != rv) {
+        goto leave;
+    }
+    if (!resp->location) {
+        rv = APR_EINVAL;
+        md_result_set(result, rv, "the CA answered newAccount without a Location");
+        goto leave;
+    }
+    acct->url = apr_pstrdup(p, resp->location);
+    acct->registration = resp->json;
+    acct->status = resp->json ? md_json_gets(resp->json, MD_KEY_STATUS) : NULL;
+    if (!acct->status) {
+        acct->status = MD_ACCT_STATUS_VALID;
+    }
+    md_acme_set_account(acme, acct->url, pkey);
+    *pacct = acct;
+    *ppkey = pkey;
+leave:
+    if (APR_SUCCESS != rv) {
+        md_acme_set_account(acme, NULL, NULL);
+    }
+    return rv;
+}
+
+static apr_status_t acct_create(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme_t *acme,
+                                md_acme_driver_t *driver, apr_pool_t *p)
+{
+    const md_t *md = driver->md;
     int accepted = md->ca_agreement && !strcmp(md->ca_agreement, MD_TOS_ACCEPTED);
     apr_status_t rv;
 
@@ -388,49 +449,11 @@ static apr_status_t acct_create(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_ac
                       driver->result->detail);
         return rv;
     }
-    memset(&spec, 0, sizeof(spec));
-    spec.type = MD_PKEY_TYPE_EC;
-    spec.curve = "secp256r1";
-    rv = md_pkey_gen(&pkey, p, &spec);
-    if (APR_SUCCESS != rv) {
-        return md_result_set(driver->result, rv, "generating an account key");
-    }
-    acct = apr_pcalloc(p, sizeof(*acct));
-    acct->ca_url = acme->url;
-    acct->contacts = mailto_contacts(md, p);
-    acct->agreement = (acme->tos && accepted) ? acme->tos : NULL;
-    payload = md_json_create(p);
-    if (acct->contacts->nelts) {
-        md_json_setsa(acct->contacts, payload, MD_KEY_CONTACT);
-    }
-    if (accepted) {
-        md_json_setb(1, payload, MD_KEY_TOS_AGREED);
-    }
-    md_result_activity_printf(driver->result, "creating an account at %s", acme->url);
-    md_acme_set_account(acme, NULL, pkey);
-    rv = md_acme_post(&resp, acme, acme->new_account, payload, 1, NULL, driver->result, p);
-    if (APR_SUCCESS != rv) {
-        goto leave;
-    }
-    if (!resp->location) {
-        rv = md_result_set(driver->result, APR_EINVAL,
-                           "the CA answered newAccount without a Location");
-        goto leave;
-    }
-    acct->url = apr_pstrdup(p, resp->location);
-    acct->registration = resp->json;
-    acct->status = resp->json ? md_json_gets(resp->json, MD_KEY_STATUS) : NULL;
-    if (!acct->status) {
-        acct->status = MD_ACCT_STATUS_VALID;
-    }
-    md_acme_set_account(acme, acct->url, pkey);
-    md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, APLOGNO(12216) "%s: created account %s at %s",
-                  md->name, acct->url, acme->url);
-    *pacct = acct;
-    *ppkey = pkey;
-leave:
-    if (APR_SUCCESS != rv) {
-        md_acme_set_account(acme, NULL, NULL);
+    rv = md_acme_acct_new(pacct, ppkey, acme, mailto_contacts(md, p), accepted, driver->result, p);
+    if (APR_SUCCESS == rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
+                      APLOGNO(12216) "%s: created account %s at %s", md->name, (*pacct)->url,
+                      acme->url);
     }
     return rv;
 }
@@ -537,7 +560,7 @@ apr_status_t md_acme_acct_obtain(md_acme_acct_t **pacct, md_acme_acct_origin_t *
 static apr_status_t find_same_url(const char **pid, md_store_t *store, const char *url,
                                   apr_pool_t *p)
 {
-    apr_array_header_t *names = account_names(store, p);
+    apr_array_header_t *names = md_acme_acct_ids(store, p);
     md_acme_acct_t *acct = NULL;
     const char *id;
     int i;
@@ -553,9 +576,9 @@ static apr_status_t find_same_url(const char **pid, md_store_t *store, const cha
     return APR_ENOENT;
 }
 
-static const char *next_free_id(md_store_t *store, const char *ca_url, apr_pool_t *p)
+const char *md_acme_acct_free_id(md_store_t *store, const char *ca_url, apr_pool_t *p)
 {
-    apr_array_header_t *names = account_names(store, p);
+    apr_array_header_t *names = md_acme_acct_ids(store, p);
     const char *id;
     int n;
 
@@ -593,7 +616,7 @@ apr_status_t md_acme_drive_install_account(md_store_t *store, md_t *md, apr_pool
     }
     rv = find_same_url(&id, store, acct->url, p);
     if (APR_SUCCESS != rv) {
-        id = next_free_id(store, acct->ca_url, p);
+        id = md_acme_acct_free_id(store, acct->ca_url, p);
         if (!id) {
             rv = APR_EGENERAL;
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,

@@ -28,6 +28,7 @@
 #include "md_job.h"
 #include "md_reg.h"
 #include "md_renew.h"
+#include "md_request.h"
 #include "md_time.h"
 #include "md_util.h"
 #include "md_acme_drive.h"
@@ -60,13 +61,15 @@ struct md_job_t {
     apr_time_t next_run;    /* after a failure: the next attempt */
     apr_time_t next_check;  /* MDInitialDelay, then MDCheckInterval: when it is looked at again */
     int what;               /* DO_* flags: what the pushed job thread is to do */
-    int vetoes;             /* 'renewing' vetoes in a row */
+    int vetoes;             /* 'renewing' vetoes (or MDStoreLocks waits) in a row */
     int renewed_pending;    /* 'renewed' not yet handled by the programs */
     int notify_errors;      /* failed 'renewed' calls in a row */
     apr_time_t next_notify; /* when to call them again */
     apr_time_t next_expiry_check;
-    int hot_waiting;   /* MDActivation hot: a staged set waits to be served (3.) */
-    apr_time_t hot_at; /* ... not before this time (MDActivationDelay) */
+    apr_time_t request_seen; /* the last renewal request (a2md renew) taken, by its time */
+    int hot_waiting;         /* MDActivation hot: a staged set waits to be served (3.) */
+    apr_time_t hot_at;       /* ... not before this time (MDActivationDelay) */
+    int hot_at_restart;      /* ... renewed by another server: live at the next restart */
 };
 
 struct md_drive_t {
@@ -178,6 +181,22 @@ static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, apr_po
     int errors = (APR_SUCCESS == rv) ? 0 : job->errors + 1;
     md_retry_class_t cls = md_renew_retry_class(rv, result->problem);
 
+    if (APR_STATUS_IS_EBUSY(rv)) {
+        /* MDStoreLocks: another server renews it; not a failure of this one, it waits like
+         * after a veto */
+        apr_interval_time_t delay;
+
+        apr_thread_mutex_lock(drive->mutex);
+        job->vetoes++;
+        delay = md_renew_retry_delay(job->vetoes, drive->mc->retry_delay, MD_RETRY_MAX, jitter());
+        job->next_run = now + delay;
+        apr_thread_mutex_unlock(drive->mutex);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, drive->s,
+                     APLOGNO(13405) "%s: another server sharing the store renews it now "
+                                    "(MDStoreLocks); looking again in %s",
+                     md->name, md_duration_format(delay, p));
+        return;
+    }
     if (APR_SUCCESS != rv && drive->stopping) {
         /* not a failure: the child goes away, the next one continues the job (and its order) */
         ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, drive->s,
@@ -326,8 +345,9 @@ static void hot_publish(md_job_t *job, apr_pool_t *p)
     int failed;
 
     rv = mod_md_hot_publish(&at, drive->mc, job->item, result, apr_time_now(), p);
-    failed = (APR_SUCCESS != rv && !APR_STATUS_IS_EAGAIN(rv));
+    failed = (APR_SUCCESS != rv && !APR_STATUS_IS_EAGAIN(rv) && !APR_STATUS_IS_ENOENT(rv));
     apr_thread_mutex_lock(drive->mutex);
+    job->hot_at_restart = APR_STATUS_IS_ENOENT(rv);
     if (APR_STATUS_IS_EAGAIN(rv) && !job->hot_at) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, drive->s,
                      APLOGNO(13003) "%s: the renewed certificate waits for MDActivationDelay: "
@@ -385,7 +405,8 @@ static void hot_reconcile(md_job_t *job)
     if (job->in_flight || !is_hot(job)) {
         return;
     }
-    job->item->is_staged = job->hot_waiting || mod_md_hot_pending(job->drive->mc, job->item);
+    job->item->is_staged =
+        job->hot_waiting || job->hot_at_restart || mod_md_hot_pending(job->drive->mc, job->item);
 }
 
 /* 2. runs on a job thread */
@@ -434,6 +455,51 @@ static void *APR_THREAD_FUNC job_run(apr_thread_t *thread, void *baton)
     job->in_flight = 0;
     apr_thread_mutex_unlock(drive->mutex);
     return NULL;
+}
+
+/* A renewal request of the operator (a2md renew, md_request.h) for a watched MD: due now, also
+ * when a failure made it wait. One that is running or staged already is taken as it is. */
+static int take_request(void *baton, const char *name, apr_time_t requested)
+{
+    md_drive_t *drive = baton;
+    md_job_t *job = NULL;
+    apr_time_t now = apr_time_now();
+    const char *what = NULL;
+    int i;
+
+    apr_thread_mutex_lock(drive->mutex);
+    for (i = 0; i < drive->jobs->nelts; ++i) {
+        job = APR_ARRAY_IDX(drive->jobs, i, md_job_t *);
+        if (!strcmp(job->item->md->name, name)) {
+            break;
+        }
+        job = NULL;
+    }
+    if (job && job->item->is_watched && job->request_seen != requested) {
+        job->request_seen = requested;
+        if (job->item->is_staged) {
+            what = (is_hot(job) && !job->hot_at_restart)
+                       ? "a renewed certificate is served already (MDActivation hot)"
+                       : "a renewed certificate is staged already, it goes live at the next "
+                         "restart";
+        }
+        else if (job->in_flight) {
+            what = "a renewal is running already";
+        }
+        else {
+            job->item->renew_at = now;
+            job->next_check = now;
+            job->next_run = now;
+            job->vetoes = 0;
+            what = "renewing now";
+        }
+    }
+    apr_thread_mutex_unlock(drive->mutex);
+    if (what) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, drive->s,
+                     APLOGNO(13320) "%s: renewal requested (a2md renew): %s", name, what);
+    }
+    return what != NULL;
 }
 
 /* 1. */
@@ -506,7 +572,6 @@ static apr_status_t drive_cb(int state, void *baton, apr_pool_t *ptemp)
     md_drive_t *drive = baton;
     apr_status_t rv = APR_SUCCESS;
 
-    (void)ptemp;
     switch (state) {
         case AP_WATCHDOG_STATE_STARTING:
             /* the job threads must not depend on pools the watchdog clears, so they get an
@@ -533,6 +598,7 @@ static apr_status_t drive_cb(int state, void *baton, apr_pool_t *ptemp)
             break;
         case AP_WATCHDOG_STATE_RUNNING:
             if (drive->tpool) {
+                md_request_scan(take_request, drive, drive->mc->store, ptemp);
                 schedule(drive, apr_time_now());
             }
             break;
@@ -600,6 +666,7 @@ void mod_md_http_config(md_http_config_t *hc, const md_mod_conf_t *mc, apr_pool_
     hc->user_agent = apr_psprintf(p, "mod_md/%s %s", MD_MODULE_VERSION, ap_get_server_banner());
     hc->ca_file = mc->ca_file;
     hc->proxy_url = mc->proxy_url;
+    hc->proxy_ca_file = mc->proxy_ca_file;
 }
 
 static apr_status_t watchdog_add(const char *name, int singleton, void *baton,

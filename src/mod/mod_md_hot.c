@@ -99,6 +99,7 @@ typedef struct {
     hot_ref_t *prev;               /* the one before, kept until the next change */
     apr_uint32_t loaded;           /* the slot's sequence number 'cur' (or a failure) is of */
     apr_time_t loaded_at;          /* parent: when it loaded it */
+    int store_tries;               /* parent: failed store activations of 'loaded' */
 } hot_entry_t;
 
 struct mod_md_hot_t {
@@ -227,7 +228,7 @@ static void update_status(md_mod_conf_t *mc, const md_t *md, const md_hot_set_t 
                           apr_pool_t *pool)
 {
     apr_array_header_t *leafs = apr_array_make(pool, set->pairs->nelts, sizeof(md_cert_t *));
-    md_json_t *entry = md_json_create(pool), *job = NULL;
+    md_json_t *job = NULL;
     int i;
 
     if (!mc->status_live) {
@@ -237,11 +238,11 @@ static void update_status(md_mod_conf_t *mc, const md_t *md, const md_hot_set_t 
         APR_ARRAY_PUSH(leafs, const md_cert_t *) =
             APR_ARRAY_IDX(set->pairs, i, const md_hot_pair_t *)->leaf;
     }
-    md_json_setj(md_status_certs_json_of(md, leafs, pool), entry, MD_KEY_CERT);
-    if (APR_SUCCESS == md_job_load(&job, mc->store, MD_SG_STAGING, md->name, pool)) {
-        md_json_setj(job, entry, MD_KEY_LAST_RENEWAL);
+    if (APR_SUCCESS != md_job_load(&job, mc->store, MD_SG_STAGING, md->name, pool)) {
+        job = NULL;
     }
-    apr_hash_set(mc->status_live, md->name, APR_HASH_KEY_STRING, entry);
+    apr_hash_set(mc->status_live, md->name, APR_HASH_KEY_STRING,
+                 md_status_live_entry(md, leafs, job, pool));
 }
 
 /* OCSP stapling follows the served certificate: the new ones are primed (under the id mod_ssl
@@ -565,6 +566,10 @@ apr_status_t mod_md_hot_publish(apr_time_t *plive_at, md_mod_conf_t *mc, md_reg_
     }
     /* loaded before the lock is taken: handshakes of this child never wait for the files */
     rv = load_ref(&ref, err, hot, item->md, now);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        /* nothing staged here: another server sharing the store (MDStoreLocks) renewed it */
+        return rv;
+    }
     if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, hot->s,
                      APLOGNO(13002) "%s: the renewed certificate cannot be served: %s; the "
@@ -624,7 +629,12 @@ static void activate_in_store(hot_entry_t *entry, hot_slot_t *slot, apr_uint32_t
     mod_md_hot_t *hot = entry->hot;
     const char *name = entry->item->md->name;
 
-    if (APR_SUCCESS != md_reg_activate(hot->mc->reg, entry->item, now, ptemp)) {
+    if (APR_SUCCESS != md_reg_activate_running(hot->mc->reg, entry->item, now, ptemp)) {
+        if (++entry->store_tries < MD_HOT_STORE_TRIES
+            && APR_SUCCESS == md_reg_check_staged(hot->mc->reg, entry->item->md, NULL, ptemp)) {
+            /* still staged and usable (MDStoreLocks: another server held the lock): next round */
+            return;
+        }
         apr_atomic_set32(&slot->failed, seq);
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, hot->s,
                      APLOGNO(13007) "%s: the renewed certificate is served, but activating it "
@@ -668,6 +678,7 @@ static int hot_monitor(apr_pool_t *p, server_rec *s)
         }
         if (entry->loaded != seq) {
             /* 3. (the parent has no other threads; the lock keeps load_entry's contract) */
+            entry->store_tries = 0;
             apr_thread_mutex_lock(hot->loading);
             if (APR_SUCCESS != load_entry(entry, seq, 1)) {
                 apr_atomic_set32(&slot->failed, seq);
@@ -795,6 +806,7 @@ int mod_md_hot_add_fallback(server_rec *s, md_srv_conf_t *sc, apr_array_header_t
 void mod_md_hot_register_hooks(void)
 {
     APR_OPTIONAL_HOOK(ssl, init_server, hot_init_server, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_read_request(hot_fallback_pr, NULL, NULL, APR_HOOK_MIDDLE);
+    /* last: /.httpd/certificate-status is answered also while the fallback is served */
+    ap_hook_post_read_request(hot_fallback_pr, NULL, NULL, APR_HOOK_LAST);
     ap_hook_monitor(hot_monitor, NULL, NULL, APR_HOOK_MIDDLE);
 }

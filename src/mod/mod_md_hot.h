@@ -39,6 +39,9 @@ typedef struct mod_md_hot_t mod_md_hot_t;
  * each), per round of the parent: its loop starts and stops no children meanwhile. */
 #define MD_HOT_LOADS_PER_ROUND  100
 #define MD_HOT_STORES_PER_ROUND 20
+/* Rounds the parent tries to activate a set that stays staged (MDStoreLocks: another server
+ * holds the MD's lock) before it leaves it to the next restart. */
+#define MD_HOT_STORE_TRIES 6
 
 /**
  * Set up hot activation for 'mc' (post_config, in the parent, after the store sync and with the
@@ -64,6 +67,8 @@ int mod_md_hot_add_fallback(server_rec *s, md_srv_conf_t *sc, apr_array_header_t
  * APR_EAGAIN: MDActivationDelay holds it back until *plive_at (logged once); call again then.
  * APR_EINVAL: the set is unusable; why is logged and in 'result', the staged set is removed so
  * that the next renewal starts afresh, and the current certificate stays in use.
+ * APR_ENOENT: nothing is staged here (another server sharing the store renewed the MD and
+ * activated its set, MDStoreLocks): it goes live at the next restart, as with 'graceful'.
  * APR_ENOTIMPL: not hot (or no shared memory).
  */
 apr_status_t mod_md_hot_publish(apr_time_t *plive_at, md_mod_conf_t *mc, md_reg_item_t *item,

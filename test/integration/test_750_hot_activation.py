@@ -215,6 +215,8 @@ def test_750_fallback_503_also_resumed(ca, httpd_factory):
                     assert t.session_reused == (attempt == 1)
                     session = t.session
         assert h.curl(name, https=False)[0] == 200
+        # the certificate status is answered on the fallback, as with 'graceful'
+        assert h.curl(name, "/.httpd/certificate-status", insecure=True)[0] == 200
         h.stop()
     finally:
         blackhole.stop()
