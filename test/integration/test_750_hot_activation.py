@@ -1,7 +1,7 @@
 """MDActivation hot: renewed certificates are served without a restart.
 
-- a fresh MD: the fallback (503) is replaced by its first certificate without a restart; one
-  round of the parent later the set is live in the store (domains/, staging/ gone), MDMessageCmd
+- a fresh MD (MDStoreLocks on): the fallback (503) is replaced by its first certificate without
+  a restart; one round of the parent later the set is live in the store (domains/, staging/ gone), MDMessageCmd
   'installed' ran once, md-status shows the served certificate
 - a graceful restart before the parent put the served set into the store activates the same
   set, once; while the CA does not answer, https answers 503 (also on resumed TLS sessions)
@@ -89,7 +89,8 @@ def switch_delays(h, prober, since):
 def test_750_fresh_md_replaces_fallback(httpd, ca):
     name = "fresh.hot.example.org"
     prog, log = recorder(httpd)
-    httpd.write_config(hot_config(httpd, [name], f"MDMessageCmd {prog}\n"))
+    # with the store locks of shared stores on: renewal and activation take the MD's lock
+    httpd.write_config(hot_config(httpd, [name], f"MDMessageCmd {prog}\nMDStoreLocks on\n"))
     httpd.start()
     pid, gen = httpd.pid(), generation(httpd)
     assert httpd.wait_log(r"AH13009: " + re.escape(name) + r": no certificate yet")
