@@ -218,7 +218,9 @@ static void update_item(md_reg_item_t *item, const md_hot_set_t *set, apr_time_t
         }
     }
     if (md->state != MD_S_ERROR) {
+        /* a served set has every key spec and covers all names: complete, as a restart says */
         md->state = MD_S_COMPLETE;
+        md->state_descr = NULL;
     }
 }
 
