@@ -910,7 +910,8 @@ apr_status_t md_reg_sync(md_reg_t *reg, apr_array_header_t *mds, apr_time_t now,
     return rv;
 }
 
-apr_status_t md_reg_activate_running(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
+apr_status_t md_reg_activate_running(md_reg_t *reg, md_reg_item_t *item, apr_time_t now,
+                                     apr_pool_t *p)
 {
     md_json_t *stored_json = NULL;
     md_t *stored;

@@ -84,7 +84,8 @@ apr_status_t md_reg_sync(md_reg_t *reg, apr_array_header_t *mds, apr_time_t now,
  * for MDActivationDelay, an unusable one (logged and removed, as at a restart) or a store
  * failure (logged).
  */
-apr_status_t md_reg_activate_running(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p);
+apr_status_t md_reg_activate_running(md_reg_t *reg, md_reg_item_t *item, apr_time_t now,
+                                     apr_pool_t *p);
 
 /**
  * Remove what MDs that are no longer configured left behind: staging/<name> of unknown MDs and
