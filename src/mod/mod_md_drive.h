@@ -41,4 +41,12 @@ void mod_md_http_config(md_http_config_t *hc, const md_mod_conf_t *mc, apr_pool_
 apr_status_t mod_md_watchdog_add(void *baton, ap_watchdog_callback_fn_t *cb,
                                  apr_interval_time_t tick, apr_pool_t *p);
 
+/**
+ * Call 'cb' with 'baton' every 'tick' in every child, on a watchdog thread of its own (for work
+ * that each process must do, like picking up renewed certificates). APR_ENOTIMPL when
+ * mod_watchdog is not loaded.
+ */
+apr_status_t mod_md_watchdog_add_each(void *baton, ap_watchdog_callback_fn_t *cb,
+                                      apr_interval_time_t tick, apr_pool_t *p);
+
 #endif /* mod_md_drive_h */
