@@ -259,6 +259,11 @@ apr_interval_time_t md_acme_poll_delay(apr_interval_time_t last, apr_time_t retr
     return (delay > apr_time_from_sec(2)) ? apr_time_from_sec(2) : delay;
 }
 
+int md_acme_has_profile(const md_acme_t *acme, const char *name)
+{
+    return acme->profiles && name && md_json_has_key(acme->profiles, name);
+}
+
 apr_status_t md_acme_problem_status(const char *type, int http_status)
 {
     static const struct {
@@ -347,6 +352,12 @@ static apr_status_t take_directory(md_acme_t *acme, const char *body, apr_size_t
     acme->new_account = md_json_gets(json, MD_KEY_NEW_ACCOUNT);
     acme->new_order = md_json_gets(json, MD_KEY_NEW_ORDER);
     acme->tos = md_json_gets(json, MD_KEY_META, MD_KEY_TOS);
+    acme->eab_required = md_json_getb(json, MD_KEY_META, MD_KEY_EAB_REQUIRED);
+    acme->renewal_info = md_json_gets(json, MD_KEY_RENEWAL_INFO);
+    acme->profiles = md_json_getj(json, MD_KEY_META, MD_KEY_PROFILES);
+    if (acme->profiles && !md_json_is_object(acme->profiles)) {
+        acme->profiles = NULL;
+    }
     if (!acme->new_nonce || !acme->new_account || !acme->new_order) {
         return md_result_printf(result, APR_EINVAL,
                                 "%s is not an ACME directory (it lacks newNonce, newAccount or "

@@ -30,6 +30,12 @@
 #ifndef MD_KEY_ACCT_URL
 #define MD_KEY_ACCT_URL "account-url"
 #endif
+#define MD_KEY_EAB_REQUIRED "externalAccountRequired"
+#define MD_KEY_EAB_BINDING  "externalAccountBinding"
+#define MD_KEY_HMAC_SHA256  "hmac-sha256"
+#define MD_KEY_RENEWAL_INFO "renewalInfo"
+#define MD_KEY_PROFILES     "profiles"
+#define MD_KEY_REPLACES     "replaces"
 
 #define MD_ACME_PROBLEM_PREFIX    "urn:ietf:params:acme:error:"
 #define MD_ACME_BAD_NONCE_RETRIES 12
@@ -53,6 +59,9 @@ struct md_acme_t {
     const char *new_account;
     const char *new_order;
     const char *tos;           /* meta.termsOfService, may be NULL */
+    int eab_required;          /* meta.externalAccountRequired (RFC 8555 7.1.1) */
+    const char *renewal_info;  /* renewalInfo (RFC 9773 4): the CA answers ARI, else NULL */
+    md_json_t *profiles;       /* meta.profiles: {name: description}, NULL when none offered */
     const char *nonce;         /* the next nonce to use, may be NULL */
     const md_pkey_t *acct_key; /* the account key, once known */
     const char *acct_url;      /* the account URL ("kid"), once known */
@@ -115,6 +124,9 @@ apr_status_t md_acme_get_json(md_json_t **pjson, md_acme_resp_t **presp, md_acme
 
 /** Retry-After (seconds or HTTP-date) of a response as an absolute time, 0 if none. */
 apr_time_t md_acme_retry_after(const apr_table_t *headers, apr_time_t now);
+
+/** Non-zero if the CA's directory offers the certificate profile 'name' (meta.profiles). */
+int md_acme_has_profile(const md_acme_t *acme, const char *name);
 
 /** The status for an ACME problem type (full URN or the short name). */
 apr_status_t md_acme_problem_status(const char *type, int http_status);

@@ -22,6 +22,11 @@ struct md_acme_acct_t {
     const char *agreement;        /* the terms of service agreed to, may be NULL */
     apr_array_header_t *contacts; /* const char* */
     md_json_t *registration;      /* the CA's account object, may be NULL */
+    /* The external account binding it was created with (NULL: none): the key id and the
+     * base64url SHA-256 of the HMAC key. account.json keeps both as "eab": {"kid",
+     * "hmac-sha256"}, never the HMAC key itself. */
+    const char *eab_kid;
+    const char *eab_digest;
 };
 
 /* Where a job got its account from. */
@@ -60,6 +65,19 @@ md_acme_share_t *md_acme_acct_cache_share(md_acme_acct_cache_t *cache);
  */
 apr_status_t md_acme_acct_obtain(md_acme_acct_t **pacct, md_acme_acct_origin_t *porigin,
                                  md_acme_t *acme, md_acme_driver_t *driver, apr_pool_t *p);
+
+/**
+ * The base64url SHA-256 of an EAB HMAC key given base64url (or base64) encoded; NULL when it is
+ * not decodable. In 'p'; the decoded key is cleansed.
+ */
+const char *md_acme_eab_digest(const char *hmac64, apr_pool_t *p);
+
+/**
+ * Non-zero if 'acct' may be used for 'md' as far as the external account binding goes: an MD
+ * without binding takes accounts without one, an MD with one only accounts made with the same
+ * kid and HMAC key (a changed binding makes a new account).
+ */
+int md_acme_acct_fits_eab(const md_acme_acct_t *acct, const md_t *md, apr_pool_t *p);
 
 /** The id for a new account of 'ca_url' with sequence number 'n': "ACME-<host>-NNNN". */
 const char *md_acme_acct_id_make(const char *ca_url, int n, apr_pool_t *p);

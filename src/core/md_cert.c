@@ -348,6 +348,36 @@ const char *md_cert_get_serial(const md_cert_t *cert, apr_pool_t *p)
     return s;
 }
 
+/* RFC 9773 4.1: base64url(AKI keyIdentifier) "." base64url(DER content octets of the serial) */
+apr_status_t md_cert_get_ari_cert_id(const char **pid, const md_cert_t *cert, apr_pool_t *p)
+{
+    const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(cert->x509);
+    unsigned char *der = NULL, *q;
+    int len;
+    apr_status_t rv = APR_EINVAL;
+
+    *pid = NULL;
+    if (!aki || ASN1_STRING_length(aki) <= 0) {
+        return APR_ENOENT;
+    }
+    len = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert->x509), NULL);
+    if (len <= 2 || len > 2 + 127) {
+        /* a serial of RFC 5280 has at most 20 octets: tag, short length, content */
+        return MD_OSSL_FAIL(p, "i2d_ASN1_INTEGER");
+    }
+    der = apr_palloc(p, (apr_size_t)len);
+    q = der;
+    if (i2d_ASN1_INTEGER(X509_get0_serialNumber(cert->x509), &q) == len && der[1] == len - 2) {
+        *pid = apr_pstrcat(p,
+                           md_util_base64url_encode(ASN1_STRING_get0_data(aki),
+                                                    (apr_size_t)ASN1_STRING_length(aki), p),
+                           ".", md_util_base64url_encode(der + 2, (apr_size_t)len - 2, p),
+                           (const char *)NULL);
+        rv = APR_SUCCESS;
+    }
+    return rv;
+}
+
 static const char *cert_digest_hex(const md_cert_t *cert, const EVP_MD *md_type, apr_pool_t *p)
 {
     unsigned char md[EVP_MAX_MD_SIZE];

@@ -139,6 +139,12 @@ int md_cert_matches_key(const md_cert_t *cert, const md_pkey_t *pkey);
 
 /** Serial number as upper-case hex; in 'p'. */
 const char *md_cert_get_serial(const md_cert_t *cert, apr_pool_t *p);
+/**
+ * The certificate's ARI identifier (RFC 9773 4.1): the base64url keyIdentifier of its Authority
+ * Key Identifier, ".", the base64url DER content octets of its serial number; in 'p'. APR_ENOENT
+ * when the certificate has no Authority Key Identifier (self-signed ones, often).
+ */
+apr_status_t md_cert_get_ari_cert_id(const char **pid, const md_cert_t *cert, apr_pool_t *p);
 /** SHA-256 of the DER certificate as lower-case hex; in 'p'. */
 const char *md_cert_get_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p);
 /** SHA-1 of the DER certificate as lower-case hex (the stapling id, as the stock module's
@@ -190,6 +196,11 @@ apr_status_t md_cert_self_sign(md_cert_t **pcert, const char *org,
 apr_status_t md_cert_make_tls_alpn_01(md_cert_t **pcert, const char *domain, const char *key_authz,
                                       const md_pkey_t *pkey, apr_interval_time_t valid_for,
                                       apr_pool_t *p);
+
+/** base64url(HMAC-SHA256(key, data)) (RFC 2104), for the HS256 JWS of RFC 7518 3.2. */
+apr_status_t md_crypt_hmac_sha256_64(const char **pmac64, const unsigned char *key,
+                                     apr_size_t key_len, const void *data, apr_size_t len,
+                                     apr_pool_t *p);
 
 /** base64url(SHA-256(data)). */
 apr_status_t md_crypt_sha256_64(const char **pdigest64, const void *data, apr_size_t len,

@@ -22,6 +22,7 @@
 #include <apr_strings.h>
 #include <apr_file_io.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "md_log.h"
@@ -129,6 +130,13 @@ apr_ssize_t md_util_base64url_decode(unsigned char **pdata, const char *encoded,
     out[nout] = '\0';
     *pdata = out;
     return (apr_ssize_t)nout;
+}
+
+void md_util_cleanse(void *data, apr_size_t len)
+{
+    if (data && len) {
+        OPENSSL_cleanse(data, len);
+    }
 }
 
 const char *md_util_hex(const unsigned char *data, apr_size_t len, char sep, apr_pool_t *p)

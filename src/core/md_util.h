@@ -33,6 +33,9 @@ const char *md_util_base64url_encode(const unsigned char *data, apr_size_t len, 
  */
 apr_ssize_t md_util_base64url_decode(unsigned char **pdata, const char *encoded, apr_pool_t *p);
 
+/** Overwrite 'len' bytes at 'data' (a secret no longer needed) so the compiler cannot skip it. */
+void md_util_cleanse(void *data, apr_size_t len);
+
 /** Lower-case hex of 'len' bytes ("a1b2..."), optionally with 'sep' between bytes (0 for none). */
 const char *md_util_hex(const unsigned char *data, apr_size_t len, char sep, apr_pool_t *p);
 

@@ -51,6 +51,7 @@ static md_mod_conf_t *get_mod_conf(apr_pool_t *pconf)
         mc->cert_status = 1;
         mc->staple_others = MD_UNSET;
         mc->stapling_keep = -1;
+        mc->retry_failover = MD_DEF_RETRY_FAILOVER;
         apr_pool_userdata_set(mc, MD_CONF_KEY, apr_pool_cleanup_null, pconf);
     }
     return mc;
@@ -88,6 +89,23 @@ static md_mod_conf_t *cmd_mod_conf(cmd_parms *cmd)
 static md_t *setting_target(cmd_parms *cmd)
 {
     return section_md ? section_md : cmd_mod_conf(cmd)->defaults;
+}
+
+md_t *mod_md_config_target(cmd_parms *cmd)
+{
+    return setting_target(cmd);
+}
+
+md_mod_conf_t *mod_md_config_mc(cmd_parms *cmd)
+{
+    return cmd_mod_conf(cmd);
+}
+
+static const char *global_only(cmd_parms *cmd);
+
+const char *mod_md_config_global_only(cmd_parms *cmd)
+{
+    return global_only(cmd);
 }
 
 static const char *global_only(cmd_parms *cmd)
@@ -256,16 +274,29 @@ static int is_http_url(const char *value, apr_pool_t *p)
            && (!apr_strnatcasecmp(uri.scheme, "https") || !apr_strnatcasecmp(uri.scheme, "http"));
 }
 
-static const char *md_config_set_ca(cmd_parms *cmd, void *dc, const char *value)
+/* Several CAs are tried in the order given (CA failover, docs/cas.md). */
+static const char *md_config_set_ca(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
+    md_t *md = setting_target(cmd);
+    apr_array_header_t *urls;
+    int i;
+
     (void)dc;
-    if (!is_http_url(value, cmd->pool)) {
-        return apr_psprintf(cmd->pool,
-                            "MDCertificateAuthority: '%s' is not an http(s) URL; give the ACME "
-                            "directory URL of the CA, e.g. " MD_ACME_DEF_URL,
-                            value);
+    if (argc < 1) {
+        return "MDCertificateAuthority: give the ACME directory URL of the CA, e.g. " MD_ACME_DEF_URL;
     }
-    setting_target(cmd)->ca_url = value;
+    urls = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    for (i = 0; i < argc; ++i) {
+        if (!is_http_url(argv[i], cmd->pool)) {
+            return apr_psprintf(cmd->pool,
+                                "MDCertificateAuthority: '%s' is not an http(s) URL; give the "
+                                "ACME directory URL of the CA, e.g. " MD_ACME_DEF_URL,
+                                argv[i]);
+        }
+        md_array_str_add_missing(urls, argv[i], cmd->pool);
+    }
+    md->ca_urls = urls;
+    md->ca_url = APR_ARRAY_IDX(urls, 0, const char *);
     return NULL;
 }
 
@@ -925,8 +956,8 @@ const command_rec mod_md_cmds[] = {
                      "A managed domain with settings of its own"),
     AP_INIT_RAW_ARGS("<MDomainSet", md_config_section, NULL, RSRC_CONF,
                      "A managed domain with settings of its own (older name of <MDomain>)"),
-    AP_INIT_TAKE1("MDCertificateAuthority", md_config_set_ca, NULL, RSRC_CONF,
-                  "The URL of the ACME CA's directory"),
+    AP_INIT_TAKE_ARGV("MDCertificateAuthority", md_config_set_ca, NULL, RSRC_CONF,
+                      "The URL(s) of the ACME CA's directory, tried in this order"),
     AP_INIT_TAKE1("MDCertificateAgreement", md_config_set_agreement, NULL, RSRC_CONF,
                   "'accepted' to accept the CA's terms of service"),
     AP_INIT_TAKE1("MDContactEmail", md_config_set_contact, NULL, RSRC_CONF,
@@ -998,6 +1029,17 @@ const command_rec mod_md_cmds[] = {
                   "How long expired OCSP responses are kept in the store"),
     AP_INIT_TAKE1("MDStaplingRenewWindow", md_config_set_stapling_window, NULL, RSRC_CONF,
                   "When to renew OCSP responses: '33%' or a duration before they expire"),
+    /* today's CAs (mod_md_config_cas.c, docs/cas.md) */
+    AP_INIT_TAKE12("MDExternalAccountBinding", mod_md_config_set_eab, NULL, RSRC_CONF,
+                   "The external account binding the CA gave: 'KID HMAC', a JSON file, or none"),
+    AP_INIT_TAKE1("MDProfile", mod_md_config_set_profile, NULL, RSRC_CONF,
+                  "The name of the CA's certificate profile to order"),
+    AP_INIT_TAKE1("MDProfileMandatory", mod_md_config_set_profile_mandatory, NULL, RSRC_CONF,
+                  "on: fail when the CA does not offer the MDProfile; off: order without it"),
+    AP_INIT_TAKE1("MDRenewViaARI", mod_md_config_set_renew_via_ari, NULL, RSRC_CONF,
+                  "on|off: renew when the CA's renewal information (RFC 9773) says so"),
+    AP_INIT_TAKE1("MDRetryFailover", mod_md_config_set_retry_failover, NULL, RSRC_CONF,
+                  "The failed attempts in a row before the next CA is tried"),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL),
 };
 
@@ -1011,6 +1053,7 @@ void mod_md_config_complete_md(md_t *md, md_mod_conf_t *mc, server_rec *base, ap
 
     if (!md->ca_url) {
         md->ca_url = g->ca_url ? g->ca_url : MD_ACME_DEF_URL;
+        md->ca_urls = g->ca_url ? g->ca_urls : NULL;
     }
     if (!md->ca_proto) {
         md->ca_proto = g->ca_proto ? g->ca_proto : MD_PROTO_ACME;
@@ -1055,6 +1098,7 @@ void mod_md_config_complete_md(md_t *md, md_mod_conf_t *mc, server_rec *base, ap
     if (!md->renew_window) {
         md_timeslice_parse(&ts, p, "33%", &err);
         md->renew_window = ts;
+        md->is_default_renew_window = 1;
     }
     if (!md->warn_window) {
         md->warn_window = g->warn_window;
@@ -1076,6 +1120,7 @@ void mod_md_config_complete_md(md_t *md, md_mod_conf_t *mc, server_rec *base, ap
     if (md->must_staple == MD_UNSET) {
         md->must_staple = (g->must_staple != MD_UNSET) ? g->must_staple : 0;
     }
+    mod_md_config_complete_cas(md, g);
 }
 
 int mod_md_config_stapling(const md_mod_conf_t *mc, const md_t *md)

@@ -35,6 +35,7 @@ struct md_mod_conf_t {
     apr_interval_time_t initial_delay;  /* MDInitialDelay: first check after start */
     apr_interval_time_t check_interval; /* MDCheckInterval: between checks of an MD */
     apr_interval_time_t activation_delay; /* MDActivationDelay: staged cert age to go live */
+    int retry_failover;                   /* MDRetryFailover: errors in a row before the next CA */
     const char *cert_check_name;       /* MDCertificateCheck/Monitor: link text on server-status */
     const char *cert_check_url;        /* ... and URL the certificate's SHA-256 is appended to */
     const char *require_https_defn;    /* file:line of the first MDRequireHttps, for messages */
@@ -89,5 +90,27 @@ apr_status_t mod_md_config_check(md_mod_conf_t *mc, server_rec *base, apr_pool_t
  * agreement, contacts from MDContactEmail or the base server's ServerAdmin, key specs, windows).
  */
 void mod_md_config_complete_md(md_t *md, md_mod_conf_t *mc, server_rec *base, apr_pool_t *p);
+
+/* ---- for the directive handlers in mod_md_config_*.c ---------------------------------------- */
+
+/** The md_t a per-MD directive sets: the open <MDomain>'s, else the server-wide defaults. */
+md_t *mod_md_config_target(cmd_parms *cmd);
+/** NULL when 'cmd' is at server level outside <MDomain>, else the error text. */
+const char *mod_md_config_global_only(cmd_parms *cmd);
+/** The module configuration that 'cmd' fills. */
+md_mod_conf_t *mod_md_config_mc(cmd_parms *cmd);
+
+/* MDExternalAccountBinding, MDProfile, MDProfileMandatory, MDRenewViaARI, MDRetryFailover
+ * (mod_md_config_cas.c) */
+const char *mod_md_config_set_eab(cmd_parms *cmd, void *dc, const char *v1, const char *v2);
+const char *mod_md_config_set_profile(cmd_parms *cmd, void *dc, const char *value);
+const char *mod_md_config_set_profile_mandatory(cmd_parms *cmd, void *dc, const char *value);
+const char *mod_md_config_set_renew_via_ari(cmd_parms *cmd, void *dc, const char *value);
+const char *mod_md_config_set_retry_failover(cmd_parms *cmd, void *dc, const char *value);
+/** Fill the unset EAB, profile and ARI settings of 'md' from the server-wide ones 'g'. */
+void mod_md_config_complete_cas(md_t *md, const md_t *g);
+
+/* The default of MDRetryFailover, as in the stock module. */
+#define MD_DEF_RETRY_FAILOVER 13
 
 #endif /* mod_md_config_h */

@@ -266,10 +266,13 @@ class CA:
     """pebble-challtestsrv (a DNS server that answers 127.0.0.1 for every name) and pebble.
 
     'http_port'/'tls_port' are where pebble sends http-01 / tls-alpn-01 validation requests: the
-    ports of the Apache under test. 'env' adds PEBBLE_* settings (e.g. PEBBLE_WFE_NONCEREJECT)."""
+    ports of the Apache under test. 'env' adds PEBBLE_* settings (e.g. PEBBLE_WFE_NONCEREJECT),
+    'conf' settings of pebble's config file (e.g. {"externalAccountBindingRequired": True,
+    "externalAccountMACKeys": {kid: hmac}} or {"certificateValidityPeriod": seconds})."""
 
-    def __init__(self, workdir, http_port, tls_port, env=None, ocsp_url=""):
+    def __init__(self, workdir, http_port, tls_port, env=None, ocsp_url="", conf=None):
         self.ocsp_url = ocsp_url
+        self.extra_conf = dict(conf or {})
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.dir.chmod(0o755)
@@ -305,6 +308,7 @@ class CA:
             "ocspResponderURL": self.ocsp_url,
             "externalAccountBindingRequired": False,
         }}
+        conf["pebble"].update(self.extra_conf)
         conf_path = self.dir / "pebble-config.json"
         conf_path.write_text(json.dumps(conf, indent=2))
         self.challtestsrv = Proc("pebble-challtestsrv", [

@@ -564,6 +564,51 @@ START_TEST(test_key_share)
 }
 END_TEST
 
+/* A certificate with 'serial' and, when 'aki' is given, an Authority Key Identifier 'aki'. */
+static md_cert_t *cert_with(const unsigned char *aki, int aki_len, const char *serial_hex)
+{
+    md_pkey_t *pkey = unit_key("P-256");
+    X509 *x = X509_new();
+    BIGNUM *bn = NULL;
+    AUTHORITY_KEYID *akid;
+
+    ck_assert_int_gt(BN_hex2bn(&bn, serial_hex), 0);
+    ck_assert_ptr_nonnull(BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)));
+    BN_free(bn);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    ck_assert_int_eq(1, X509_set_pubkey(x, md_pkey_get_EVP_PKEY(pkey)));
+    if (aki) {
+        akid = AUTHORITY_KEYID_new();
+        akid->keyid = ASN1_OCTET_STRING_new();
+        ck_assert_int_eq(1, ASN1_OCTET_STRING_set(akid->keyid, aki, aki_len));
+        ck_assert_int_eq(1, X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0, 0));
+        AUTHORITY_KEYID_free(akid);
+    }
+    ck_assert_int_gt(X509_sign(x, md_pkey_get_EVP_PKEY(pkey), EVP_sha256()), 0);
+    return md_cert_wrap(x, unit_pool);
+}
+
+/* RFC 9773 appendix A, and a serial without the high bit (no leading zero octet) */
+START_TEST(test_ari_cert_id)
+{
+    static const unsigned char aki[] = { 0x69, 0x88, 0x5B, 0x6B, 0x87, 0x46, 0x40,
+                                         0x41, 0xE1, 0xB3, 0x7B, 0x84, 0x7B, 0xA0,
+                                         0xAE, 0x2C, 0xDE, 0x01, 0xC8, 0xD4 };
+    const char *id = NULL;
+
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_cert_get_ari_cert_id(&id, cert_with(aki, 20, "87654321"), unit_pool));
+    ck_assert_str_eq("aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", id);
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_cert_get_ari_cert_id(&id, cert_with(aki, 20, "7F01"), unit_pool));
+    ck_assert_str_eq("aYhba4dGQEHhs3uEe6CuLN4ByNQ.fwE", id);
+    ck_assert_int_eq(APR_ENOENT,
+                     md_cert_get_ari_cert_id(&id, cert_with(NULL, 0, "01"), unit_pool));
+    ck_assert_ptr_null(id);
+}
+END_TEST
+
 Suite *suite_crypt(void)
 {
     Suite *s = suite_create("crypt");
@@ -587,6 +632,7 @@ Suite *suite_crypt(void)
     tcase_add_test(tc, test_chain_pem);
     tcase_add_test(tc, test_key_gen_spec);
     tcase_add_test(tc, test_key_share);
+    tcase_add_test(tc, test_ari_cert_id);
     suite_add_tcase(s, tc);
     return s;
 }
