@@ -35,9 +35,54 @@ static apr_time_t deadline_from_now(const md_acme_driver_t *driver)
     return apr_time_now() + ((timeout > 0) ? timeout : MD_ACME_DEF_POLL_TIMEOUT);
 }
 
+/*
+ * 3. The profile to order with (*pprofile NULL: none): the MD's when the CA lists it in
+ * meta.profiles; else none with a warning, or, with MDProfileMandatory, APR_INCOMPLETE (only a
+ * change of the configuration or the CA helps).
+ */
+static apr_status_t choose_profile(const char **pprofile, md_acme_t *acme,
+                                   md_acme_driver_t *driver, apr_pool_t *p)
+{
+    const md_t *md = driver->md;
+    const char *offered;
+
+    *pprofile = NULL;
+    if (!md->profile) {
+        return APR_SUCCESS;
+    }
+    if (md_acme_has_profile(acme, md->profile)) {
+        *pprofile = md->profile;
+        return APR_SUCCESS;
+    }
+    offered = acme->profiles ? md_array_str_join(md_json_keys(acme->profiles, p), ", ", p) : "";
+    if (md->profile_mandatory > 0) {
+        return md_result_printf(driver->result, APR_INCOMPLETE,
+                                "the CA at %s does not offer the certificate profile '%s' "
+                                "(MDProfile, MDProfileMandatory on); it offers %s",
+                                acme->url, md->profile, *offered ? offered : "no profiles");
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, p,
+                  APLOGNO(12902) "%s: the CA at %s does not offer the certificate profile '%s' "
+                                 "(MDProfile; it offers %s): ordering without a profile; "
+                                 "'MDProfileMandatory on' makes this an error",
+                  md->name, acme->url, md->profile, *offered ? offered : "no profiles");
+    return APR_SUCCESS;
+}
+
+/* 3. The ARI identifier of the certificate a new one for 'spec' replaces, when the CA takes it. */
+static const char *replaces_of(const md_acme_t *acme, const md_pkey_spec_t *spec,
+                               const md_acme_driver_t *driver)
+{
+    if (!acme->renewal_info || !driver->replaces || driver->md->ari_renewals == 0) {
+        return NULL;
+    }
+    return apr_table_get(driver->replaces, md_pkey_spec_name(spec));
+}
+
 /* 3. The staged order when it can go on, else NULL. */
 static md_acme_order_t *resumable_order(md_acme_t *acme, const md_pkey_spec_t *spec,
-                                        md_acme_driver_t *driver, apr_pool_t *p)
+                                        const char *profile, md_acme_driver_t *driver,
+                                        apr_pool_t *p)
 {
     const md_t *md = driver->md;
     md_acme_order_t *order = NULL;
@@ -47,7 +92,7 @@ static md_acme_order_t *resumable_order(md_acme_t *acme, const md_pkey_spec_t *s
         return NULL;
     }
     if (!md_acme_order_is_resumable(order, acme->url, acme->acct_url, md_pkey_spec_name(spec),
-                                    md->domains)) {
+                                    profile, md->domains)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
                       APLOGNO(12232) "%s: staged order %s does not fit, not resumed", md->name,
                       order->url);
@@ -55,7 +100,7 @@ static md_acme_order_t *resumable_order(md_acme_t *acme, const md_pkey_spec_t *s
     }
     if (APR_SUCCESS != md_acme_order_update(order, acme, tmp, p)
         || !md_acme_order_is_resumable(order, acme->url, acme->acct_url, md_pkey_spec_name(spec),
-                                       md->domains)) {
+                                       profile, md->domains)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
                       APLOGNO(12233) "%s: staged order %s is no longer usable (%s)", md->name,
                       order->url,
@@ -125,18 +170,19 @@ static apr_status_t drive_order(md_acme_t *acme, md_acme_order_t *order, const m
 
 /* 3. - 5. for one key spec */
 static apr_status_t obtain_for_spec(md_acme_t *acme, const md_pkey_spec_t *spec,
-                                    md_acme_driver_t *driver, apr_pool_t *p)
+                                    const char *profile, md_acme_driver_t *driver, apr_pool_t *p)
 {
     const md_t *md = driver->md;
     md_acme_order_t *order;
     apr_status_t rv;
     int resumed;
 
-    order = resumable_order(acme, spec, driver, p);
+    order = resumable_order(acme, spec, profile, driver, p);
     resumed = (order != NULL);
     for (;;) {
         if (!order) {
             rv = md_acme_order_register(&order, acme, md->domains, md_pkey_spec_name(spec),
+                                        profile, replaces_of(acme, spec, driver),
                                         driver->result, p);
             if (APR_SUCCESS != rv) {
                 return rv;
@@ -216,6 +262,7 @@ apr_status_t md_acme_drive_renew(md_acme_driver_t *driver, apr_pool_t *p)
     md_result_t *result = driver->result;
     const apr_array_header_t *specs;
     const md_pkey_spec_t *spec;
+    const char *profile = NULL, *ca_url;
     md_acme_acct_t *acct = NULL;
     md_acme_acct_origin_t origin = MD_ACCT_FROM_NEW;
     md_acme_t *acme = NULL;
@@ -230,10 +277,9 @@ apr_status_t md_acme_drive_renew(md_acme_driver_t *driver, apr_pool_t *p)
     apr_pool_create(&ptemp, p);
     md_result_reset(result);
     /* 1. */
-    md_result_activity_printf(result, "contacting the ACME CA at %s",
-                              md->ca_url ? md->ca_url : MD_ACME_DEF_URL);
-    rv = md_acme_create(&acme, md->ca_url ? md->ca_url : MD_ACME_DEF_URL, driver->http_config,
-                        ptemp);
+    ca_url = driver->ca_url ? driver->ca_url : md->ca_url ? md->ca_url : MD_ACME_DEF_URL;
+    md_result_activity_printf(result, "contacting the ACME CA at %s", ca_url);
+    rv = md_acme_create(&acme, ca_url, driver->http_config, ptemp);
     if (APR_SUCCESS != rv) {
         md_result_set(result, rv, "setting up the HTTP client");
         goto leave;
@@ -252,6 +298,10 @@ apr_status_t md_acme_drive_renew(md_acme_driver_t *driver, apr_pool_t *p)
     event(driver, "progress",
           apr_psprintf(ptemp, "using account %s", acct->id ? acct->id : acct->url));
     /* 3. - 5. */
+    rv = choose_profile(&profile, acme, driver, ptemp);
+    if (APR_SUCCESS != rv) {
+        goto leave;
+    }
     specs = key_specs(md, ptemp);
     apr_pool_create(&pspec, ptemp);
     for (i = 0; i < specs->nelts; ++i) {
@@ -263,7 +313,7 @@ apr_status_t md_acme_drive_renew(md_acme_driver_t *driver, apr_pool_t *p)
                           md_pkey_spec_name(spec));
             continue;
         }
-        rv = obtain_for_spec(acme, spec, driver, pspec);
+        rv = obtain_for_spec(acme, spec, profile, driver, pspec);
         if (APR_SUCCESS != rv) {
             goto leave;
         }

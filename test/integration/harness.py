@@ -479,6 +479,35 @@ class BlackholeCA:
         self.sock.close()
 
 
+class FrontCA:
+    """pebble behind test/tools/acme_front.py (renewalInfo, profiles, injected problems): has
+    the attributes Httpd needs from a CA, and the front itself as .front. Stop it with stop()."""
+
+    def __init__(self, ca, ari=True, profiles=None):
+        import sys
+        sys.path.insert(0, str(REPO / "test" / "tools"))
+        from acme_front import AcmeFront
+        self.ca = ca
+        self.test_root = ca.test_root
+        self.issuer_root = ca.issuer_root
+        self.front = AcmeFront(ca.port, ca.cert, ca.key, ari=ari, profiles=profiles).start()
+
+    @property
+    def directory_url(self):
+        return self.front.directory_url
+
+    def stop(self):
+        self.front.stop()
+
+
+def ari_cert_id(cert):
+    """RFC 9773 4.1 identifier of a certificate (cryptography x509.Certificate)."""
+    aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    serial = cert.serial_number
+    der = serial.to_bytes((serial.bit_length() + 8) // 8, "big")  # DER: sign bit clear
+    return f"{_b64u(aki.key_identifier)}.{_b64u(der)}"
+
+
 # --------------------------------------------------------------------------------------------
 # Apache
 

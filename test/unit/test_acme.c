@@ -137,16 +137,23 @@ START_TEST(test_order_resumable)
     md_acme_order_t *order = sample_order();
     const char *ca = "https://ca.example/dir", *acct = "https://ca.example/acct/7";
 
-    ck_assert(md_acme_order_is_resumable(order, ca, acct, "rsa", strs(same)));
-    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "rsa", strs(other)));
-    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "secp256r1", strs(same)));
+    ck_assert(md_acme_order_is_resumable(order, ca, acct, "rsa", NULL, strs(same)));
+    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "rsa", NULL, strs(other)));
+    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "secp256r1", NULL, strs(same)));
     ck_assert(
-        !md_acme_order_is_resumable(order, ca, "https://ca.example/acct/8", "rsa", strs(same)));
-    ck_assert(!md_acme_order_is_resumable(order, "https://other/dir", acct, "rsa", strs(same)));
+        !md_acme_order_is_resumable(order, ca, "https://ca.example/acct/8", "rsa", NULL, strs(same)));
+    ck_assert(!md_acme_order_is_resumable(order, "https://other/dir", acct, "rsa", NULL, strs(same)));
+    /* the profile must be the same: none and none, or the same name */
+    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "rsa", "shortlived", strs(same)));
+    order->profile = "shortlived";
+    ck_assert(md_acme_order_is_resumable(order, ca, acct, "rsa", "shortlived", strs(same)));
+    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "rsa", "tlsserver", strs(same)));
+    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "rsa", NULL, strs(same)));
+    order->profile = NULL;
     order->status = MD_ACME_ORDER_ST_VALID;
-    ck_assert(md_acme_order_is_resumable(order, ca, acct, "rsa", strs(same)));
+    ck_assert(md_acme_order_is_resumable(order, ca, acct, "rsa", NULL, strs(same)));
     order->status = MD_ACME_ORDER_ST_INVALID;
-    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "rsa", strs(same)));
+    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "rsa", NULL, strs(same)));
 }
 END_TEST
 
