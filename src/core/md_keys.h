@@ -118,6 +118,8 @@
 #define MD_KEY_RENEW_REASON "renew-reason"
 #define MD_KEY_LAST_RENEWAL "last-renewal"
 #define MD_KEY_RETRY_CLASS  "retry-class"
+#define MD_KEY_ARI          "ari"         /* staging/<md>/ari.json, see md_ari.h */
+#define MD_KEY_ARI_CERT_ID  "ari-cert-id" /* stock: RFC 9773 id of a "cert" entry */
 /* ocsp/<md>/ocsp-<sha1>.json (stock format) and the OCSP status */
 #define MD_KEY_RESPONSE   "response"
 #define MD_KEY_OCSP       "ocsp"

@@ -2,8 +2,11 @@
  *
  * Each watchdog tick (in the one child that runs the singleton watchdog):
  *   1. for every MD that wants renewing (renew mode, in use, due, not staged, not failed recently)
- *      and has no job running, push a job onto the thread pool
- *   2. a job renews its MD in a pool of its own, then records the outcome under the mutex:
+ *      or whose CA is to be asked for renewal information (ARI), and has no job running, push a
+ *      job onto the thread pool. An MD is looked at every MDCheckInterval, more often for short
+ *      certificates (md_renew_check_interval), and at its renewal time.
+ *   2. a job asks the CA for renewal information (md_ari.h) when that is due, and renews its MD
+ *      in a pool of its own when that is due, then records the outcome under the mutex:
  *      staged (log AH10059, nothing more to do until a restart) or failed (count it, log it, and
  *      schedule the next attempt with a growing, jittered delay that honours Retry-After)
  * One slow MD or CA occupies one job thread; the others go on.
@@ -28,6 +31,7 @@
 #include "md_time.h"
 #include "md_util.h"
 #include "md_acme_drive.h"
+#include "md_ari.h"
 #include "md_version.h"
 #include "mod_md_drive.h"
 #include "mod_md_event.h"
@@ -60,6 +64,7 @@ struct md_job_t {
     int notify_errors;      /* failed 'renewed' calls in a row */
     apr_time_t next_notify; /* when to call them again */
     apr_time_t next_expiry_check;
+    apr_time_t next_ari;    /* when to ask the CA for renewal information (0: never) */
 };
 
 struct md_drive_t {
@@ -266,6 +271,39 @@ static int vetoed(md_job_t *job, apr_pool_t *p)
     return 1;
 }
 
+static void log_renewal_start(md_job_t *job, apr_pool_t *p)
+{
+    md_renew_reason_t reason;
+    apr_time_t at;
+
+    apr_thread_mutex_lock(job->drive->mutex);
+    at = md_reg_item_due(job->item, &reason, apr_time_now());
+    apr_thread_mutex_unlock(job->drive->mutex);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, job->drive->s,
+                 APLOGNO(12906) "%s: renewing (%s, due at %s)%s", job->item->md->name,
+                 job->errors ? "retry after a failure" : md_renew_reason_name(reason),
+                 md_time_rfc3339(at, p),
+                 (reason == MD_RENEW_ARI) ? ": the CA's renewal information asks for it" : "");
+}
+
+/* ARI: ask the CA about the MD's certificates, take the renewal time it suggests. */
+static void ask_ari(md_job_t *job, apr_pool_t *p)
+{
+    md_drive_t *drive = job->drive;
+    apr_time_t at = 0, next = 0, now = apr_time_now();
+    apr_status_t rv;
+
+    rv = md_ari_update(&at, &next, drive->mc->store, job->item, &drive->http_config,
+                       drive->acct_cache, jitter(), now, p);
+    apr_thread_mutex_lock(drive->mutex);
+    job->next_ari = (APR_SUCCESS == rv) ? next : 0;
+    job->item->ari_at = at;
+    if (at && at < job->next_check) {
+        job->next_check = at; /* the renewal is looked at when the CA wants it */
+    }
+    apr_thread_mutex_unlock(drive->mutex);
+}
+
 static void renew(md_job_t *job, apr_pool_t *p)
 {
     md_drive_t *drive = job->drive;
@@ -276,6 +314,7 @@ static void renew(md_job_t *job, apr_pool_t *p)
     if (vetoed(job, p)) {
         return;
     }
+    log_renewal_start(job, p);
     mod_md_metrics_inc(job->item->md->name, MD_METRIC_RENEWALS);
     result = md_result_make(job->item->md->name, p);
     memset(&driver, 0, sizeof(driver));
@@ -298,6 +337,7 @@ static void renew(md_job_t *job, apr_pool_t *p)
 #define DO_RENEW  0x1
 #define DO_NOTIFY 0x2
 #define DO_EXPIRY 0x4
+#define DO_ARI    0x8
 
 /* What is due for a job at 'now' (called under the mutex). A renewal is looked at when
  * MDInitialDelay/MDCheckInterval say so and happens when the certificate is due; after a failure
@@ -310,8 +350,12 @@ static int job_due(const md_job_t *job, apr_time_t now)
         /* after a failure or a veto the retry time rules, not MDCheckInterval */
         if ((job->errors || job->vetoes)
                 ? (now >= job->next_run)
-                : (now >= job->next_check && now >= job->next_run && now >= job->item->renew_at)) {
+                : (now >= job->next_check && now >= job->next_run
+                   && now >= md_reg_item_due(job->item, NULL, now))) {
             what |= DO_RENEW;
+        }
+        else if (job->next_ari && now >= job->next_ari && !job->errors) {
+            what |= DO_ARI;
         }
     }
     if (job->renewed_pending && now >= job->next_notify) {
@@ -352,6 +396,9 @@ static void *APR_THREAD_FUNC job_run(apr_thread_t *thread, void *baton)
     if ((what & DO_EXPIRY) && drive->mc->message_cmd) {
         check_expiring(job, now, p);
     }
+    if (what & DO_ARI) {
+        ask_ari(job, p);
+    }
     if (what & DO_RENEW) {
         renew(job, p);
     }
@@ -375,9 +422,14 @@ static void schedule(md_drive_t *drive, apr_time_t now)
             continue;
         }
         if (!job->errors && job->item->is_watched && now >= job->next_check) {
-            /* looked at now: whether due or not, the next look is an interval away */
+            /* looked at now: whether due or not, the next look is an interval away (shorter for
+             * short certificates), or at the renewal time when that comes first */
             job->what = job_due(job, now);
-            job->next_check = now + drive->mc->check_interval;
+            job->next_check = md_renew_next_look(
+                now,
+                md_renew_check_interval(drive->mc->check_interval, job->item->valid_from,
+                                        job->item->valid_until),
+                md_reg_item_due(job->item, NULL, now));
         }
         else {
             job->what = job_due(job, now);
@@ -495,6 +547,24 @@ static void check_renewable(md_job_t *job, server_rec *s)
                  md->state_descr);
 }
 
+/* When the CA is first asked for renewal information: at the first look, or later when a run
+ * before said so (its Retry-After survives restarts); 0 when ARI is off or there is nothing to
+ * ask about. */
+static apr_time_t ari_first(const md_reg_item_t *item, apr_time_t first_look)
+{
+    int i;
+
+    if (item->md->ari_renewals == 0 || !item->ari_ids) {
+        return 0;
+    }
+    for (i = 0; i < item->ari_ids->nelts; ++i) {
+        if (APR_ARRAY_IDX(item->ari_ids, i, const char *)) {
+            return (item->ari_next > first_look) ? item->ari_next : first_look;
+        }
+    }
+    return 0;
+}
+
 int mod_md_drive_renew_now(const char *name, apr_time_t now)
 {
     md_drive_t *drive = the_drive;
@@ -584,6 +654,7 @@ apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
             /* a restarted server continues the job where it was */
             md_job_restore(&job->errors, &job->next_run, mc->store, item->md->name, MD_RETRY_MAX,
                            apr_time_now(), p);
+            job->next_ari = ari_first(item, job->next_check);
         }
         APR_ARRAY_PUSH(drive->jobs, md_job_t *) = job;
     }

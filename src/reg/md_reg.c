@@ -19,6 +19,7 @@
 #include "md_log.h"
 #include "md_util.h"
 #include "md_names.h"
+#include "md_ari.h"
 #include "md_reg.h"
 
 #define FALLBACK_VALID    (apr_time_from_sec(14 * MD_SECS_PER_DAY))
@@ -78,6 +79,17 @@ md_reg_item_t *md_reg_get(md_reg_t *reg, const char *name)
 const apr_array_header_t *md_reg_items(md_reg_t *reg)
 {
     return reg->items;
+}
+
+apr_time_t md_reg_item_due(const md_reg_item_t *item, md_renew_reason_t *preason, apr_time_t now)
+{
+    md_renew_reason_t reason = item->reason;
+    apr_time_t at = md_renew_with_ari(&reason, item->renew_at, item->ari_at, now);
+
+    if (preason) {
+        *preason = reason;
+    }
+    return at;
 }
 
 static const md_pkey_spec_t *spec_at(const md_t *md, int i)
@@ -256,6 +268,8 @@ static int activate_staged(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, a
                       md->name);
     }
     carry_foreign_fields(reg, md->name, p);
+    /* renewal information is about the certificate that is now replaced */
+    md_store_remove(reg->store, MD_SG_STAGING, md->name, MD_FN_ARI, p);
     rv = md_store_activate(reg->store, md->name, p);
     if (APR_SUCCESS == rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p,
@@ -396,6 +410,9 @@ static const cert_facts_t *facts_put(md_reg_t *reg, const char *key, const char 
     f->info.issuer = md_cert_get_issuer(cert, mp);
     f->info.serial = md_cert_get_serial(cert, mp);
     f->info.sha256_fingerprint = md_cert_get_sha256_fingerprint(cert, mp);
+    if (APR_SUCCESS != md_cert_get_ari_cert_id(&f->info.ari_cert_id, cert, mp)) {
+        f->info.ari_cert_id = NULL;
+    }
     f->covers_all = md_cert_covers_all(cert, md->domains);
     f->is_usable = is_usable;
     if (reg->memo && version) {
@@ -513,8 +530,11 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
 
     item->reason = MD_RENEW_NOT_DUE;
     item->renew_at = 0;
+    item->ari_ids = apr_array_make(reg->p, md->pks->nelts, sizeof(const char *));
     for (i = 0; i < md->pks->nelts; ++i) {
         f = live_facts(reg, md, spec_at(md, i), now, p);
+        APR_ARRAY_PUSH(item->ari_ids, const char *) =
+            (f && f->info.ari_cert_id) ? apr_pstrdup(reg->p, f->info.ari_cert_id) : NULL;
         if (!f) {
             reason = md_renew_due(&at, 0, 0, 0, md->renew_window, now);
         }
@@ -525,7 +545,10 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
             }
             item->has_cert = 1;
             reason = md_renew_due(&at, f->info.not_before, f->info.not_after, f->covers_all,
-                                  md->renew_window, now);
+                                  md_renew_window_for(md->renew_window,
+                                                      md->is_default_renew_window,
+                                                      f->info.not_before, f->info.not_after),
+                                  now);
         }
         if (i == 0 || at < item->renew_at) {
             item->renew_at = at;
@@ -747,6 +770,8 @@ static apr_status_t save_if_changed(md_reg_t *reg, const md_t *md, const md_t *s
 static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t *ptemp)
 {
     md_reg_item_t *item = apr_pcalloc(reg->p, sizeof(*item));
+    md_renew_reason_t reason;
+    apr_time_t due_at;
     md_json_t *stored_json = NULL;
     md_t *stored;
     apr_status_t rv;
@@ -762,9 +787,11 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
     item->is_activated = activate_staged(reg, item, now, ptemp);
     /* 3. */
     load_current(reg, item, now, ptemp);
+    md_ari_restore(reg->store, item, ptemp);
+    due_at = md_reg_item_due(item, &reason, now);
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, APLOGNO(12155) "%s: %s, renewal %s at %s",
-                  md->name, md_state_name(md->state), md_renew_reason_name(item->reason),
-                  md_time_rfc3339(item->renew_at, ptemp));
+                  md->name, md_state_name(md->state), md_renew_reason_name(reason),
+                  md_time_rfc3339(due_at, ptemp));
     /* 4. a failed write (e.g. a full disk) leaves the old md.json, logged by the store; the MD
      * still works from the configuration, so the start goes on */
     if (item->is_activated) {
@@ -878,9 +905,19 @@ apr_status_t md_reg_renew(md_reg_t *reg, md_reg_item_t *item, md_acme_driver_t *
                           apr_pool_t *p)
 {
     apr_status_t rv;
+    const char *id;
+    int i;
 
     driver->store = reg->store;
     driver->md = item->md;
+    /* the new certificates replace the live ones (RFC 9773 5) */
+    driver->replaces = apr_table_make(p, 2);
+    for (i = 0; item->ari_ids && i < item->ari_ids->nelts && i < item->md->pks->nelts; ++i) {
+        id = APR_ARRAY_IDX(item->ari_ids, i, const char *);
+        if (id) {
+            apr_table_set(driver->replaces, md_pkey_spec_name(spec_at(item->md, i)), id);
+        }
+    }
     md_result_activity_printf(driver->result, "renewing %s", item->md->name);
     rv = md_acme_drive_renew(driver, p);
     if (APR_SUCCESS != rv) {

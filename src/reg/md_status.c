@@ -13,6 +13,7 @@
 #include "md.h"
 #include "md_crypt.h"
 #include "md_job.h"
+#include "md_ari.h"
 #include "md_keys.h"
 #include "md_time.h"
 #include "md_version.h"
@@ -43,6 +44,9 @@ static md_json_t *info_json(const md_reg_cert_info_t *info, apr_pool_t *p)
     set_validity(json, info->not_before, info->not_after, p);
     md_json_sets(info->serial, json, MD_KEY_SERIAL);
     md_json_sets(info->sha256_fingerprint, json, MD_KEY_SHA256_FINGERPRINT);
+    if (info->ari_cert_id) {
+        md_json_sets(info->ari_cert_id, json, MD_KEY_ARI_CERT_ID);
+    }
     return json;
 }
 
@@ -53,6 +57,9 @@ static void info_of(md_reg_cert_info_t *info, const md_cert_t *cert, apr_pool_t 
     info->sha256_fingerprint = md_cert_get_sha256_fingerprint(cert, p);
     info->not_before = md_cert_get_not_before(cert);
     info->not_after = md_cert_get_not_after(cert);
+    if (APR_SUCCESS != md_cert_get_ari_cert_id(&info->ari_cert_id, cert, p)) {
+        info->ari_cert_id = NULL;
+    }
 }
 
 /* The leaf certificate of a key spec in a group, or NULL. */
@@ -149,7 +156,9 @@ md_json_t *md_status_md_json(md_reg_t *reg, apr_hash_t *live, const md_reg_item_
 {
     md_store_t *store = md_reg_store(reg);
     const md_t *md = item->md;
-    md_json_t *json = md_to_json(md, p), *certs = NULL, *job = NULL;
+    md_json_t *json = md_to_json(md, p), *certs = NULL, *job = NULL, *ari = NULL;
+    md_renew_reason_t reason = item->reason;
+    apr_time_t renew_at = item->renew_at;
 
     if (md->ca_url) {
         apr_array_header_t *a = apr_array_make(p, 1, sizeof(const char *));
@@ -162,12 +171,19 @@ md_json_t *md_status_md_json(md_reg_t *reg, apr_hash_t *live, const md_reg_item_
     md_json_sets(md_state_name(md->state), json, MD_KEY_STATE_NAME);
     certs = live_of(live, md, MD_KEY_CERT);
     md_json_setj(certs ? certs : md_json_create(p), json, MD_KEY_CERT);
-    if (item->renew_at) {
-        md_json_sets(md_time_http(item->renew_at, p), json, MD_KEY_RENEW_AT);
+    if (md->ari_renewals != 0 && APR_SUCCESS == md_ari_load(&ari, store, md->name, p)) {
+        /* the process that asks the CA wrote it: its renewal time counts when earlier */
+        md_json_setj(ari, json, MD_KEY_ARI);
+        renew_at = md_renew_with_ari(&reason, renew_at,
+                                     md_time_parse_any(md_json_gets(ari, MD_KEY_RENEW_AT)),
+                                     apr_time_now());
     }
-    md_json_sets(md_renew_reason_name(item->reason), json, MD_KEY_RENEW_REASON);
+    if (renew_at) {
+        md_json_sets(md_time_http(renew_at, p), json, MD_KEY_RENEW_AT);
+    }
+    md_json_sets(md_renew_reason_name(reason), json, MD_KEY_RENEW_REASON);
     md_json_setb(watched, json, MD_KEY_WATCHED);
-    if (item->reason != MD_RENEW_NOT_DUE) {
+    if (reason != MD_RENEW_NOT_DUE) {
         md_json_setb(1, json, MD_KEY_RENEW);
     }
     if (APR_SUCCESS == md_job_load(&job, store, MD_SG_STAGING, md->name, p)) {
@@ -223,6 +239,7 @@ static md_json_t *cert_status_of(md_store_t *store, md_store_group_t group, cons
     /* the issuer is public too, but stock's certificate-status does not show it: keep it so */
     for (i = 0; i < md->pks->nelts; ++i) {
         md_json_del(json, key_type_name(spec_of(md, i)), MD_KEY_ISSUER_NAME);
+        md_json_del(json, key_type_name(spec_of(md, i)), MD_KEY_ARI_CERT_ID);
     }
     return json;
 }
@@ -238,6 +255,7 @@ static md_json_t *cert_status_live(apr_hash_t *live, const md_t *md, apr_pool_t 
     json = md_json_clone(certs, p);
     for (i = 0; i < md->pks->nelts; ++i) {
         md_json_del(json, key_type_name(spec_of(md, i)), MD_KEY_ISSUER_NAME);
+        md_json_del(json, key_type_name(spec_of(md, i)), MD_KEY_ARI_CERT_ID);
         if (!first) {
             first = md_json_getj(json, key_type_name(spec_of(md, i)));
         }
