@@ -409,6 +409,28 @@ static void *APR_THREAD_FUNC job_run(apr_thread_t *thread, void *baton)
     return NULL;
 }
 
+/* 1. An MD is looked at (called under the mutex): when is the next look? */
+static void look(md_job_t *job, apr_time_t now)
+{
+    md_drive_t *drive = job->drive;
+    md_renew_reason_t reason;
+    apr_time_t due = md_reg_item_due(job->item, &reason, now);
+    apr_interval_time_t interval = md_renew_check_interval(
+        drive->mc->check_interval, job->item->valid_from, job->item->valid_until);
+
+    job->next_check = md_renew_next_look(now, interval, due);
+    if (APLOG_IS_LEVEL(drive->s, APLOG_DEBUG)) {
+        apr_pool_t *p = NULL;
+
+        apr_pool_create(&p, drive->p);
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, drive->s,
+                     APLOGNO(12907) "%s: looked at: renewal %s at %s, next look at %s (every %s)",
+                     job->item->md->name, md_renew_reason_name(reason), md_time_rfc3339(due, p),
+                     md_time_rfc3339(job->next_check, p), md_duration_format(interval, p));
+        apr_pool_destroy(p);
+    }
+}
+
 /* 1. */
 static void schedule(md_drive_t *drive, apr_time_t now)
 {
@@ -425,11 +447,7 @@ static void schedule(md_drive_t *drive, apr_time_t now)
             /* looked at now: whether due or not, the next look is an interval away (shorter for
              * short certificates), or at the renewal time when that comes first */
             job->what = job_due(job, now);
-            job->next_check = md_renew_next_look(
-                now,
-                md_renew_check_interval(drive->mc->check_interval, job->item->valid_from,
-                                        job->item->valid_until),
-                md_reg_item_due(job->item, NULL, now));
+            look(job, now);
         }
         else {
             job->what = job_due(job, now);

@@ -108,7 +108,8 @@ static void update_one(apr_time_t *pat, apr_time_t *pnext, int *pis_ca, md_json_
                      : APR_STATUS_IS_ENOENT(rv) ? "no CA of the MD knows the certificate"
                                                 : md_result_to_text(result, p),
                      entry, K_ERROR);
-        md_log_perror(MD_LOG_MARK, APR_STATUS_IS_ENOTIMPL(rv) ? MD_LOG_DEBUG : MD_LOG_INFO, rv, p,
+        md_log_perror(MD_LOG_MARK, APR_STATUS_IS_ENOTIMPL(rv) ? MD_LOG_DEBUG : MD_LOG_INFO,
+                      (APR_STATUS_IS_ENOTIMPL(rv) || APR_STATUS_IS_ENOENT(rv)) ? 0 : rv, p,
                       APLOGNO(12904) "%s: no renewal information for certificate %s: %s; "
                                      "asking again at %s",
                       md->name, id, md_json_gets(entry, K_ERROR), md_time_rfc3339(*pnext, p));

@@ -84,7 +84,12 @@ const apr_array_header_t *md_reg_items(md_reg_t *reg)
 apr_time_t md_reg_item_due(const md_reg_item_t *item, md_renew_reason_t *preason, apr_time_t now)
 {
     md_renew_reason_t reason = item->reason;
-    apr_time_t at = md_renew_with_ari(&reason, item->renew_at, item->ari_at, now);
+    apr_time_t at;
+
+    if (reason == MD_RENEW_NOT_DUE && item->renew_at && now >= item->renew_at) {
+        reason = MD_RENEW_WINDOW; /* the time decided at start-up has come */
+    }
+    at = md_renew_with_ari(&reason, item->renew_at, item->ari_at, now);
 
     if (preason) {
         *preason = reason;
