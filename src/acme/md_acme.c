@@ -385,12 +385,15 @@ apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
                   acme->url);
     rv = md_http_get(&hresp, acme->http, acme->url, NULL, acme->p);
     if (APR_SUCCESS != rv) {
+        acme->is_unreachable = 1;
         md_result_set(result, rv, md_http_last_error(acme->http));
         goto leave;
     }
     if (hresp->status >= 500) {
+        acme->is_unreachable = 1;
         rv = md_result_printf(result, APR_EAGAIN, "the ACME CA at %s answered HTTP status %d",
                               acme->url, hresp->status);
+        result->ready_at = md_acme_retry_after(hresp->headers, apr_time_now());
         goto leave;
     }
     if (hresp->status != 200) {
@@ -426,6 +429,7 @@ static apr_status_t new_nonce(md_acme_t *acme, md_result_t *result, apr_pool_t *
     }
     rv = md_http_head(&hresp, acme->http, acme->new_nonce, p);
     if (APR_SUCCESS != rv) {
+        acme->is_unreachable = 1;
         return md_result_printf(result, rv, "getting a nonce from %s: %s", acme->new_nonce,
                                 md_http_last_error(acme->http));
     }
@@ -533,6 +537,7 @@ apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *u
                       url);
         rv = md_http_post(&hresp, acme->http, url, CT_JOSE, body, strlen(body), headers, p);
         if (APR_SUCCESS != rv) {
+            acme->is_unreachable = 1;
             md_result_printf(result, rv, "talking to the ACME CA: %s",
                              md_http_last_error(acme->http));
             goto leave;

@@ -66,6 +66,8 @@ struct md_acme_t {
     const md_pkey_t *acct_key; /* the account key, once known */
     const char *acct_url;      /* the account URL ("kid"), once known */
     md_acme_share_t *share;    /* may be NULL */
+    int is_unreachable;        /* a request got no answer (transport error), or the directory
+                                * an HTTP 5xx: the CA cannot be used now (CA failover) */
     volatile int *stop;        /* non-zero when the job must stop (md_acme_driver_t.stop) */
 };
 

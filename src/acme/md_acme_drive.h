@@ -60,12 +60,17 @@ struct md_acme_driver_t {
      * replaces; sent as "replaces" when the CA announces ARI and the MD has MDRenewViaARI on.
      * May be NULL. */
     apr_table_t *replaces;
-    /* The CA to use (a URL of the MD's MDCertificateAuthority list); NULL: the MD's first. */
-    const char *ca_url;
+    /* The CAs to try, in this order (const char*; NULL: the MD's MDCertificateAuthority list).
+     * A CA that cannot be reached is left for the next one at once (CA failover). */
+    const apr_array_header_t *ca_urls;
+    /* Out: the index in ca_urls of the CA the attempt ended at; -1 when none could be reached. */
+    int ca_used;
 };
 
 /**
- * Run the plan above. Returns APR_SUCCESS when staging/<md> holds a complete set: md.json, a key
+ * Run the plan above at the first CA of driver->ca_urls that can be reached (one that cannot be,
+ * at any step, is logged and the next one is tried at once; driver->ca_used says where the
+ * attempt ended). Returns APR_SUCCESS when staging/<md> holds a complete set: md.json, a key
  * and a chain for each key spec. On failure the result says why (problem type and detail from the
  * CA where there is one, result->ready_at from Retry-After); APR_EAGAIN means "not yet, try again
  * later" (e.g. still processing at the poll timeout). Blocking; call from a job thread.

@@ -65,6 +65,11 @@ struct md_job_t {
     apr_time_t next_notify; /* when to call them again */
     apr_time_t next_expiry_check;
     apr_time_t next_ari;    /* when to ask the CA for renewal information (0: never) */
+    /* CA failover (several MDCertificateAuthority): touched by the job's thread only */
+    int ca_count;           /* CAs of the MD */
+    int ca_start;           /* the one the next attempt starts at (0 for each new renewal) */
+    int ca_errors;          /* failed attempts in a row there (MDRetryFailover) */
+    apr_time_t *ca_wait;    /* per CA: not asked before this (its Retry-After, a refusal) */
 };
 
 struct md_drive_t {
@@ -132,12 +137,81 @@ static double jitter(void)
     return (double)rand() / ((double)RAND_MAX + 1.0);
 }
 
+static const char *ca_url_at(const md_job_t *job, int i, apr_pool_t *p)
+{
+    const apr_array_header_t *urls = md_ca_urls(job->item->md, p);
+
+    return (i >= 0 && i < urls->nelts) ? APR_ARRAY_IDX(urls, i, const char *) : MD_ACME_DEF_URL;
+}
+
+/* The CAs of the next attempt, in order, starting at job->ca_start and leaving out those that
+ * asked not to be asked yet (unless none is left); *pindex maps them to the MD's list. */
+static const apr_array_header_t *attempt_cas(int **pindex, const md_job_t *job, apr_time_t now,
+                                             apr_pool_t *p)
+{
+    const apr_array_header_t *all = md_ca_urls(job->item->md, p);
+    apr_array_header_t *urls = apr_array_make(p, all->nelts + 1, sizeof(const char *));
+    int i, k;
+
+    *pindex = apr_pcalloc(p, sizeof(int) * (apr_size_t)(all->nelts + 1));
+    for (i = 0; i < all->nelts; ++i) {
+        k = (job->ca_start + i) % all->nelts;
+        if (i == 0 || !job->ca_wait || job->ca_wait[k] <= now) {
+            (*pindex)[urls->nelts] = k;
+            APR_ARRAY_PUSH(urls, const char *) = APR_ARRAY_IDX(all, k, const char *);
+        }
+    }
+    return urls;
+}
+
+/* After a failed attempt that ended at CA 'used' (-1: none reachable): where the next one starts
+ * and when (at 'next_run', or soon when it goes to another CA, never before that CA's wait). */
+static apr_time_t failover(md_job_t *job, md_retry_class_t cls, int used,
+                           const md_result_t *result, apr_time_t next_run, apr_time_t now,
+                           apr_pool_t *p)
+{
+    md_drive_t *drive = job->drive;
+    int prev = (used >= 0) ? used : job->ca_start;
+    int must_leave = (cls != MD_RETRY_TRANSIENT);
+
+    if (job->ca_count <= 1) {
+        return next_run;
+    }
+    if (must_leave && used >= 0) {
+        /* it limits us or refuses: not asked again before its Retry-After (or the delay) */
+        job->ca_wait[used] = (result->ready_at > now) ? result->ready_at : next_run;
+    }
+    job->ca_start = md_renew_failover(&job->ca_errors, job->ca_start, used, job->ca_count,
+                                      drive->mc->retry_failover, must_leave);
+    if (job->ca_start != prev) {
+        next_run = now + md_renew_retry_delay(1, drive->mc->retry_delay, MD_RETRY_MAX, jitter());
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, drive->s,
+                     APLOGNO(12909) "%s: the next attempt goes to the CA at %s (CA failover: %s "
+                                    "at %s)",
+                     job->item->md->name, ca_url_at(job, job->ca_start, p),
+                     (cls == MD_RETRY_RATE_LIMIT) ? "rate limited"
+                     : (cls == MD_RETRY_CONFIG)   ? "refused"
+                                                  : apr_psprintf(p, "failed %d times in a row "
+                                                                    "(MDRetryFailover)",
+                                                                 drive->mc->retry_failover),
+                     ca_url_at(job, prev, p));
+        md_job_note(drive->mc->store, job->item->md->name, "failover",
+                    apr_psprintf(p, "next attempt at %s", ca_url_at(job, job->ca_start, p)), 0,
+                    now, p);
+    }
+    return (job->ca_wait[job->ca_start] > next_run) ? job->ca_wait[job->ca_start] : next_run;
+}
+
 static void log_failure(md_job_t *job, md_result_t *result, apr_status_t rv, int errors,
                         md_retry_class_t cls, apr_time_t next_run, apr_time_t now, apr_pool_t *p)
 {
     md_drive_t *drive = job->drive;
     const md_t *md = job->item->md;
     const char *wait = md_duration_format(apr_time_from_sec(apr_time_sec(next_run - now)), p);
+
+    if (job->ca_count > 1) {
+        wait = apr_pstrcat(p, wait, " at ", ca_url_at(job, job->ca_start, p), NULL);
+    }
     const char *hint = md_renew_config_hint(result->problem);
 
     if (cls == MD_RETRY_CONFIG) {
@@ -161,7 +235,8 @@ static void log_failure(md_job_t *job, md_result_t *result, apr_status_t rv, int
     }
 }
 
-static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, apr_pool_t *p)
+static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, int used,
+                     apr_pool_t *p)
 {
     md_drive_t *drive = job->drive;
     const md_t *md = job->item->md;
@@ -180,7 +255,14 @@ static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, apr_po
     if (errors) {
         next_run = md_renew_next_attempt_for(cls, errors, drive->mc->retry_delay, MD_RETRY_MAX,
                                              jitter(), result->ready_at, now);
+        next_run = failover(job, cls, used, result, next_run, now, p);
         mod_md_metrics_inc(md->name, MD_METRIC_FAILURES);
+    }
+    else {
+        /* the next renewal starts at the first CA again */
+        job->ca_start = 0;
+        job->ca_errors = 0;
+        memset(job->ca_wait, 0, sizeof(apr_time_t) * (apr_size_t)job->ca_count);
     }
     /* while the job is still in flight, no other thread writes this MD's job.json */
     md_job_record(drive->mc->store, md->name, APR_SUCCESS == rv, errors, result, next_run, now, p);
@@ -309,6 +391,7 @@ static void renew(md_job_t *job, apr_pool_t *p)
     md_drive_t *drive = job->drive;
     md_acme_driver_t driver;
     md_result_t *result;
+    int *ca_index = NULL, used = -1;
     apr_status_t rv;
 
     if (vetoed(job, p)) {
@@ -323,14 +406,17 @@ static void renew(md_job_t *job, apr_pool_t *p)
     driver.challenges = job->challenges;
     driver.result = result;
     driver.stop = &drive->stopping;
+    driver.ca_urls = attempt_cas(&ca_index, job, apr_time_now(), p);
     if (!job->challenges->nelts) {
         /* APR_INCOMPLETE: configuration is missing, the long retry class */
         rv = md_result_set(result, APR_INCOMPLETE, no_challenge_hint);
+        used = job->ca_start;
     }
     else {
         rv = md_reg_renew(drive->mc->reg, job->item, &driver, p);
+        used = (driver.ca_used >= 0) ? ca_index[driver.ca_used] : -1;
     }
-    job_done(job, result, rv, p);
+    job_done(job, result, rv, used, p);
 }
 
 /* What a job thread has to do now (read under the mutex). */
@@ -667,6 +753,8 @@ apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
         job->item = item;
         job->challenges = select_challenges(item->md, mc, p);
         job->next_check = apr_time_now() + mc->initial_delay;
+        job->ca_count = md_ca_urls(item->md, p)->nelts;
+        job->ca_wait = apr_pcalloc(p, sizeof(apr_time_t) * (apr_size_t)(job->ca_count + 1));
         if (item->is_watched) {
             check_renewable(job, s);
             /* a restarted server continues the job where it was */

@@ -229,3 +229,23 @@ apr_time_t md_renew_next_attempt_for(md_retry_class_t cls, int errors, apr_inter
     }
     return md_renew_next_attempt(errors, base, max, jitter, ready_at, now);
 }
+
+int md_renew_failover(int *perrors, int current, int used, int n, int retry_failover,
+                      int is_rate_limited)
+{
+    if (n <= 1) {
+        ++*perrors;
+        return 0;
+    }
+    if (used >= 0 && used < n && used != current) {
+        /* the CA the attempt started at could not be reached: the one that answered counts */
+        current = used;
+        *perrors = 0;
+    }
+    ++*perrors;
+    if (is_rate_limited || *perrors >= retry_failover) {
+        *perrors = 0;
+        return (current + 1) % n;
+    }
+    return current;
+}

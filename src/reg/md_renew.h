@@ -134,4 +134,15 @@ apr_time_t md_renew_next_attempt_for(md_retry_class_t cls, int errors, apr_inter
                                      apr_interval_time_t max, double jitter, apr_time_t ready_at,
                                      apr_time_t now);
 
+/**
+ * CA failover (MDCertificateAuthority with 'n' CAs, MDRetryFailover 'retry_failover'): the CA
+ * (index) the next attempt starts at, after a failed attempt that started at 'current' and ended
+ * at 'used' (-1 when no CA could be reached; CAs that cannot be reached are skipped within an
+ * attempt). *perrors counts the failures in a row at the CA the attempts start at: the same CA
+ * until it failed 'retry_failover' times, or at once when it limits us ('is_rate_limited'),
+ * then the next one (and *perrors starts again). Pure, for tests.
+ */
+int md_renew_failover(int *perrors, int current, int used, int n, int retry_failover,
+                      int is_rate_limited);
+
 #endif /* md_renew_h */

@@ -156,6 +156,42 @@ START_TEST(ari_retry_after_bounded)
 }
 END_TEST
 
+/* CA failover with 3 CAs and MDRetryFailover 3 */
+static const struct {
+    int errors, current, used, rate_limited;
+    int expect, expect_errors;
+} failover_cases[] = {
+    { 0, 0, 0, 0, 0, 1 },  /* first failure at the first CA: stay */
+    { 1, 0, 0, 0, 0, 2 },
+    { 2, 0, 0, 0, 1, 0 },  /* third in a row: the next CA */
+    { 2, 2, 2, 0, 0, 0 },  /* the last CA wraps around to the first */
+    { 0, 0, 1, 0, 1, 1 },  /* the first could not be reached, the second failed: count there */
+    { 2, 0, 1, 0, 1, 1 },
+    { 0, 0, -1, 0, 0, 1 }, /* none could be reached: stay, counting */
+    { 0, 0, 0, 1, 1, 0 },  /* rate limited: the next CA at once */
+    { 1, 1, 2, 1, 0, 0 },
+};
+
+START_TEST(failover_table)
+{
+    int errors = failover_cases[_i].errors;
+    int next = md_renew_failover(&errors, failover_cases[_i].current, failover_cases[_i].used, 3,
+                                 3, failover_cases[_i].rate_limited);
+
+    ck_assert_int_eq(failover_cases[_i].expect, next);
+    ck_assert_int_eq(failover_cases[_i].expect_errors, errors);
+}
+END_TEST
+
+START_TEST(failover_one_ca)
+{
+    int errors = 12;
+
+    ck_assert_int_eq(0, md_renew_failover(&errors, 0, 0, 1, 13, 1));
+    ck_assert_int_eq(13, errors);
+}
+END_TEST
+
 START_TEST(retry_delay_grows_and_caps)
 {
     apr_interval_time_t base = apr_time_from_sec(5), max = apr_time_from_sec(3600);
@@ -252,6 +288,8 @@ Suite *suite_renew(void)
     tcase_add_test(tc, next_look);
     tcase_add_loop_test(tc, ari_table, 0, sizeof(ari_cases) / sizeof(ari_cases[0]));
     tcase_add_test(tc, ari_retry_after_bounded);
+    tcase_add_loop_test(tc, failover_table, 0, sizeof(failover_cases) / sizeof(failover_cases[0]));
+    tcase_add_test(tc, failover_one_ca);
     suite_add_tcase(s, tc);
     return s;
 }
