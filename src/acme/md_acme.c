@@ -6,6 +6,9 @@
  *   4. on badNonce retry with the nonce of the error response, up to MD_ACME_BAD_NONCE_RETRIES
  *      times (6.5; a CA may reject any nonce: pebble rejects 5 % by default, tests use 50 %)
  *   5. turn problem documents (7807, 8555 6.7) into the result's problem and an APR status
+ *   6. an answer whose Retry-After is short (MD_ACME_WAIT_INLINE) and whose problem passes
+ *      (rateLimited, serverInternal, HTTP 5xx/429) is asked again after it, within the job; a
+ *      long one ends the job with result->ready_at, and the scheduler waits for it
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include "md_util.h"
 #include "md_keys.h"
 #include "md_jws.h"
+#include "md_time.h"
 #include "md_acme.h"
 
 #define CT_JOSE    "application/jose+json"
@@ -243,13 +247,7 @@ apr_interval_time_t md_acme_poll_delay(apr_interval_time_t last, apr_time_t retr
 
     if (retry_after > 0) {
         delay = retry_after - now;
-        if (delay < apr_time_from_sec(1)) {
-            delay = apr_time_from_sec(1);
-        }
-        if (delay > apr_time_from_sec(10)) {
-            delay = apr_time_from_sec(10);
-        }
-        return delay;
+        return (delay < apr_time_from_sec(1)) ? apr_time_from_sec(1) : delay;
     }
     if (last <= 0) {
         /* a CA often validates in milliseconds: look soon, then back off quickly */
@@ -495,7 +493,25 @@ static int is_bad_nonce(const md_acme_resp_t *resp)
     return resp->status == 400 && type && !strcmp(type, MD_ACME_PROBLEM_PREFIX "badNonce");
 }
 
-/* 3. + 4. */
+/* 6. How long to wait before asking again after the error answer 'resp': its Retry-After, when
+ * that is short and the problem one that passes (rate limit, server busy); 0: do not ask again
+ * in this job (the job is rescheduled for a long Retry-After instead). */
+static apr_interval_time_t inline_wait(const md_acme_resp_t *resp)
+{
+    const char *type = resp->json ? md_json_gets(resp->json, MD_KEY_TYPE) : NULL;
+    apr_time_t now = apr_time_now();
+    apr_time_t at = md_acme_retry_after(resp->headers, now);
+
+    if (!at || !APR_STATUS_IS_EAGAIN(md_acme_problem_status(type, resp->status))) {
+        return 0;
+    }
+    if (at - now > MD_ACME_WAIT_INLINE) {
+        return 0;
+    }
+    return (at - now < apr_time_from_msec(100)) ? apr_time_from_msec(100) : at - now;
+}
+
+/* 3. + 4. + 6. */
 apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *url,
                           const md_json_t *payload, int use_jwk, const char *accept,
                           md_result_t *result, apr_pool_t *p)
@@ -505,7 +521,8 @@ apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *u
     md_json_t *msg = NULL;
     apr_table_t *headers = NULL;
     const char *data, *body, *nonce;
-    int attempt;
+    apr_interval_time_t wait;
+    int bad_nonces = 0, waits = 0;
     apr_status_t rv = APR_EINVAL;
 
     *presp = NULL;
@@ -517,7 +534,7 @@ apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *u
         headers = apr_table_make(p, 1);
         apr_table_set(headers, "Accept", accept);
     }
-    for (attempt = 0; attempt <= MD_ACME_BAD_NONCE_RETRIES; ++attempt) {
+    for (;;) {
         if (!acme->nonce) {
             rv = new_nonce(acme, result, p);
             if (APR_SUCCESS != rv) {
@@ -549,13 +566,25 @@ apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *u
             rv = APR_SUCCESS;
             goto leave;
         }
-        if (!is_bad_nonce(resp) || attempt >= MD_ACME_BAD_NONCE_RETRIES) {
+        if (is_bad_nonce(resp) && bad_nonces < MD_ACME_BAD_NONCE_RETRIES) {
+            ++bad_nonces;
+            md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
+                          APLOGNO(12238) "%s: bad nonce for %s, retrying (%d of %d)",
+                          result->md_name ? result->md_name : "-", url, bad_nonces,
+                          MD_ACME_BAD_NONCE_RETRIES);
+            continue;
+        }
+        wait = is_bad_nonce(resp) ? 0 : inline_wait(resp);
+        if (!wait || waits >= MD_ACME_WAIT_INLINE_TRIES || md_acme_is_stopped(acme)) {
             break;
         }
+        ++waits;
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                      APLOGNO(12238) "%s: bad nonce for %s, retrying (%d of %d)",
-                      result->md_name ? result->md_name : "-", url, attempt + 1,
-                      MD_ACME_BAD_NONCE_RETRIES);
+                      APLOGNO(12910) "%s: %s answered HTTP status %d with Retry-After: asking "
+                                     "again in %s",
+                      result->md_name ? result->md_name : "-", url, resp->status,
+                      md_duration_format(wait, p));
+        apr_sleep(wait);
     }
     rv = handle_error(resp, url, result, p);
 

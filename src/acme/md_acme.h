@@ -39,6 +39,10 @@
 
 #define MD_ACME_PROBLEM_PREFIX    "urn:ietf:params:acme:error:"
 #define MD_ACME_BAD_NONCE_RETRIES 12
+/* A CA's Retry-After up to this long is waited for within a job (a request asked again, a poll
+ * made later); a longer one ends the job and the scheduler starts the next attempt then. */
+#define MD_ACME_WAIT_INLINE       apr_time_from_sec(10)
+#define MD_ACME_WAIT_INLINE_TRIES 3
 /* First poll of an authorization or order after this many milliseconds, doubling up to 2 s */
 #define MD_ACME_POLL_FIRST_MS 25
 
@@ -109,9 +113,11 @@ void md_acme_set_account(md_acme_t *acme, const char *acct_url, const md_pkey_t 
 /**
  * POST 'payload' (NULL for POST-as-GET) signed with the account key to 'url'. Bad nonces are
  * retried. With 'use_jwk' the JWS carries the public key instead of the kid (newAccount).
- * 'accept' (may be NULL) is sent as Accept header. Returns APR_SUCCESS for 2xx answers with
- * *presp set; on a problem document records type and detail in 'result' (and Retry-After in
- * result->ready_at) and returns: APR_ENOENT (accountDoesNotExist, 404), APR_EACCES
+ * 'accept' (may be NULL) is sent as Accept header. An error answer with a short Retry-After
+ * (MD_ACME_WAIT_INLINE) for a problem that passes (rate limit, server busy) is waited for and the
+ * request sent again, MD_ACME_WAIT_INLINE_TRIES times at most. Returns APR_SUCCESS for 2xx
+ * answers with *presp set; on a problem document records type and detail in 'result' (and
+ * Retry-After in result->ready_at) and returns: APR_ENOENT (accountDoesNotExist, 404), APR_EACCES
  * (unauthorized), APR_EAGAIN (rateLimited, badNonce after retries, serverInternal, 5xx),
  * APR_INCOMPLETE (agreement or user action required), APR_EINVAL (other client errors).
  * *presp is also set for error answers that arrived. Everything lives in 'p'.
@@ -134,8 +140,9 @@ int md_acme_has_profile(const md_acme_t *acme, const char *name);
 apr_status_t md_acme_problem_status(const char *type, int http_status);
 
 /**
- * The next delay when polling: Retry-After (bounded to [1s, 10s]) when the CA sent one, else
- * 'last' doubled (MD_ACME_POLL_FIRST_MS at first, 2s at most). Pure, for tests.
+ * The next delay when polling: Retry-After (at least 1s; the caller ends the job when it is longer
+ * than MD_ACME_WAIT_INLINE) when the CA sent one, else 'last' doubled (MD_ACME_POLL_FIRST_MS at
+ * first, 2s at most). Pure, for tests.
  */
 apr_interval_time_t md_acme_poll_delay(apr_interval_time_t last, apr_time_t retry_after,
                                        apr_time_t now);

@@ -364,9 +364,11 @@ apr_status_t md_acme_order_await(md_acme_order_t *order, md_acme_t *acme, md_acm
                                "stopped while polling: the server is shutting down");
             goto leave;
         }
-        if (now + delay > deadline) {
-            rv = md_result_printf(result, APR_EAGAIN, "order %s still %s when polling timed out",
-                                  order->url, md_acme_order_state_name(order->status));
+        if (now + delay > deadline || delay > MD_ACME_WAIT_INLINE) {
+            rv = md_result_printf(result, APR_EAGAIN, "order %s still %s (%s)", order->url,
+                                  md_acme_order_state_name(order->status),
+                                  (delay > MD_ACME_WAIT_INLINE) ? "the CA asks to look again later"
+                                                                : "polling timed out");
             result->ready_at = order->retry_after ? order->retry_after : now + delay;
             goto leave;
         }

@@ -9,7 +9,9 @@ Debian's pebble 2.4.0 lacks and lets a test see and steer what the client sends.
 - newOrder payloads that pebble accepts are decoded and recorded (identifiers, "profile",
   "replaces"); an order for a profile the front does not offer is refused with invalidProfile,
   as a CA would.
-- Rules inject ACME problems with Retry-After (e.g. a rateLimited answer to the next newOrder).
+- Rules inject ACME problems with Retry-After (e.g. a rateLimited answer to the next newOrder),
+  or rewrite pebble's answer to say an object is still "processing" with a Retry-After (pebble
+  itself never asks a client to wait).
 - Everything else goes to pebble unchanged. The Host header is passed on, so pebble writes the
   front's address into every URL it returns and all later requests come through the front too.
 
@@ -60,6 +62,7 @@ class AcmeFront:
         self.default_window = None   # (start, end, explanationURL) for unknown certIDs
         self.ari_retry_after = None  # seconds (int) or None: Retry-After on renewalInfo answers
         self.rules = []              # injected answers, see add_rule()
+        self.rewrites = []           # rewritten answers, see add_rewrite()
         self.requests = []           # (time, method, path)
         self.ari_gets = []           # (time, certID)
         self.new_orders = []         # decoded newOrder payloads
@@ -88,6 +91,21 @@ class AcmeFront:
             self.rules.append({"method": method, "path": path, "status": status,
                                "problem": problem, "detail": detail,
                                "retry_after": retry_after, "times": times})
+
+    def add_rewrite(self, method, path, status, retry_after, times=1):
+        """Pebble's answers to the next 'times' requests 'method' to a path starting with 'path'
+        say "status": 'status' (without "certificate") and carry Retry-After: 'retry_after'."""
+        with self.lock:
+            self.rewrites.append({"method": method, "path": path, "status": status,
+                                  "retry_after": retry_after, "times": times})
+
+    def take_rewrite(self, method, path):
+        with self.lock:
+            for rw in self.rewrites:
+                if rw["times"] > 0 and rw["method"] == method and path.startswith(rw["path"]):
+                    rw["times"] -= 1
+                    return dict(rw)
+        return None
 
     def snapshot(self):
         with self.lock:
@@ -181,11 +199,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if order is not None and status == 201:
             with front.lock:  # accepted ones only: a badNonce retry sends the same order again
                 front.new_orders.append(order)
+        if 200 <= status < 300:
+            rw = front.take_rewrite(method, self.path)
+            if rw:
+                data, headers = self.rewrite(rw, data, headers)
         if method == "GET" and self.path == "/dir" and status == 200:
             data = self.directory(data)
         ctype = next((v for k, v in headers if k.lower() == "content-type"), "application/json")
         self.reply(status, data, [(k, v) for k, v in headers if k.lower() != "content-type"],
                    ctype=ctype)
+
+    @staticmethod
+    def rewrite(rw, data, headers):
+        obj = json.loads(data)
+        obj["status"] = rw["status"]
+        obj.pop("certificate", None)
+        headers = [(k, v) for k, v in headers if k.lower() != "retry-after"]
+        headers.append(("Retry-After", str(rw["retry_after"])))
+        return json.dumps(obj).encode(), headers
 
     def problem(self, status, problem, detail, retry_after=None):
         headers = [("Retry-After", str(retry_after))] if retry_after is not None else []

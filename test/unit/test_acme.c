@@ -53,7 +53,9 @@ static const struct {
     { SEC(2), -1, SEC(2) },
     { 0, SEC(5), SEC(5) },
     { 0, 0, SEC(1) },
-    { MSEC(100), SEC(3600), SEC(10) },
+    /* a long Retry-After is taken as it is: the caller ends the job and reschedules */
+    { MSEC(100), SEC(3600), SEC(3600) },
+    { MSEC(100), SEC(30), SEC(30) },
 };
 
 START_TEST(test_poll_delay)
