@@ -136,7 +136,8 @@ static const char *add_domain_name(cmd_parms *cmd, md_t *md, const char *name)
                             "'*.' for a wildcard)",
                             cmd->cmd->name, name);
     }
-    md_array_str_add_missing(md->domains, lname, cmd->pool);
+    /* an IPv6 address the way ACME identifiers and certificates spell it (RFC 5952) */
+    md_array_str_add_missing(md->domains, md_util_ip_canonical(lname, cmd->pool), cmd->pool);
     return NULL;
 }
 
