@@ -208,12 +208,11 @@ static void log_failure(md_job_t *job, md_result_t *result, apr_status_t rv, int
     md_drive_t *drive = job->drive;
     const md_t *md = job->item->md;
     const char *wait = md_duration_format(apr_time_from_sec(apr_time_sec(next_run - now)), p);
+    const char *hint = md_renew_config_hint(result->problem);
 
     if (job->ca_count > 1) {
         wait = apr_pstrcat(p, wait, " at ", ca_url_at(job, job->ca_start, p), NULL);
     }
-    const char *hint = md_renew_config_hint(result->problem);
-
     if (cls == MD_RETRY_CONFIG) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, drive->s,
                      APLOGNO(12607) "%s: renewal failed with an error that needs a change of "

@@ -160,11 +160,6 @@ md_json_t *md_status_md_json(md_reg_t *reg, apr_hash_t *live, const md_reg_item_
     md_renew_reason_t reason = item->reason;
     apr_time_t renew_at = item->renew_at;
 
-    if (md->ca_url) {
-        apr_array_header_t *a = apr_array_make(p, 1, sizeof(const char *));
-        APR_ARRAY_PUSH(a, const char *) = md->ca_url;
-        md_json_setsa(a, json, MD_KEY_CA, MD_KEY_URLS);
-    }
     if (md->state_descr) {
         md_json_sets(md->state_descr, json, MD_KEY_STATE_DESCR);
     }
