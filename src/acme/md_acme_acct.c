@@ -462,8 +462,7 @@ static apr_array_header_t *mailto_contacts(const md_t *md, apr_pool_t *p)
 
 /* Why a CA refused a newAccount with an external account binding: say so and name the directive
  * (APR_INCOMPLETE: a configuration error). Other problems (rate limits, 5xx) stay as they are. */
-static apr_status_t eab_refused(apr_status_t rv, const md_t *md, md_result_t *result,
-                                apr_pool_t *p)
+static apr_status_t eab_refused(apr_status_t rv, const md_t *md, md_result_t *result, apr_pool_t *p)
 {
     if (!md_has_eab(md) || APR_STATUS_IS_EAGAIN(rv) || !result->problem) {
         return rv;
@@ -555,9 +554,9 @@ static apr_status_t acct_create(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_ac
     acct = apr_pcalloc(p, sizeof(*acct));
     acct->ca_url = acme->url;
     acct->contacts = mailto_contacts(md, p);
-    acct->agreement =
-        (acme->tos && md->ca_agreement && !strcmp(md->ca_agreement, MD_TOS_ACCEPTED)) ? acme->tos
-                                                                                      : NULL;
+    acct->agreement = (acme->tos && md->ca_agreement && !strcmp(md->ca_agreement, MD_TOS_ACCEPTED))
+                          ? acme->tos
+                          : NULL;
     if (md_has_eab(md)) {
         acct->eab_kid = md->eab_kid;
         acct->eab_digest = md_acme_eab_digest(md->eab_hmac, p);

@@ -24,16 +24,17 @@
 
 /* 3. */
 static apr_status_t take_answer(md_acme_ari_t *ari, const md_acme_t *acme,
-                                const md_http_response_t *hresp, md_result_t *result,
-                                apr_pool_t *p)
+                                const md_http_response_t *hresp, md_result_t *result, apr_pool_t *p)
 {
     md_json_t *json = NULL;
 
     if (hresp->body_len > MD_ACME_ARI_MAX_LEN
         || APR_SUCCESS != md_json_readbuf(&json, p, hresp->body, hresp->body_len, NULL)
         || !md_json_is_object(json)) {
-        return md_result_printf(result, APR_EINVAL, "the renewal information of %s is no JSON "
-                                "object", acme->url);
+        return md_result_printf(result, APR_EINVAL,
+                                "the renewal information of %s is no JSON "
+                                "object",
+                                acme->url);
     }
     ari->start = md_time_parse_rfc3339(md_json_gets(json, MD_KEY_SUGGESTED_WINDOW, MD_KEY_START));
     ari->end = md_time_parse_rfc3339(md_json_gets(json, MD_KEY_SUGGESTED_WINDOW, MD_KEY_END));

@@ -40,8 +40,8 @@ static apr_time_t deadline_from_now(const md_acme_driver_t *driver)
  * meta.profiles; else none with a warning, or, with MDProfileMandatory, APR_INCOMPLETE (only a
  * change of the configuration or the CA helps).
  */
-static apr_status_t choose_profile(const char **pprofile, md_acme_t *acme,
-                                   md_acme_driver_t *driver, apr_pool_t *p)
+static apr_status_t choose_profile(const char **pprofile, md_acme_t *acme, md_acme_driver_t *driver,
+                                   apr_pool_t *p)
 {
     const md_t *md = driver->md;
     const char *offered;
@@ -181,9 +181,8 @@ static apr_status_t obtain_for_spec(md_acme_t *acme, const md_pkey_spec_t *spec,
     resumed = (order != NULL);
     for (;;) {
         if (!order) {
-            rv = md_acme_order_register(&order, acme, md->domains, md_pkey_spec_name(spec),
-                                        profile, replaces_of(acme, spec, driver),
-                                        driver->result, p);
+            rv = md_acme_order_register(&order, acme, md->domains, md_pkey_spec_name(spec), profile,
+                                        replaces_of(acme, spec, driver), driver->result, p);
             if (APR_SUCCESS != rv) {
                 return rv;
             }

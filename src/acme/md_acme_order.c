@@ -247,8 +247,8 @@ static int is_replaces_refused(apr_status_t rv, const md_acme_resp_t *resp)
 
 apr_status_t md_acme_order_register(md_acme_order_t **porder, md_acme_t *acme,
                                     const apr_array_header_t *domains, const char *pkey_name,
-                                    const char *profile, const char *replaces,
-                                    md_result_t *result, apr_pool_t *p)
+                                    const char *profile, const char *replaces, md_result_t *result,
+                                    apr_pool_t *p)
 {
     md_acme_resp_t *resp = NULL;
     md_acme_order_t *order;
@@ -294,8 +294,7 @@ apr_status_t md_acme_order_register(md_acme_order_t **porder, md_acme_t *acme,
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, APLOGNO(12222) "%s: new order %s (%s)%s%s%s%s",
                   result->md_name ? result->md_name : "", order->url,
                   md_acme_order_state_name(order->status), profile ? ", profile " : "",
-                  profile ? profile : "", replaces ? ", replacing " : "",
-                  replaces ? replaces : "");
+                  profile ? profile : "", replaces ? ", replacing " : "", replaces ? replaces : "");
     *porder = order;
     return APR_SUCCESS;
 }

@@ -76,8 +76,8 @@ int md_acme_order_is_resumable(const md_acme_order_t *order, const char *ca_url,
  */
 apr_status_t md_acme_order_register(md_acme_order_t **porder, md_acme_t *acme,
                                     const apr_array_header_t *domains, const char *pkey_name,
-                                    const char *profile, const char *replaces,
-                                    md_result_t *result, apr_pool_t *p);
+                                    const char *profile, const char *replaces, md_result_t *result,
+                                    apr_pool_t *p);
 
 /** Fetch the order's current state from the CA (POST-as-GET). Logs state changes. */
 apr_status_t md_acme_order_update(md_acme_order_t *order, md_acme_t *acme, md_result_t *result,

@@ -86,9 +86,9 @@ struct md_t {
      * kid, never the HMAC (it stays in the configuration, where the user put it). */
     const char *eab_kid;
     const char *eab_hmac;
-    const char *profile;            /* MDProfile: the CA's certificate profile, NULL for none */
-    int profile_mandatory;          /* MDProfileMandatory: flag or MD_UNSET (off) */
-    int ari_renewals;               /* MDRenewViaARI: flag or MD_UNSET (on) */
+    const char *profile;   /* MDProfile: the CA's certificate profile, NULL for none */
+    int profile_mandatory; /* MDProfileMandatory: flag or MD_UNSET (off) */
+    int ari_renewals;      /* MDRenewViaARI: flag or MD_UNSET (on) */
     /* Not persisted: MDRenewWindow was not configured, so renew_window is the default and the
      * certificate's lifetime decides (half of it left for 10 days or less, see md_renew.h). */
     int is_default_renew_window;

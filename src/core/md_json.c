@@ -412,7 +412,8 @@ apr_array_header_t *md_json_keys(const md_json_t *json, apr_pool_t *p)
     json_t *val;
 
     if (md_json_is_object(json)) {
-        json_object_foreach(json->j, key, val) {
+        json_object_foreach(json->j, key, val)
+        {
             (void)val;
             APR_ARRAY_PUSH(keys, const char *) = apr_pstrdup(p, key);
         }

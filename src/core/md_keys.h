@@ -26,11 +26,11 @@
 #define MD_KEY_TRANSITIVE    "transitive"
 #define MD_KEY_REQUIRE_HTTPS "require-https"
 #define MD_KEY_MUST_STAPLE   "must-staple"
-#define MD_KEY_EAB           "eab"
-#define MD_KEY_HMAC          "hmac"
-#define MD_KEY_PROFILE       "profile"
+#define MD_KEY_EAB               "eab"
+#define MD_KEY_HMAC              "hmac"
+#define MD_KEY_PROFILE           "profile"
 #define MD_KEY_PROFILE_MANDATORY "profile-mandatory"
-#define MD_KEY_ARI_RENEWALS  "ari-renewals"
+#define MD_KEY_ARI_RENEWALS      "ari-renewals"
 
 /* md_store.json */
 #define MD_KEY_STORE   "store"

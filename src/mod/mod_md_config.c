@@ -284,7 +284,8 @@ static const char *md_config_set_ca(cmd_parms *cmd, void *dc, int argc, char *co
 
     (void)dc;
     if (argc < 1) {
-        return "MDCertificateAuthority: give the ACME directory URL of the CA, e.g. " MD_ACME_DEF_URL;
+        return "MDCertificateAuthority: give the ACME directory URL of the CA, "
+               "e.g. " MD_ACME_DEF_URL;
     }
     urls = apr_array_make(cmd->pool, argc, sizeof(const char *));
     for (i = 0; i < argc; ++i) {

@@ -25,8 +25,8 @@ APLOG_USE_MODULE(md);
 
 #define MD_EAB_FILE_MAX (64 * 1024)
 #define MD_EAB_HINT                                                                                \
-    "write the key id and HMAC key the CA gave you ('MDExternalAccountBinding KID HMAC'), a "     \
-    "JSON file with them ({\"kid\": \"...\", \"hmac\": \"...\"}, may be readable by root only), " \
+    "write the key id and HMAC key the CA gave you ('MDExternalAccountBinding KID HMAC'), a "      \
+    "JSON file with them ({\"kid\": \"...\", \"hmac\": \"...\"}, may be readable by root only), "  \
     "or 'none'"
 
 /* Read {"kid": .., "hmac": ..} from 'path'; the raw text (it holds the HMAC) is cleansed. */

@@ -64,12 +64,12 @@ struct md_job_t {
     int notify_errors;      /* failed 'renewed' calls in a row */
     apr_time_t next_notify; /* when to call them again */
     apr_time_t next_expiry_check;
-    apr_time_t next_ari;    /* when to ask the CA for renewal information (0: never) */
+    apr_time_t next_ari; /* when to ask the CA for renewal information (0: never) */
     /* CA failover (several MDCertificateAuthority): touched by the job's thread only */
-    int ca_count;           /* CAs of the MD */
-    int ca_start;           /* the one the next attempt starts at (0 for each new renewal) */
-    int ca_errors;          /* failed attempts in a row there (MDRetryFailover) */
-    apr_time_t *ca_wait;    /* per CA: not asked before this (its Retry-After, a refusal) */
+    int ca_count;        /* CAs of the MD */
+    int ca_start;        /* the one the next attempt starts at (0 for each new renewal) */
+    int ca_errors;       /* failed attempts in a row there (MDRetryFailover) */
+    apr_time_t *ca_wait; /* per CA: not asked before this (its Retry-After, a refusal) */
 };
 
 struct md_drive_t {
@@ -166,13 +166,13 @@ static const apr_array_header_t *attempt_cas(int **pindex, const md_job_t *job, 
 
 /* After a failed attempt that ended at CA 'used' (-1: none reachable): where the next one starts
  * and when (at 'next_run', or soon when it goes to another CA, never before that CA's wait). */
-static apr_time_t failover(md_job_t *job, md_retry_class_t cls, int used,
-                           const md_result_t *result, apr_time_t next_run, apr_time_t now,
-                           apr_pool_t *p)
+static apr_time_t failover(md_job_t *job, md_retry_class_t cls, int used, const md_result_t *result,
+                           apr_time_t next_run, apr_time_t now, apr_pool_t *p)
 {
     md_drive_t *drive = job->drive;
     int prev = (used >= 0) ? used : job->ca_start;
     int must_leave = (cls != MD_RETRY_TRANSIENT);
+    const char *why;
 
     if (job->ca_count <= 1) {
         return next_run;
@@ -185,19 +185,19 @@ static apr_time_t failover(md_job_t *job, md_retry_class_t cls, int used,
                                       drive->mc->retry_failover, must_leave);
     if (job->ca_start != prev) {
         next_run = now + md_renew_retry_delay(1, drive->mc->retry_delay, MD_RETRY_MAX, jitter());
+        why = (cls == MD_RETRY_RATE_LIMIT) ? "rate limited"
+              : (cls == MD_RETRY_CONFIG)   ? "refused"
+                                           : apr_psprintf(p, "failed %d times in a row "
+                                                          "(MDRetryFailover)",
+                                                          drive->mc->retry_failover);
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, drive->s,
                      APLOGNO(12909) "%s: the next attempt goes to the CA at %s (CA failover: %s "
                                     "at %s)",
-                     job->item->md->name, ca_url_at(job, job->ca_start, p),
-                     (cls == MD_RETRY_RATE_LIMIT) ? "rate limited"
-                     : (cls == MD_RETRY_CONFIG)   ? "refused"
-                                                  : apr_psprintf(p, "failed %d times in a row "
-                                                                    "(MDRetryFailover)",
-                                                                 drive->mc->retry_failover),
+                     job->item->md->name, ca_url_at(job, job->ca_start, p), why,
                      ca_url_at(job, prev, p));
         md_job_note(drive->mc->store, job->item->md->name, "failover",
-                    apr_psprintf(p, "next attempt at %s", ca_url_at(job, job->ca_start, p)), 0,
-                    now, p);
+                    apr_psprintf(p, "next attempt at %s", ca_url_at(job, job->ca_start, p)), 0, now,
+                    p);
     }
     return (job->ca_wait[job->ca_start] > next_run) ? job->ca_wait[job->ca_start] : next_run;
 }
@@ -234,8 +234,7 @@ static void log_failure(md_job_t *job, md_result_t *result, apr_status_t rv, int
     }
 }
 
-static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, int used,
-                     apr_pool_t *p)
+static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, int used, apr_pool_t *p)
 {
     md_drive_t *drive = job->drive;
     const md_t *md = job->item->md;
@@ -433,10 +432,9 @@ static int job_due(const md_job_t *job, apr_time_t now)
 
     if (job->item->is_watched && !job->item->is_staged) {
         /* after a failure or a veto the retry time rules, not MDCheckInterval */
-        if ((job->errors || job->vetoes)
-                ? (now >= job->next_run)
-                : (now >= job->next_check && now >= job->next_run
-                   && now >= md_reg_item_due(job->item, NULL, now))) {
+        if ((job->errors || job->vetoes) ? (now >= job->next_run)
+                                         : (now >= job->next_check && now >= job->next_run
+                                            && now >= md_reg_item_due(job->item, NULL, now))) {
             what |= DO_RENEW;
         }
         else if (job->next_ari && now >= job->next_ari && !job->errors) {
@@ -500,8 +498,9 @@ static void look(md_job_t *job, apr_time_t now)
     md_drive_t *drive = job->drive;
     md_renew_reason_t reason;
     apr_time_t due = md_reg_item_due(job->item, &reason, now);
-    apr_interval_time_t interval = md_renew_check_interval(
-        drive->mc->check_interval, job->item->valid_from, job->item->valid_until);
+    apr_interval_time_t interval =
+        md_renew_check_interval(drive->mc->check_interval, job->item->valid_from,
+                                job->item->valid_until);
 
     job->next_check = md_renew_next_look(now, interval, due);
     if (APLOG_IS_LEVEL(drive->s, APLOG_DEBUG)) {

@@ -85,8 +85,8 @@ static apr_time_t choose(int *pis_new, const md_acme_ari_t *ari, const md_json_t
  * when to ask again, *pis_ca whether the CA said so (Retry-After). */
 static void update_one(apr_time_t *pat, apr_time_t *pnext, int *pis_ca, md_json_t *entry,
                        const md_reg_item_t *item, const char *id, const md_json_t *old,
-                       const md_http_config_t *http_config, md_acme_acct_cache_t *cache,
-                       double r, apr_time_t now, apr_pool_t *p)
+                       const md_http_config_t *http_config, md_acme_acct_cache_t *cache, double r,
+                       apr_time_t now, apr_pool_t *p)
 {
     const md_t *md = item->md;
     md_result_t *result = md_result_make(md->name, p);
@@ -99,12 +99,12 @@ static void update_one(apr_time_t *pat, apr_time_t *pnext, int *pis_ca, md_json_
     rv = md_acme_ari_fetch(&ari, md_ca_urls(md, p), id, http_config, cache, result, p);
     if (APR_SUCCESS != rv) {
         *pat = 0;
-        *pnext = APR_STATUS_IS_ENOTIMPL(rv) || APR_STATUS_IS_ENOENT(rv)
-                     ? now + MD_ARI_RETRY_MAX
-                     : md_renew_ari_next(result->ready_at ? result->ready_at
-                                                          : now + MD_ARI_RETRY_ERROR,
-                                         now);
-        md_json_sets(APR_STATUS_IS_ENOTIMPL(rv)  ? "no CA of the MD offers renewal information"
+        *pnext =
+            APR_STATUS_IS_ENOTIMPL(rv) || APR_STATUS_IS_ENOENT(rv)
+                ? now + MD_ARI_RETRY_MAX
+                : md_renew_ari_next(result->ready_at ? result->ready_at : now + MD_ARI_RETRY_ERROR,
+                                    now);
+        md_json_sets(APR_STATUS_IS_ENOTIMPL(rv) ? "no CA of the MD offers renewal information"
                      : APR_STATUS_IS_ENOENT(rv) ? "no CA of the MD knows the certificate"
                                                 : md_result_to_text(result, p),
                      entry, K_ERROR);
@@ -126,8 +126,7 @@ static void update_one(apr_time_t *pat, apr_time_t *pnext, int *pis_ca, md_json_
         md_json_sets(ari.explanation, entry, K_EXPLANATION);
     }
     md_json_sets(md_time_http(*pat, p), entry, K_RENEW_AT);
-    md_log_perror(MD_LOG_MARK, (is_new && *pat < item->renew_at) ? MD_LOG_INFO : MD_LOG_DEBUG, 0,
-                  p,
+    md_log_perror(MD_LOG_MARK, (is_new && *pat < item->renew_at) ? MD_LOG_INFO : MD_LOG_DEBUG, 0, p,
                   APLOGNO(12905) "%s: the CA suggests renewing certificate %s between %s and %s%s%s"
                                  " (ARI): renewal at %s%s; asking again at %s",
                   md->name, id, md_time_rfc3339(ari.start, p), md_time_rfc3339(ari.end, p),

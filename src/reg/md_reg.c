@@ -550,8 +550,7 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
             }
             item->has_cert = 1;
             reason = md_renew_due(&at, f->info.not_before, f->info.not_after, f->covers_all,
-                                  md_renew_window_for(md->renew_window,
-                                                      md->is_default_renew_window,
+                                  md_renew_window_for(md->renew_window, md->is_default_renew_window,
                                                       f->info.not_before, f->info.not_after),
                                   now);
         }

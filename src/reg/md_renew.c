@@ -27,8 +27,7 @@ const md_timeslice_t *md_renew_window_for(const md_timeslice_t *window, int is_d
 {
     static const md_timeslice_t half = { 100, 50 };
 
-    if (is_default && not_after > not_before
-        && not_after - not_before <= MD_RENEW_SHORT_LIFETIME) {
+    if (is_default && not_after > not_before && not_after - not_before <= MD_RENEW_SHORT_LIFETIME) {
         return &half;
     }
     return window;

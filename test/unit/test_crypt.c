@@ -592,9 +592,10 @@ static md_cert_t *cert_with(const unsigned char *aki, int aki_len, const char *s
 /* RFC 9773 appendix A, and a serial without the high bit (no leading zero octet) */
 START_TEST(test_ari_cert_id)
 {
-    static const unsigned char aki[] = { 0x69, 0x88, 0x5B, 0x6B, 0x87, 0x46, 0x40,
-                                         0x41, 0xE1, 0xB3, 0x7B, 0x84, 0x7B, 0xA0,
-                                         0xAE, 0x2C, 0xDE, 0x01, 0xC8, 0xD4 };
+    static const unsigned char aki[] = {
+        0x69, 0x88, 0x5B, 0x6B, 0x87, 0x46, 0x40, 0x41, 0xE1, 0xB3,
+        0x7B, 0x84, 0x7B, 0xA0, 0xAE, 0x2C, 0xDE, 0x01, 0xC8, 0xD4
+    };
     const char *id = NULL;
 
     ck_assert_int_eq(APR_SUCCESS,
@@ -603,8 +604,7 @@ START_TEST(test_ari_cert_id)
     ck_assert_int_eq(APR_SUCCESS,
                      md_cert_get_ari_cert_id(&id, cert_with(aki, 20, "7F01"), unit_pool));
     ck_assert_str_eq("aYhba4dGQEHhs3uEe6CuLN4ByNQ.fwE", id);
-    ck_assert_int_eq(APR_ENOENT,
-                     md_cert_get_ari_cert_id(&id, cert_with(NULL, 0, "01"), unit_pool));
+    ck_assert_int_eq(APR_ENOENT, md_cert_get_ari_cert_id(&id, cert_with(NULL, 0, "01"), unit_pool));
     ck_assert_ptr_null(id);
 }
 END_TEST

@@ -56,14 +56,14 @@ static const struct {
     apr_interval_time_t lifetime;
     apr_interval_time_t left_at_renewal; /* lifetime left when the renewal is due */
 } short_cases[] = {
-    { "33%", 1, 90 * DAY, 90 * DAY * 33 / 100 },      /* 29.7 days */
-    { "33%", 1, 45 * DAY, 45 * DAY * 33 / 100 },      /* Let's Encrypt tlsserver: 14.85 days */
-    { "33%", 1, 11 * DAY, 11 * DAY * 33 / 100 },      /* just above 10 days */
-    { "33%", 1, 10 * DAY, 5 * DAY },                  /* 10 days: half */
-    { "33%", 1, 160 * HOUR, 80 * HOUR },              /* shortlived: 3 days 8 h left */
-    { "33%", 1, 6 * HOUR, 3 * HOUR },                 /* very short */
-    { "33%", 0, 160 * HOUR, 160 * HOUR * 33 / 100 },  /* configured 33% wins */
-    { "2d", 0, 160 * HOUR, 2 * DAY },                 /* configured duration wins */
+    { "33%", 1, 90 * DAY, 90 * DAY * 33 / 100 },     /* 29.7 days */
+    { "33%", 1, 45 * DAY, 45 * DAY * 33 / 100 },     /* Let's Encrypt tlsserver: 14.85 days */
+    { "33%", 1, 11 * DAY, 11 * DAY * 33 / 100 },     /* just above 10 days */
+    { "33%", 1, 10 * DAY, 5 * DAY },                 /* 10 days: half */
+    { "33%", 1, 160 * HOUR, 80 * HOUR },             /* shortlived: 3 days 8 h left */
+    { "33%", 1, 6 * HOUR, 3 * HOUR },                /* very short */
+    { "33%", 0, 160 * HOUR, 160 * HOUR * 33 / 100 }, /* configured 33% wins */
+    { "2d", 0, 160 * HOUR, 2 * DAY },                /* configured duration wins */
     { "5d", 0, 90 * DAY, 5 * DAY },
 };
 
@@ -124,9 +124,9 @@ static const struct {
     apr_time_t expect;
     md_renew_reason_t reason; /* with MD_RENEW_NOT_DUE before */
 } ari_cases[] = {
-    { NOW - DAY, NOW - HOUR, 0.5, NOW + 30 * DAY, NOW, MD_RENEW_ARI },       /* past: now */
+    { NOW - DAY, NOW - HOUR, 0.5, NOW + 30 * DAY, NOW, MD_RENEW_ARI }, /* past: now */
     { NOW - DAY, NOW + DAY, 0.75, NOW + 30 * DAY, NOW + DAY / 2, MD_RENEW_NOT_DUE },
-    { NOW - DAY, NOW + DAY, 0.25, NOW + 30 * DAY, NOW, MD_RENEW_ARI },       /* picked in past */
+    { NOW - DAY, NOW + DAY, 0.25, NOW + 30 * DAY, NOW, MD_RENEW_ARI }, /* picked in past */
     { NOW + DAY, NOW + 3 * DAY, 0.0, NOW + 30 * DAY, NOW + DAY, MD_RENEW_NOT_DUE },
     { NOW + DAY, NOW + 3 * DAY, 0.5, NOW + 30 * DAY, NOW + 2 * DAY, MD_RENEW_NOT_DUE },
     { NOW + 40 * DAY, NOW + 42 * DAY, 0.5, NOW + 30 * DAY, NOW + 30 * DAY, MD_RENEW_NOT_DUE },
@@ -137,8 +137,8 @@ static const struct {
 START_TEST(ari_table)
 {
     md_renew_reason_t reason = MD_RENEW_NOT_DUE;
-    apr_time_t ari_at = md_renew_ari_pick(ari_cases[_i].start, ari_cases[_i].end,
-                                          ari_cases[_i].r, NOW);
+    apr_time_t ari_at =
+        md_renew_ari_pick(ari_cases[_i].start, ari_cases[_i].end, ari_cases[_i].r, NOW);
     apr_time_t at = md_renew_with_ari(&reason, ari_cases[_i].window_at, ari_at, NOW);
 
     ck_assert_int_eq(ari_cases[_i].expect, at);
@@ -161,22 +161,20 @@ static const struct {
     int errors, current, used, rate_limited;
     int expect, expect_errors;
 } failover_cases[] = {
-    { 0, 0, 0, 0, 0, 1 },  /* first failure at the first CA: stay */
-    { 1, 0, 0, 0, 0, 2 },
-    { 2, 0, 0, 0, 1, 0 },  /* third in a row: the next CA */
-    { 2, 2, 2, 0, 0, 0 },  /* the last CA wraps around to the first */
-    { 0, 0, 1, 0, 1, 1 },  /* the first could not be reached, the second failed: count there */
-    { 2, 0, 1, 0, 1, 1 },
-    { 0, 0, -1, 0, 0, 1 }, /* none could be reached: stay, counting */
-    { 0, 0, 0, 1, 1, 0 },  /* rate limited: the next CA at once */
+    { 0, 0, 0, 0, 0, 1 },                       /* first failure at the first CA: stay */
+    { 1, 0, 0, 0, 0, 2 }, { 2, 0, 0, 0, 1, 0 }, /* third in a row: the next CA */
+    { 2, 2, 2, 0, 0, 0 },                       /* the last CA wraps around to the first */
+    { 0, 0, 1, 0, 1, 1 }, /* the first could not be reached, the second failed: count there */
+    { 2, 0, 1, 0, 1, 1 }, { 0, 0, -1, 0, 0, 1 }, /* none could be reached: stay, counting */
+    { 0, 0, 0, 1, 1, 0 },                        /* rate limited: the next CA at once */
     { 1, 1, 2, 1, 0, 0 },
 };
 
 START_TEST(failover_table)
 {
     int errors = failover_cases[_i].errors;
-    int next = md_renew_failover(&errors, failover_cases[_i].current, failover_cases[_i].used, 3,
-                                 3, failover_cases[_i].rate_limited);
+    int next = md_renew_failover(&errors, failover_cases[_i].current, failover_cases[_i].used, 3, 3,
+                                 failover_cases[_i].rate_limited);
 
     ck_assert_int_eq(failover_cases[_i].expect, next);
     ck_assert_int_eq(failover_cases[_i].expect_errors, errors);
