@@ -3,7 +3,7 @@
 #   make          build build/mod_md.so and build/a2md
 #   make test     install what is missing, build, run unit and integration tests
 #   make demo     run the main job against a local pebble CA (see README)
-#   make install  copy mod_md.so and the a2enmod files into the system Apache
+#   make install  copy mod_md.so and the a2enmod files into the system Apache, a2md and its man page
 #
 # Every target that needs Debian packages first runs scripts/install-deps.sh (idempotent).
 

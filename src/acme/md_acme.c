@@ -65,6 +65,14 @@ static apr_status_t share_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+static apr_status_t share_destroy(void *data)
+{
+    md_acme_share_t *share = data;
+
+    apr_pool_destroy(share->p);
+    return APR_SUCCESS;
+}
+
 apr_status_t md_acme_share_create(md_acme_share_t **pshare, apr_pool_t *p)
 {
     md_acme_share_t *share = apr_pcalloc(p, sizeof(*share));
@@ -76,6 +84,7 @@ apr_status_t md_acme_share_create(md_acme_share_t **pshare, apr_pool_t *p)
         return rv;
     }
     apr_pool_cleanup_register(share->p, share, share_cleanup, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, share, share_destroy, apr_pool_cleanup_null);
     *pshare = share;
     return APR_SUCCESS;
 }

@@ -90,7 +90,10 @@ struct md_acme_resp_t {
 };
 
 
-/** A new, empty share; it lives as long as the process (its own pool and mutex). */
+/**
+ * A new, empty share with a pool and mutex of its own (jobs on any thread use it), destroyed with
+ * 'p' (a process-lifetime pool in the module).
+ */
 apr_status_t md_acme_share_create(md_acme_share_t **pshare, apr_pool_t *p);
 
 /** Let 'acme' use and feed 'share' (may be NULL: nothing shared). Call before md_acme_setup. */

@@ -5,10 +5,7 @@
  *   2. any valid account in accounts/ for the same CA
  *   3. the account in staging/<md>/ from an earlier attempt
  *   4. one this process created for the same CA (the shared cache: N MDs make one account)
- *   5. a new one: EC P-256 key, newAccount with contacts, ToS agreement (RFC 8555 7.3) and the
- *      external account binding when the MD has one (7.3.4)
- * Only accounts made with the MD's external account binding (or none, when it has none) are
- * taken in 1.-4. (md_acme_acct_fits_eab), so a changed binding makes a new account.
+ *   5. a new one: RSA 3072 key, newAccount with contacts and ToS agreement (RFC 8555 7.3)
  * Found accounts are checked with the CA (POST-as-GET of the account URL, RFC 8555 7.3, 6.3:
  * pebble refuses an empty update); one the CA
  * does not know or refuses is dropped for this job. Accounts from 3.-5. go to staging/<md>/;
@@ -44,6 +41,14 @@ struct md_acme_acct_cache_t {
     md_acme_share_t *share;      /* directories and nonces, NULL if it could not be made */
 };
 
+static apr_status_t cache_destroy(void *data)
+{
+    md_acme_acct_cache_t *cache = data;
+
+    apr_pool_destroy(cache->p); /* and the share with it */
+    return APR_SUCCESS;
+}
+
 apr_status_t md_acme_acct_cache_create(md_acme_acct_cache_t **pcache, apr_pool_t *p)
 {
     md_acme_acct_cache_t *cache = apr_pcalloc(p, sizeof(*cache));
@@ -57,6 +62,7 @@ apr_status_t md_acme_acct_cache_create(md_acme_acct_cache_t **pcache, apr_pool_t
                       APLOGNO(12209) "creating the pool and mutex of the account cache failed");
         return rv;
     }
+    apr_pool_cleanup_register(p, cache, cache_destroy, apr_pool_cleanup_null);
     cache->entries = apr_array_make(cache->p, 5, sizeof(md_acct_cache_entry_t *));
     if (APR_SUCCESS != md_acme_share_create(&cache->share, cache->p)) {
         cache->share = NULL; /* every job then fetches its own directory and nonce */
@@ -355,7 +361,7 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static apr_array_header_t *account_names(md_store_t *store, apr_pool_t *p)
+apr_array_header_t *md_acme_acct_ids(md_store_t *store, apr_pool_t *p)
 {
     apr_array_header_t *names = apr_array_make(p, 10, sizeof(const char *));
 
@@ -400,7 +406,7 @@ static apr_status_t find_installed(md_acme_acct_t **pacct, md_acme_t *acme,
             return rv;
         }
     }
-    names = account_names(driver->store, p);
+    names = md_acme_acct_ids(driver->store, p);
     for (i = 0; i < names->nelts; ++i) {
         id = APR_ARRAY_IDX(names, i, const char *);
         if (md->ca_account && !strcmp(id, md->ca_account)) {
@@ -464,7 +470,7 @@ static apr_array_header_t *mailto_contacts(const md_t *md, apr_pool_t *p)
  * (APR_INCOMPLETE: a configuration error). Other problems (rate limits, 5xx) stay as they are. */
 static apr_status_t eab_refused(apr_status_t rv, const md_t *md, md_result_t *result, apr_pool_t *p)
 {
-    if (!md_has_eab(md) || APR_STATUS_IS_EAGAIN(rv) || !result->problem) {
+    if (!md || !md_has_eab(md) || APR_STATUS_IS_EAGAIN(rv) || !result->problem) {
         return rv;
     }
     return md_result_problem_set(
@@ -475,106 +481,62 @@ static apr_status_t eab_refused(apr_status_t rv, const md_t *md, md_result_t *re
                      md->eab_kid, result->detail ? result->detail : "no detail"));
 }
 
-/* The newAccount payload (RFC 8555 7.3, 7.3.4) for 'acct' with the key 'pkey'. */
-static apr_status_t new_account_payload(md_json_t **ppayload, const md_acme_acct_t *acct,
-                                        const md_pkey_t *pkey, md_acme_t *acme,
-                                        md_acme_driver_t *driver, apr_pool_t *p)
+apr_status_t md_acme_acct_new(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme_t *acme,
+                              const apr_array_header_t *contacts, int agree, md_result_t *result,
+                              apr_pool_t *p)
 {
-    const md_t *md = driver->md;
-    md_json_t *payload = md_json_create(p), *eab = NULL;
-    apr_status_t rv;
-
-    *ppayload = NULL;
-    if (acct->contacts->nelts) {
-        md_json_setsa(acct->contacts, payload, MD_KEY_CONTACT);
-    }
-    if (md->ca_agreement && !strcmp(md->ca_agreement, MD_TOS_ACCEPTED)) {
-        md_json_setb(1, payload, MD_KEY_TOS_AGREED);
-    }
-    if (md_has_eab(md)) {
-        rv = eab_make(&eab, md, pkey, acme->new_account, driver->result, p);
-        if (APR_SUCCESS != rv) {
-            return rv;
-        }
-        md_json_setj(eab, payload, MD_KEY_EAB_BINDING);
-    }
-    *ppayload = payload;
-    return APR_SUCCESS;
+    return md_acme_acct_new_bound(pacct, ppkey, acme, contacts, agree, NULL, result, p);
 }
 
-/* What keeps a new account from being made before the CA is asked: terms of service not
- * accepted, a binding the CA requires but the MD lacks. APR_INCOMPLETE with the fix. */
-static apr_status_t acct_create_check(const md_acme_t *acme, md_acme_driver_t *driver)
+apr_status_t md_acme_acct_new_bound(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme_t *acme,
+                                    const apr_array_header_t *contacts, int agree,
+                                    const md_t *eab_md, md_result_t *result, apr_pool_t *p)
 {
-    const md_t *md = driver->md;
-    int accepted = md->ca_agreement && !strcmp(md->ca_agreement, MD_TOS_ACCEPTED);
-
-    if (acme->tos && !accepted) {
-        return md_result_printf(driver->result, APR_INCOMPLETE,
-                                "the CA requires you to accept its terms of service (%s); "
-                                "please read them and configure 'MDCertificateAgreement accepted'",
-                                acme->tos);
-    }
-    if (acme->eab_required && !md_has_eab(md)) {
-        return md_result_problem_set(
-            driver->result, APR_INCOMPLETE, MD_ACME_PROBLEM_PREFIX "externalAccountRequired",
-            apr_psprintf(driver->result->p,
-                         "the CA at %s requires an external account binding for new accounts: "
-                         "get a key id and HMAC key from the CA and configure "
-                         "'MDExternalAccountBinding KID HMAC'",
-                         acme->url));
-    }
-    return APR_SUCCESS;
-}
-
-static apr_status_t acct_create(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme_t *acme,
-                                md_acme_driver_t *driver, apr_pool_t *p)
-{
-    const md_t *md = driver->md;
     md_pkey_spec_t spec;
     md_pkey_t *pkey = NULL;
     md_acme_acct_t *acct;
     md_acme_resp_t *resp = NULL;
-    md_json_t *payload = NULL;
+    md_json_t *payload, *eab = NULL;
     apr_status_t rv;
 
-    rv = acct_create_check(acme, driver);
-    if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, APLOGNO(12215) "%s: %s", md->name,
-                      driver->result->detail);
-        return rv;
-    }
     memset(&spec, 0, sizeof(spec));
-    spec.type = MD_PKEY_TYPE_EC;
-    spec.curve = "secp256r1";
+    spec.type = MD_PKEY_TYPE_RSA;
+    spec.bits = MD_ACCT_KEY_BITS;
     rv = md_pkey_gen(&pkey, p, &spec);
     if (APR_SUCCESS != rv) {
-        return md_result_set(driver->result, rv, "generating an account key");
+        md_result_set(result, rv, "generating an account key");
+        return rv;
     }
     acct = apr_pcalloc(p, sizeof(*acct));
     acct->ca_url = acme->url;
-    acct->contacts = mailto_contacts(md, p);
-    acct->agreement = (acme->tos && md->ca_agreement && !strcmp(md->ca_agreement, MD_TOS_ACCEPTED))
-                          ? acme->tos
-                          : NULL;
-    if (md_has_eab(md)) {
-        acct->eab_kid = md->eab_kid;
-        acct->eab_digest = md_acme_eab_digest(md->eab_hmac, p);
+    acct->contacts = md_array_str_clone(p, contacts);
+    acct->agreement = (acme->tos && agree) ? acme->tos : NULL;
+    payload = md_json_create(p);
+    if (acct->contacts->nelts) {
+        md_json_setsa(acct->contacts, payload, MD_KEY_CONTACT);
     }
-    rv = new_account_payload(&payload, acct, pkey, acme, driver, p);
-    if (APR_SUCCESS != rv) {
-        goto leave;
+    if (agree) {
+        md_json_setb(1, payload, MD_KEY_TOS_AGREED);
     }
-    md_result_activity_printf(driver->result, "creating an account at %s", acme->url);
+    if (eab_md && md_has_eab(eab_md)) {
+        rv = eab_make(&eab, eab_md, pkey, acme->new_account, result, p);
+        if (APR_SUCCESS != rv) {
+            return rv;
+        }
+        md_json_setj(eab, payload, MD_KEY_EAB_BINDING);
+        acct->eab_kid = eab_md->eab_kid;
+        acct->eab_digest = md_acme_eab_digest(eab_md->eab_hmac, p);
+    }
+    md_result_activity_printf(result, "creating an account at %s", acme->url);
     md_acme_set_account(acme, NULL, pkey);
-    rv = md_acme_post(&resp, acme, acme->new_account, payload, 1, NULL, driver->result, p);
+    rv = md_acme_post(&resp, acme, acme->new_account, payload, 1, NULL, result, p);
     if (APR_SUCCESS != rv) {
-        rv = eab_refused(rv, md, driver->result, p);
+        rv = eab_refused(rv, eab_md, result, p);
         goto leave;
     }
     if (!resp->location) {
-        rv = md_result_set(driver->result, APR_EINVAL,
-                           "the CA answered newAccount without a Location");
+        rv = APR_EINVAL;
+        md_result_set(result, rv, "the CA answered newAccount without a Location");
         goto leave;
     }
     acct->url = apr_pstrdup(p, resp->location);
@@ -584,16 +546,51 @@ static apr_status_t acct_create(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_ac
         acct->status = MD_ACCT_STATUS_VALID;
     }
     md_acme_set_account(acme, acct->url, pkey);
-    md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, APLOGNO(12216) "%s: created account %s at %s%s%s",
-                  md->name, acct->url, acme->url,
-                  acct->eab_kid ? " bound to the external account " : "",
-                  acct->eab_kid ? acct->eab_kid : "");
     *pacct = acct;
     *ppkey = pkey;
 leave:
     if (APR_SUCCESS != rv) {
         md_acme_set_account(acme, NULL, NULL);
     }
+    return rv;
+}
+
+static apr_status_t acct_create(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme_t *acme,
+                                md_acme_driver_t *driver, apr_pool_t *p)
+{
+    const md_t *md = driver->md;
+    int accepted = md->ca_agreement && !strcmp(md->ca_agreement, MD_TOS_ACCEPTED);
+    apr_status_t rv;
+
+    if (acme->tos && !accepted) {
+        rv = md_result_printf(driver->result, APR_INCOMPLETE,
+                              "the CA requires you to accept its terms of service (%s); "
+                              "please read them and configure 'MDCertificateAgreement accepted'",
+                              acme->tos);
+    }
+    else if (acme->eab_required && !md_has_eab(md)) {
+        rv = md_result_problem_set(
+            driver->result, APR_INCOMPLETE, MD_ACME_PROBLEM_PREFIX "externalAccountRequired",
+            apr_psprintf(driver->result->p,
+                         "the CA at %s requires an external account binding for new accounts: "
+                         "get a key id and HMAC key from the CA and configure "
+                         "'MDExternalAccountBinding KID HMAC'",
+                         acme->url));
+    }
+    else {
+        rv = md_acme_acct_new_bound(pacct, ppkey, acme, mailto_contacts(md, p), accepted, md,
+                                    driver->result, p);
+        if (APR_SUCCESS == rv) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
+                          APLOGNO(12216) "%s: created account %s at %s%s%s", md->name,
+                          (*pacct)->url, acme->url,
+                          (*pacct)->eab_kid ? " bound to the external account " : "",
+                          (*pacct)->eab_kid ? (*pacct)->eab_kid : "");
+        }
+        return rv;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, APLOGNO(12215) "%s: %s", md->name,
+                  driver->result->detail);
     return rv;
 }
 
@@ -700,7 +697,7 @@ apr_status_t md_acme_acct_obtain(md_acme_acct_t **pacct, md_acme_acct_origin_t *
 static apr_status_t find_same_url(const char **pid, md_store_t *store, const char *url,
                                   apr_pool_t *p)
 {
-    apr_array_header_t *names = account_names(store, p);
+    apr_array_header_t *names = md_acme_acct_ids(store, p);
     md_acme_acct_t *acct = NULL;
     const char *id;
     int i;
@@ -716,9 +713,9 @@ static apr_status_t find_same_url(const char **pid, md_store_t *store, const cha
     return APR_ENOENT;
 }
 
-static const char *next_free_id(md_store_t *store, const char *ca_url, apr_pool_t *p)
+const char *md_acme_acct_free_id(md_store_t *store, const char *ca_url, apr_pool_t *p)
 {
-    apr_array_header_t *names = account_names(store, p);
+    apr_array_header_t *names = md_acme_acct_ids(store, p);
     const char *id;
     int n;
 
@@ -756,7 +753,7 @@ apr_status_t md_acme_drive_install_account(md_store_t *store, md_t *md, apr_pool
     }
     rv = find_same_url(&id, store, acct->url, p);
     if (APR_SUCCESS != rv) {
-        id = next_free_id(store, acct->ca_url, p);
+        id = md_acme_acct_free_id(store, acct->ca_url, p);
         if (!id) {
             rv = APR_EGENERAL;
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,

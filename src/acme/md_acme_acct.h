@@ -13,6 +13,11 @@
 #include "md_acme.h"
 #include "md_acme_drive.h"
 
+/* Account keys are RSA of this size, as the stock module makes them: it signs account requests
+ * with RS256 only, so an account with another key type would leave it unable to renew after a
+ * switch back (#11). */
+#define MD_ACCT_KEY_BITS 3072
+
 typedef struct md_acme_acct_t md_acme_acct_t;
 struct md_acme_acct_t {
     const char *id;               /* id in accounts/, NULL when not installed there */
@@ -78,6 +83,31 @@ const char *md_acme_eab_digest(const char *hmac64, apr_pool_t *p);
  * kid and HMAC key (a changed binding makes a new account).
  */
 int md_acme_acct_fits_eab(const md_acme_acct_t *acct, const md_t *md, apr_pool_t *p);
+
+/**
+ * newAccount (RFC 8555 7.3) at the session's CA with a new EC P-256 key, the 'contacts' (const
+ * char*, URIs) and, with 'agree', the agreement to the terms of service. On success 'acme' signs
+ * with the new account; *pacct (not installed, id NULL) and *ppkey live in 'p'. Failures are
+ * recorded in 'result' (statuses as md_acme_post()).
+ */
+apr_status_t md_acme_acct_new(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme_t *acme,
+                              const apr_array_header_t *contacts, int agree, md_result_t *result,
+                              apr_pool_t *p);
+
+/**
+ * md_acme_acct_new() with the external account binding of 'eab_md' (RFC 8555 7.3.4; may be NULL
+ * or an MD without binding: none). A binding the CA refuses is APR_INCOMPLETE with a detail
+ * naming MDExternalAccountBinding; an HMAC key that is not base64url is APR_INCOMPLETE too.
+ */
+apr_status_t md_acme_acct_new_bound(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme_t *acme,
+                                    const apr_array_header_t *contacts, int agree,
+                                    const md_t *eab_md, md_result_t *result, apr_pool_t *p);
+
+/** The ids of the accounts in accounts/ (const char*), sorted. In 'p'. */
+apr_array_header_t *md_acme_acct_ids(md_store_t *store, apr_pool_t *p);
+
+/** The first id not used in accounts/ for an account of 'ca_url', NULL if all are (10000). */
+const char *md_acme_acct_free_id(md_store_t *store, const char *ca_url, apr_pool_t *p);
 
 /** The id for a new account of 'ca_url' with sequence number 'n': "ACME-<host>-NNNN". */
 const char *md_acme_acct_id_make(const char *ca_url, int n, apr_pool_t *p);

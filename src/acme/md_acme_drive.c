@@ -252,6 +252,14 @@ static apr_status_t check_md(const md_acme_driver_t *driver)
     if (!driver->store) {
         return md_result_set(driver->result, APR_EINVAL, "no store to stage the result in");
     }
+    if (md->ca_proto && apr_strnatcasecmp(md->ca_proto, MD_PROTO_ACME)) {
+        /* APR_INCOMPLETE: the configuration must change */
+        return md_result_set(driver->result, APR_INCOMPLETE,
+                             apr_psprintf(driver->result->p,
+                                          "MDCertificateProtocol %s is not supported, the only "
+                                          "protocol is ACME",
+                                          md->ca_proto));
+    }
     return APR_SUCCESS;
 }
 

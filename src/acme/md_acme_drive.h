@@ -32,7 +32,7 @@ typedef struct md_acme_acct_cache_t md_acme_acct_cache_t;
 /**
  * A new, empty cache. The struct lives in 'p' (which must outlive all jobs using it); the cached
  * accounts live in a pool of the cache's own, so that jobs on other threads can use them after
- * the job that created them is gone.
+ * the job that created them is gone. That pool goes when 'p' is destroyed.
  */
 apr_status_t md_acme_acct_cache_create(md_acme_acct_cache_t **pcache, apr_pool_t *p);
 

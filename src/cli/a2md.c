@@ -1,539 +1,505 @@
-/* a2md: the command line tool to look at a mod_md store and to drive a renewal by hand.
+/* a2md: the operator's command line for a mod_md store (docs/a2md.md, man page docs/a2md.1).
  *
- *   a2md --version
- *   a2md -d STOREDIR list
- *   a2md -d STOREDIR [-C CAFILE] -a DIRECTORY_URL [-m MAIL] [--agree] [-k KEYSPEC]...
- *        [-c CHALLENGE]... drive NAME [NAME...] [+ NAME [NAME...]]...
- *        (each "+" starts another MD; several MDs are driven in parallel threads that share
- *        one account cache, as the module's jobs do)
- *   a2md -d STOREDIR activate NAME      install a staged account and make staging/NAME live
- *
- * Logs go to stderr: notice and above, -v info, -vv debug, -vvv and more trace levels.
+ * Upstream's command line (options -a -C -d -h -j -p -q -t -v -V; add, update, drive, list,
+ * store ..., acme ...) with the same text and -j JSON ({"status", "output", "description"}),
+ * plus status, renew, revoke, account ... and check. This file:
+ *   1. parses the global options
+ *   2. finds the command (and sub-command), opens the store as it needs it: read-only commands
+ *      never create or change a store, and a missing store is an error naming the path
+ *   3. runs it, then gives what it wrote into the server child's directories back to the
+ *      server's user (when run as root)
+ *   4. with -j prints the JSON envelope
+ * The commands live in a2md_reg.c, a2md_store.c, a2md_acme.c, a2md_ops.c, a2md_check.c.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_general.h>
-#include <apr_getopt.h>
 #include <apr_strings.h>
-#include <apr_thread_proc.h>
 
-#include "md.h"
-#include "md_log.h"
+#include "md_keys.h"
 #include "md_util.h"
 #include "md_version.h"
-#include "md_result.h"
-#include "md_http.h"
-#include "md_store.h"
 #include "md_store_fs.h"
-#include "md_acme_drive.h"
+#include "a2md.h"
 
-typedef struct {
-    md_log_level_t level;
-    const char *store_dir;
-    const char *ca_file;
-    const char *ca_url;
-    const char *proxy;
-    apr_array_header_t *contacts;   /* const char* */
-    apr_array_header_t *pks;        /* md_pkey_spec_t* */
-    apr_array_header_t *challenges; /* const char* */
-    int agree;
-    apr_interval_time_t timeout;
-} a2md_opts_t;
+/* ---- logging --------------------------------------------------------------------------------- */
 
 static int log_level_cb(void *baton, apr_pool_t *p, md_log_level_t level)
 {
-    const a2md_opts_t *opts = baton;
+    const a2md_t *a2md = baton;
+
     (void)p;
-    return level <= opts->level;
+    return level <= a2md->level;
 }
 
 static void log_print_cb(const char *file, int line, md_log_level_t level, apr_status_t rv,
                          const char *msg, void *baton, apr_pool_t *p)
 {
+    const a2md_t *a2md = baton;
     char buf[256];
-    (void)baton;
+
     (void)p;
+    if (a2md->level >= MD_LOG_DEBUG) {
+        fprintf(stderr, "[%s] %s:%d: ", md_log_level_name(level), file, line);
+    }
+    else {
+        fprintf(stderr, "a2md: [%s] ", md_log_level_name(level));
+    }
     if (rv) {
-        fprintf(stderr, "[%s] %s:%d: (%d) %s: %s\n", md_log_level_name(level), file, line, rv,
-                apr_strerror(rv, buf, sizeof(buf)), msg);
+        fprintf(stderr, "%s (%s)\n", msg, apr_strerror(rv, buf, sizeof(buf)));
     }
     else {
-        fprintf(stderr, "[%s] %s:%d: %s\n", md_log_level_name(level), file, line, msg);
+        fprintf(stderr, "%s\n", msg);
     }
 }
 
-static void usage(const char *msg)
+apr_status_t a2md_fail(a2md_t *a2md, apr_status_t rv, const char *fmt, ...)
 {
-    if (msg) {
-        fprintf(stderr, "a2md: %s\n", msg);
-    }
-    fprintf(stderr,
-            "usage: a2md [options] command [args]\n"
-            "  --version              print the version\n"
-            "  -d, --dir DIR          the store directory\n"
-            "  -a, --acme URL         the ACME directory URL\n"
-            "  -C, --cafile FILE      PEM roots to trust for the CA\n"
-            "  -p, --proxy URL        HTTP proxy\n"
-            "  -m, --contact MAIL     contact mail address (repeatable)\n"
-            "  -k, --key SPEC         key spec: RSA[-BITS] or a curve (repeatable)\n"
-            "  -c, --challenge TYPE   challenge type (repeatable; default http-01)\n"
-            "  -t, --timeout SECS     polling timeout\n"
-            "      --agree            accept the CA's terms of service\n"
-            "  -v                     more logging (repeat for more)\n"
-            "commands:\n"
-            "  list                   the MDs in domains/ and staging/\n"
-            "  drive NAME [NAME...] [+ NAME...]...\n"
-            "                         get a certificate for the names into staging/NAME;\n"
-            "                         each + starts another MD, driven in parallel\n"
-            "  activate NAME          install the staged account and activate staging/NAME\n");
-}
+    const char *msg;
+    va_list ap;
 
-/* ---- list ------------------------------------------------------------------------------- */
-
-typedef struct {
-    md_store_t *store;
-    md_store_group_t group;
-} list_ctx_t;
-
-static const char *cert_until(md_store_t *store, md_store_group_t group, const md_t *md,
-                              apr_pool_t *p)
-{
-    const md_pkey_spec_t *spec = NULL;
-    apr_array_header_t *chain = NULL;
-
-    if (md->pks && md->pks->nelts) {
-        spec = APR_ARRAY_IDX(md->pks, 0, const md_pkey_spec_t *);
-    }
-    if (APR_SUCCESS
-            != md_store_load(store, group, md->name, md_chain_filename(spec, p), MD_SV_CHAIN,
-                             (void **)&chain, p)
-        || !chain || chain->nelts < 1) {
-        return "-";
-    }
-    return md_time_rfc3339(md_cert_get_not_after(APR_ARRAY_IDX(chain, 0, const md_cert_t *)), p);
-}
-
-static int list_md(void *baton, const char *name, apr_pool_t *ptemp)
-{
-    list_ctx_t *ctx = baton;
-    md_json_t *json = NULL;
-    md_t *md = NULL;
-    const char *err = NULL;
-
-    if (APR_SUCCESS != md_store_load_json(ctx->store, ctx->group, name, MD_FN_MD, &json, ptemp)
-        || APR_SUCCESS != md_from_json(&md, json, ptemp, &err)) {
-        printf("%-8s %-30s (no readable md.json%s%s)\n", md_store_group_name(ctx->group), name,
-               err ? ": " : "", err ? err : "");
-        return 1;
-    }
-    printf("%-8s %-30s %-10s valid-until %-22s %s\n", md_store_group_name(ctx->group), name,
-           md_state_name(md->state), cert_until(ctx->store, ctx->group, md, ptemp),
-           md->domains ? md_array_str_join(md->domains, ",", ptemp) : "");
-    return 1;
-}
-
-static apr_status_t cmd_list(md_store_t *store, apr_pool_t *p)
-{
-    list_ctx_t ctx;
-    apr_status_t rv;
-
-    ctx.store = store;
-    ctx.group = MD_SG_DOMAINS;
-    rv = md_store_iter_names(list_md, &ctx, store, MD_SG_DOMAINS, p);
-    if (APR_SUCCESS == rv || APR_STATUS_IS_ENOENT(rv)) {
-        ctx.group = MD_SG_STAGING;
-        rv = md_store_iter_names(list_md, &ctx, store, MD_SG_STAGING, p);
-    }
-    return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
-}
-
-/* ---- drive ------------------------------------------------------------------------------ */
-
-static void print_event(void *baton, const char *type, const char *detail)
-{
-    (void)baton;
-    printf("event %s: %s\n", type, detail ? detail : "");
-    fflush(stdout);
-}
-
-static md_t *make_md(const a2md_opts_t *opts, const char *const *names, int nnames, apr_pool_t *p)
-{
-    md_t *md = md_create_empty(p);
-    md_pkey_spec_t *spec;
-    int i;
-
-    md->name = apr_pstrdup(p, names[0]);
-    md->domains = apr_array_make(p, nnames, sizeof(const char *));
-    for (i = 0; i < nnames; ++i) {
-        md_array_str_add_missing(md->domains, md_util_str_tolower(names[i], p), p);
-    }
-    md->contacts = apr_array_make(p, 2, sizeof(const char *));
-    for (i = 0; i < opts->contacts->nelts; ++i) {
-        APR_ARRAY_PUSH(md->contacts, const char *) =
-            apr_pstrcat(p, "mailto:", APR_ARRAY_IDX(opts->contacts, i, const char *), NULL);
-    }
-    md->ca_url = opts->ca_url;
-    md->ca_proto = MD_PROTO_ACME;
-    md->ca_agreement = opts->agree ? MD_TOS_ACCEPTED : NULL;
-    md->ca_challenges = opts->challenges;
-    md->pks = opts->pks;
-    if (!md->pks->nelts) {
-        spec = apr_pcalloc(p, sizeof(*spec));
-        spec->type = MD_PKEY_TYPE_DEFAULT;
-        spec->bits = MD_PKEY_RSA_BITS_DEF;
-        APR_ARRAY_PUSH(md->pks, md_pkey_spec_t *) = spec;
-    }
-    return md;
-}
-
-typedef struct {
-    md_store_t *store;
-    const a2md_opts_t *opts;
-    const md_http_config_t *http_config;
-    md_acme_acct_cache_t *cache;
-    md_t *md;
-    apr_pool_t *p;
-    apr_status_t rv;
-} drive_job_t;
-
-static apr_status_t drive_one(drive_job_t *job)
-{
-    md_acme_driver_t driver;
-    md_result_t *result = md_result_make(job->md->name, job->p);
-    apr_pool_t *p = job->p;
-    apr_status_t rv;
-
-    memset(&driver, 0, sizeof(driver));
-    driver.store = job->store;
-    driver.md = job->md;
-    driver.http_config = job->http_config;
-    driver.acct_cache = job->cache;
-    driver.challenges = job->opts->challenges;
-    driver.result = result;
-    driver.event_cb = print_event;
-    driver.poll_timeout = job->opts->timeout;
-    rv = md_acme_drive_renew(&driver, p);
-    if (APR_SUCCESS == rv) {
-        printf("%s: ok: %s\n", job->md->name, md_result_to_text(result, p));
-    }
-    else {
-        printf("%s: failed (%d) while %s: %s\n", job->md->name, rv,
-               result->activity ? result->activity : "starting", md_result_to_text(result, p));
-        if (result->ready_at) {
-            printf("%s: retry after %s\n", job->md->name, md_time_rfc3339(result->ready_at, p));
-        }
-    }
-    fflush(stdout);
+    va_start(ap, fmt);
+    msg = apr_pvsprintf(a2md->p, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "a2md: %s\n", msg);
     return rv;
 }
 
-static void *APR_THREAD_FUNC drive_thread(apr_thread_t *thread, void *baton)
+/* ---- output ---------------------------------------------------------------------------------- */
+
+void a2md_note(a2md_t *a2md, const char *fmt, ...)
 {
-    drive_job_t *job = baton;
-    job->rv = drive_one(job);
-    apr_thread_exit(thread, job->rv);
+    FILE *f = a2md->output ? stderr : stdout;
+    va_list ap;
+
+    va_start(ap, fmt);
+    vfprintf(f, fmt, ap);
+    va_end(ap);
+    fputc('\n', f);
+}
+
+void a2md_out_json(a2md_t *a2md, const md_json_t *json)
+{
+    if (a2md->output) {
+        md_json_array_append(a2md->output, md_json_clone(json, a2md->p));
+    }
+}
+
+void a2md_out_md(a2md_t *a2md, const md_t *md, const md_reg_item_t *item)
+{
+    md_json_t *json;
+
+    if (a2md->output) {
+        json = md_to_json(md, a2md->p);
+        if (item) {
+            md_json_setl((long)item->md->state, json, MD_KEY_STATE);
+            md_json_setb(item->reason != MD_RENEW_NOT_DUE, json, MD_KEY_RENEW);
+        }
+        a2md_out_json(a2md, json);
+        return;
+    }
+    printf("md: %s [%s]\n", md->name, md_array_str_join(md->domains, ", ", a2md->p));
+}
+
+apr_status_t a2md_registry(md_reg_t **preg, a2md_t *a2md)
+{
+    apr_status_t rv;
+
+    rv = md_reg_create(preg, a2md->store, a2md->p);
+    if (APR_SUCCESS == rv) {
+        rv = md_reg_load_stored(*preg, apr_time_now(), a2md->p);
+    }
+    if (APR_SUCCESS != rv) {
+        return a2md_fail(a2md, rv, "reading the MDs of the store at %s failed", a2md->store_dir);
+    }
+    return rv;
+}
+
+const char *a2md_ca_url(a2md_t *a2md, const md_t *md)
+{
+    if (md->ca_url) {
+        return md->ca_url;
+    }
+    if (a2md->ca_url) {
+        return a2md->ca_url;
+    }
+    a2md_fail(a2md, APR_INCOMPLETE,
+              "%s: no CA: give it with 'a2md update %s ca <directory url>' (or -a <url>)", md->name,
+              md->name);
     return NULL;
 }
 
-/* The names up to a "+" form one MD; several MDs are driven in parallel threads that share one
- * account cache, as the module's jobs do. */
-static apr_array_header_t *make_jobs(md_store_t *store, const a2md_opts_t *opts,
-                                     const md_http_config_t *http_config,
-                                     md_acme_acct_cache_t *cache, const char *const *names,
-                                     int nnames, apr_pool_t *p)
+int a2md_md_exists(a2md_t *a2md, const char *name)
 {
-    apr_array_header_t *jobs = apr_array_make(p, 2, sizeof(drive_job_t *));
-    drive_job_t *job;
-    int i, start = 0;
+    apr_time_t mtime;
 
-    for (i = 0; i <= nnames; ++i) {
-        if (i < nnames && strcmp("+", names[i]) != 0) {
-            continue;
-        }
-        if (i > start) {
-            job = apr_pcalloc(p, sizeof(*job));
-            job->store = store;
-            job->opts = opts;
-            job->http_config = http_config;
-            job->cache = cache;
-            apr_pool_create(&job->p, p);
-            job->md = make_md(opts, names + start, i - start, job->p);
-            APR_ARRAY_PUSH(jobs, drive_job_t *) = job;
-        }
-        start = i + 1;
-    }
-    return jobs;
+    return APR_SUCCESS
+           == md_store_get_modified(&mtime, a2md->store, MD_SG_DOMAINS, name, MD_FN_MD, a2md->p);
 }
 
-static apr_status_t cmd_drive(md_store_t *store, const a2md_opts_t *opts, const char *const *names,
-                              int nnames, apr_pool_t *p)
-{
-    md_http_config_t http_config;
-    md_acme_acct_cache_t *cache = NULL;
-    apr_array_header_t *jobs, *threads;
-    apr_thread_t *thread = NULL;
-    drive_job_t *job;
-    apr_status_t rv, trv;
-    int i;
+/* ---- usage ----------------------------------------------------------------------------------- */
 
-    if (nnames < 1) {
-        usage("drive needs at least one name");
-        return APR_EINVAL;
-    }
-    if (!opts->ca_url) {
-        usage("drive needs the ACME directory URL (-a)");
-        return APR_EINVAL;
-    }
-    memset(&http_config, 0, sizeof(http_config));
-    http_config.user_agent = "a2md/" MD_MODULE_VERSION;
-    http_config.ca_file = opts->ca_file;
-    http_config.proxy_url = opts->proxy;
-    rv = md_acme_acct_cache_create(&cache, p);
-    if (APR_SUCCESS != rv) {
-        return rv;
-    }
-    jobs = make_jobs(store, opts, &http_config, cache, names, nnames, p);
-    if (jobs->nelts == 1) {
-        return drive_one(APR_ARRAY_IDX(jobs, 0, drive_job_t *));
-    }
-    threads = apr_array_make(p, jobs->nelts, sizeof(apr_thread_t *));
-    for (i = 0; i < jobs->nelts; ++i) {
-        job = APR_ARRAY_IDX(jobs, i, drive_job_t *);
-        rv = apr_thread_create(&thread, NULL, drive_thread, job, p);
-        if (APR_SUCCESS != rv) {
-            job->rv = drive_one(job);
-            thread = NULL;
-        }
-        APR_ARRAY_PUSH(threads, apr_thread_t *) = thread;
-    }
-    rv = APR_SUCCESS;
-    for (i = 0; i < jobs->nelts; ++i) {
-        thread = APR_ARRAY_IDX(threads, i, apr_thread_t *);
-        job = APR_ARRAY_IDX(jobs, i, drive_job_t *);
-        if (thread) {
-            apr_thread_join(&trv, thread);
-        }
-        if (APR_SUCCESS != job->rv) {
-            rv = job->rv;
-        }
-    }
-    return rv;
-}
-
-/* ---- activate --------------------------------------------------------------------------- */
-
-static apr_status_t cmd_activate(md_store_t *store, const char *name, apr_pool_t *p)
-{
-    md_json_t *json = NULL;
-    md_t *md = NULL;
-    apr_status_t rv;
-
-    rv = md_store_load_json(store, MD_SG_STAGING, name, MD_FN_MD, &json, p);
-    if (APR_SUCCESS == rv) {
-        rv = md_from_json(&md, json, p, NULL);
-    }
-    if (APR_SUCCESS != rv) {
-        fprintf(stderr, "a2md: %s: nothing usable staged\n", name);
-        return rv;
-    }
-    rv = md_acme_drive_install_account(store, md, p);
-    if (APR_SUCCESS == rv) {
-        printf("%s: account %s\n", name, md->ca_account);
-    }
-    else if (!APR_STATUS_IS_ENOENT(rv)) {
-        return rv;
-    }
-    rv = md_store_activate(store, name, p);
-    if (APR_SUCCESS == rv) {
-        printf("%s: activated\n", name);
-    }
-    return rv;
-}
-
-/* ---- main ------------------------------------------------------------------------------- */
-
-enum { OPT_VERSION = 256, OPT_AGREE };
-
-static const apr_getopt_option_t options[] = {
-    { "version", OPT_VERSION, 0, "print the version" },
-    { "agree", OPT_AGREE, 0, "accept the terms of service" },
-    { "dir", 'd', 1, "store directory" },
-    { "acme", 'a', 1, "ACME directory URL" },
-    { "cafile", 'C', 1, "CA roots" },
-    { "proxy", 'p', 1, "proxy" },
-    { "contact", 'm', 1, "contact" },
-    { "key", 'k', 1, "key spec" },
-    { "challenge", 'c', 1, "challenge type" },
-    { "timeout", 't', 1, "poll timeout" },
-    { "verbose", 'v', 0, "more logging" },
-    { "help", 'h', 0, "help" },
+static const apr_getopt_option_t main_opts[] = {
+    { "acme", 'a', 1, "the directory URL of the ACME CA" },
+    { "cafile", 'C', 1, "PEM file with the root certificates to trust for the CA" },
+    { "dir", 'd', 1, "the store directory (MDStoreDir, e.g. /etc/apache2/md)" },
+    { "help", 'h', 0, "print this help" },
+    { "json", 'j', 0, "print the result as JSON" },
+    { "proxy", 'p', 1, "HTTP proxy URL for talking to the CA" },
+    { "quiet", 'q', 0, "log less (repeatable)" },
+    { "terms", 't', 1, "agree to the CA's terms of service ('accepted' or their URL)" },
+    { "verbose", 'v', 0, "log more (repeatable)" },
+    { "version", 'V', 0, "print the version" },
     { NULL, 0, 0, NULL },
 };
 
-static apr_status_t add_key_spec(a2md_opts_t *opts, const char *arg, apr_pool_t *p)
-{
-    md_pkey_spec_t *spec = NULL;
-    const char *words[2];
-    const char *err = NULL;
-    const char *dash = strchr(arg, '-');
-    apr_size_t nused = 0, nwords = 1;
-    apr_status_t rv;
+static const a2md_cmd_t *main_tables[] = {
+    a2md_reg_cmds, a2md_store_cmds, a2md_acme_cmds, a2md_acct_cmds,
+    a2md_ops_cmds, a2md_check_cmds, NULL,
+};
 
-    /* "RSA-4096" for "RSA 4096"; curves like "P-256" keep their dash */
-    if (dash && !strncasecmp(arg, "RSA-", 4)) {
-        words[0] = "RSA";
-        words[1] = dash + 1;
-        nwords = 2;
+static const a2md_cmd_t *find_cmd(const a2md_cmd_t *table, const char *name)
+{
+    for (; table && table->name; ++table) {
+        if (!strcmp(table->name, name)) {
+            return table;
+        }
     }
-    else {
-        words[0] = arg;
-    }
-    rv = md_pkey_spec_parse(&spec, &nused, words, nwords, p, &err);
-    if (APR_SUCCESS != rv || nused != nwords) {
-        fprintf(stderr, "a2md: bad key spec '%s': %s\n", arg, err ? err : "not understood");
-        return APR_EINVAL;
-    }
-    APR_ARRAY_PUSH(opts->pks, md_pkey_spec_t *) = spec;
-    return APR_SUCCESS;
+    return NULL;
 }
 
-static apr_status_t parse_opts(a2md_opts_t *opts, apr_getopt_t *os, int *pversion, apr_pool_t *p)
+/* groups show their sub-commands */
+static void print_table(FILE *f, const a2md_cmd_t *table)
 {
+    for (; table->name; ++table) {
+        if (table->subs) {
+            print_table(f, table->subs);
+            continue;
+        }
+        fprintf(f, "    %s\n        %s\n", table->synopsis, table->description);
+    }
+}
+
+static void print_usage(FILE *f)
+{
+    const apr_getopt_option_t *o;
+    int i;
+
+    fprintf(f, "usage: a2md [options] command [command options] [args]\n"
+               "    look at and change the managed domains of a mod_md store\n"
+               "options:\n");
+    for (o = main_opts; o->name; ++o) {
+        fprintf(f, "  -%c | --%-8s %-4s %s\n", o->optch, o->name, o->has_arg ? "arg" : "",
+                o->description);
+    }
+    fprintf(f, "commands:\n");
+    for (i = 0; main_tables[i]; ++i) {
+        print_table(f, main_tables[i]);
+    }
+    fprintf(f, "See 'man a2md' or docs/a2md.md.\n");
+}
+
+apr_status_t a2md_usage(a2md_t *a2md, const char *msg)
+{
+    const a2md_cmd_t *cmd = a2md->cmd;
+
+    if (msg) {
+        a2md_fail(a2md, APR_EINVAL, "%s", msg);
+    }
+    if (!cmd) {
+        print_usage(stderr);
+        return APR_EINVAL;
+    }
+    fprintf(stderr, "usage: a2md [options] %s\n    %s\n", cmd->synopsis, cmd->description);
+    if (cmd->subs) {
+        fprintf(stderr, "sub-commands:\n");
+        print_table(stderr, cmd->subs);
+    }
+    return APR_EINVAL;
+}
+
+apr_status_t a2md_cmd_opts(a2md_t *a2md, const apr_getopt_option_t *opts, a2md_opt_fn *fn,
+                           void *baton)
+{
+    apr_getopt_t *os = NULL;
     const char *arg = NULL;
-    apr_interval_time_t t;
     int opt;
     apr_status_t rv;
 
+    /* the command's name is the word before its arguments: getopt skips it as "argv[0]" */
+    apr_getopt_init(&os, a2md->p, a2md->argc + 1, a2md->argv - 1);
     for (;;) {
-        rv = apr_getopt_long(os, options, &opt, &arg);
+        rv = apr_getopt_long(os, opts, &opt, &arg);
         if (APR_EOF == rv) {
-            return APR_SUCCESS;
+            break;
         }
-        if (APR_SUCCESS != rv) {
-            usage(NULL);
-            return APR_EINVAL;
-        }
-        switch (opt) {
-            case OPT_VERSION:
-                *pversion = 1;
-                break;
-            case OPT_AGREE:
-                opts->agree = 1;
-                break;
-            case 'd':
-                opts->store_dir = arg;
-                break;
-            case 'a':
-                opts->ca_url = arg;
-                break;
-            case 'C':
-                opts->ca_file = arg;
-                break;
-            case 'p':
-                opts->proxy = arg;
-                break;
-            case 'm':
-                APR_ARRAY_PUSH(opts->contacts, const char *) = arg;
-                break;
-            case 'k':
-                if (APR_SUCCESS != add_key_spec(opts, arg, p)) {
-                    return APR_EINVAL;
-                }
-                break;
-            case 'c':
-                APR_ARRAY_PUSH(opts->challenges, const char *) = arg;
-                break;
-            case 't':
-                if (APR_SUCCESS != md_duration_parse(&t, arg, "s")) {
-                    usage("bad timeout");
-                    return APR_EINVAL;
-                }
-                opts->timeout = t;
-                break;
-            case 'v':
-                if (opts->level < MD_LOG_TRACE8) {
-                    opts->level = (md_log_level_t)(opts->level + 1);
-                }
-                break;
-            default:
-                usage(NULL);
-                return APR_EINVAL;
+        if (APR_SUCCESS != rv || APR_SUCCESS != fn(a2md, baton, opt, arg)) {
+            return a2md_usage(a2md, "bad option");
         }
     }
+    a2md->argv = a2md->argv - 1 + os->ind;
+    a2md->argc = a2md->argc + 1 - os->ind;
+    return APR_SUCCESS;
 }
 
-static int run(int argc, const char *const *argv, apr_pool_t *p)
+/* ---- 1. global options ----------------------------------------------------------------------- */
+
+static apr_status_t main_opt(a2md_t *a2md, int opt, const char *arg, int *phelp, int *pversion)
 {
-    a2md_opts_t opts;
-    apr_getopt_t *os = NULL;
-    md_store_t *store = NULL;
-    const char *cmd;
-    int version = 0;
+    switch (opt) {
+        case 'a':
+            a2md->ca_url = arg;
+            break;
+        case 'C':
+            a2md->ca_file = arg;
+            break;
+        case 'd':
+            a2md->store_dir = arg;
+            break;
+        case 'h':
+            *phelp = 1;
+            break;
+        case 'j':
+            a2md->output = md_json_create_array(a2md->p);
+            break;
+        case 'p':
+            a2md->proxy = arg;
+            break;
+        case 'q':
+            if (a2md->level > MD_LOG_EMERG) {
+                a2md->level = (md_log_level_t)(a2md->level - 1);
+            }
+            break;
+        case 't':
+            a2md->tos = arg;
+            break;
+        case 'v':
+            if (a2md->level < MD_LOG_TRACE8) {
+                a2md->level = (md_log_level_t)(a2md->level + 1);
+            }
+            break;
+        case 'V':
+            *pversion = 1;
+            break;
+        default:
+            return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* ---- 2. the store ---------------------------------------------------------------------------- */
+
+static apr_status_t count_entry(void *baton, const char *dpath, const char *name,
+                                apr_filetype_e type, apr_pool_t *ptemp)
+{
+    (void)dpath;
+    (void)name;
+    (void)type;
+    (void)ptemp;
+    ++*(int *)baton;
+    return APR_SUCCESS;
+}
+
+/* A new store only where there is nothing: a directory with files but without md_store.json may
+ * be a store whose key file was lost, and a new key would make its encrypted keys unreadable. */
+static apr_status_t may_create(a2md_t *a2md)
+{
+    int n = 0;
+
+    md_util_dir_do(count_entry, &n, a2md->store_dir, a2md->p);
+    if (n) {
+        return a2md_fail(a2md, APR_EEXIST,
+                         "%s is not empty but has no md_store.json: not a store, or one that lost "
+                         "its key file (restore it from a backup; a new one would make the "
+                         "encrypted keys in it unreadable)",
+                         a2md->store_dir);
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, a2md->p,
+                  APLOGNO(13330) "creating a new store at %s", a2md->store_dir);
+    return APR_SUCCESS;
+}
+
+static apr_status_t open_store(a2md_t *a2md, int needs)
+{
+    const char *fpath;
     apr_status_t rv;
 
-    memset(&opts, 0, sizeof(opts));
-    opts.level = MD_LOG_NOTICE;
-    opts.contacts = apr_array_make(p, 2, sizeof(const char *));
-    opts.pks = apr_array_make(p, 2, sizeof(md_pkey_spec_t *));
-    opts.challenges = apr_array_make(p, 2, sizeof(const char *));
-    apr_getopt_init(&os, p, argc, argv);
-    if (APR_SUCCESS != parse_opts(&opts, os, &version, p)) {
-        return 2;
+    if (!(needs & (A2MD_STORE_READ | A2MD_STORE_WRITE | A2MD_STORE_CREATE)) || a2md->store) {
+        return APR_SUCCESS;
     }
-    md_log_set(log_level_cb, log_print_cb, &opts);
-    if (version) {
-        printf("a2md (mod_md) %s\n", MD_MODULE_VERSION);
-        return 0;
+    if (!a2md->store_dir) {
+        return a2md_fail(a2md, APR_EINVAL, "%s needs the store directory: -d DIR", a2md->cmd->name);
     }
-    if (os->ind >= argc) {
-        usage("no command given");
-        return 2;
+    fpath = md_util_path_join(a2md->p, a2md->store_dir, "md_store.json");
+    rv = md_util_is_file(fpath, a2md->p);
+    if (APR_SUCCESS != rv && !(needs & A2MD_STORE_CREATE)) {
+        return a2md_fail(a2md, APR_ENOENT,
+                         "no store at %s (%s is missing): check -d, or point it at the server's "
+                         "MDStoreDir",
+                         a2md->store_dir, fpath);
     }
-    cmd = argv[os->ind];
-    if (!opts.store_dir) {
-        usage("no store directory given (-d)");
-        return 2;
-    }
-    if (!opts.challenges->nelts) {
-        APR_ARRAY_PUSH(opts.challenges, const char *) = "http-01";
-    }
-    rv = md_store_fs_open(&store, opts.store_dir, p);
-    if (APR_SUCCESS != rv) {
-        fprintf(stderr, "a2md: opening the store at %s failed\n", opts.store_dir);
-        return 1;
-    }
-    if (!strcmp("list", cmd)) {
-        rv = cmd_list(store, p);
-    }
-    else if (!strcmp("drive", cmd)) {
-        rv = md_http_global_init();
-        if (APR_SUCCESS == rv) {
-            rv = cmd_drive(store, &opts, argv + os->ind + 1, argc - os->ind - 1, p);
-        }
-    }
-    else if (!strcmp("activate", cmd) && os->ind + 1 < argc) {
-        rv = cmd_activate(store, argv[os->ind + 1], p);
+    if (needs & A2MD_STORE_READ) {
+        rv = md_store_fs_open_readonly(&a2md->store, a2md->store_dir, a2md->p);
     }
     else {
-        usage(apr_psprintf(p, "unknown command or missing arguments: %s", cmd));
-        return 2;
+        if (APR_SUCCESS != rv && APR_SUCCESS != may_create(a2md)) {
+            return APR_EEXIST;
+        }
+        rv = md_store_fs_open(&a2md->store, a2md->store_dir, a2md->p);
+        a2md->is_writable = 1;
     }
-    return (APR_SUCCESS == rv) ? 0 : 1;
+    if (APR_SUCCESS != rv) {
+        return a2md_fail(a2md, rv, "cannot open the store at %s", a2md->store_dir);
+    }
+    return APR_SUCCESS;
+}
+
+/* 3. What a command (run as root) wrote into challenges/, staging/ or ocsp/ must stay writable
+ * for the server's child: they go to the owner of staging/, whom the server made their owner. */
+void a2md_give_back(a2md_t *a2md)
+{
+    apr_finfo_t finfo;
+    const char *staging;
+
+    if (!a2md->is_writable || geteuid() != 0) {
+        return;
+    }
+    staging = md_util_path_join(a2md->p, a2md->store_dir, "staging");
+    if (APR_SUCCESS != apr_stat(&finfo, staging, APR_FINFO_OWNER, a2md->p) || finfo.user == 0) {
+        return;
+    }
+    md_store_fs_set_owner(a2md->store, (long)finfo.user, (long)finfo.group, a2md->p);
+}
+
+/* 2. 'cmd' is the word at argv[0] */
+static apr_status_t exec_cmd(a2md_t *a2md, const a2md_cmd_t *cmd)
+{
+    const a2md_cmd_t *sub;
+    apr_status_t rv;
+
+    a2md->cmd = cmd;
+    a2md->argv++;
+    a2md->argc--;
+    if (cmd->subs) {
+        if (a2md->argc < 1) {
+            return a2md_usage(a2md, "a sub-command is missing");
+        }
+        sub = find_cmd(cmd->subs, a2md->argv[0]);
+        if (!sub) {
+            return a2md_usage(a2md, apr_psprintf(a2md->p, "unknown sub-command: %s %s", cmd->name,
+                                                 a2md->argv[0]));
+        }
+        return exec_cmd(a2md, sub);
+    }
+    rv = open_store(a2md, cmd->needs);
+    if (APR_SUCCESS == rv && (cmd->needs & A2MD_HTTP)) {
+        rv = md_http_global_init();
+    }
+    if (APR_SUCCESS == rv) {
+        rv = cmd->fn(a2md);
+    }
+    return rv;
+}
+
+static apr_status_t run_command(a2md_t *a2md)
+{
+    const a2md_cmd_t *cmd = NULL;
+    int i;
+
+    for (i = 0; !cmd && main_tables[i]; ++i) {
+        cmd = find_cmd(main_tables[i], a2md->argv[0]);
+    }
+    if (!cmd) {
+        return a2md_fail(a2md, APR_EINVAL, "unknown command: %s (see a2md -h)", a2md->argv[0]);
+    }
+    return exec_cmd(a2md, cmd);
+}
+
+/* ---- 4. -j ----------------------------------------------------------------------------------- */
+
+static void print_envelope(a2md_t *a2md, apr_status_t rv)
+{
+    md_json_t *json = md_json_create(a2md->p);
+    char buf[256];
+
+    md_json_setl((long)rv, json, MD_KEY_STATUS);
+    md_json_setj(a2md->output, json, MD_KEY_OUTPUT);
+    if (APR_SUCCESS != rv) {
+        /* exactly upstream's envelope (scripts compare it whole): the explanation of the
+         * failure went to stderr */
+        md_json_sets(apr_strerror(rv, buf, sizeof(buf)), json, MD_KEY_DESCRIPTION);
+    }
+    printf("%s\n", md_json_writep(json, a2md->p, MD_JSON_FMT_INDENT));
+}
+
+static apr_status_t run(a2md_t *a2md, int argc, const char *const *argv)
+{
+    apr_getopt_t *os = NULL;
+    const char *arg = NULL;
+    int opt, help = 0, version = 0;
+    apr_status_t rv;
+
+    /* 1. */
+    apr_getopt_init(&os, a2md->p, argc, argv);
+    for (;;) {
+        rv = apr_getopt_long(os, main_opts, &opt, &arg);
+        if (APR_EOF == rv) {
+            break;
+        }
+        if (APR_SUCCESS != rv || APR_SUCCESS != main_opt(a2md, opt, arg, &help, &version)) {
+            print_usage(stderr);
+            return APR_EINVAL;
+        }
+    }
+    if (help || version) {
+        a2md->output = NULL; /* no JSON envelope for these */
+        if (help) {
+            print_usage(stdout);
+        }
+        else {
+            printf("version: %s\n", MD_MODULE_VERSION);
+        }
+        return APR_SUCCESS;
+    }
+    a2md->argc = argc - os->ind;
+    a2md->argv = argv + os->ind;
+    if (a2md->argc < 1) {
+        return a2md_usage(a2md, "a command is missing");
+    }
+    a2md->http_config.user_agent = "a2md/" MD_MODULE_VERSION;
+    a2md->http_config.ca_file = a2md->ca_file;
+    a2md->http_config.proxy_url = a2md->proxy;
+    /* 2. */
+    rv = run_command(a2md);
+    /* 3. */
+    a2md_give_back(a2md);
+    return rv;
 }
 
 int main(int argc, const char *const *argv)
 {
     apr_pool_t *pool = NULL;
-    int rc;
+    a2md_t a2md;
+    apr_status_t rv;
 
     if (APR_SUCCESS != apr_app_initialize(&argc, &argv, NULL)) {
         fprintf(stderr, "a2md: apr_app_initialize() failed\n");
         return 1;
     }
     apr_pool_create(&pool, NULL);
-    rc = run(argc, argv, pool);
+    memset(&a2md, 0, sizeof(a2md));
+    a2md.p = pool;
+    a2md.level = MD_LOG_NOTICE;
+    md_log_set(log_level_cb, log_print_cb, &a2md);
+    rv = run(&a2md, argc, argv);
+    if (a2md.output) {
+        print_envelope(&a2md, rv);
+    }
+    fflush(stdout);
     apr_pool_destroy(pool);
     apr_terminate();
-    return rc;
+    return (APR_SUCCESS == rv) ? 0 : 1;
 }

@@ -26,6 +26,7 @@ md_t *md_create_empty(apr_pool_t *p)
     md->ca_challenges = apr_array_make(p, 3, sizeof(const char *));
     md->cert_files = apr_array_make(p, 1, sizeof(const char *));
     md->pkey_files = apr_array_make(p, 1, sizeof(const char *));
+    md->acme_tls_1_domains = apr_array_make(p, 2, sizeof(const char *));
     md->renew_mode = MD_RENEW_DEFAULT;
     md->require_https = MD_REQUIRE_UNSET;
     md->must_staple = MD_UNSET;
@@ -83,6 +84,7 @@ md_t *md_clone(apr_pool_t *p, const md_t *src)
     md->ca_challenges = md_array_str_clone(p, src->ca_challenges);
     md->cert_files = md_array_str_clone(p, src->cert_files);
     md->pkey_files = md_array_str_clone(p, src->pkey_files);
+    md->acme_tls_1_domains = md_array_str_clone(p, src->acme_tls_1_domains);
     md->dns01_cmd = dup_or_null(p, src->dns01_cmd);
     md->state_descr = dup_or_null(p, src->state_descr);
     md->defn_name = dup_or_null(p, src->defn_name);
@@ -185,7 +187,8 @@ md_json_t *md_to_json(const md_t *md, apr_pool_t *p)
     md_json_setsa(md->contacts, json, MD_KEY_CONTACTS);
     md_json_setl(md->transitive, json, MD_KEY_TRANSITIVE);
     if (md->ca_url) {
-        /* stock 2.x reads "url", newer ones the list "urls": write both */
+        /* stock 2.x reads "url", newer ones the list "urls" (all configured CAs, in order):
+         * write both */
         md_json_sets(md->ca_url, json, MD_KEY_CA, MD_KEY_URL);
         md_json_setsa(md_ca_urls(md, p), json, MD_KEY_CA, MD_KEY_URLS);
     }
@@ -222,6 +225,11 @@ md_json_t *md_to_json(const md_t *md, apr_pool_t *p)
         md_json_sets("permanent", json, MD_KEY_REQUIRE_HTTPS);
     }
     md_json_setb(md->must_staple > 0, json, MD_KEY_MUST_STAPLE);
+    /* as the stock module: the names that can answer tls-alpn-01, and MDStapling */
+    md_json_setsa(md->acme_tls_1_domains ? md->acme_tls_1_domains
+                                         : apr_array_make(p, 1, sizeof(const char *)),
+                  json, MD_KEY_PROTO, MD_KEY_ACME_TLS_1);
+    md_json_setb(md->stapling > 0, json, MD_KEY_STAPLING);
     cas_to_json(json, md);
     return json;
 }
@@ -242,6 +250,8 @@ static const char *const owned_top[] = {
     MD_KEY_WARN_WINDOW,
     MD_KEY_REQUIRE_HTTPS,
     MD_KEY_MUST_STAPLE,
+    MD_KEY_PROTO,
+    MD_KEY_STAPLING,
     MD_KEY_EAB, /* owned, so that an HMAC the stock module wrote here is not carried over */
     MD_KEY_PROFILE,
     MD_KEY_PROFILE_MANDATORY,
@@ -332,7 +342,7 @@ static void ca_from_json(md_t *md, const md_json_t *json, apr_pool_t *p)
 
     urls = apr_array_make(p, 2, sizeof(const char *));
     md_json_getsa(urls, json, MD_KEY_CA, MD_KEY_URLS);
-    md->ca_urls = urls->nelts ? urls : NULL;
+    md->ca_urls = (urls->nelts > 0) ? urls : NULL;
     md->ca_url = md_json_gets(json, MD_KEY_CA, MD_KEY_URL);
     if (!md->ca_url) { /* newer stock versions only list "urls" */
         md->ca_url = (urls->nelts > 0) ? APR_ARRAY_IDX(urls, 0, const char *) : NULL;
@@ -370,6 +380,9 @@ static void options_from_json(md_t *md, const md_json_t *json)
     md->must_staple = md_json_has_key(json, MD_KEY_MUST_STAPLE)
                           ? md_json_getb(json, MD_KEY_MUST_STAPLE)
                           : MD_UNSET;
+    md->stapling =
+        md_json_has_key(json, MD_KEY_STAPLING) ? md_json_getb(json, MD_KEY_STAPLING) : MD_UNSET;
+    md_json_getsa(md->acme_tls_1_domains, json, MD_KEY_PROTO, MD_KEY_ACME_TLS_1);
     md->eab_kid = md_json_gets(json, MD_KEY_EAB, MD_KEY_KID); /* the HMAC is not read */
     md->profile = md_json_gets(json, MD_KEY_PROFILE);
     md->profile_mandatory = md_json_has_key(json, MD_KEY_PROFILE_MANDATORY)

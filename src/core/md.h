@@ -33,6 +33,10 @@
 #define MD_FN_TLSALPN01_PREFIX "acme-tls-alpn-01-"
 #define MD_FN_FALLBACK_PKEY "fallback-privkey.pem"
 #define MD_FN_FALLBACK_CERT "fallback-pubcert.pem"
+/* staging/<md>/: an operator asks a running server to renew the MD now (a2md renew) */
+#define MD_FN_RENEW_REQUEST "renew-request.json"
+/* accounts/<id>/: the next key during an account key rollover (a2md account rollover) */
+#define MD_FN_ACCT_KEY_NEXT "account-next.pem"
 
 typedef enum {
     MD_S_UNKNOWN = 0,   /* not known yet */
@@ -65,15 +69,15 @@ struct md_t {
     int renew_mode;                 /* md_renew_mode_t */
     int require_https;              /* md_require_t */
     int must_staple;                /* flag or MD_UNSET */
-    int stapling;                   /* MDStapling: flag or MD_UNSET (not persisted) */
+    int stapling;                   /* MDStapling: flag or MD_UNSET (written, never read) */
     int transitive;                 /* collect vhost names (MDMembers auto), or MD_UNSET */
     const md_timeslice_t *renew_window;
     const md_timeslice_t *warn_window;
     apr_array_header_t *pks;        /* md_pkey_spec_t*, at least one after config merge */
 
-    const char *ca_url;             /* ACME directory URL: the first of ca_urls */
-    apr_array_header_t *ca_urls;    /* const char*, MDCertificateAuthority: the CAs in failover
-                                     * order (md.json "ca.urls"); may be empty: ca_url alone */
+    const char *ca_url;             /* ACME directory URL in use: the first of ca_urls */
+    apr_array_header_t *ca_urls;    /* const char*, MDCertificateAuthority's list of CAs in
+                                     * order (stock: a failover list), NULL when not given */
     const char *ca_proto;           /* "ACME" */
     const char *ca_account;         /* account id in the store, may be NULL */
     const char *ca_agreement;       /* "accepted" or NULL */
@@ -104,6 +108,8 @@ struct md_t {
     unsigned defn_line_number;
     int is_used;                    /* a vhost uses it (set by the glue) */
     int can_acme_tls_1;             /* a vhost of it on the https port allows acme-tls/1 */
+    apr_array_header_t *acme_tls_1_domains; /* const char*, its names whose https vhost allows
+                                             * acme-tls/1 (md.json "proto", as stock writes it) */
 };
 
 /** A new md with defaults unset, in 'p'. */

@@ -348,36 +348,6 @@ const char *md_cert_get_serial(const md_cert_t *cert, apr_pool_t *p)
     return s;
 }
 
-/* RFC 9773 4.1: base64url(AKI keyIdentifier) "." base64url(DER content octets of the serial) */
-apr_status_t md_cert_get_ari_cert_id(const char **pid, const md_cert_t *cert, apr_pool_t *p)
-{
-    const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(cert->x509);
-    unsigned char *der = NULL, *q;
-    int len;
-    apr_status_t rv = APR_EINVAL;
-
-    *pid = NULL;
-    if (!aki || ASN1_STRING_length(aki) <= 0) {
-        return APR_ENOENT;
-    }
-    len = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert->x509), NULL);
-    if (len <= 2 || len > 2 + 127) {
-        /* a serial of RFC 5280 has at most 20 octets: tag, short length, content */
-        return MD_OSSL_FAIL(p, "i2d_ASN1_INTEGER");
-    }
-    der = apr_palloc(p, (apr_size_t)len);
-    q = der;
-    if (i2d_ASN1_INTEGER(X509_get0_serialNumber(cert->x509), &q) == len && der[1] == len - 2) {
-        *pid = apr_pstrcat(p,
-                           md_util_base64url_encode(ASN1_STRING_get0_data(aki),
-                                                    (apr_size_t)ASN1_STRING_length(aki), p),
-                           ".", md_util_base64url_encode(der + 2, (apr_size_t)len - 2, p),
-                           (const char *)NULL);
-        rv = APR_SUCCESS;
-    }
-    return rv;
-}
-
 static const char *cert_digest_hex(const md_cert_t *cert, const EVP_MD *md_type, apr_pool_t *p)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -398,6 +368,21 @@ const char *md_cert_get_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p)
 const char *md_cert_get_sha1_hex(const md_cert_t *cert, apr_pool_t *p)
 {
     return cert_digest_hex(cert, EVP_sha1(), p);
+}
+
+apr_status_t md_cert_to_der64(const char **pder64, const md_cert_t *cert, apr_pool_t *p)
+{
+    unsigned char *der = NULL;
+    int n;
+
+    *pder64 = NULL;
+    n = i2d_X509(cert->x509, &der);
+    if (n <= 0) {
+        return MD_OSSL_FAIL(p, "i2d_X509");
+    }
+    *pder64 = md_util_base64url_encode(der, (apr_size_t)n, p);
+    OPENSSL_free(der);
+    return APR_SUCCESS;
 }
 
 /* RFC 5280 4.2.2.1: the first id-ad-ocsp accessLocation that is a URI. */
@@ -452,7 +437,45 @@ const char *md_cert_get_subject(const md_cert_t *cert, apr_pool_t *p)
 
 const char *md_cert_get_issuer(const md_cert_t *cert, apr_pool_t *p)
 {
-    return name_rfc2253(X509_get_issuer_name(cert->x509), p);
+    char *s = X509_NAME_oneline(X509_get_issuer_name(cert->x509), NULL, 0);
+    const char *r = s ? apr_pstrdup(p, s) : NULL;
+
+    if (!s) {
+        MD_OSSL_FAIL(p, "X509_NAME_oneline");
+    }
+    OPENSSL_free(s);
+    return r;
+}
+
+const char *md_cert_get_ari_cert_id(const md_cert_t *cert, apr_pool_t *p)
+{
+    const ASN1_OCTET_STRING *kid = X509_get0_authority_key_id(cert->x509);
+    unsigned char *der = NULL;
+    const unsigned char *q;
+    const char *id = NULL;
+    long clen = 0;
+    int len, tag = 0, xclass = 0;
+
+    if (!kid || ASN1_STRING_length(kid) <= 0) {
+        ERR_clear_error();
+        return NULL;
+    }
+    /* the serial's content octets: its DER encoding without tag and length (keeps the leading
+     * zero byte of a serial whose high bit is set) */
+    len = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert->x509), &der);
+    q = der;
+    if (len <= 0 || (ASN1_get_object(&q, &clen, &tag, &xclass, len) & 0x80) || clen <= 0
+        || q + clen > der + len) {
+        MD_OSSL_FAIL(p, "i2d_ASN1_INTEGER");
+    }
+    else {
+        id = apr_pstrcat(p,
+                         md_util_base64url_encode(ASN1_STRING_get0_data(kid),
+                                                  (apr_size_t)ASN1_STRING_length(kid), p),
+                         ".", md_util_base64url_encode(q, (apr_size_t)clen, p), NULL);
+    }
+    OPENSSL_free(der);
+    return id;
 }
 
 /* ---- CSR and self-signed certificates ------------------------------------------------------- */

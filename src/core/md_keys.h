@@ -26,6 +26,9 @@
 #define MD_KEY_TRANSITIVE    "transitive"
 #define MD_KEY_REQUIRE_HTTPS "require-https"
 #define MD_KEY_MUST_STAPLE   "must-staple"
+/* md.json fields the stock module writes (and shows in md-status) */
+#define MD_KEY_ACME_TLS_1        "acme-tls/1"
+#define MD_KEY_STAPLING          "stapling"
 #define MD_KEY_EAB               "eab"
 #define MD_KEY_HMAC              "hmac"
 #define MD_KEY_PROFILE           "profile"
@@ -44,6 +47,7 @@
 #define MD_KEY_ORDERS       "orders"
 #define MD_KEY_TOS          "termsOfService"
 #define MD_KEY_DISABLED     "disabled"
+#define MD_KEY_CA_URL       "ca-url"
 
 /* ACME protocol (RFC 8555) */
 #define MD_KEY_NEW_NONCE      "newNonce"
@@ -66,6 +70,9 @@
 #define MD_KEY_ERROR          "error"
 #define MD_KEY_EXPIRES        "expires"
 #define MD_KEY_SUBPROBLEMS    "subproblems"
+#define MD_KEY_NEW_AUTHZ      "newAuthz"
+#define MD_KEY_REASON         "reason"
+#define MD_KEY_OLD_KEY        "oldKey"
 
 /* JWS / JWK */
 #define MD_KEY_ALG       "alg"
@@ -113,6 +120,8 @@
 #define MD_KEY_WATCHED            "watched"
 #define MD_KEY_STATE_DESCR        "state-descr"
 #define MD_KEY_ENTRIES            "entries"
+#define MD_KEY_ARI_CERT_ID        "ari-cert-id"
+#define MD_KEY_STATUS_DESCRIPTION "status-description"
 /* our additions to md-status (stock monitoring ignores them) */
 #define MD_KEY_STATE_NAME   "state-name"
 #define MD_KEY_RENEW_REASON "renew-reason"
@@ -126,6 +135,10 @@
 #define MD_KEY_RESPONDER  "responder"
 #define MD_KEY_DOMAIN     "domain"
 #define MD_KEY_LAST_ERROR "last-error"
+
+/* a2md -j: the envelope of every answer (as upstream's a2md) */
+#define MD_KEY_OUTPUT      "output"
+#define MD_KEY_DESCRIPTION "description"
 
 /* httpd.json */
 #define MD_KEY_PROTO_HTTP  "http"

@@ -121,6 +121,8 @@ apr_status_t md_http_create(md_http_t **phttp, apr_pool_t *p, const md_http_conf
         http->config.user_agent = config->user_agent ? apr_pstrdup(p, config->user_agent) : NULL;
         http->config.ca_file = config->ca_file ? apr_pstrdup(p, config->ca_file) : NULL;
         http->config.proxy_url = config->proxy_url ? apr_pstrdup(p, config->proxy_url) : NULL;
+        http->config.proxy_ca_file =
+            config->proxy_ca_file ? apr_pstrdup(p, config->proxy_ca_file) : NULL;
         http->config.connect_timeout = config->connect_timeout;
         http->config.timeout = config->timeout;
     }
@@ -316,6 +318,10 @@ static apr_status_t set_common_opts(md_http_t *http, md_http_req_ctx_t *ctx, con
     }
     if (CURLE_OK == rc && http->config.proxy_url) {
         rc = curl_easy_setopt(c, CURLOPT_PROXY, http->config.proxy_url);
+    }
+    if (CURLE_OK == rc && http->config.proxy_url && http->config.proxy_ca_file) {
+        /* an https proxy's certificate is checked against these (curl's default: the system's) */
+        rc = curl_easy_setopt(c, CURLOPT_PROXY_CAINFO, http->config.proxy_ca_file);
     }
     if (CURLE_OK != rc) {
         http->last_error =

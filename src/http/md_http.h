@@ -20,6 +20,8 @@ struct md_http_config_t {
     const char *user_agent;      /* e.g. "mod_md/2.x Apache/2.4" */
     const char *ca_file;         /* PEM roots to trust for https, NULL for the system's */
     const char *proxy_url;       /* MDHttpProxy, NULL for none */
+    const char *proxy_ca_file;   /* PEM roots to trust for an https proxy, NULL for the system's
+                                  * (MDHttpProxyCACertificateFile) */
     apr_interval_time_t connect_timeout; /* 0 for the default (30s) */
     apr_interval_time_t timeout;         /* whole request, 0 for the default (60s) */
 };

@@ -29,6 +29,10 @@ struct md_mod_conf_t {
     int local_443;                      /* MDPortMap: local port for https (443 by default) */
     const char *contact_email_defn;     /* where MDContactEmail was set, for messages */
     const char *proxy_url;              /* MDHttpProxy, NULL for none */
+    const char *proxy_ca_file;          /* MDHttpProxyCACertificateFile, NULL for the system's */
+    int store_locks;                    /* MDStoreLocks: renewals and activations take the MD's
+                                         * lock in the store (off by default) */
+    apr_interval_time_t lock_wait;      /* MDStoreLocks: how long to wait for such a lock */
     int base_server;                    /* MDBaseServer: the base server may belong to an MD */
     int match_all_names;                /* MDMatchNames all (1) or servernames (0) */
     apr_interval_time_t retry_delay;    /* MDRetryDelay: first retry after a failure */
@@ -40,7 +44,7 @@ struct md_mod_conf_t {
     const char *cert_check_url;        /* ... and URL the certificate's SHA-256 is appended to */
     const char *require_https_defn;    /* file:line of the first MDRequireHttps, for messages */
     apr_table_t *require_https_at;     /* MD name -> file:line of its own MDRequireHttps */
-    int server_status;                 /* MDServerStatus, on by default */
+    int server_status;                 /* MDServerStatus, off by default (as in stock) */
     int cert_status;                   /* MDCertificateStatus, on by default */
     const char *notify_cmd;            /* MDNotifyCmd program, or NULL */
     const char *message_cmd;           /* MDMessageCmd program, or NULL */
@@ -49,6 +53,8 @@ struct md_mod_conf_t {
     apr_interval_time_t stapling_keep; /* MDStaplingKeepResponse, -1 until set (7d) */
     const md_timeslice_t *stapling_window; /* MDStaplingRenewWindow, NULL until set (33%) */
     struct md_ocsp_reg_t *ocsp;            /* stapling registry, set at post_config */
+    apr_array_header_t *warnings; /* const char*: what the stock module accepts but cannot work
+                                   * (or works differently), logged by mod_md_config_log_warnings */
 
     /* set up at post_config */
     struct md_store_t *store;
@@ -63,7 +69,10 @@ typedef struct md_srv_conf_t md_srv_conf_t;
 struct md_srv_conf_t {
     md_mod_conf_t *mc;          /* shared by all servers of a configuration */
     md_t *assigned_md;          /* the MD this vhost belongs to, set at post_config */
+    md_t *other_md;             /* another MD that has names of this vhost (AH10238 if https) */
     struct md_reg_item_t *item; /* its registry item, set after the store sync */
+    int is_ssl;                 /* mod_ssl (or mod_tls) asked for its certificates: the vhost
+                                 * has 'SSLEngine on' */
 };
 
 extern const command_rec mod_md_cmds[];
@@ -78,10 +87,25 @@ int mod_md_config_stapling(const md_mod_conf_t *mc, const md_t *md);
 md_srv_conf_t *mod_md_config_get(server_rec *s);
 
 /**
+ * Note a problem of the configuration that does not stop the start (the stock module accepts
+ * it): 'msg' (with its AH id, in a pool that lives as long as 'mc') is logged as a warning by
+ * mod_md_config_log_warnings().
+ */
+void mod_md_config_warn(md_mod_conf_t *mc, const char *msg);
+
+/**
+ * Log the noted warnings: for 'apachectl -t' and the first start-up pass (their stderr is the
+ * console) from check_config, and for every real (re)start from post_config, when the error log
+ * is open. 'dry_run' is httpd's first start-up pass.
+ */
+void mod_md_config_log_warnings(md_mod_conf_t *mc, server_rec *s, int at_check, int dry_run);
+
+/**
  * The whole-configuration checks that 'apachectl -t' runs as well (called from the check_config
- * hook): complete every MD, assign vhosts, and refuse what cannot work (a name in two MDs,
- * wildcards without dns-01, static files that do not fit, MDRequireHttps without an http vhost).
- * Each problem is logged naming file, line, directive and the fix. APR_EINVAL on any problem.
+ * hook): complete every MD, assign vhosts, refuse what the stock module refuses (a name in two
+ * MDs) and warn about what cannot work although the stock module starts with it (wildcards
+ * without dns-01, MDRequireHttps without an http vhost). Each problem is logged naming file,
+ * line, directive and the fix. APR_EINVAL when the start must stop.
  */
 apr_status_t mod_md_config_check(md_mod_conf_t *mc, server_rec *base, apr_pool_t *p);
 
@@ -91,26 +115,14 @@ apr_status_t mod_md_config_check(md_mod_conf_t *mc, server_rec *base, apr_pool_t
  */
 void mod_md_config_complete_md(md_t *md, md_mod_conf_t *mc, server_rec *base, apr_pool_t *p);
 
-/* ---- for the directive handlers in mod_md_config_*.c ---------------------------------------- */
-
-/** The md_t a per-MD directive sets: the open <MDomain>'s, else the server-wide defaults. */
-md_t *mod_md_config_target(cmd_parms *cmd);
-/** NULL when 'cmd' is at server level outside <MDomain>, else the error text. */
-const char *mod_md_config_global_only(cmd_parms *cmd);
-/** The module configuration that 'cmd' fills. */
-md_mod_conf_t *mod_md_config_mc(cmd_parms *cmd);
-
-/* MDExternalAccountBinding, MDProfile, MDProfileMandatory, MDRenewViaARI, MDRetryFailover
- * (mod_md_config_cas.c) */
-const char *mod_md_config_set_eab(cmd_parms *cmd, void *dc, const char *v1, const char *v2);
-const char *mod_md_config_set_profile(cmd_parms *cmd, void *dc, const char *value);
-const char *mod_md_config_set_profile_mandatory(cmd_parms *cmd, void *dc, const char *value);
-const char *mod_md_config_set_renew_via_ari(cmd_parms *cmd, void *dc, const char *value);
-const char *mod_md_config_set_retry_failover(cmd_parms *cmd, void *dc, const char *value);
-/** Fill the unset EAB, profile and ARI settings of 'md' from the server-wide ones 'g'. */
-void mod_md_config_complete_cas(md_t *md, const md_t *g);
-
 /* The default of MDRetryFailover, as in the stock module. */
 #define MD_DEF_RETRY_FAILOVER 13
+
+/**
+ * The start-up checks that need mod_ssl's view of the vhosts (post_config, after mod_ssl asked
+ * for the certificates): an MD used by vhosts none of which has 'SSLEngine on' gets a warning
+ * (its certificate would not be served), with MDRequireHttps the stock module's AH10105.
+ */
+void mod_md_config_check_ssl(md_mod_conf_t *mc, server_rec *base);
 
 #endif /* mod_md_config_h */

@@ -20,8 +20,8 @@
 #include "md_keys.h"
 #include "md_util.h"
 #include "mod_md_config.h"
+#include "mod_md_config_int.h"
 
-APLOG_USE_MODULE(md);
 
 #define MD_EAB_FILE_MAX (64 * 1024)
 #define MD_EAB_HINT                                                                                \
@@ -101,37 +101,21 @@ const char *mod_md_config_set_profile(cmd_parms *cmd, void *dc, const char *valu
     return NULL;
 }
 
-/* on|off as the stock module reads it (not Apache's FLAG, whose message differs). */
-static const char *on_off(int *pflag, cmd_parms *cmd, const char *value)
-{
-    if (!apr_strnatcasecmp(value, "on")) {
-        *pflag = 1;
-        return NULL;
-    }
-    if (!apr_strnatcasecmp(value, "off")) {
-        *pflag = 0;
-        return NULL;
-    }
-    return apr_psprintf(cmd->pool,
-                        "%s: unknown '%s', supported parameter values are 'on' and 'off'",
-                        cmd->cmd->name, value);
-}
-
 const char *mod_md_config_set_profile_mandatory(cmd_parms *cmd, void *dc, const char *value)
 {
     (void)dc;
-    return on_off(&mod_md_config_target(cmd)->profile_mandatory, cmd, value);
+    return mod_md_config_flag(&mod_md_config_target(cmd)->profile_mandatory, cmd, value);
 }
 
 const char *mod_md_config_set_renew_via_ari(cmd_parms *cmd, void *dc, const char *value)
 {
     (void)dc;
-    return on_off(&mod_md_config_target(cmd)->ari_renewals, cmd, value);
+    return mod_md_config_flag(&mod_md_config_target(cmd)->ari_renewals, cmd, value);
 }
 
 const char *mod_md_config_set_retry_failover(cmd_parms *cmd, void *dc, const char *value)
 {
-    const char *err = mod_md_config_global_only(cmd);
+    const char *err = mod_md_config_server_wide(cmd);
     apr_int64_t n;
     char *end = NULL;
     int count;
@@ -151,12 +135,13 @@ const char *mod_md_config_set_retry_failover(cmd_parms *cmd, void *dc, const cha
     count = (n > INT_MAX) ? INT_MAX : (int)n;
     if (*end) {
         /* the stock module reads the leading digits only: start as it does, but say so */
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
-                     APLOGNO(12900) "MDRetryFailover '%s' (%s:%d): only the number %d is read, "
-                                    "the rest is ignored",
-                     value, cmd->directive->filename, cmd->directive->line_num, count);
+        mod_md_config_warn(mod_md_config_cmd_conf(cmd),
+                           apr_psprintf(cmd->pool,
+                                        APLOGNO(12900) "MDRetryFailover '%s' at %s: only the "
+                                                       "number %d is read, the rest is ignored",
+                                        value, mod_md_config_where(cmd), count));
     }
-    mod_md_config_mc(cmd)->retry_failover = count;
+    mod_md_config_cmd_conf(cmd)->retry_failover = count;
     return NULL;
 }
 

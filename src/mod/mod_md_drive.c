@@ -28,6 +28,7 @@
 #include "md_job.h"
 #include "md_reg.h"
 #include "md_renew.h"
+#include "md_request.h"
 #include "md_time.h"
 #include "md_util.h"
 #include "md_acme_drive.h"
@@ -59,7 +60,7 @@ struct md_job_t {
     apr_time_t next_run;    /* after a failure: the next attempt */
     apr_time_t next_check;  /* MDInitialDelay, then MDCheckInterval: when it is looked at again */
     int what;               /* DO_* flags: what the pushed job thread is to do */
-    int vetoes;             /* 'renewing' vetoes in a row */
+    int vetoes;             /* 'renewing' vetoes (or MDStoreLocks waits) in a row */
     int renewed_pending;    /* 'renewed' not yet handled by the programs */
     int notify_errors;      /* failed 'renewed' calls in a row */
     apr_time_t next_notify; /* when to call them again */
@@ -70,6 +71,7 @@ struct md_job_t {
     int ca_start;        /* the one the next attempt starts at (0 for each new renewal) */
     int ca_errors;       /* failed attempts in a row there (MDRetryFailover) */
     apr_time_t *ca_wait; /* per CA: not asked before this (its Retry-After, a refusal) */
+    apr_time_t request_seen; /* the last renewal request (a2md renew) taken, by its time */
 };
 
 struct md_drive_t {
@@ -242,6 +244,22 @@ static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, int us
     int errors = (APR_SUCCESS == rv) ? 0 : job->errors + 1;
     md_retry_class_t cls = md_renew_retry_class(rv, result->problem);
 
+    if (APR_STATUS_IS_EBUSY(rv)) {
+        /* MDStoreLocks: another server renews it; not a failure of this one, it waits like
+         * after a veto */
+        apr_interval_time_t delay;
+
+        apr_thread_mutex_lock(drive->mutex);
+        job->vetoes++;
+        delay = md_renew_retry_delay(job->vetoes, drive->mc->retry_delay, MD_RETRY_MAX, jitter());
+        job->next_run = now + delay;
+        apr_thread_mutex_unlock(drive->mutex);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, drive->s,
+                     APLOGNO(13405) "%s: another server sharing the store renews it now "
+                                    "(MDStoreLocks); looking again in %s",
+                     md->name, md_duration_format(delay, p));
+        return;
+    }
     if (APR_SUCCESS != rv && drive->stopping) {
         /* not a failure: the child goes away, the next one continues the job (and its order) */
         ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, drive->s,
@@ -515,6 +533,48 @@ static void look(md_job_t *job, apr_time_t now)
     }
 }
 
+/* A renewal request of the operator (a2md renew, md_request.h) for a watched MD: due now, also
+ * when a failure made it wait. One that is running or staged already is taken as it is. */
+static int take_request(void *baton, const char *name, apr_time_t requested)
+{
+    md_drive_t *drive = baton;
+    md_job_t *job = NULL;
+    apr_time_t now = apr_time_now();
+    const char *what = NULL;
+    int i;
+
+    apr_thread_mutex_lock(drive->mutex);
+    for (i = 0; i < drive->jobs->nelts; ++i) {
+        job = APR_ARRAY_IDX(drive->jobs, i, md_job_t *);
+        if (!strcmp(job->item->md->name, name)) {
+            break;
+        }
+        job = NULL;
+    }
+    if (job && job->item->is_watched && job->request_seen != requested) {
+        job->request_seen = requested;
+        if (job->item->is_staged) {
+            what = "a renewed certificate is staged already, it goes live at the next restart";
+        }
+        else if (job->in_flight) {
+            what = "a renewal is running already";
+        }
+        else {
+            job->item->renew_at = now;
+            job->next_check = now;
+            job->next_run = now;
+            job->vetoes = 0;
+            what = "renewing now";
+        }
+    }
+    apr_thread_mutex_unlock(drive->mutex);
+    if (what) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, drive->s,
+                     APLOGNO(13320) "%s: renewal requested (a2md renew): %s", name, what);
+    }
+    return what != NULL;
+}
+
 /* 1. */
 static void schedule(md_drive_t *drive, apr_time_t now)
 {
@@ -585,7 +645,6 @@ static apr_status_t drive_cb(int state, void *baton, apr_pool_t *ptemp)
     md_drive_t *drive = baton;
     apr_status_t rv = APR_SUCCESS;
 
-    (void)ptemp;
     switch (state) {
         case AP_WATCHDOG_STATE_STARTING:
             /* the job threads must not depend on pools the watchdog clears, so they get an
@@ -612,6 +671,7 @@ static apr_status_t drive_cb(int state, void *baton, apr_pool_t *ptemp)
             break;
         case AP_WATCHDOG_STATE_RUNNING:
             if (drive->tpool) {
+                md_request_scan(take_request, drive, drive->mc->store, ptemp);
                 schedule(drive, apr_time_now());
             }
             break;
@@ -697,6 +757,7 @@ void mod_md_http_config(md_http_config_t *hc, const md_mod_conf_t *mc, apr_pool_
     hc->user_agent = apr_psprintf(p, "mod_md/%s %s", MD_MODULE_VERSION, ap_get_server_banner());
     hc->ca_file = mc->ca_file;
     hc->proxy_url = mc->proxy_url;
+    hc->proxy_ca_file = mc->proxy_ca_file;
 }
 
 apr_status_t mod_md_watchdog_add(void *baton, ap_watchdog_callback_fn_t *cb,

@@ -36,6 +36,10 @@ struct md_reg_t {
     int has_unflushed;       /* regenerable files were written, md_store_flush() is due */
     apr_interval_time_t activation_delay; /* MDActivationDelay */
     apr_hash_t *memo; /* cert_facts_t* by "<md>/<file>", may be NULL (md_reg_set_memo) */
+    int is_readonly;  /* md_reg_load_stored(): look, never set aside or restore */
+    int use_locks;    /* MDStoreLocks */
+    apr_interval_time_t lock_wait;
+    apr_time_t synced_at; /* when md_reg_sync() read the store */
 };
 
 /* What a start-up learns from a stored certificate and its key, remembered (md_reg_set_memo)
@@ -52,6 +56,12 @@ typedef struct {
 void md_reg_set_activation_delay(md_reg_t *reg, apr_interval_time_t delay)
 {
     reg->activation_delay = delay;
+}
+
+void md_reg_set_store_locks(md_reg_t *reg, int on, apr_interval_time_t wait)
+{
+    reg->use_locks = on;
+    reg->lock_wait = wait;
 }
 
 apr_status_t md_reg_create(md_reg_t **preg, md_store_t *store, apr_pool_t *p)
@@ -248,24 +258,12 @@ static int activation_due(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, ap
     return 0;
 }
 
-/* Non-zero when a staged set was activated. */
-static int activate_staged(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
+/* A checked staged set goes live: its account is installed, the foreign fields of the live
+ * md.json carried over, and the store switches the sets. */
+static apr_status_t activate_checked(md_reg_t *reg, md_t *md, apr_pool_t *p)
 {
-    md_t *md = item->md;
     apr_status_t rv;
 
-    rv = md_reg_check_staged(reg, md, NULL, p);
-    if (APR_STATUS_IS_ENOENT(rv)) {
-        return 0; /* nothing staged, or a job still at work */
-    }
-    if (APR_SUCCESS == rv && !activation_due(reg, item, now, p)) {
-        return 0;
-    }
-    if (APR_SUCCESS != rv) {
-        /* unusable: drop it so that a fresh renewal starts; the live set is untouched */
-        md_store_purge(reg->store, MD_SG_STAGING, md->name, p);
-        return 0;
-    }
     rv = md_acme_drive_install_account(reg->store, md, p);
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
@@ -280,6 +278,77 @@ static int activate_staged(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, a
         md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p,
                       APLOGNO(12153) "%s: activated the renewed certificate", md->name);
     }
+    return rv;
+}
+
+apr_status_t md_reg_activate_staged(md_reg_t *reg, md_t *md, md_result_t *result, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    rv = md_reg_check_staged(reg, md, result, p);
+    if (APR_STATUS_IS_ENOENT(rv) && result) {
+        md_result_set(result, rv, "nothing complete is staged");
+    }
+    if (APR_SUCCESS == rv) {
+        rv = activate_checked(reg, md, p);
+        if (APR_SUCCESS != rv && result) {
+            md_result_set(result, rv, "activating the staged set");
+        }
+    }
+    return rv;
+}
+
+/* MDStoreLocks: the lock of a staged set that is to go live; NULL (with the set kept for the
+ * next restart) while another server holds it, or when it was activated meanwhile. */
+static md_store_lock_t *lock_staged(md_reg_t *reg, md_reg_item_t *item, apr_pool_t *p)
+{
+    md_store_lock_t *lock = NULL;
+    apr_status_t rv = md_store_lock(&lock, reg->store, item->md->name, reg->lock_wait, p);
+
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
+                      APLOGNO(13407) "%s: unable to obtain the store lock (MDStoreLocks), the "
+                                     "renewed certificate remains inactive on this server until "
+                                     "its next restart%s",
+                      item->md->name,
+                      APR_STATUS_IS_EBUSY(rv) ? ": another server sharing the store holds it" : "");
+        item->is_staged = 1;
+        return NULL;
+    }
+    if (!APR_STATUS_IS_ENOENT(md_reg_check_staged(reg, item->md, NULL, p))) {
+        return lock;
+    }
+    md_store_unlock(lock); /* another server activated it while this one waited */
+    return NULL;
+}
+
+/* Non-zero when a staged set was activated. */
+static int activate_staged(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
+{
+    md_t *md = item->md;
+    md_store_lock_t *lock = NULL;
+    apr_status_t rv;
+
+    rv = md_reg_check_staged(reg, md, NULL, p);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return 0; /* nothing staged, or a job still at work */
+    }
+    if (APR_SUCCESS == rv && !activation_due(reg, item, now, p)) {
+        return 0;
+    }
+    if (APR_SUCCESS != rv) {
+        /* unusable: drop it so that a fresh renewal starts; the live set is untouched */
+        md_store_purge(reg->store, MD_SG_STAGING, md->name, p);
+        return 0;
+    }
+    if (reg->use_locks) {
+        lock = lock_staged(reg, item, p);
+        if (!lock) {
+            return 0;
+        }
+    }
+    rv = activate_checked(reg, md, p);
+    md_store_unlock(lock);
     return APR_SUCCESS == rv;
 }
 
@@ -415,9 +484,8 @@ static const cert_facts_t *facts_put(md_reg_t *reg, const char *key, const char 
     f->info.issuer = md_cert_get_issuer(cert, mp);
     f->info.serial = md_cert_get_serial(cert, mp);
     f->info.sha256_fingerprint = md_cert_get_sha256_fingerprint(cert, mp);
-    if (APR_SUCCESS != md_cert_get_ari_cert_id(&f->info.ari_cert_id, cert, mp)) {
-        f->info.ari_cert_id = NULL;
-    }
+    f->info.ari_cert_id = md_cert_get_ari_cert_id(cert, mp);
+    f->info.sha1 = md_cert_get_sha1_hex(cert, mp);
     f->covers_all = md_cert_covers_all(cert, md->domains);
     f->is_usable = is_usable;
     if (reg->memo && version) {
@@ -447,6 +515,9 @@ static apr_array_header_t *load_live_chain(md_reg_t *reg, const md_t *md,
     if (APR_SUCCESS == rv
         && md_cert_matches_key(APR_ARRAY_IDX(chain, 0, const md_cert_t *), pkey)) {
         return chain;
+    }
+    if (reg->is_readonly) {
+        return NULL; /* only looking: no usable certificate, the files stay as they are */
     }
     md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_SUCCESS == rv ? APR_EINVAL : rv, p,
                   APLOGNO(12700) "%s: domains/%s/%s and %s are no usable pair (%s); both are set "
@@ -530,6 +601,7 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
     md_t *md = item->md;
     const cert_facts_t *f;
     md_renew_reason_t reason;
+    const char *descr = NULL;
     apr_time_t at;
     int i;
 
@@ -542,8 +614,16 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
             (f && f->info.ari_cert_id) ? apr_pstrdup(reg->p, f->info.ari_cert_id) : NULL;
         if (!f) {
             reason = md_renew_due(&at, 0, 0, 0, md->renew_window, now);
+            if (!descr) {
+                descr = apr_psprintf(reg->p, "certificate(%s) is missing",
+                                     md_pkey_spec_name(spec_at(md, i)));
+            }
         }
         else {
+            if (!f->covers_all && !descr) {
+                descr = apr_psprintf(reg->p, "certificate(%s) does not cover all domains.",
+                                     md_pkey_spec_name(spec_at(md, i)));
+            }
             if (!item->has_cert) {
                 item->valid_from = f->info.not_before;
                 item->valid_until = f->info.not_after;
@@ -560,9 +640,15 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
         }
     }
     load_static(item, p);
+    if (md->cert_files && md->cert_files->nelts) {
+        descr = item->has_cert ? NULL : descr;
+    }
     if (md->state != MD_S_ERROR) {
-        /* an error found in the configuration (set before the sync) stays */
-        md->state = item->has_cert ? MD_S_COMPLETE : MD_S_INCOMPLETE;
+        /* an error found in the configuration (set before the sync) stays. As in the stock
+         * module, an MD lacking a certificate for a key type, or with one that misses names,
+         * is incomplete, and "state-descr" says why in the stock module's words. */
+        md->state = (item->has_cert && !descr) ? MD_S_COMPLETE : MD_S_INCOMPLETE;
+        md->state_descr = (md->state == MD_S_INCOMPLETE) ? descr : NULL;
     }
 }
 
@@ -789,6 +875,11 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
     take_over_stored(md, stored);
     /* 2. */
     item->is_activated = activate_staged(reg, item, now, ptemp);
+    /* the account id came from the stored md.json or the activation, both read in ptemp: the
+     * status pages show it for the life of the registry */
+    if (md->ca_account) {
+        md->ca_account = apr_pstrdup(reg->p, md->ca_account);
+    }
     /* 3. */
     load_current(reg, item, now, ptemp);
     md_ari_restore(reg->store, item, ptemp);
@@ -820,6 +911,7 @@ apr_status_t md_reg_sync(md_reg_t *reg, apr_array_header_t *mds, apr_time_t now,
     int i;
 
     (void)p;
+    reg->synced_at = now;
     md_names_keep(reg->store, mds, ptemp);
     rv2 = apr_pool_create(&pmd, ptemp);
     if (APR_SUCCESS != rv2) {
@@ -840,6 +932,89 @@ apr_status_t md_reg_sync(md_reg_t *reg, apr_array_header_t *mds, apr_time_t now,
             md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv2, ptemp,
                           APLOGNO(12156) "store: flushing the written files to disk failed");
         }
+    }
+    return rv;
+}
+
+/* ---- stored MDs, read only (a2md) -------------------------------------------------------------
+ */
+
+static int collect_stored_name(void *baton, const char *name, apr_pool_t *ptemp)
+{
+    apr_array_header_t *names = baton;
+
+    (void)ptemp;
+    APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(names->pool, name);
+    return 1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+void md_reg_stored_defaults(md_t *md, apr_pool_t *p)
+{
+    md_timeslice_t *ts = NULL;
+    md_pkey_spec_t *spec;
+    const char *err = NULL;
+
+    if (!md->pks->nelts) {
+        spec = apr_pcalloc(p, sizeof(*spec));
+        spec->type = MD_PKEY_TYPE_DEFAULT;
+        spec->bits = MD_PKEY_RSA_BITS_DEF;
+        APR_ARRAY_PUSH(md->pks, md_pkey_spec_t *) = spec;
+    }
+    if (!md->renew_window && APR_SUCCESS == md_timeslice_parse(&ts, p, MD_REG_RENEW_WINDOW_DEF,
+                                                               &err)) {
+        md->renew_window = ts;
+    }
+    if (!md->warn_window && APR_SUCCESS == md_timeslice_parse(&ts, p, MD_REG_WARN_WINDOW_DEF,
+                                                              &err)) {
+        md->warn_window = ts;
+    }
+}
+
+static void load_one_stored(md_reg_t *reg, const char *name, apr_time_t now, apr_pool_t *ptemp)
+{
+    md_json_t *json = NULL;
+    md_reg_item_t *item;
+    md_t *md = NULL;
+
+    if (APR_SUCCESS != md_store_load_json(reg->store, MD_SG_DOMAINS, name, MD_FN_MD, &json, ptemp)
+        || APR_SUCCESS != md_from_json(&md, json, ptemp, NULL)) {
+        return; /* no (usable) md.json: not an MD of this store ('a2md check' says why) */
+    }
+    md = md_clone(reg->p, md);
+    md_reg_stored_defaults(md, reg->p);
+    item = apr_pcalloc(reg->p, sizeof(*item));
+    item->md = md;
+    load_current(reg, item, now, ptemp);
+    if (item->has_cert && item->valid_until <= now && md->state != MD_S_ERROR) {
+        md->state = MD_S_INCOMPLETE; /* expired: not usable any more */
+    }
+    item->is_staged = (APR_SUCCESS == md_reg_check_staged(reg, md, NULL, ptemp));
+    APR_ARRAY_PUSH(reg->items, md_reg_item_t *) = item;
+    apr_hash_set(reg->by_name, md->name, APR_HASH_KEY_STRING, item);
+}
+
+apr_status_t md_reg_load_stored(md_reg_t *reg, apr_time_t now, apr_pool_t *ptemp)
+{
+    apr_array_header_t *names = apr_array_make(ptemp, 10, sizeof(const char *));
+    apr_pool_t *pmd = NULL;
+    apr_status_t rv;
+    int i;
+
+    reg->is_readonly = 1;
+    rv = md_store_iter_names(collect_stored_name, names, reg->store, MD_SG_DOMAINS, ptemp);
+    if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
+        return rv;
+    }
+    qsort(names->elts, (size_t)names->nelts, sizeof(const char *), cmp_str);
+    rv = apr_pool_create(&pmd, ptemp);
+    for (i = 0; APR_SUCCESS == rv && i < names->nelts; ++i) {
+        load_one_stored(reg, APR_ARRAY_IDX(names, i, const char *), now, pmd);
+        apr_pool_clear(pmd);
     }
     return rv;
 }
@@ -905,12 +1080,45 @@ apr_status_t md_reg_cleanup_stale(md_reg_t *reg, apr_pool_t *p)
 /* ---- renew -------------------------------------------------------------------------------------
  */
 
+/* MDStoreLocks: take the MD's lock. *pdone when another server renewed the MD after this one
+ * read the store (its stamp is newer): then there is nothing to order. */
+static apr_status_t lock_renewal(md_store_lock_t **plock, int *pdone, md_reg_t *reg,
+                                 md_reg_item_t *item, md_result_t *result, apr_pool_t *p)
+{
+    const char *name = item->md->name;
+    apr_status_t rv;
+
+    *pdone = 0;
+    rv = md_store_lock(plock, reg->store, name, reg->lock_wait, p);
+    if (APR_STATUS_IS_EBUSY(rv)) {
+        return md_result_set(result, rv,
+                             apr_psprintf(result->p,
+                                          "another server sharing the store renews %s: it held "
+                                          "the lock longer than %s (MDStoreLocks)",
+                                          name, md_duration_format(reg->lock_wait, result->p)));
+    }
+    if (APR_SUCCESS != rv) {
+        return md_result_set(result, rv, "taking the MD's lock in the store (MDStoreLocks)");
+    }
+    if ((*plock)->stamp > reg->synced_at) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
+                      APLOGNO(13406) "%s: renewed by another server sharing the store on %s, "
+                                     "after this one read it; nothing to order, the new "
+                                     "certificate goes live here at the next restart",
+                      name, md_time_rfc3339((*plock)->stamp, p));
+        *pdone = 1;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t md_reg_renew(md_reg_t *reg, md_reg_item_t *item, md_acme_driver_t *driver,
                           apr_pool_t *p)
 {
+    md_store_lock_t *lock = NULL;
     apr_status_t rv;
     const char *id;
     int i;
+    int done = 0;
 
     driver->store = reg->store;
     driver->md = item->md;
@@ -923,7 +1131,17 @@ apr_status_t md_reg_renew(md_reg_t *reg, md_reg_item_t *item, md_acme_driver_t *
         }
     }
     md_result_activity_printf(driver->result, "renewing %s", item->md->name);
-    rv = md_acme_drive_renew(driver, p);
+    if (reg->use_locks) {
+        rv = lock_renewal(&lock, &done, reg, item, driver->result, p);
+        if (APR_SUCCESS != rv) {
+            return rv;
+        }
+    }
+    rv = done ? APR_SUCCESS : md_acme_drive_renew(driver, p);
+    if (APR_SUCCESS == rv && lock && !done) {
+        md_store_lock_stamp(lock, apr_time_now());
+    }
+    md_store_unlock(lock);
     if (APR_SUCCESS != rv) {
         return rv;
     }

@@ -21,6 +21,10 @@
 
 typedef struct md_reg_t md_reg_t;
 
+/* What an MD without MDRenewWindow/MDWarnWindow uses (as the configuration's defaults). */
+#define MD_REG_RENEW_WINDOW_DEF "33%"
+#define MD_REG_WARN_WINDOW_DEF  "10%"
+
 /* What the registry knows about one MD. Lives in the registry's pool. */
 typedef struct md_reg_item_t md_reg_item_t;
 struct md_reg_item_t {
@@ -58,6 +62,13 @@ apr_status_t md_reg_create(md_reg_t **preg, md_store_t *store, apr_pool_t *p);
 void md_reg_set_activation_delay(md_reg_t *reg, apr_interval_time_t delay);
 
 /**
+ * MDStoreLocks: with 'on', renewals (md_reg_renew) and activations (md_reg_sync) of an MD hold
+ * its lock in the store (md_store_lock), waiting up to 'wait' for another server that shares the
+ * store to let go. Off by default.
+ */
+void md_reg_set_store_locks(md_reg_t *reg, int on, apr_interval_time_t wait);
+
+/**
  * Give the registry a memo that outlives it (a hash in a pool of the process): facts learned from
  * stored certificates (validity, names, key match) are kept there under the version of their
  * files, so that later start-ups (httpd's second pass, graceful restarts) do not parse them again.
@@ -90,7 +101,8 @@ struct md_reg_cert_info_t {
     const char *issuer;             /* issuer name, one line */
     const char *serial;             /* hex */
     const char *sha256_fingerprint; /* hex of the DER's SHA-256 */
-    const char *ari_cert_id;        /* RFC 9773 identifier, NULL without Authority Key Id */
+    const char *ari_cert_id;        /* RFC 9773 identifier, NULL without authority key id */
+    const char *sha1;               /* hex of the DER's SHA-1 (the OCSP stapling id) */
     apr_time_t not_before;
     apr_time_t not_after;
 };
@@ -132,8 +144,37 @@ apr_status_t md_reg_check_staged(md_reg_t *reg, const md_t *md, md_result_t *res
 /**
  * Renew one MD: run the ACME drive into staging and check the staged set. On success the item is
  * marked staged. Blocking; call from a job thread with a pool of its own ('p').
+ * With store locks (md_reg_set_store_locks) it holds the MD's lock meanwhile; APR_EBUSY when
+ * another server sharing the store held it longer than the wait (it is renewing the MD: try
+ * again later). When another server renewed the MD since this one read the store, nothing is
+ * ordered: the result is a success whose set goes live at the next restart, like one's own.
  */
 apr_status_t md_reg_renew(md_reg_t *reg, md_reg_item_t *item, md_acme_driver_t *driver,
                           apr_pool_t *p);
+
+/**
+ * For a2md, which has no configuration: fill the registry with the MDs stored in domains/ (by
+ * name), each from its md.json with the defaults of md_reg_stored_defaults(), its certificates
+ * read and its renewal decided at 'now' as md_reg_sync() does, but without writing anything: a
+ * broken certificate or key counts as none and stays where it is, an expired certificate makes
+ * the MD incomplete. MDs whose md.json is missing or unreadable are left out. From then on the
+ * registry only looks (md_reg_live_cert_info() too). Fails only when domains/ cannot be read.
+ */
+apr_status_t md_reg_load_stored(md_reg_t *reg, apr_time_t now, apr_pool_t *ptemp);
+
+/**
+ * What a stored md.json may lack and the configuration would supply: a key spec (RSA 2048), the
+ * renew and warn windows (MD_REG_RENEW_WINDOW_DEF, MD_REG_WARN_WINDOW_DEF). Allocates in 'p'.
+ */
+void md_reg_stored_defaults(md_t *md, apr_pool_t *p);
+
+/**
+ * Make the staged set of 'md' live now (a2md drive, which renews outside a server): check it
+ * as md_reg_check_staged() does, install its account into accounts/ (md->ca_account gets the
+ * id), carry the foreign fields of the live md.json over and switch the sets in the store (the
+ * old one is archived). APR_ENOENT when nothing complete is staged, APR_EINVAL when the staged
+ * set is unusable; the reason is in 'result' (may be NULL).
+ */
+apr_status_t md_reg_activate_staged(md_reg_t *reg, md_t *md, md_result_t *result, apr_pool_t *p);
 
 #endif /* md_reg_h */

@@ -91,6 +91,22 @@ apr_status_t md_store_set_aside(const char **pnewname, md_store_t *store, md_sto
     return store->set_aside(pnewname, store, group, name, aspect, p);
 }
 
+apr_status_t md_store_lock(md_store_lock_t **plock, md_store_t *store, const char *name,
+                           apr_interval_time_t max_wait, apr_pool_t *p)
+{
+    return store->lock(plock, store, name, max_wait, p);
+}
+
+apr_status_t md_store_unlock(md_store_lock_t *lock)
+{
+    return lock ? lock->store->unlock(lock) : APR_SUCCESS;
+}
+
+apr_status_t md_store_lock_stamp(md_store_lock_t *lock, apr_time_t stamp)
+{
+    return lock->store->lock_stamp(lock, stamp);
+}
+
 apr_status_t md_store_load_json(md_store_t *store, md_store_group_t group, const char *name,
                                 const char *aspect, md_json_t **pjson, apr_pool_t *p)
 {

@@ -40,6 +40,15 @@ typedef enum {
 
 typedef struct md_store_t md_store_t;
 
+/* A lock held in the store (md_store_lock()). Each store implementation makes its own lock
+ * objects with this as their first member. */
+typedef struct md_store_lock_t md_store_lock_t;
+struct md_store_lock_t {
+    md_store_t *store; /* the store that made it: md_store_unlock() goes there */
+    const char *name;  /* what is locked */
+    apr_time_t stamp;  /* what an earlier holder left with md_store_lock_stamp(), 0 if none */
+};
+
 /* Called for each name found by md_store_iter_names() (or aspect by md_store_iter_aspects());
  * return 0 to stop. */
 typedef int md_store_name_cb(void *baton, const char *name, apr_pool_t *ptemp);
@@ -71,6 +80,10 @@ struct md_store_t {
                                  md_store_group_t group, const char *name, apr_pool_t *p);
     apr_status_t (*get_modified)(apr_time_t *pmtime, md_store_t *store, md_store_group_t group,
                                  const char *name, const char *aspect, apr_pool_t *p);
+    apr_status_t (*lock)(md_store_lock_t **plock, md_store_t *store, const char *name,
+                         apr_interval_time_t max_wait, apr_pool_t *p);
+    apr_status_t (*unlock)(md_store_lock_t *lock);
+    apr_status_t (*lock_stamp)(md_store_lock_t *lock, apr_time_t stamp);
 };
 
 /** Directory name of a group ("domains", ...). */
@@ -137,6 +150,25 @@ apr_status_t md_store_get_fname(const char **pfname, md_store_t *store, md_store
  */
 apr_status_t md_store_set_aside(const char **pnewname, md_store_t *store, md_store_group_t group,
                                 const char *name, const char *aspect, apr_pool_t *p);
+
+/**
+ * Take the lock 'name' (an MD name) that all holders of the store share: all servers using the
+ * same store (MDStoreLocks) and all processes and threads of each. Waits up to 'max_wait' (0: not
+ * at all) for another holder to let go. Locks of different names are independent. A lock is let
+ * go by md_store_unlock(), when 'p' is destroyed, and when its process ends, so that a crashed
+ * holder does not block the others. *plock lives in 'p'.
+ * APR_EBUSY: another holder did not let go within 'max_wait'. Other codes: the lock could not be
+ * taken at all (logged with the reason).
+ */
+apr_status_t md_store_lock(md_store_lock_t **plock, md_store_t *store, const char *name,
+                           apr_interval_time_t max_wait, apr_pool_t *p);
+/** Let go of a lock from md_store_lock() (again is fine). */
+apr_status_t md_store_unlock(md_store_lock_t *lock);
+/**
+ * Leave 'stamp' (e.g. when the holder finished a renewal) with a held lock: later holders of the
+ * same name find it in their lock's 'stamp', so one that waited can see that the work was done.
+ */
+apr_status_t md_store_lock_stamp(md_store_lock_t *lock, apr_time_t stamp);
 
 /* Convenience wrappers. */
 apr_status_t md_store_load_json(md_store_t *store, md_store_group_t group, const char *name,

@@ -60,6 +60,9 @@ static int group_is_shared(md_store_group_t group)
 
 static apr_fileperms_t dir_perms(md_store_group_t group)
 {
+    if (group == MD_SG_OCSP) {
+        return MD_FPROT_D_UALL_GREAD; /* as the stock module makes it */
+    }
     return group_is_shared(group) ? MD_FPROT_D_UALL_WREAD : MD_FPROT_D_UONLY;
 }
 
@@ -441,7 +444,8 @@ static apr_status_t copy_staged_file(md_store_fs_t *fs, const char *name, const 
 static int is_job_file(const char *fname)
 {
     return !strcmp(fname, MD_FN_ACCOUNT) || !strcmp(fname, MD_FN_ACCT_KEY)
-           || !strcmp(fname, MD_FN_ORDER) || strstr(fname, ".broken-") != NULL;
+           || !strcmp(fname, MD_FN_ORDER) || !strcmp(fname, MD_FN_RENEW_REQUEST)
+           || strstr(fname, ".broken-") != NULL;
 }
 
 typedef struct {
@@ -814,7 +818,9 @@ static apr_status_t upgrade_store(md_store_fs_t *fs, md_json_t *json, double ver
     return APR_SUCCESS;
 }
 
-static apr_status_t read_store_file(md_store_fs_t *fs, const char *fpath, apr_pool_t *p)
+/* With 'may_upgrade' zero (a read-only store) an older layout is an error instead. */
+static apr_status_t read_store_file(md_store_fs_t *fs, const char *fpath, int may_upgrade,
+                                    apr_pool_t *p)
 {
     md_json_t *json = NULL;
     const char *key64, *err = NULL;
@@ -852,6 +858,13 @@ static apr_status_t read_store_file(md_store_fs_t *fs, const char *fpath, apr_po
     }
     memcpy(fs->key, key, FS_STORE_KLEN);
     OPENSSL_cleanse(key, (size_t)klen);
+    if (version < FS_STORE_VERSION && !may_upgrade) {
+        err = apr_psprintf(p, "store version %.1f needs an upgrade to %d, which the server or a "
+                              "writing a2md command makes; it is not done when only reading",
+                           version, FS_STORE_VERSION);
+        rv = APR_EINVAL;
+        goto leave;
+    }
     if (version < FS_STORE_VERSION) {
         /* errors are logged there; the store is not usable in a half old layout */
         rv = upgrade_store(fs, json, version, fpath, p);
@@ -868,14 +881,10 @@ leave:
     return rv;
 }
 
-apr_status_t md_store_fs_open(md_store_t **pstore, const char *path, apr_pool_t *p)
+static md_store_fs_t *fs_make(const char *path, apr_pool_t *p)
 {
     md_store_fs_t *fs = apr_pcalloc(p, sizeof(*fs));
-    const char *fpath;
-    md_store_group_t g;
-    apr_status_t rv;
 
-    *pstore = NULL;
     fs->s.load = fs_load;
     fs->s.save = fs_save;
     fs->s.remove = fs_remove;
@@ -889,8 +898,21 @@ apr_status_t md_store_fs_open(md_store_t **pstore, const char *path, apr_pool_t 
     fs->s.get_version = fs_get_version;
     fs->s.iter_aspects = fs_iter_aspects;
     fs->s.get_modified = fs_get_modified;
+    fs->s.lock = md_store_fs_lock;
+    fs->s.unlock = md_store_fs_unlock;
+    fs->s.lock_stamp = md_store_fs_lock_stamp;
     fs->base = apr_pstrdup(p, path);
+    return fs;
+}
 
+apr_status_t md_store_fs_open(md_store_t **pstore, const char *path, apr_pool_t *p)
+{
+    md_store_fs_t *fs = fs_make(path, p);
+    const char *fpath;
+    md_store_group_t g;
+    apr_status_t rv;
+
+    *pstore = NULL;
     rv = md_util_dir_make(fs->base, MD_FPROT_D_UALL_WREAD, p);
     for (g = MD_SG_ACCOUNTS; APR_SUCCESS == rv && g < MD_SG_COUNT; ++g) {
         rv = md_util_dir_make(md_util_path_join(p, fs->base, md_store_group_name(g)), dir_perms(g),
@@ -907,7 +929,7 @@ apr_status_t md_store_fs_open(md_store_t **pstore, const char *path, apr_pool_t 
         rv = create_store_file(fs, fpath, p);
     }
     else if (APR_SUCCESS == rv) {
-        rv = read_store_file(fs, fpath, p);
+        rv = read_store_file(fs, fpath, 1, p);
     }
     if (APR_SUCCESS != rv) {
         return rv;
@@ -915,6 +937,88 @@ apr_status_t md_store_fs_open(md_store_t **pstore, const char *path, apr_pool_t 
     fs_iter_names(recover_one, fs, &fs->s, MD_SG_TMP, p);
     *pstore = &fs->s;
     return APR_SUCCESS;
+}
+
+/* ---- read-only -------------------------------------------------------------------------------
+ * Every operation that would change the store fails: a read-only command that tried one would
+ * be a bug, and it must show rather than alter the store. */
+
+static apr_status_t ro_save(md_store_t *store, md_store_group_t group, const char *name,
+                            const char *aspect, md_store_vtype_t vtype, const void *value,
+                            apr_pool_t *p)
+{
+    (void)store;
+    (void)group;
+    (void)name;
+    (void)aspect;
+    (void)vtype;
+    (void)value;
+    (void)p;
+    return APR_EACCES;
+}
+
+static apr_status_t ro_remove(md_store_t *store, md_store_group_t group, const char *name,
+                              const char *aspect, apr_pool_t *p)
+{
+    (void)store;
+    (void)group;
+    (void)name;
+    (void)aspect;
+    (void)p;
+    return APR_EACCES;
+}
+
+static apr_status_t ro_purge(md_store_t *store, md_store_group_t group, const char *name,
+                             apr_pool_t *p)
+{
+    (void)store;
+    (void)group;
+    (void)name;
+    (void)p;
+    return APR_EACCES;
+}
+
+static apr_status_t ro_activate(md_store_t *store, const char *name, apr_pool_t *p)
+{
+    (void)store;
+    (void)name;
+    (void)p;
+    return APR_EACCES;
+}
+
+static apr_status_t ro_set_aside(const char **pnewname, md_store_t *store, md_store_group_t group,
+                                 const char *name, const char *aspect, apr_pool_t *p)
+{
+    (void)pnewname;
+    (void)store;
+    (void)group;
+    (void)name;
+    (void)aspect;
+    (void)p;
+    return APR_EACCES;
+}
+
+apr_status_t md_store_fs_open_readonly(md_store_t **pstore, const char *path, apr_pool_t *p)
+{
+    md_store_fs_t *fs = fs_make(path, p);
+    const char *fpath = md_util_path_join(p, fs->base, FS_STORE_JSON);
+    apr_status_t rv;
+
+    *pstore = NULL;
+    fs->s.save = ro_save;
+    fs->s.save_regenerable = ro_save;
+    fs->s.remove = ro_remove;
+    fs->s.purge = ro_purge;
+    fs->s.activate = ro_activate;
+    fs->s.set_aside = ro_set_aside;
+    rv = md_util_is_file(fpath, p);
+    if (APR_SUCCESS == rv) {
+        rv = read_store_file(fs, fpath, 0, p);
+    }
+    if (APR_SUCCESS == rv) {
+        *pstore = &fs->s;
+    }
+    return rv;
 }
 
 const char *md_store_fs_base(md_store_t *store)

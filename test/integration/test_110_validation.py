@@ -1,6 +1,10 @@
 """Checks that need the whole configuration (issue 3). They run for 'apachectl -t' as well as at
 start (httpd's check_config hook), before anything is written to the store; each message names
-the file and line, the directive and the fix. Static certificate files (MDCertificateFile /
+the file and line, the directive and the fix. What the stock module (Debian's 2.6) starts with
+starts here too, with a warning (issue 11): wildcards without dns-01, MDRequireHttps without an
+http vhost, static files that do not fit, a vhost with names of two MDs on http. What it refuses
+is refused: a name in two MDs (AH10038), an https vhost with names of two MDs (AH10238, when
+mod_ssl asks for its certificate). Static certificate files (MDCertificateFile /
 MDCertificateKeyFile) are served as they are. Nothing here talks to the CA.
 """
 
@@ -44,44 +48,130 @@ def check_fails(httpd, needles):
     assert not (httpd.store_dir / "domains").exists(), "the store was written to"
 
 
+def check_warns(httpd, needles):
+    """'apachectl -t' passes with a warning that has all 'needles'; the server starts and has
+    the warning in its error log."""
+    r = httpd.apachectl("-t")
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    for n in needles:
+        assert n in out, f"'{n}' not in:\n{out}"
+    httpd.start()
+    log = httpd.log_text()
+    for n in needles:
+        assert n in log, f"'{n}' not in the error log:\n{log}"
+
+
 def test_110_name_in_two_mds(httpd):
     httpd.write_config("MDomain a.example.org b.example.org\nMDomain b.example.org\n")
-    check_fails(httpd, ["AH12311", "b.example.org", str(httpd.conf_path),
-                        f":{httpd.config_line_of('MDomain b.example.org')})"])
+    check_fails(httpd, ["AH10038", "two Managed Domains have an overlap in domain 'b.example.org'",
+                        f"{httpd.conf_path}(line {httpd.config_line_of('MDomain b.example.org')})"])
 
 
+@pytest.mark.expect_log("AH12402")
 def test_110_wildcard_without_dns01(httpd):
-    httpd.write_config("MDomain *.w.example.org\n")
-    check_fails(httpd, ["AH12402", "*.w.example.org", "MDChallengeDns01",
+    httpd.write_config("MDRenewMode manual\nMDomain *.w.example.org\n")
+    check_warns(httpd, ["AH12402", "*.w.example.org", "MDChallengeDns01",
                         f"{httpd.conf_path}:{httpd.config_line_of('MDomain *.w')}"])
 
 
+@pytest.mark.expect_log("AH12404")
 def test_110_require_https_without_http_vhost(httpd):
-    httpd.write_config("<MDomain r.example.org>\n  MDRequireHttps permanent\n</MDomain>\n"
-                       + httpd.md_vhosts("r.example.org"))
-    check_fails(httpd, ["AH12404", "MDRequireHttps", "<VirtualHost",
+    httpd.write_config("MDRenewMode manual\n<MDomain r.example.org>\n  MDRequireHttps permanent\n"
+                       "</MDomain>\n" + httpd.md_vhosts("r.example.org"))
+    check_warns(httpd, ["AH12404", "MDRequireHttps", "<VirtualHost",
                         f"{httpd.conf_path}:{httpd.config_line_of('MDRequireHttps')}"])
 
 
 def test_110_static_cert_without_key(httpd):
     cert, _, _ = make_cert(httpd.root, "s", ["s.example.org"])
     httpd.write_config(f"<MDomain s.example.org>\n  MDCertificateFile {cert}\n</MDomain>\n")
-    check_fails(httpd, ["MDCertificateKeyFile", "s.example.org", str(httpd.conf_path)])
+    check_fails(httpd, ["The Managed Domain 's.example.org' needs one MDCertificateKeyFile for "
+                        "each MDCertificateFile", str(httpd.conf_path)])
 
 
+@pytest.mark.expect_log("AH12425")
 def test_110_static_key_not_matching(httpd):
+    """Without a vhost for the MD the stock module starts; so does this one, with a warning."""
     cert, _, _ = make_cert(httpd.root, "s", ["s.example.org"])
     _, other_key, _ = make_cert(httpd.root, "o", ["s.example.org"])
     httpd.write_config(f"<MDomain s.example.org>\n  MDCertificateFile {cert}\n"
                        f"  MDCertificateKeyFile {other_key}\n</MDomain>\n")
-    check_fails(httpd, ["is not the key of", str(other_key), str(httpd.conf_path)])
+    check_warns(httpd, ["AH12425", "is not the key of", str(other_key)])
 
 
+@pytest.mark.expect_log("AH12426", "AH12401")
 def test_110_static_key_unreadable(httpd):
     cert, _, _ = make_cert(httpd.root, "s", ["s.example.org"])
     httpd.write_config(f"<MDomain s.example.org>\n  MDCertificateFile {cert}\n"
                        f"  MDCertificateKeyFile {httpd.root}/missing.pem\n</MDomain>\n")
-    check_fails(httpd, ["MDCertificateKeyFile", "missing.pem", "not a readable file"])
+    check_warns(httpd, ["AH12426", "MDCertificateKeyFile", "missing.pem",
+                        "not a readable file"])
+
+
+@pytest.mark.expect_log("AH12426", "AH12401")
+def test_110_static_files_missing_with_vhost(httpd):
+    """Served by a vhost, files that are not there stop the start in mod_ssl, as with the stock
+    module; the warning said why first."""
+    httpd.write_config("<MDomain m.example.org>\n  MDCertificateFile /nonexistent.pem\n"
+                       "  MDCertificateKeyFile /nonexistent.key\n</MDomain>\n"
+                       + httpd.md_vhosts("m.example.org"))
+    r = httpd.start(wait=False)
+    out = r.stdout + r.stderr + httpd.log_text()
+    assert r.returncode != 0, out
+    assert "AH12426" in out and "/nonexistent.pem" in out, out
+
+
+@pytest.mark.expect_log("AH12310", "AH13400")
+def test_110_http_vhost_with_two_mds(httpd):
+    httpd.write_config("MDRenewMode manual\nMDomain a.example.org\nMDomain b.example.org\n"
+                       f"<VirtualHost 127.0.0.1:{httpd.http_port}>\n  ServerName a.example.org\n"
+                       "  ServerAlias b.example.org\n</VirtualHost>\n")
+    check_warns(httpd, ["AH12310", "has names of two Managed Domains"])
+
+
+@pytest.mark.expect_log("AH10238", "AH12310")
+def test_110_https_vhost_with_two_mds(httpd):
+    httpd.write_config("MDRenewMode manual\nMDomain a.example.org\nMDomain b.example.org\n"
+                       + httpd.md_vhosts("a.example.org", ["b.example.org"]))
+    r = httpd.start(wait=False)
+    out = r.stdout + r.stderr + httpd.log_text()
+    assert r.returncode != 0, out
+    assert "AH10238: conflict: 2 MDs match Virtualhost a.example.org which uses SSL" in out, out
+    assert not httpd.running()
+
+
+@pytest.mark.expect_log("AH13400")
+def test_110_vhost_without_ssl_engine(httpd):
+    """A vhost on the https port without 'SSLEngine on': the MD's certificate would never be
+    served. Only mod_ssl knows (it asks for the certificates of its vhosts), so the warning
+    comes at start, not with 'apachectl -t'."""
+    name = "plain.example.org"
+    httpd.write_config(f"MDRenewMode manual\nMDomain {name}\n"
+                       + httpd.md_vhosts(name).replace("    SSLEngine on\n", ""))
+    httpd.start()
+    httpd.wait_log(rf"AH13400: MD {name} \(.*\): none of its virtual hosts has 'SSLEngine on'")
+    assert "AH13400" not in httpd.log_text().split("AH13400", 1)[1]  # once per start
+
+
+@pytest.mark.expect_log("AH10105", "AH12404")
+def test_110_require_https_without_ssl_vhost(httpd):
+    """MDRequireHttps for an MD none of whose vhosts has SSLEngine: the stock module's AH10105."""
+    name = "nossl.example.org"
+    httpd.write_config(f"MDRenewMode manual\n<MDomain {name}>\n  MDRequireHttps temporary\n"
+                       f"</MDomain>\n<VirtualHost 127.0.0.1:{httpd.https_port}>\n"
+                       f"  ServerName {name}\n</VirtualHost>\n")
+    httpd.start()
+    httpd.wait_log(rf"AH10105: MD {name} does not match any VirtualHost with 'SSLEngine on', "
+                   "but is configured to require https. This cannot work.")
+
+
+def test_110_ssl_vhost_no_warning(httpd):
+    """The usual: an https vhost with SSLEngine on gets no SSLEngine warning."""
+    name = "ssl.example.org"
+    httpd.write_config(f"MDRenewMode manual\nMDomain {name}\n" + httpd.md_vhosts(name))
+    httpd.start()
+    assert "AH13400" not in httpd.log_text()
 
 
 @pytest.mark.expect_log("AH10040")

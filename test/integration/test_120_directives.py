@@ -7,7 +7,9 @@
 - MDRequireHttps temporary / permanent: 302 / 301 to the same https URL, challenges excluded,
   HSTS on https responses of a permanent MD
 - MDMustStaple: the issued certificate carries the TLS Feature (status_request)
+- MDCertificateAuthority with several CAs: the first one is used, all are kept in md.json
 - MDHttpProxy: all CA traffic goes through the proxy
+- MDHttpProxyCACertificateFile: an https proxy is trusted with these roots (and only then)
 - MDRetryDelay, MDInitialDelay, MDCheckInterval: the scheduler uses them
 - MDActivationDelay: a renewed certificate waits in staging
 - MDMatchNames servernames: an alias no longer selects the MD
@@ -18,6 +20,7 @@ import re
 import select
 import socket
 import socketserver
+import ssl
 import threading
 
 import pytest
@@ -188,7 +191,10 @@ class ConnectHandler(socketserver.BaseRequestHandler):
             self.request.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
             socks = [self.request, up]
             while True:
-                r, _, _ = select.select(socks, [], [], 30)
+                # a TLS socket may hold decrypted bytes that select() does not see
+                r = [s for s in socks if isinstance(s, ssl.SSLSocket) and s.pending()]
+                if not r:
+                    r, _, _ = select.select(socks, [], [], 30)
                 if not r:
                     return
                 for s in r:
@@ -196,6 +202,45 @@ class ConnectHandler(socketserver.BaseRequestHandler):
                     if not buf:
                         return
                     (up if s is self.request else self.request).sendall(buf)
+
+
+class TlsConnectProxy(ConnectProxy):
+    """The CONNECT proxy behind TLS: an 'https://' MDHttpProxy."""
+
+    def __init__(self, cert, key):
+        self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.ctx.load_cert_chain(str(cert), str(key))
+        self.handshake_errors = []
+        super().__init__()
+
+    def get_request(self):
+        sock, addr = self.socket.accept()
+        return self.ctx.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
+
+    def finish_request(self, request, client_address):
+        try:
+            request.settimeout(10)
+            request.do_handshake()
+            request.settimeout(None)
+        except (ssl.SSLError, OSError) as e:
+            self.handshake_errors.append(str(e))
+            return
+        super().finish_request(request, client_address)
+
+
+def test_120_ca_list_first_used(httpd, ca):
+    """Several CAs (the stock module's failover list, which issue 12 makes fail over): the
+    first one gets the certificate; the list stays in md.json in order."""
+    name = "calist.example.org"
+    httpd.write_config(f"<MDomain {name}>\n  MDCertificateAuthority {ca.directory_url} "
+                       f"https://127.0.0.1:9/dir letsencrypt\n</MDomain>\n"
+                       + httpd.md_vhosts(name))
+    httpd.start()
+    cert = get_cert(httpd, name)
+    assert not harness.is_self_signed(cert)
+    assert md_json(httpd, name)["ca"]["urls"] == [
+        ca.directory_url, "https://127.0.0.1:9/dir",
+        "https://acme-v02.api.letsencrypt.org/directory"]
 
 
 def test_120_http_proxy(httpd, ca):
@@ -274,3 +319,47 @@ def test_120_match_names(httpd):
         f"<MDomain {name}>\n", f"<MDomain {name}>\n  MDMember alias.{name}\n"))
     httpd.start()
     assert subprocess_headers(httpd, f"alias.{name}", "/")["status"] == 200
+
+
+@pytest.fixture
+def tls_proxy(httpd):
+    """An https CONNECT proxy whose certificate (for 127.0.0.1) a root of its own signs; the
+    root's file is where the server's User can read it."""
+    pki = httpd.root / "proxy-pki"
+    pki.mkdir()
+    pki.chmod(0o755)
+    root, cert, key = harness.make_test_pki(pki)
+    proxy = TlsConnectProxy(cert, key)
+    t = threading.Thread(target=proxy.serve_forever, daemon=True)
+    t.start()
+    yield proxy, root
+    proxy.shutdown()
+    proxy.server_close()
+
+
+def test_120_https_proxy_ca_file(httpd, ca, tls_proxy):
+    """MDHttpProxyCACertificateFile: the https proxy's certificate is verified with that file."""
+    proxy, root = tls_proxy
+    name = "tls-proxied.example.org"
+    port = proxy.server_address[1]
+    httpd.write_config(f"MDHttpProxy https://127.0.0.1:{port}\n"
+                       f"MDHttpProxyCACertificateFile {root}\n" + httpd.md_config({name: []}))
+    httpd.start()
+    get_cert(httpd, name)
+    ca_port = ca.directory_url.split(":")[2].split("/")[0]
+    assert proxy.connects and all(c == f"127.0.0.1:{ca_port}" for c in proxy.connects)
+    assert not proxy.handshake_errors, proxy.handshake_errors
+
+
+@pytest.mark.expect_log("AH12300")
+def test_120_https_proxy_untrusted(httpd, tls_proxy):
+    """Without MDHttpProxyCACertificateFile the proxy's certificate is checked against the
+    system's roots (not MDCACertificateFile): the renewal fails there, nothing is tunneled."""
+    proxy, _ = tls_proxy
+    name = "tls-untrusted.example.org"
+    httpd.write_config(f"MDHttpProxy https://127.0.0.1:{proxy.server_address[1]}\n"
+                       + httpd.md_config({name: []}))
+    httpd.start()
+    httpd.wait_log(rf"AH12300: {name}: renewal failed", timeout=60)
+    assert not proxy.connects
+    assert proxy.handshake_errors

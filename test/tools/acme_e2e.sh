@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# End-to-end check of the ACME client (a2md drive) against a local pebble CA.
+# End-to-end check of the ACME client (a2md add/update/drive) against a local pebble CA.
 #
 #   test/tools/acme_e2e.sh [path/to/a2md]
 #
 # Starts, in a temp dir and on 127.0.0.1 only: pebble-challtestsrv (DNS: every name is
 # 127.0.0.1), test/tools/http01_server.py (answers http-01 from the store) and pebble, then drives
-# certificates for one and several names, an EC key, RSA+EC, account install and reuse, 50% nonce
-# rejection (with a fresh CA that no longer knows the installed account) and the resume of a
-# staged order. Stops what it started (by pid) and exits non-zero on the first failure.
+# certificates for two MDs in parallel (one shared new account), one and several names, an EC
+# key, RSA+EC, account reuse, 50% nonce rejection (with a fresh CA that no longer knows the
+# installed account), the resume of a staged order, terms of service not accepted and a URL that
+# is no ACME directory. Stops what it started (by pid) and exits non-zero on the first failure.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -117,23 +118,31 @@ stop_pebble() {
 }
 
 RUN=0
-drive() { # name... ; extra a2md options in DRIVE_OPTS
+a2() { # a2md with the store, the test root and the CA
+    "$A2MD" -d "$STORE" -C "$TMP/root.pem" -a "$DIR_URL" "$@"
+}
+
+prep() { # name [domain...]: an MD with a contact that agreed to the terms of service
+    a2 add "$@" > /dev/null || fail "add $*"
+    a2 update "$1" contacts admin@example.org > /dev/null || fail "update $1 contacts"
+    a2 update "$1" agreement accepted > /dev/null || fail "update $1 agreement"
+}
+
+drive() { # name... ; extra drive options in DRIVE_OPTS
     RUN=$((RUN + 1))
     LOG="$TMP/a2md.$RUN.log"
     # shellcheck disable=SC2086
-    if ! "$A2MD" -vv -d "$STORE" -C "$TMP/root.pem" -a "$DIR_URL" -m admin@example.org --agree \
-            ${DRIVE_OPTS:-} drive "$@" > "$LOG" 2>&1; then
+    if ! a2 -vv drive ${DRIVE_OPTS:-} "$@" > "$LOG" 2>&1; then
         tail -30 "$LOG"
         return 1
     fi
 }
 
-check_staged() { # name pubcert-file domains...
+check_live() { # name pubcert-file domains...
     local name=$1 cert=$2; shift 2
-    local f="$STORE/staging/$name/$cert"
+    local f="$STORE/domains/$name/$cert"
     [ -f "$f" ] || fail "$name: no $f"
-    [ -f "$STORE/staging/$name/md.json" ] || fail "$name: no staging md.json"
-    [ ! -f "$STORE/staging/$name/order.json" ] || fail "$name: order.json left behind"
+    [ ! -d "$STORE/staging/$name" ] || fail "$name: staging/$name left behind"
     for d in "$@"; do
         openssl x509 -in "$f" -noout -ext subjectAltName 2>/dev/null | grep -q "DNS:$d" \
             || fail "$name: certificate does not cover $d"
@@ -141,69 +150,60 @@ check_staged() { # name pubcert-file domains...
     [ "$(grep -c 'BEGIN CERTIFICATE' "$f")" -ge 2 ] || fail "$name: $cert holds no chain"
 }
 
-# ---- 1. one name, default RSA key ------------------------------------------------------------------
+# ---- 1. two MDs in parallel share one new account (the cache); several names --------------------
 start_pebble PEBBLE_VA_NOSLEEP=1
-drive one.example.org || fail "drive one name"
-check_staged one.example.org pubcert.pem one.example.org
-grep -q "BEGIN ENCRYPTED PRIVATE KEY" "$STORE/staging/one.example.org/privkey.pem" \
-    || fail "staged key is not encrypted"
-[ -f "$STORE/staging/one.example.org/account.json" ] || fail "no staged account"
-[ -z "$(ls -A "$STORE/challenges")" ] || fail "challenge answers left behind"
-ok "one name"
-
-# ---- 2. several names; two MDs in parallel share one new account (the cache) -------------------
-drive multi.example.org www.multi.example.org a.multi.example.org + multi2.example.org \
-    || fail "drive several names / two MDs"
-check_staged multi.example.org pubcert.pem multi.example.org www.multi.example.org \
+prep multi.example.org www.multi.example.org a.multi.example.org
+prep multi2.example.org
+drive multi.example.org multi2.example.org || fail "drive two MDs"
+check_live multi.example.org pubcert.pem multi.example.org www.multi.example.org \
     a.multi.example.org
-check_staged multi2.example.org pubcert.pem multi2.example.org
+check_live multi2.example.org pubcert.pem multi2.example.org
 [ "$(grep -c 'created account' "$LOG")" = 1 ] || fail "parallel MDs did not share one account"
-cmp -s "$STORE/staging/multi.example.org/account.json" \
-    "$STORE/staging/multi2.example.org/account.json" || fail "parallel MDs staged different accounts"
-ok "several names, two MDs in parallel with one account"
+[ "$(ls "$STORE/accounts")" = "ACME-127.0.0.1-0000" ] \
+    || fail "expected one installed account, got: $(ls "$STORE/accounts")"
+grep -q "ca-url" "$STORE/accounts/ACME-127.0.0.1-0000/account.json" || fail "account.json lacks ca-url"
+for n in multi.example.org multi2.example.org; do
+    grep -q "ACME-127.0.0.1-0000" "$STORE/domains/$n/md.json" || fail "$n: md.json lacks the account"
+done
+grep -q "BEGIN PRIVATE KEY" "$STORE/domains/multi.example.org/privkey.pem" \
+    || fail "live key is not a plain PEM"
+[ "$(stat -c %a "$STORE/domains/multi.example.org/privkey.pem")" = 600 ] || fail "live key not 0600"
+[ ! -f "$STORE/domains/multi.example.org/account.pem" ] || fail "account key went to domains/"
+[ -z "$(ls -A "$STORE/challenges")" ] || fail "challenge answers left behind"
+ok "two MDs in parallel with one account, several names"
+
+# ---- 2. the installed account is used again; list ------------------------------------------------
+prep one.example.org
+drive one.example.org || fail "drive one name"
+check_live one.example.org pubcert.pem one.example.org
+grep -q "using account ACME-127.0.0.1-0000" "$LOG" || fail "installed account not used"
+a2 list > "$TMP/list.log" 2>&1 || fail "list"
+grep -q "md: one.example.org \[one.example.org\]" "$TMP/list.log" || fail "list misses one.example.org"
+ok "account reuse, list"
 
 # ---- 3. EC key, and RSA + EC -------------------------------------------------------------------------
-DRIVE_OPTS="-k secp256r1" drive ec.example.org || fail "drive EC"
-check_staged ec.example.org pubcert.secp256r1.pem ec.example.org
-openssl x509 -in "$STORE/staging/ec.example.org/pubcert.secp256r1.pem" -noout -text \
+prep ec.example.org
+a2 update ec.example.org privkeys secp256r1 > /dev/null || fail "update privkeys"
+drive ec.example.org || fail "drive EC"
+check_live ec.example.org pubcert.secp256r1.pem ec.example.org
+openssl x509 -in "$STORE/domains/ec.example.org/pubcert.secp256r1.pem" -noout -text \
     | grep -q "id-ecPublicKey" || fail "EC certificate has no EC key"
-DRIVE_OPTS="-k RSA -k secp384r1" drive both.example.org || fail "drive RSA+EC"
-check_staged both.example.org pubcert.pem both.example.org
-check_staged both.example.org pubcert.secp384r1.pem both.example.org
+prep both.example.org
+a2 update both.example.org privkeys RSA secp384r1 > /dev/null || fail "update privkeys"
+drive both.example.org || fail "drive RSA+EC"
+check_live both.example.org pubcert.pem both.example.org
+check_live both.example.org pubcert.secp384r1.pem both.example.org
 ok "EC and RSA+EC key specs"
 
-# ---- 4. install the accounts, activate, and reuse them -------------------------------------------
-activate() {
-    "$A2MD" -d "$STORE" activate "$1" > "$TMP/activate.$1.log" 2>&1 \
-        || { cat "$TMP/activate.$1.log"; fail "activate $1"; }
-}
-activate multi.example.org
-activate multi2.example.org
-ACCT=$(ls "$STORE/accounts")
-[ "$ACCT" = "ACME-127.0.0.1-0000" ] || fail "expected one installed account, got: $ACCT"
-grep -q "ca-url" "$STORE/accounts/$ACCT/account.json" || fail "account.json lacks ca-url"
-activate one.example.org
-[ "$(ls "$STORE/accounts" | tr '\n' ' ')" = "ACME-127.0.0.1-0000 ACME-127.0.0.1-0001 " ] \
-    || fail "second account not installed as -0001: $(ls "$STORE/accounts")"
-[ -f "$STORE/domains/one.example.org/pubcert.pem" ] || fail "not activated"
-[ ! -f "$STORE/domains/one.example.org/account.pem" ] || fail "account key went to domains/"
-grep -q "ACME-127.0.0.1-0001" "$STORE/domains/one.example.org/md.json" \
-    || fail "md.json does not name the installed account"
-drive reuse.example.org || fail "drive with installed account"
-grep -q "using account ACME-127.0.0.1-000" "$LOG" || fail "installed account not used"
-[ ! -f "$STORE/staging/reuse.example.org/account.json" ] || fail "installed account staged again"
-"$A2MD" -d "$STORE" list > "$TMP/list.log" 2>&1 || fail "list"
-grep -q "one.example.org" "$TMP/list.log" || fail "list misses one.example.org"
-ok "account install and reuse, list"
-
-# ---- 5. a new CA rejecting half the nonces; the installed account is unknown there ---------------
+# ---- 4. a new CA rejecting half the nonces; the installed account is unknown there ---------------
 stop_pebble
 start_pebble PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=50
-# Each request is retried 5 times on badNonce; at 50% a job still fails now and then (1 in 64
-# per request), and is run again as the module's job would be, continuing the staged order.
+prep nonce.example.org nonce2.example.org
+# Each request is retried on badNonce; at 50% a job still fails now and then, and is run again
+# as the module's job would be, continuing the staged order.
 NONCE_OK=0
 for attempt in 1 2 3 4; do
-    if drive nonce.example.org nonce2.example.org; then
+    if drive nonce.example.org; then
         NONCE_OK=1
         break
     fi
@@ -212,45 +212,50 @@ for attempt in 1 2 3 4; do
     [ $attempt = 1 ] && cp "$LOG" "$TMP/nonce-first.log"
 done
 [ $NONCE_OK = 1 ] || fail "drive with 50% bad nonces"
-check_staged nonce.example.org pubcert.pem nonce.example.org nonce2.example.org
-grep -q "not usable at the CA" "$TMP/nonce-first.log" "$TMP/a2md.$RUN.log" 2>/dev/null \
-    || grep -q "not usable at the CA" "$TMP"/a2md.*.log || fail "unknown account not detected"
+check_live nonce.example.org pubcert.pem nonce.example.org nonce2.example.org
+grep -q "not usable at the CA" "$TMP"/a2md.*.log || fail "unknown account not detected"
 grep -q "bad nonce for" "$TMP"/a2md.*.log || fail "no bad nonce retried at 50% rejection"
 ok "bad nonces, unknown account replaced"
 
-# ---- 6. resume: poll timeout while the CA sleeps, then continue the staged order -------------------
+# ---- 5. resume: poll timeout while the CA sleeps, then continue the staged order -------------------
 stop_pebble
 start_pebble PEBBLE_VA_SLEEPTIME=3 PEBBLE_AUTHZREUSE=0
 RESUMED=0
 for i in 1 2 3 4 5; do
     name="resume$i.example.org"
-    if DRIVE_OPTS="-t 200ms" drive "$name"; then
+    prep "$name"
+    if DRIVE_OPTS="--timeout 200ms" drive "$name"; then
         continue # the CA was quick this time
     fi
     grep -q "polling timed out" "$LOG" || fail "$name: unexpected failure"
     [ -f "$STORE/staging/$name/order.json" ] || fail "$name: no order.json after timeout"
     drive "$name" || fail "$name: resumed drive"
     grep -q "resuming order" "$LOG" || fail "$name: order not resumed"
-    check_staged "$name" pubcert.pem "$name"
+    check_live "$name" pubcert.pem "$name"
     RESUMED=1
     break
 done
 [ $RESUMED = 1 ] || fail "never got a poll timeout to test resuming"
 ok "resume of a staged order"
 
-# ---- 7. terms of service not accepted ------------------------------------------------------------
+# ---- 6. terms of service not accepted ------------------------------------------------------------
+stop_pebble
+start_pebble PEBBLE_VA_NOSLEEP=1
 RUN=$((RUN + 1))
-if "$A2MD" -d "$STORE" -C "$TMP/root.pem" -a "$DIR_URL" drive tos.example.org \
-        > "$TMP/a2md.$RUN.log" 2>&1; then
+a2 add tos.example.org > /dev/null && a2 update tos.example.org contacts admin@example.org \
+    > /dev/null || fail "add tos"
+if a2 drive tos.example.org > "$TMP/a2md.$RUN.log" 2>&1; then
     fail "drive without accepting the terms of service succeeded"
 fi
-grep -q "MDCertificateAgreement accepted" "$TMP/a2md.$RUN.log" || fail "no ToS hint"
+grep -q "terms of service" "$TMP/a2md.$RUN.log" || fail "no terms of service hint"
 ok "terms of service must be accepted"
 
-# ---- 8. not an ACME directory ------------------------------------------------------------------------
+# ---- 7. not an ACME directory ------------------------------------------------------------------------
 RUN=$((RUN + 1))
-if "$A2MD" -d "$STORE" -C "$TMP/root.pem" -a "https://127.0.0.1:$ACME_PORT/nonce-plz" --agree \
-        drive bad.example.org > "$TMP/a2md.$RUN.log" 2>&1; then
+prep bad.example.org
+a2 update bad.example.org ca "https://127.0.0.1:$ACME_PORT/nonce-plz" > /dev/null \
+    || fail "update ca"
+if a2 drive bad.example.org > "$TMP/a2md.$RUN.log" 2>&1; then
     fail "drive against a non-directory succeeded"
 fi
 grep -q "not an ACME directory" "$TMP/a2md.$RUN.log" || fail "no clear error for a non-directory"

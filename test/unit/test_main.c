@@ -129,12 +129,14 @@ int main(void)
     srunner_add_suite(sr, suite_time());
     srunner_add_suite(sr, suite_md());
     srunner_add_suite(sr, suite_store());
+    srunner_add_suite(sr, suite_store_lock());
     srunner_add_suite(sr, suite_renew());
     srunner_add_suite(sr, suite_ocsp());
     srunner_add_suite(sr, suite_acme());
     srunner_add_suite(sr, suite_job());
     srunner_add_suite(sr, suite_parsers());
     srunner_add_suite(sr, suite_names());
+    srunner_add_suite(sr, suite_admin());
     /* further suites: declare in unit.h and add a line here */
 
     srunner_run_all(sr, CK_NORMAL);

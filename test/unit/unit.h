@@ -44,11 +44,13 @@ Suite *suite_jws(void);
 Suite *suite_time(void);
 Suite *suite_md(void);
 Suite *suite_store(void);
+Suite *suite_store_lock(void);
 Suite *suite_renew(void);
 Suite *suite_ocsp(void);
 Suite *suite_acme(void);
 Suite *suite_job(void);
 Suite *suite_parsers(void);
 Suite *suite_names(void);
+Suite *suite_admin(void);
 
 #endif /* unit_h */

@@ -87,9 +87,9 @@ def modules():
 
 
 @pytest.mark.parametrize("body,phrase", BAD)
-def test_150_refused(scratch, ports, module, body, phrase):
+def test_155_refused(scratch, ports, module, body, phrase):
     for label, path in modules():
-        h = server(scratch, ports, path, f"httpd-150-bad-{label}")
+        h = server(scratch, ports, path, f"httpd-155-bad-{label}")
         r = run_t(h, body)
         out = r.stdout + r.stderr
         assert r.returncode != 0, (label, out)
@@ -97,9 +97,9 @@ def test_150_refused(scratch, ports, module, body, phrase):
 
 
 @pytest.mark.parametrize("body", GOOD)
-def test_150_accepted(scratch, ports, module, body):
+def test_155_accepted(scratch, ports, module, body):
     for label, path in modules():
-        h = server(scratch, ports, path, f"httpd-150-good-{label}")
+        h = server(scratch, ports, path, f"httpd-155-good-{label}")
         r = run_t(h, body)
         assert r.returncode == 0, (label, r.stdout + r.stderr)
 
@@ -122,7 +122,7 @@ FIELDS = ("eab", "profile", "profile-mandatory", "ari-renewals")
 
 
 def stored_fields(scratch, ports, label, path):
-    h = server(scratch, ports, path, f"httpd-150-json-{label}")
+    h = server(scratch, ports, path, f"httpd-155-json-{label}")
     run_t(h, MDS)  # writes the config
     h.start()
     try:
@@ -140,7 +140,7 @@ def stored_fields(scratch, ports, label, path):
     return out, text
 
 
-def test_150_md_json_fields(scratch, ports, module):
+def test_155_md_json_fields(scratch, ports, module):
     ours, log = stored_fields(scratch, ports, "ours", harness.module_path())
     assert ours == {
         "a": {"eab": {"kid": "kid-g"}, "profile": "tlsserver", "profile-mandatory": False,
