@@ -32,6 +32,7 @@
 #define K_EXPLANATION "explanation-url"
 #define K_ERROR       "error"
 #define K_RETRY_AFTER "retry-after"
+#define NO_ARI        "no CA of the MD offers renewal information"
 
 apr_status_t md_ari_load(md_json_t **pjson, md_store_t *store, const char *name, apr_pool_t *p)
 {
@@ -56,6 +57,14 @@ static int is_same_id(const md_json_t *entry, const char *id)
     const char *stored = md_json_gets(entry, K_ID);
 
     return stored && !strcmp(stored, id);
+}
+
+/* Non-zero when an entry says that no CA of the MD offers ARI at all. */
+static int is_no_ari(const md_json_t *entry)
+{
+    const char *err = md_json_gets(entry, K_ERROR);
+
+    return err && !strcmp(err, NO_ARI);
 }
 
 static apr_time_t min_set(apr_time_t a, apr_time_t b)
@@ -104,7 +113,7 @@ static void update_one(apr_time_t *pat, apr_time_t *pnext, int *pis_ca, md_json_
                 ? now + MD_ARI_RETRY_MAX
                 : md_renew_ari_next(result->ready_at ? result->ready_at : now + MD_ARI_RETRY_ERROR,
                                     now);
-        md_json_sets(APR_STATUS_IS_ENOTIMPL(rv) ? "no CA of the MD offers renewal information"
+        md_json_sets(APR_STATUS_IS_ENOTIMPL(rv) ? NO_ARI
                      : APR_STATUS_IS_ENOENT(rv) ? "no CA of the MD knows the certificate"
                                                 : md_result_to_text(result, p),
                      entry, K_ERROR);
@@ -144,7 +153,7 @@ apr_status_t md_ari_update(apr_time_t *pat, apr_time_t *pnext, md_store_t *store
     md_json_t *json = md_json_create(p), *old = NULL, *entry, *prev;
     apr_time_t at, next;
     const char *id;
-    int i, asked = 0, is_ca = 0, is_ca_next = 0;
+    int i, asked = 0, offered = 0, is_ca = 0, is_ca_next = 0;
 
     *pat = 0;
     *pnext = 0;
@@ -161,6 +170,7 @@ apr_status_t md_ari_update(apr_time_t *pat, apr_time_t *pnext, md_store_t *store
         prev = entry;
         entry = md_json_create(p);
         update_one(&at, &next, &is_ca, entry, item, id, prev, http_config, cache, r, now, p);
+        offered |= !is_no_ari(entry);
         md_json_setj(entry, json, K_CERTS, spec_name(md, i));
         *pat = min_set(*pat, at);
         if (next == min_set(*pnext, next)) {
@@ -171,6 +181,11 @@ apr_status_t md_ari_update(apr_time_t *pat, apr_time_t *pnext, md_store_t *store
     }
     if (!asked) {
         return APR_ENOENT;
+    }
+    if (!offered) {
+        /* no CA of the MD has ARI: nothing to show, ask again in a day */
+        md_store_remove(store, MD_SG_STAGING, md->name, MD_FN_ARI, p);
+        return APR_SUCCESS;
     }
     /* 4. */
     if (*pat) {

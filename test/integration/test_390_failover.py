@@ -40,8 +40,11 @@ MDRetryDelay 1s
 {h.md_vhosts(md)}"""
 
 
-def new_orders(ca, mark):
-    return [r for r in ca.requests_since(mark) if "POST /order-plz" in r]
+def new_orders(h, ca, since):
+    """The orders the module made at 'ca' after log offset 'since' (counted by the module's
+    log: pebble's lists a request again when it rejected its nonce)."""
+    return re.findall(r"AH12222: .*: new order " + re.escape(f"https://127.0.0.1:{ca.port}/"),
+                      h.log_text(since))
 
 
 def issuer_is(h, md, ca):
@@ -58,7 +61,6 @@ def test_390_first_ca_down(httpd, two_cas):
     first.stop()
     md = "failover.example.org"
     httpd.write_config(config(httpd, md, [first.directory_url, second.directory_url]))
-    m2 = second.log_mark()
     httpd.start_and_issue([md])
     log = httpd.log_text()
     assert re.search(r"AH12908: " + re.escape(md) + r": the CA at "
@@ -66,19 +68,18 @@ def test_390_first_ca_down(httpd, two_cas):
                      r"the next of MDCertificateAuthority, " + re.escape(second.directory_url), log)
     # no retry chain: the first attempt got it
     assert "AH12300" not in log and "AH12304" not in log
-    assert len(new_orders(second, m2)) == 1
+    assert len(new_orders(httpd, second, 0)) == 1
     assert issuer_is(httpd, md, second)
 
     # the next renewal (a name is added) starts at the first CA again, which is back
     first.start()
-    m1, m2 = first.log_mark(), second.log_mark()
     mark = httpd.log_size()
     httpd.write_config(config(httpd, md, [first.directory_url, second.directory_url],
                               names=[f"www.{md}"]))
     httpd.graceful()
     httpd.wait_md_ready([md], since=mark)
     httpd.graceful()
-    assert len(new_orders(first, m1)) == 1 and new_orders(second, m2) == []
+    assert len(new_orders(httpd, first, mark)) == 1 and new_orders(httpd, second, mark) == []
     assert issuer_is(httpd, md, first)
 
 
