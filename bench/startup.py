@@ -8,6 +8,9 @@ Cases
                        'MDPrivateKeys secp256r1'
   start N=<m>          time from 'apache2 -k start' until the pid file exists and a request is
                        answered, with m fresh MDs (their CA never answers, nothing is issued)
+  failover N=<f> up    'ready' with 'MDCertificateAuthority <pebble> <down>': the first CA up
+  failover N=<f> down  'ready' with 'MDCertificateAuthority <down> <pebble>': the first CA down
+                       (connection refused), the certificates must come from the second
 
 Every run uses a fresh ServerRoot and store. Numbers are printed, never asserted.
 
@@ -18,6 +21,9 @@ Environment
   BENCH_TIMEOUT     seconds to wait for one 'ready' case (default 300)
   BENCH_REPEAT      runs of each 'ready' case, stock and ours taking turns; the table shows
                     the medians, the single runs are printed as they come (default 1)
+  BENCH_FAILOVER    MD count for the 'failover' cases (default 50, 0 to skip)
+  BENCH_FAILOVER_CONF  extra configuration lines for them (default none: the modules' defaults,
+                    MDRetryFailover 13 and MDRetryDelay 5s; e.g. "MDRetryFailover 2")
   MD_MODULE         our module (default build/mod_md.so); STOCK_MD_MODULE the stock one
 """
 
@@ -63,10 +69,10 @@ class Runner:
         if os.environ.get("MD_TEST_KEEP") != "1":
             shutil.rmtree(h.root, ignore_errors=True)
 
-    def ready(self, module, n, keys, timeout):
+    def ready(self, module, n, keys, timeout, extra=None):
         h = self._httpd(module, self.ca)
         names = md_names(n, f"r{self.count}")
-        h.write_config(config_body(h, names, KEYS[keys][1]))
+        h.write_config(config_body(h, names, KEYS[keys][1] if extra is None else extra))
         try:
             t0 = time.time()
             r = h.start()
@@ -81,6 +87,14 @@ class Runner:
             return max(h.md_ready_times(names).values()) - t0
         finally:
             self._done(h)
+
+    def failover(self, module, n, first_up, timeout):
+        """'ready' with two CAs, the first (or the second) a port nobody listens on."""
+        down = f"https://127.0.0.1:{harness.free_port()}/dir"
+        urls = [self.ca.directory_url, down] if first_up else [down, self.ca.directory_url]
+        extra = (f"MDCertificateAuthority {' '.join(urls)}\n"
+                 + os.environ.get("BENCH_FAILOVER_CONF", "").replace("\\n", "\n") + "\n")
+        return self.ready(module, n, "rsa", timeout, extra=extra)
 
     def baseline(self, module, n):
         h = self._httpd(module, None)
@@ -150,7 +164,11 @@ def main():
     repeat = max(1, int(os.environ.get("BENCH_REPEAT", "1")))
     modules = harness.compared_modules()
 
+    failover_n = int(os.environ.get("BENCH_FAILOVER", "50"))
     cases = [(f"ready N={n} {KEYS[k][0]}", ("ready", n, k)) for k in keys for n in ns]
+    if failover_n > 0:
+        cases.append((f"failover N={failover_n} up", ("failover", failover_n, True)))
+        cases.append((f"failover N={failover_n} down", ("failover", failover_n, False)))
     if start_mds > 0:
         cases.append((f"start N={start_mds}", ("start", start_mds, None)))
         cases.append((f"start N={start_mds} static", ("baseline", start_mds, None)))
@@ -165,13 +183,15 @@ def main():
         for title, (kind, n, k) in cases:
             runs = {label: [] for label in modules}
             # 'ready' cases run 'repeat' times, stock and ours taking turns; the median counts
-            for _ in range(repeat if kind == "ready" else 1):
+            for _ in range(repeat if kind in ("ready", "failover") else 1):
                 for label, path in modules.items():
                     if path is None:
                         continue
                     print(f"... {title} [{label}]", flush=True)
                     if kind == "ready":
                         runs[label].append(runner.ready(path, n, k, timeout))
+                    elif kind == "failover":
+                        runs[label].append(runner.failover(path, n, k, timeout))
                     elif kind == "baseline":
                         runs[label].append(runner.baseline(path, n))
                     else:
@@ -196,6 +216,12 @@ def main():
         if all(isinstance(v, float) for v in (s1, o1, s0, o0)):
             print(f"{'start: added by MDs':28} {s1 - s0:12.2f} {o1 - o0:12.2f} "
                   f"{(o1 - o0) / (s1 - s0) if s1 > s0 else 0:7.2f}")
+    fo = {t: (s_, o) for t, s_, o in rows if t.startswith("failover")}
+    if len(fo) == 2:
+        (su, ou), (sd, od) = [fo[t] for t in sorted(fo, key=lambda t: not t.endswith("up"))]
+        show = [f"{d - u:12.2f}" if isinstance(d, float) and isinstance(u, float) else f"{'-':>12}"
+                for u, d in ((su, sd), (ou, od))]
+        print(f"{'failover: down minus up':28} {show[0]} {show[1]}")
     print("\nratio = ours / stock (below 1: ours is faster). Medians of BENCH_REPEAT runs; "
           "expect noise.")
     print("'start N static' is the same vhosts with static certificates and no MDomain: the")

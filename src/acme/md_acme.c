@@ -6,6 +6,9 @@
  *   4. on badNonce retry with the nonce of the error response, up to MD_ACME_BAD_NONCE_RETRIES
  *      times (6.5; a CA may reject any nonce: pebble rejects 5 % by default, tests use 50 %)
  *   5. turn problem documents (7807, 8555 6.7) into the result's problem and an APR status
+ *   6. an answer whose Retry-After is short (MD_ACME_WAIT_INLINE) and whose problem passes
+ *      (rateLimited, serverInternal, HTTP 5xx/429) is asked again after it, within the job; a
+ *      long one ends the job with result->ready_at, and the scheduler waits for it
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include "md_util.h"
 #include "md_keys.h"
 #include "md_jws.h"
+#include "md_time.h"
 #include "md_acme.h"
 
 #define CT_JOSE    "application/jose+json"
@@ -252,13 +256,7 @@ apr_interval_time_t md_acme_poll_delay(apr_interval_time_t last, apr_time_t retr
 
     if (retry_after > 0) {
         delay = retry_after - now;
-        if (delay < apr_time_from_sec(1)) {
-            delay = apr_time_from_sec(1);
-        }
-        if (delay > apr_time_from_sec(10)) {
-            delay = apr_time_from_sec(10);
-        }
-        return delay;
+        return (delay < apr_time_from_sec(1)) ? apr_time_from_sec(1) : delay;
     }
     if (last <= 0) {
         /* a CA often validates in milliseconds: look soon, then back off quickly */
@@ -266,6 +264,11 @@ apr_interval_time_t md_acme_poll_delay(apr_interval_time_t last, apr_time_t retr
     }
     delay = last * 2;
     return (delay > apr_time_from_sec(2)) ? apr_time_from_sec(2) : delay;
+}
+
+int md_acme_has_profile(const md_acme_t *acme, const char *name)
+{
+    return acme->profiles && name && md_json_has_key(acme->profiles, name);
 }
 
 apr_status_t md_acme_problem_status(const char *type, int http_status)
@@ -356,6 +359,12 @@ static apr_status_t take_directory(md_acme_t *acme, const char *body, apr_size_t
     acme->new_account = md_json_gets(json, MD_KEY_NEW_ACCOUNT);
     acme->new_order = md_json_gets(json, MD_KEY_NEW_ORDER);
     acme->tos = md_json_gets(json, MD_KEY_META, MD_KEY_TOS);
+    acme->eab_required = md_json_getb(json, MD_KEY_META, MD_KEY_EAB_REQUIRED);
+    acme->renewal_info = md_json_gets(json, MD_KEY_RENEWAL_INFO);
+    acme->profiles = md_json_getj(json, MD_KEY_META, MD_KEY_PROFILES);
+    if (acme->profiles && !md_json_is_object(acme->profiles)) {
+        acme->profiles = NULL;
+    }
     if (!acme->new_nonce || !acme->new_account || !acme->new_order) {
         return md_result_printf(result, APR_EINVAL,
                                 "%s is not an ACME directory (it lacks newNonce, newAccount or "
@@ -383,12 +392,15 @@ apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
                   acme->url);
     rv = md_http_get(&hresp, acme->http, acme->url, NULL, acme->p);
     if (APR_SUCCESS != rv) {
+        acme->is_unreachable = 1;
         md_result_set(result, rv, md_http_last_error(acme->http));
         goto leave;
     }
     if (hresp->status >= 500) {
+        acme->is_unreachable = 1;
         rv = md_result_printf(result, APR_EAGAIN, "the ACME CA at %s answered HTTP status %d",
                               acme->url, hresp->status);
+        result->ready_at = md_acme_retry_after(hresp->headers, apr_time_now());
         goto leave;
     }
     if (hresp->status != 200) {
@@ -424,6 +436,7 @@ static apr_status_t new_nonce(md_acme_t *acme, md_result_t *result, apr_pool_t *
     }
     rv = md_http_head(&hresp, acme->http, acme->new_nonce, p);
     if (APR_SUCCESS != rv) {
+        acme->is_unreachable = 1;
         return md_result_printf(result, rv, "getting a nonce from %s: %s", acme->new_nonce,
                                 md_http_last_error(acme->http));
     }
@@ -489,7 +502,25 @@ static int is_bad_nonce(const md_acme_resp_t *resp)
     return resp->status == 400 && type && !strcmp(type, MD_ACME_PROBLEM_PREFIX "badNonce");
 }
 
-/* 3. + 4. */
+/* 6. How long to wait before asking again after the error answer 'resp': its Retry-After, when
+ * that is short and the problem one that passes (rate limit, server busy); 0: do not ask again
+ * in this job (the job is rescheduled for a long Retry-After instead). */
+static apr_interval_time_t inline_wait(const md_acme_resp_t *resp)
+{
+    const char *type = resp->json ? md_json_gets(resp->json, MD_KEY_TYPE) : NULL;
+    apr_time_t now = apr_time_now();
+    apr_time_t at = md_acme_retry_after(resp->headers, now);
+
+    if (!at || !APR_STATUS_IS_EAGAIN(md_acme_problem_status(type, resp->status))) {
+        return 0;
+    }
+    if (at - now > MD_ACME_WAIT_INLINE) {
+        return 0;
+    }
+    return (at - now < apr_time_from_msec(100)) ? apr_time_from_msec(100) : at - now;
+}
+
+/* 3. + 4. + 6. */
 apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *url,
                           const md_json_t *payload, int use_jwk, const char *accept,
                           md_result_t *result, apr_pool_t *p)
@@ -499,7 +530,8 @@ apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *u
     md_json_t *msg = NULL;
     apr_table_t *headers = NULL;
     const char *data, *body, *nonce;
-    int attempt;
+    apr_interval_time_t wait;
+    int bad_nonces = 0, waits = 0;
     apr_status_t rv = APR_EINVAL;
 
     *presp = NULL;
@@ -511,7 +543,7 @@ apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *u
         headers = apr_table_make(p, 1);
         apr_table_set(headers, "Accept", accept);
     }
-    for (attempt = 0; attempt <= MD_ACME_BAD_NONCE_RETRIES; ++attempt) {
+    for (;;) {
         if (!acme->nonce) {
             rv = new_nonce(acme, result, p);
             if (APR_SUCCESS != rv) {
@@ -531,6 +563,7 @@ apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *u
                       url);
         rv = md_http_post(&hresp, acme->http, url, CT_JOSE, body, strlen(body), headers, p);
         if (APR_SUCCESS != rv) {
+            acme->is_unreachable = 1;
             md_result_printf(result, rv, "talking to the ACME CA: %s",
                              md_http_last_error(acme->http));
             goto leave;
@@ -542,13 +575,25 @@ apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *u
             rv = APR_SUCCESS;
             goto leave;
         }
-        if (!is_bad_nonce(resp) || attempt >= MD_ACME_BAD_NONCE_RETRIES) {
+        if (is_bad_nonce(resp) && bad_nonces < MD_ACME_BAD_NONCE_RETRIES) {
+            ++bad_nonces;
+            md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
+                          APLOGNO(12238) "%s: bad nonce for %s, retrying (%d of %d)",
+                          result->md_name ? result->md_name : "-", url, bad_nonces,
+                          MD_ACME_BAD_NONCE_RETRIES);
+            continue;
+        }
+        wait = is_bad_nonce(resp) ? 0 : inline_wait(resp);
+        if (!wait || waits >= MD_ACME_WAIT_INLINE_TRIES || md_acme_is_stopped(acme)) {
             break;
         }
+        ++waits;
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                      APLOGNO(12238) "%s: bad nonce for %s, retrying (%d of %d)",
-                      result->md_name ? result->md_name : "-", url, attempt + 1,
-                      MD_ACME_BAD_NONCE_RETRIES);
+                      APLOGNO(12910) "%s: %s answered HTTP status %d with Retry-After: asking "
+                                     "again in %s",
+                      result->md_name ? result->md_name : "-", url, resp->status,
+                      md_duration_format(wait, p));
+        apr_sleep(wait);
     }
     rv = handle_error(resp, url, result, p);
 

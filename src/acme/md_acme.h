@@ -30,9 +30,19 @@
 #ifndef MD_KEY_ACCT_URL
 #define MD_KEY_ACCT_URL "account-url"
 #endif
+#define MD_KEY_EAB_REQUIRED "externalAccountRequired"
+#define MD_KEY_EAB_BINDING  "externalAccountBinding"
+#define MD_KEY_HMAC_SHA256  "hmac-sha256"
+#define MD_KEY_RENEWAL_INFO "renewalInfo"
+#define MD_KEY_PROFILES     "profiles"
+#define MD_KEY_REPLACES     "replaces"
 
 #define MD_ACME_PROBLEM_PREFIX    "urn:ietf:params:acme:error:"
 #define MD_ACME_BAD_NONCE_RETRIES 12
+/* A CA's Retry-After up to this long is waited for within a job (a request asked again, a poll
+ * made later); a longer one ends the job and the scheduler starts the next attempt then. */
+#define MD_ACME_WAIT_INLINE       apr_time_from_sec(10)
+#define MD_ACME_WAIT_INLINE_TRIES 3
 /* First poll of an authorization or order after this many milliseconds, doubling up to 2 s */
 #define MD_ACME_POLL_FIRST_MS 25
 
@@ -53,10 +63,15 @@ struct md_acme_t {
     const char *new_account;
     const char *new_order;
     const char *tos;           /* meta.termsOfService, may be NULL */
+    int eab_required;          /* meta.externalAccountRequired (RFC 8555 7.1.1) */
+    const char *renewal_info;  /* renewalInfo (RFC 9773 4): the CA answers ARI, else NULL */
+    md_json_t *profiles;       /* meta.profiles: {name: description}, NULL when none offered */
     const char *nonce;         /* the next nonce to use, may be NULL */
     const md_pkey_t *acct_key; /* the account key, once known */
     const char *acct_url;      /* the account URL ("kid"), once known */
     md_acme_share_t *share;    /* may be NULL */
+    int is_unreachable;        /* a request got no answer (transport error), or the directory
+                                * an HTTP 5xx: the CA cannot be used now (CA failover) */
     volatile int *stop;        /* non-zero when the job must stop (md_acme_driver_t.stop) */
 };
 
@@ -101,9 +116,11 @@ void md_acme_set_account(md_acme_t *acme, const char *acct_url, const md_pkey_t 
 /**
  * POST 'payload' (NULL for POST-as-GET) signed with the account key to 'url'. Bad nonces are
  * retried. With 'use_jwk' the JWS carries the public key instead of the kid (newAccount).
- * 'accept' (may be NULL) is sent as Accept header. Returns APR_SUCCESS for 2xx answers with
- * *presp set; on a problem document records type and detail in 'result' (and Retry-After in
- * result->ready_at) and returns: APR_ENOENT (accountDoesNotExist, 404), APR_EACCES
+ * 'accept' (may be NULL) is sent as Accept header. An error answer with a short Retry-After
+ * (MD_ACME_WAIT_INLINE) for a problem that passes (rate limit, server busy) is waited for and the
+ * request sent again, MD_ACME_WAIT_INLINE_TRIES times at most. Returns APR_SUCCESS for 2xx
+ * answers with *presp set; on a problem document records type and detail in 'result' (and
+ * Retry-After in result->ready_at) and returns: APR_ENOENT (accountDoesNotExist, 404), APR_EACCES
  * (unauthorized), APR_EAGAIN (rateLimited, badNonce after retries, serverInternal, 5xx),
  * APR_INCOMPLETE (agreement or user action required), APR_EINVAL (other client errors).
  * *presp is also set for error answers that arrived. Everything lives in 'p'.
@@ -119,12 +136,16 @@ apr_status_t md_acme_get_json(md_json_t **pjson, md_acme_resp_t **presp, md_acme
 /** Retry-After (seconds or HTTP-date) of a response as an absolute time, 0 if none. */
 apr_time_t md_acme_retry_after(const apr_table_t *headers, apr_time_t now);
 
+/** Non-zero if the CA's directory offers the certificate profile 'name' (meta.profiles). */
+int md_acme_has_profile(const md_acme_t *acme, const char *name);
+
 /** The status for an ACME problem type (full URN or the short name). */
 apr_status_t md_acme_problem_status(const char *type, int http_status);
 
 /**
- * The next delay when polling: Retry-After (bounded to [1s, 10s]) when the CA sent one, else
- * 'last' doubled (MD_ACME_POLL_FIRST_MS at first, 2s at most). Pure, for tests.
+ * The next delay when polling: Retry-After (at least 1s; the caller ends the job when it is longer
+ * than MD_ACME_WAIT_INLINE) when the CA sent one, else 'last' doubled (MD_ACME_POLL_FIRST_MS at
+ * first, 2s at most). Pure, for tests.
  */
 apr_interval_time_t md_acme_poll_delay(apr_interval_time_t last, apr_time_t retry_after,
                                        apr_time_t now);

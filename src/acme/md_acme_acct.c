@@ -22,9 +22,11 @@
 #include "md_log.h"
 #include "md_keys.h"
 #include "md_util.h"
+#include "md_jws.h"
 #include "md_acme_acct.h"
 
 #define MD_ACCT_STATUS_VALID "valid"
+#define MD_EAB_KEY_MAX       1024
 
 typedef struct {
     const char *ca_url;
@@ -95,7 +97,81 @@ md_json_t *md_acme_acct_to_json(const md_acme_acct_t *acct, apr_pool_t *p)
     if (acct->contacts) {
         md_json_setsa(acct->contacts, json, MD_KEY_CONTACT);
     }
+    if (acct->eab_kid && acct->eab_digest) {
+        md_json_sets(acct->eab_kid, json, MD_KEY_EAB, MD_KEY_KID);
+        md_json_sets(acct->eab_digest, json, MD_KEY_EAB, MD_KEY_HMAC_SHA256);
+    }
     return json;
+}
+
+/* ---- external account binding --------------------------------------------------------------- */
+
+/* The HMAC key's bytes (CAs hand it out base64url encoded; base64 is taken as well). The caller
+ * cleanses them. -1 when it is not decodable or too long. */
+static apr_ssize_t eab_key_decode(unsigned char **pkey, const char *hmac64, apr_pool_t *p)
+{
+    char *s = apr_pstrdup(p, hmac64), *c;
+    apr_ssize_t n;
+
+    for (c = s; *c; ++c) {
+        *c = (*c == '+') ? '-' : (*c == '/') ? '_' : *c;
+    }
+    n = (strlen(s) > MD_EAB_KEY_MAX) ? -1 : md_util_base64url_decode(pkey, s, p);
+    md_util_cleanse(s, strlen(s));
+    return n;
+}
+
+const char *md_acme_eab_digest(const char *hmac64, apr_pool_t *p)
+{
+    unsigned char *key = NULL;
+    apr_ssize_t n = hmac64 ? eab_key_decode(&key, hmac64, p) : -1;
+    const char *digest = NULL;
+
+    if (n > 0 && APR_SUCCESS != md_crypt_sha256_64(&digest, key, (apr_size_t)n, p)) {
+        digest = NULL;
+    }
+    if (n > 0) {
+        md_util_cleanse(key, (apr_size_t)n);
+    }
+    return digest;
+}
+
+int md_acme_acct_fits_eab(const md_acme_acct_t *acct, const md_t *md, apr_pool_t *p)
+{
+    const char *digest;
+
+    if (!md_has_eab(md)) {
+        return !acct->eab_kid;
+    }
+    if (!acct->eab_kid || !acct->eab_digest || strcmp(acct->eab_kid, md->eab_kid) != 0) {
+        return 0;
+    }
+    digest = md_acme_eab_digest(md->eab_hmac, p);
+    return digest && !strcmp(digest, acct->eab_digest);
+}
+
+/* The "externalAccountBinding" of a newAccount for 'md' and the account key 'pkey'. */
+static apr_status_t eab_make(md_json_t **peab, const md_t *md, const md_pkey_t *pkey,
+                             const char *url, md_result_t *result, apr_pool_t *p)
+{
+    unsigned char *key = NULL;
+    apr_ssize_t n = eab_key_decode(&key, md->eab_hmac, p);
+    apr_status_t rv;
+
+    *peab = NULL;
+    if (n <= 0) {
+        /* APR_INCOMPLETE: only a change of the configuration helps */
+        return md_result_printf(result, APR_INCOMPLETE,
+                                "the HMAC key of MDExternalAccountBinding (kid %s) is not "
+                                "base64url encoded; give it exactly as the CA issued it",
+                                md->eab_kid);
+    }
+    rv = md_jws_eab(peab, md->eab_kid, key, (apr_size_t)n, pkey, url, p);
+    md_util_cleanse(key, (apr_size_t)n);
+    if (APR_SUCCESS != rv) {
+        return md_result_set(result, rv, "computing the external account binding");
+    }
+    return APR_SUCCESS;
 }
 
 apr_status_t md_acme_acct_from_json(md_acme_acct_t **pacct, const md_json_t *json, apr_pool_t *p)
@@ -119,6 +195,12 @@ apr_status_t md_acme_acct_from_json(md_acme_acct_t **pacct, const md_json_t *jso
     }
     if (!acct->status) {
         acct->status = md_json_gets(json, MD_KEY_REGISTRATION, MD_KEY_STATUS);
+    }
+    acct->eab_kid = md_json_gets(json, MD_KEY_EAB, MD_KEY_KID);
+    acct->eab_digest = md_json_gets(json, MD_KEY_EAB, MD_KEY_HMAC_SHA256);
+    if (acct->eab_kid && !acct->eab_digest) {
+        /* written by the stock module, which keeps the HMAC key itself */
+        acct->eab_digest = md_acme_eab_digest(md_json_gets(json, MD_KEY_EAB, MD_KEY_HMAC), p);
     }
     *pacct = acct;
     return APR_SUCCESS;
@@ -221,6 +303,14 @@ static apr_status_t acct_check(md_acme_t *acme, md_acme_acct_t *acct, const md_p
         return APR_ENOENT;
     }
     if (acct->status && strcmp(acct->status, MD_ACCT_STATUS_VALID) != 0) {
+        return APR_ENOENT;
+    }
+    if (!md_acme_acct_fits_eab(acct, driver->md, p)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
+                      APLOGNO(12901) "%s: account %s (%s) was not made with the MD's external "
+                                     "account binding (%s), not used",
+                      driver->md->name, acct->id ? acct->id : acct->url, where,
+                      md_has_eab(driver->md) ? driver->md->eab_kid : "none");
         return APR_ENOENT;
     }
     md_acme_set_account(acme, acct->url, pkey);
@@ -376,15 +466,37 @@ static apr_array_header_t *mailto_contacts(const md_t *md, apr_pool_t *p)
     return contacts;
 }
 
+/* Why a CA refused a newAccount with an external account binding: say so and name the directive
+ * (APR_INCOMPLETE: a configuration error). Other problems (rate limits, 5xx) stay as they are. */
+static apr_status_t eab_refused(apr_status_t rv, const md_t *md, md_result_t *result, apr_pool_t *p)
+{
+    if (!md || !md_has_eab(md) || APR_STATUS_IS_EAGAIN(rv) || !result->problem) {
+        return rv;
+    }
+    return md_result_problem_set(
+        result, APR_INCOMPLETE, result->problem,
+        apr_psprintf(p,
+                     "the CA refused the external account binding (MDExternalAccountBinding, "
+                     "kid %s): %s; check the key id and HMAC key the CA gave you",
+                     md->eab_kid, result->detail ? result->detail : "no detail"));
+}
+
 apr_status_t md_acme_acct_new(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme_t *acme,
                               const apr_array_header_t *contacts, int agree, md_result_t *result,
                               apr_pool_t *p)
+{
+    return md_acme_acct_new_bound(pacct, ppkey, acme, contacts, agree, NULL, result, p);
+}
+
+apr_status_t md_acme_acct_new_bound(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme_t *acme,
+                                    const apr_array_header_t *contacts, int agree,
+                                    const md_t *eab_md, md_result_t *result, apr_pool_t *p)
 {
     md_pkey_spec_t spec;
     md_pkey_t *pkey = NULL;
     md_acme_acct_t *acct;
     md_acme_resp_t *resp = NULL;
-    md_json_t *payload;
+    md_json_t *payload, *eab = NULL;
     apr_status_t rv;
 
     memset(&spec, 0, sizeof(spec));
@@ -406,10 +518,20 @@ apr_status_t md_acme_acct_new(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme
     if (agree) {
         md_json_setb(1, payload, MD_KEY_TOS_AGREED);
     }
+    if (eab_md && md_has_eab(eab_md)) {
+        rv = eab_make(&eab, eab_md, pkey, acme->new_account, result, p);
+        if (APR_SUCCESS != rv) {
+            return rv;
+        }
+        md_json_setj(eab, payload, MD_KEY_EAB_BINDING);
+        acct->eab_kid = eab_md->eab_kid;
+        acct->eab_digest = md_acme_eab_digest(eab_md->eab_hmac, p);
+    }
     md_result_activity_printf(result, "creating an account at %s", acme->url);
     md_acme_set_account(acme, NULL, pkey);
     rv = md_acme_post(&resp, acme, acme->new_account, payload, 1, NULL, result, p);
     if (APR_SUCCESS != rv) {
+        rv = eab_refused(rv, eab_md, result, p);
         goto leave;
     }
     if (!resp->location) {
@@ -445,16 +567,30 @@ static apr_status_t acct_create(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_ac
                               "the CA requires you to accept its terms of service (%s); "
                               "please read them and configure 'MDCertificateAgreement accepted'",
                               acme->tos);
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, APLOGNO(12215) "%s: %s", md->name,
-                      driver->result->detail);
+    }
+    else if (acme->eab_required && !md_has_eab(md)) {
+        rv = md_result_problem_set(
+            driver->result, APR_INCOMPLETE, MD_ACME_PROBLEM_PREFIX "externalAccountRequired",
+            apr_psprintf(driver->result->p,
+                         "the CA at %s requires an external account binding for new accounts: "
+                         "get a key id and HMAC key from the CA and configure "
+                         "'MDExternalAccountBinding KID HMAC'",
+                         acme->url));
+    }
+    else {
+        rv = md_acme_acct_new_bound(pacct, ppkey, acme, mailto_contacts(md, p), accepted, md,
+                                    driver->result, p);
+        if (APR_SUCCESS == rv) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
+                          APLOGNO(12216) "%s: created account %s at %s%s%s", md->name,
+                          (*pacct)->url, acme->url,
+                          (*pacct)->eab_kid ? " bound to the external account " : "",
+                          (*pacct)->eab_kid ? (*pacct)->eab_kid : "");
+        }
         return rv;
     }
-    rv = md_acme_acct_new(pacct, ppkey, acme, mailto_contacts(md, p), accepted, driver->result, p);
-    if (APR_SUCCESS == rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p,
-                      APLOGNO(12216) "%s: created account %s at %s", md->name, (*pacct)->url,
-                      acme->url);
-    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, APLOGNO(12215) "%s: %s", md->name,
+                  driver->result->detail);
     return rv;
 }
 
@@ -477,7 +613,8 @@ static apr_status_t cached_or_new(md_acme_acct_t **pacct, md_acme_acct_origin_t 
     apr_thread_mutex_lock(cache->mutex);
     for (i = 0; i < cache->entries->nelts; ++i) {
         entry = APR_ARRAY_IDX(cache->entries, i, md_acct_cache_entry_t *);
-        if (!strcmp(entry->ca_url, acme->url)) {
+        if (!strcmp(entry->ca_url, acme->url)
+            && md_acme_acct_fits_eab(entry->acct, driver->md, p)) {
             break;
         }
         entry = NULL;

@@ -27,6 +27,11 @@ struct md_acme_acct_t {
     const char *agreement;        /* the terms of service agreed to, may be NULL */
     apr_array_header_t *contacts; /* const char* */
     md_json_t *registration;      /* the CA's account object, may be NULL */
+    /* The external account binding it was created with (NULL: none): the key id and the
+     * base64url SHA-256 of the HMAC key. account.json keeps both as "eab": {"kid",
+     * "hmac-sha256"}, never the HMAC key itself. */
+    const char *eab_kid;
+    const char *eab_digest;
 };
 
 /* Where a job got its account from. */
@@ -67,6 +72,19 @@ apr_status_t md_acme_acct_obtain(md_acme_acct_t **pacct, md_acme_acct_origin_t *
                                  md_acme_t *acme, md_acme_driver_t *driver, apr_pool_t *p);
 
 /**
+ * The base64url SHA-256 of an EAB HMAC key given base64url (or base64) encoded; NULL when it is
+ * not decodable. In 'p'; the decoded key is cleansed.
+ */
+const char *md_acme_eab_digest(const char *hmac64, apr_pool_t *p);
+
+/**
+ * Non-zero if 'acct' may be used for 'md' as far as the external account binding goes: an MD
+ * without binding takes accounts without one, an MD with one only accounts made with the same
+ * kid and HMAC key (a changed binding makes a new account).
+ */
+int md_acme_acct_fits_eab(const md_acme_acct_t *acct, const md_t *md, apr_pool_t *p);
+
+/**
  * newAccount (RFC 8555 7.3) at the session's CA with a new EC P-256 key, the 'contacts' (const
  * char*, URIs) and, with 'agree', the agreement to the terms of service. On success 'acme' signs
  * with the new account; *pacct (not installed, id NULL) and *ppkey live in 'p'. Failures are
@@ -75,6 +93,15 @@ apr_status_t md_acme_acct_obtain(md_acme_acct_t **pacct, md_acme_acct_origin_t *
 apr_status_t md_acme_acct_new(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme_t *acme,
                               const apr_array_header_t *contacts, int agree, md_result_t *result,
                               apr_pool_t *p);
+
+/**
+ * md_acme_acct_new() with the external account binding of 'eab_md' (RFC 8555 7.3.4; may be NULL
+ * or an MD without binding: none). A binding the CA refuses is APR_INCOMPLETE with a detail
+ * naming MDExternalAccountBinding; an HMAC key that is not base64url is APR_INCOMPLETE too.
+ */
+apr_status_t md_acme_acct_new_bound(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme_t *acme,
+                                    const apr_array_header_t *contacts, int agree,
+                                    const md_t *eab_md, md_result_t *result, apr_pool_t *p);
 
 /** The ids of the accounts in accounts/ (const char*), sorted. In 'p'. */
 apr_array_header_t *md_acme_acct_ids(md_store_t *store, apr_pool_t *p);

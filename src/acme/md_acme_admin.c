@@ -275,7 +275,7 @@ apr_status_t md_acme_admin_authz(const char **purl, md_acme_admin_t *admin, cons
     if (!new_authz) {
         /* no pre-authorization: a new order for the name brings a pending authorization */
         APR_ARRAY_PUSH(domains, const char *) = domain;
-        rv = md_acme_order_register(&order, acme, domains, "rsa", admin->result, p);
+        rv = md_acme_order_register(&order, acme, domains, "rsa", NULL, NULL, admin->result, p);
         if (APR_SUCCESS == rv) {
             *purl = APR_ARRAY_IDX(order->authz_urls, 0, const char *);
         }

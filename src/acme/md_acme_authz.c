@@ -463,10 +463,11 @@ static apr_status_t poll_authz(md_authz_t *authz, md_acme_t *acme, md_acme_drive
                                "stopped while polling: the server is shutting down");
             goto leave;
         }
-        if (now + delay > deadline) {
+        if (now + delay > deadline || delay > MD_ACME_WAIT_INLINE) {
             rv = md_result_printf(driver->result, APR_EAGAIN,
-                                  "authorization for %s still pending when polling timed out",
-                                  authz->domain);
+                                  "authorization for %s still pending (%s)", authz->domain,
+                                  (delay > MD_ACME_WAIT_INLINE) ? "the CA asks to look again later"
+                                                                : "polling timed out");
             driver->result->ready_at = now + delay;
             goto leave;
         }

@@ -35,9 +35,54 @@ static apr_time_t deadline_from_now(const md_acme_driver_t *driver)
     return apr_time_now() + ((timeout > 0) ? timeout : MD_ACME_DEF_POLL_TIMEOUT);
 }
 
+/*
+ * 3. The profile to order with (*pprofile NULL: none): the MD's when the CA lists it in
+ * meta.profiles; else none with a warning, or, with MDProfileMandatory, APR_INCOMPLETE (only a
+ * change of the configuration or the CA helps).
+ */
+static apr_status_t choose_profile(const char **pprofile, md_acme_t *acme, md_acme_driver_t *driver,
+                                   apr_pool_t *p)
+{
+    const md_t *md = driver->md;
+    const char *offered;
+
+    *pprofile = NULL;
+    if (!md->profile) {
+        return APR_SUCCESS;
+    }
+    if (md_acme_has_profile(acme, md->profile)) {
+        *pprofile = md->profile;
+        return APR_SUCCESS;
+    }
+    offered = acme->profiles ? md_array_str_join(md_json_keys(acme->profiles, p), ", ", p) : "";
+    if (md->profile_mandatory > 0) {
+        return md_result_printf(driver->result, APR_INCOMPLETE,
+                                "the CA at %s does not offer the certificate profile '%s' "
+                                "(MDProfile, MDProfileMandatory on); it offers %s",
+                                acme->url, md->profile, *offered ? offered : "no profiles");
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, p,
+                  APLOGNO(12902) "%s: the CA at %s does not offer the certificate profile '%s' "
+                                 "(MDProfile; it offers %s): ordering without a profile; "
+                                 "'MDProfileMandatory on' makes this an error",
+                  md->name, acme->url, md->profile, *offered ? offered : "no profiles");
+    return APR_SUCCESS;
+}
+
+/* 3. The ARI identifier of the certificate a new one for 'spec' replaces, when the CA takes it. */
+static const char *replaces_of(const md_acme_t *acme, const md_pkey_spec_t *spec,
+                               const md_acme_driver_t *driver)
+{
+    if (!acme->renewal_info || !driver->replaces || driver->md->ari_renewals == 0) {
+        return NULL;
+    }
+    return apr_table_get(driver->replaces, md_pkey_spec_name(spec));
+}
+
 /* 3. The staged order when it can go on, else NULL. */
 static md_acme_order_t *resumable_order(md_acme_t *acme, const md_pkey_spec_t *spec,
-                                        md_acme_driver_t *driver, apr_pool_t *p)
+                                        const char *profile, md_acme_driver_t *driver,
+                                        apr_pool_t *p)
 {
     const md_t *md = driver->md;
     md_acme_order_t *order = NULL;
@@ -47,7 +92,7 @@ static md_acme_order_t *resumable_order(md_acme_t *acme, const md_pkey_spec_t *s
         return NULL;
     }
     if (!md_acme_order_is_resumable(order, acme->url, acme->acct_url, md_pkey_spec_name(spec),
-                                    md->domains)) {
+                                    profile, md->domains)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
                       APLOGNO(12232) "%s: staged order %s does not fit, not resumed", md->name,
                       order->url);
@@ -55,7 +100,7 @@ static md_acme_order_t *resumable_order(md_acme_t *acme, const md_pkey_spec_t *s
     }
     if (APR_SUCCESS != md_acme_order_update(order, acme, tmp, p)
         || !md_acme_order_is_resumable(order, acme->url, acme->acct_url, md_pkey_spec_name(spec),
-                                       md->domains)) {
+                                       profile, md->domains)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
                       APLOGNO(12233) "%s: staged order %s is no longer usable (%s)", md->name,
                       order->url,
@@ -125,19 +170,19 @@ static apr_status_t drive_order(md_acme_t *acme, md_acme_order_t *order, const m
 
 /* 3. - 5. for one key spec */
 static apr_status_t obtain_for_spec(md_acme_t *acme, const md_pkey_spec_t *spec,
-                                    md_acme_driver_t *driver, apr_pool_t *p)
+                                    const char *profile, md_acme_driver_t *driver, apr_pool_t *p)
 {
     const md_t *md = driver->md;
     md_acme_order_t *order;
     apr_status_t rv;
     int resumed;
 
-    order = resumable_order(acme, spec, driver, p);
+    order = resumable_order(acme, spec, profile, driver, p);
     resumed = (order != NULL);
     for (;;) {
         if (!order) {
-            rv = md_acme_order_register(&order, acme, md->domains, md_pkey_spec_name(spec),
-                                        driver->result, p);
+            rv = md_acme_order_register(&order, acme, md->domains, md_pkey_spec_name(spec), profile,
+                                        replaces_of(acme, spec, driver), driver->result, p);
             if (APR_SUCCESS != rv) {
                 return rv;
             }
@@ -218,51 +263,42 @@ static apr_status_t check_md(const md_acme_driver_t *driver)
     return APR_SUCCESS;
 }
 
-apr_status_t md_acme_drive_renew(md_acme_driver_t *driver, apr_pool_t *p)
+static const apr_array_header_t *default_urls(apr_pool_t *p)
+{
+    apr_array_header_t *urls = apr_array_make(p, 1, sizeof(const char *));
+
+    APR_ARRAY_PUSH(urls, const char *) = MD_ACME_DEF_URL;
+    return urls;
+}
+
+/* 2. - 6. at the CA of 'acme' (its directory is there) */
+static apr_status_t renew_at(md_acme_t *acme, md_acme_driver_t *driver, apr_pool_t *ptemp)
 {
     const md_t *md = driver->md;
-    md_result_t *result = driver->result;
     const apr_array_header_t *specs;
     const md_pkey_spec_t *spec;
+    const char *profile = NULL;
     md_acme_acct_t *acct = NULL;
     md_acme_acct_origin_t origin = MD_ACCT_FROM_NEW;
-    md_acme_t *acme = NULL;
-    apr_pool_t *ptemp = NULL, *pspec = NULL;
+    apr_pool_t *pspec = NULL;
     apr_status_t rv;
     int i;
 
-    rv = check_md(driver);
-    if (APR_SUCCESS != rv) {
-        return rv;
-    }
-    apr_pool_create(&ptemp, p);
-    md_result_reset(result);
-    /* 1. */
-    md_result_activity_printf(result, "contacting the ACME CA at %s",
-                              md->ca_url ? md->ca_url : MD_ACME_DEF_URL);
-    rv = md_acme_create(&acme, md->ca_url ? md->ca_url : MD_ACME_DEF_URL, driver->http_config,
-                        ptemp);
-    if (APR_SUCCESS != rv) {
-        md_result_set(result, rv, "setting up the HTTP client");
-        goto leave;
-    }
-    acme->stop = driver->stop;
-    md_acme_set_share(acme, md_acme_acct_cache_share(driver->acct_cache));
-    rv = md_acme_setup(acme, result);
-    if (APR_SUCCESS != rv) {
-        goto leave;
-    }
     /* 2. */
     rv = md_acme_acct_obtain(&acct, &origin, acme, driver, ptemp);
     if (APR_SUCCESS != rv) {
-        goto leave;
+        return rv;
     }
     event(driver, "progress",
           apr_psprintf(ptemp, "using account %s", acct->id ? acct->id : acct->url));
     /* 3. - 5. */
+    rv = choose_profile(&profile, acme, driver, ptemp);
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
     specs = key_specs(md, ptemp);
     apr_pool_create(&pspec, ptemp);
-    for (i = 0; i < specs->nelts; ++i) {
+    for (i = 0; i < specs->nelts && APR_SUCCESS == rv; ++i) {
         spec = APR_ARRAY_IDX(specs, i, const md_pkey_spec_t *);
         apr_pool_clear(pspec);
         if (md_acme_finalize_is_staged(driver, spec, pspec)) {
@@ -271,24 +307,87 @@ apr_status_t md_acme_drive_renew(md_acme_driver_t *driver, apr_pool_t *p)
                           md_pkey_spec_name(spec));
             continue;
         }
-        rv = obtain_for_spec(acme, spec, driver, pspec);
-        if (APR_SUCCESS != rv) {
-            goto leave;
-        }
+        rv = obtain_for_spec(acme, spec, profile, driver, pspec);
+    }
+    apr_pool_destroy(pspec);
+    if (APR_SUCCESS != rv) {
+        return rv;
     }
     /* 6. */
-    rv = save_md(driver, acct, origin, acme, ptemp);
-    if (APR_SUCCESS != rv) {
-        goto leave;
-    }
-    md_result_activity_set(result, "certificates staged");
-    md_result_set(result, APR_SUCCESS, "certificate(s) received and staged");
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                  APLOGNO(12236) "%s: staged new certificate(s) for %s", md->name,
-                  md_array_str_join(md->domains, ", ", ptemp));
+    return save_md(driver, acct, origin, acme, ptemp);
+}
 
-leave:
+/* 1. - 6. at the CA 'url'; *pis_unreachable when it could not be reached */
+static apr_status_t renew_with(int *pis_unreachable, const char *url, md_acme_driver_t *driver,
+                               apr_pool_t *ptemp)
+{
+    md_acme_t *acme = NULL;
+    apr_status_t rv;
+
+    *pis_unreachable = 0;
+    md_result_activity_printf(driver->result, "contacting the ACME CA at %s", url);
+    rv = md_acme_create(&acme, url, driver->http_config, ptemp);
     if (APR_SUCCESS != rv) {
+        return md_result_set(driver->result, rv, "setting up the HTTP client");
+    }
+    acme->stop = driver->stop;
+    md_acme_set_share(acme, md_acme_acct_cache_share(driver->acct_cache));
+    rv = md_acme_setup(acme, driver->result);
+    if (APR_SUCCESS == rv) {
+        rv = renew_at(acme, driver, ptemp);
+    }
+    /* a directory that is no ACME directory is as useless now as one that does not answer */
+    *pis_unreachable = (APR_SUCCESS != rv) && (acme->is_unreachable || !acme->directory);
+    return rv;
+}
+
+apr_status_t md_acme_drive_renew(md_acme_driver_t *driver, apr_pool_t *p)
+{
+    const md_t *md = driver->md;
+    md_result_t *result = driver->result;
+    const apr_array_header_t *urls;
+    const char *url;
+    apr_pool_t *ptemp = NULL;
+    apr_status_t rv;
+    int i, is_unreachable = 0;
+
+    driver->ca_used = -1;
+    rv = check_md(driver);
+    if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    apr_pool_create(&ptemp, p);
+    urls = (driver->ca_urls && driver->ca_urls->nelts) ? driver->ca_urls : md_ca_urls(md, ptemp);
+    if (!urls->nelts) {
+        urls = default_urls(ptemp);
+    }
+    rv = APR_EINVAL;
+    for (i = 0; i < urls->nelts; ++i) {
+        url = APR_ARRAY_IDX(urls, i, const char *);
+        md_result_reset(result);
+        rv = renew_with(&is_unreachable, url, driver, ptemp);
+        if (!is_unreachable || (driver->stop && *driver->stop)) {
+            driver->ca_used = i;
+            break;
+        }
+        if (i + 1 < urls->nelts) {
+            md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
+                          APLOGNO(12908) "%s: the CA at %s cannot be used now (%s): going on "
+                                         "with the next of MDCertificateAuthority, %s",
+                          md->name, url, md_result_to_text(result, ptemp),
+                          APR_ARRAY_IDX(urls, i + 1, const char *));
+            event(driver, "failover", apr_psprintf(ptemp, "%s cannot be reached", url));
+        }
+    }
+    if (APR_SUCCESS == rv) {
+        md_result_activity_set(result, "certificates staged");
+        md_result_set(result, APR_SUCCESS, "certificate(s) received and staged");
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
+                      APLOGNO(12236) "%s: staged new certificate(s) for %s from %s", md->name,
+                      md_array_str_join(md->domains, ", ", ptemp),
+                      APR_ARRAY_IDX(urls, driver->ca_used, const char *));
+    }
+    else {
         if (APR_SUCCESS == result->status) {
             md_result_set(result, rv, NULL);
         }

@@ -6,7 +6,8 @@
  *      one (md_acme_acct.c); new accounts are saved into staging/<md>/ because the child process
  *      may not write accounts/; md_acme_drive_install_account() moves them at activation
  *   3. a new order for the MD's domains, or the order of a previous attempt when still usable
- *      (md_acme_order.c; kept in staging/<md>/order.json)
+ *      (md_acme_order.c; kept in staging/<md>/order.json); with the MD's certificate profile
+ *      when the CA offers it, and naming the certificate it replaces when the CA has ARI
  *   4. for each pending authorization: choose a challenge, set up the answer (challenges/ in the
  *      store), tell the CA, poll until valid or invalid (md_acme_authz.c)
  *   5. for each key spec of the MD: generate a key, send a CSR to finalize, poll the order, download
@@ -55,10 +56,21 @@ struct md_acme_driver_t {
     /* When not NULL and it becomes non-zero (the server shuts down), polling stops at once with
      * APR_EAGAIN and the job ends; the order is resumed by the next process. */
     volatile int *stop;
+    /* Key spec name -> the ARI identifier (RFC 9773 4.1) of the live certificate a new one
+     * replaces; sent as "replaces" when the CA announces ARI and the MD has MDRenewViaARI on.
+     * May be NULL. */
+    apr_table_t *replaces;
+    /* The CAs to try, in this order (const char*; NULL: the MD's MDCertificateAuthority list).
+     * A CA that cannot be reached is left for the next one at once (CA failover). */
+    const apr_array_header_t *ca_urls;
+    /* Out: the index in ca_urls of the CA the attempt ended at; -1 when none could be reached. */
+    int ca_used;
 };
 
 /**
- * Run the plan above. Returns APR_SUCCESS when staging/<md> holds a complete set: md.json, a key
+ * Run the plan above at the first CA of driver->ca_urls that can be reached (one that cannot be,
+ * at any step, is logged and the next one is tried at once; driver->ca_used says where the
+ * attempt ended). Returns APR_SUCCESS when staging/<md> holds a complete set: md.json, a key
  * and a chain for each key spec. On failure the result says why (problem type and detail from the
  * CA where there is one, result->ready_at from Retry-After); APR_EAGAIN means "not yet, try again
  * later" (e.g. still processing at the poll timeout). Blocking; call from a job thread.

@@ -55,6 +55,9 @@ md_json_t *md_acme_order_to_json(const md_acme_order_t *order, apr_pool_t *p)
     if (order->pkey_name) {
         md_json_sets(order->pkey_name, json, MD_KEY_PKEY);
     }
+    if (order->profile) {
+        md_json_sets(order->profile, json, MD_KEY_PROFILE);
+    }
     md_json_setsa(order->domains, json, MD_KEY_DOMAINS);
     if (order->authz_urls) {
         md_json_setsa(order->authz_urls, json, MD_KEY_AUTHORIZATIONS);
@@ -84,6 +87,7 @@ apr_status_t md_acme_order_from_json(md_acme_order_t **porder, const md_json_t *
     order->ca_url = md_json_gets(json, MD_KEY_CA_URL);
     order->acct_url = md_json_gets(json, MD_KEY_ACCT_URL);
     order->pkey_name = md_json_gets(json, MD_KEY_PKEY);
+    order->profile = md_json_gets(json, MD_KEY_PROFILE);
     order->domains = apr_array_make(p, 5, sizeof(const char *));
     md_json_getsa(order->domains, json, MD_KEY_DOMAINS);
     order->authz_urls = apr_array_make(p, 5, sizeof(const char *));
@@ -145,9 +149,13 @@ void md_acme_order_add_triggered(md_acme_order_t *order, const char *url)
 }
 
 int md_acme_order_is_resumable(const md_acme_order_t *order, const char *ca_url,
-                               const char *acct_url, const char *pkey_name,
+                               const char *acct_url, const char *pkey_name, const char *profile,
                                const apr_array_header_t *domains)
 {
+    if ((order->profile || profile)
+        && (!order->profile || !profile || strcmp(order->profile, profile) != 0)) {
+        return 0;
+    }
     if (!order->ca_url || !ca_url || strcmp(order->ca_url, ca_url) != 0) {
         return 0;
     }
@@ -200,21 +208,17 @@ void md_acme_order_update_from(md_acme_order_t *order, const md_json_t *json, co
     order->error = md_json_getj(json, MD_KEY_ERROR);
 }
 
-/* 3. RFC 8555 7.4 */
-apr_status_t md_acme_order_register(md_acme_order_t **porder, md_acme_t *acme,
-                                    const apr_array_header_t *domains, const char *pkey_name,
-                                    md_result_t *result, apr_pool_t *p)
+/* 3. The newOrder payload (RFC 8555 7.4; "profile": the profiles extension; "replaces":
+ * RFC 9773 5) */
+static md_json_t *new_order_payload(const apr_array_header_t *domains, const char *profile,
+                                    const char *replaces, apr_pool_t *p)
 {
     md_json_t *payload = md_json_create(p);
     md_json_t *ids = md_json_create_array(p);
     md_json_t *id;
-    md_acme_resp_t *resp = NULL;
-    md_acme_order_t *order;
     const char *domain;
-    apr_status_t rv;
     int i;
 
-    *porder = NULL;
     for (i = 0; i < domains->nelts; ++i) {
         domain = APR_ARRAY_IDX(domains, i, const char *);
         id = md_json_create(p);
@@ -223,9 +227,49 @@ apr_status_t md_acme_order_register(md_acme_order_t **porder, md_acme_t *acme,
         md_json_array_append(ids, id);
     }
     md_json_setj(ids, payload, MD_KEY_IDENTIFIERS);
+    if (profile) {
+        md_json_sets(profile, payload, MD_KEY_PROFILE);
+    }
+    if (replaces) {
+        md_json_sets(replaces, payload, MD_KEY_REPLACES);
+    }
+    return payload;
+}
+
+/* Non-zero if a failed newOrder with 'replaces' is worth sending again without it: the CA
+ * refused the request itself (RFC 9773 5: alreadyReplaced, or a certificate it does not know),
+ * not because it is busy or limits us. */
+static int is_replaces_refused(apr_status_t rv, const md_acme_resp_t *resp)
+{
+    return resp && !APR_STATUS_IS_EAGAIN(rv) && resp->status >= 400 && resp->status < 500
+           && resp->status != 429;
+}
+
+apr_status_t md_acme_order_register(md_acme_order_t **porder, md_acme_t *acme,
+                                    const apr_array_header_t *domains, const char *pkey_name,
+                                    const char *profile, const char *replaces, md_result_t *result,
+                                    apr_pool_t *p)
+{
+    md_acme_resp_t *resp = NULL;
+    md_acme_order_t *order;
+    apr_status_t rv;
+
+    *porder = NULL;
     md_result_activity_printf(result, "creating a new order for %s",
                               md_array_str_join(domains, ", ", p));
-    rv = md_acme_post(&resp, acme, acme->new_order, payload, 0, NULL, result, p);
+    rv = md_acme_post(&resp, acme, acme->new_order,
+                      new_order_payload(domains, profile, replaces, p), 0, NULL, result, p);
+    if (APR_SUCCESS != rv && replaces && is_replaces_refused(rv, resp)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p,
+                      APLOGNO(12903) "%s: the CA refused the order replacing %s (%s), ordering "
+                                     "without 'replaces'",
+                      result->md_name ? result->md_name : "", replaces,
+                      md_result_to_text(result, p));
+        md_result_reset(result);
+        replaces = NULL;
+        rv = md_acme_post(&resp, acme, acme->new_order,
+                          new_order_payload(domains, profile, NULL, p), 0, NULL, result, p);
+    }
     if (APR_SUCCESS != rv) {
         return rv;
     }
@@ -238,6 +282,7 @@ apr_status_t md_acme_order_register(md_acme_order_t **porder, md_acme_t *acme,
     order->ca_url = acme->url;
     order->acct_url = acme->acct_url;
     order->pkey_name = apr_pstrdup(p, pkey_name);
+    order->profile = profile ? apr_pstrdup(p, profile) : NULL;
     order->domains = md_array_str_clone(p, domains);
     order->authz_urls = apr_array_make(p, 5, sizeof(const char *));
     order->triggered = apr_array_make(p, 5, sizeof(const char *));
@@ -246,9 +291,10 @@ apr_status_t md_acme_order_register(md_acme_order_t **porder, md_acme_t *acme,
         return md_result_set(result, APR_EINVAL,
                              "the CA's new order lacks finalize or authorizations");
     }
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, APLOGNO(12222) "%s: new order %s (%s)",
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, APLOGNO(12222) "%s: new order %s (%s)%s%s%s%s",
                   result->md_name ? result->md_name : "", order->url,
-                  md_acme_order_state_name(order->status));
+                  md_acme_order_state_name(order->status), profile ? ", profile " : "",
+                  profile ? profile : "", replaces ? ", replacing " : "", replaces ? replaces : "");
     *porder = order;
     return APR_SUCCESS;
 }
@@ -317,9 +363,11 @@ apr_status_t md_acme_order_await(md_acme_order_t *order, md_acme_t *acme, md_acm
                                "stopped while polling: the server is shutting down");
             goto leave;
         }
-        if (now + delay > deadline) {
-            rv = md_result_printf(result, APR_EAGAIN, "order %s still %s when polling timed out",
-                                  order->url, md_acme_order_state_name(order->status));
+        if (now + delay > deadline || delay > MD_ACME_WAIT_INLINE) {
+            rv = md_result_printf(result, APR_EAGAIN, "order %s still %s (%s)", order->url,
+                                  md_acme_order_state_name(order->status),
+                                  (delay > MD_ACME_WAIT_INLINE) ? "the CA asks to look again later"
+                                                                : "polling timed out");
             result->ready_at = order->retry_after ? order->retry_after : now + delay;
             goto leave;
         }

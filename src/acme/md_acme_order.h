@@ -28,6 +28,7 @@ struct md_acme_order_t {
     const char *ca_url;             /* directory of the CA that has it */
     const char *acct_url;           /* the account it belongs to */
     const char *pkey_name;          /* md_pkey_spec_name() of the key spec it is for */
+    const char *profile;            /* the certificate profile it was ordered with, or NULL */
     apr_array_header_t *domains;    /* const char*, what was ordered */
     apr_array_header_t *authz_urls; /* const char* */
     const char *finalize;
@@ -60,17 +61,23 @@ int md_acme_order_is_triggered(const md_acme_order_t *order, const char *url);
 void md_acme_order_add_triggered(md_acme_order_t *order, const char *url);
 
 /**
- * Non-zero if a loaded order can be continued: same CA, account, key spec and domains, in a
- * state that can still lead to a certificate. Pure, for tests.
+ * Non-zero if a loaded order can be continued: same CA, account, key spec, profile (NULL: none)
+ * and domains, in a state that can still lead to a certificate. Pure, for tests.
  */
 int md_acme_order_is_resumable(const md_acme_order_t *order, const char *ca_url,
-                               const char *acct_url, const char *pkey_name,
+                               const char *acct_url, const char *pkey_name, const char *profile,
                                const apr_array_header_t *domains);
 
-/** 3. newOrder for 'domains' (dns, or ip identifiers for IP literals). Result in 'p'. */
+/**
+ * 3. newOrder for 'domains' (dns, or ip identifiers for IP literals), with the certificate
+ * 'profile' (may be NULL) and, as 'replaces', the ARI identifier of the certificate it renews
+ * (RFC 9773 5; may be NULL). A CA that refuses the 'replaces' (the certificate is unknown to it
+ * or was replaced already) gets the order once more without it. Result in 'p'.
+ */
 apr_status_t md_acme_order_register(md_acme_order_t **porder, md_acme_t *acme,
                                     const apr_array_header_t *domains, const char *pkey_name,
-                                    md_result_t *result, apr_pool_t *p);
+                                    const char *profile, const char *replaces, md_result_t *result,
+                                    apr_pool_t *p);
 
 /** Fetch the order's current state from the CA (POST-as-GET). Logs state changes. */
 apr_status_t md_acme_order_update(md_acme_order_t *order, md_acme_t *acme, md_result_t *result,

@@ -33,6 +33,8 @@ md_t *md_create_empty(apr_pool_t *p)
     md->stapling = MD_UNSET;
     md->transitive = MD_UNSET;
     md->dns01_version = MD_UNSET;
+    md->profile_mandatory = MD_UNSET;
+    md->ari_renewals = MD_UNSET;
     md->state = MD_S_UNKNOWN;
     return md;
 }
@@ -73,6 +75,9 @@ md_t *md_clone(apr_pool_t *p, const md_t *src)
     md->pks = pks_clone(p, src->pks);
     md->ca_url = dup_or_null(p, src->ca_url);
     md->ca_urls = src->ca_urls ? md_array_str_clone(p, src->ca_urls) : NULL;
+    md->eab_kid = dup_or_null(p, src->eab_kid);
+    md->eab_hmac = dup_or_null(p, src->eab_hmac);
+    md->profile = dup_or_null(p, src->profile);
     md->ca_proto = dup_or_null(p, src->ca_proto);
     md->ca_account = dup_or_null(p, src->ca_account);
     md->ca_agreement = dup_or_null(p, src->ca_agreement);
@@ -84,6 +89,25 @@ md_t *md_clone(apr_pool_t *p, const md_t *src)
     md->state_descr = dup_or_null(p, src->state_descr);
     md->defn_name = dup_or_null(p, src->defn_name);
     return md;
+}
+
+const apr_array_header_t *md_ca_urls(const md_t *md, apr_pool_t *p)
+{
+    apr_array_header_t *urls;
+
+    if (md->ca_urls && md->ca_urls->nelts) {
+        return md->ca_urls;
+    }
+    urls = apr_array_make(p, 1, sizeof(const char *));
+    if (md->ca_url) {
+        APR_ARRAY_PUSH(urls, const char *) = md->ca_url;
+    }
+    return urls;
+}
+
+int md_has_eab(const md_t *md)
+{
+    return md->eab_kid && *md->eab_kid && strcmp(md->eab_kid, "none") != 0;
 }
 
 int md_has_wildcard(const md_t *md)
@@ -139,10 +163,24 @@ static md_json_t *pks_to_json(const apr_array_header_t *pks, apr_pool_t *p)
     return arr;
 }
 
+/* The fields of the features of today's CAs, named as the stock module writes them: "eab" with
+ * the kid only (the HMAC is a secret and stays in the configuration), "profile",
+ * "profile-mandatory" and "ari-renewals" (both always, as booleans). */
+static void cas_to_json(md_json_t *json, const md_t *md)
+{
+    if (md_has_eab(md)) {
+        md_json_sets(md->eab_kid, json, MD_KEY_EAB, MD_KEY_KID);
+    }
+    if (md->profile) {
+        md_json_sets(md->profile, json, MD_KEY_PROFILE);
+    }
+    md_json_setb(md->profile_mandatory > 0, json, MD_KEY_PROFILE_MANDATORY);
+    md_json_setb(md->ari_renewals != 0, json, MD_KEY_ARI_RENEWALS);
+}
+
 md_json_t *md_to_json(const md_t *md, apr_pool_t *p)
 {
     md_json_t *json = md_json_create(p);
-    apr_array_header_t *urls;
 
     md_json_sets(md->name, json, MD_KEY_NAME);
     md_json_setsa(md->domains, json, MD_KEY_DOMAINS);
@@ -152,12 +190,7 @@ md_json_t *md_to_json(const md_t *md, apr_pool_t *p)
         /* stock 2.x reads "url", newer ones the list "urls" (all configured CAs, in order):
          * write both */
         md_json_sets(md->ca_url, json, MD_KEY_CA, MD_KEY_URL);
-        urls = md->ca_urls;
-        if (!urls || !urls->nelts) {
-            urls = apr_array_make(p, 1, sizeof(const char *));
-            APR_ARRAY_PUSH(urls, const char *) = md->ca_url;
-        }
-        md_json_setsa(urls, json, MD_KEY_CA, MD_KEY_URLS);
+        md_json_setsa(md_ca_urls(md, p), json, MD_KEY_CA, MD_KEY_URLS);
     }
     if (md->ca_proto) {
         md_json_sets(md->ca_proto, json, MD_KEY_CA, MD_KEY_PROTO);
@@ -197,6 +230,7 @@ md_json_t *md_to_json(const md_t *md, apr_pool_t *p)
                                          : apr_array_make(p, 1, sizeof(const char *)),
                   json, MD_KEY_PROTO, MD_KEY_ACME_TLS_1);
     md_json_setb(md->stapling > 0, json, MD_KEY_STAPLING);
+    cas_to_json(json, md);
     return json;
 }
 
@@ -218,6 +252,10 @@ static const char *const owned_top[] = {
     MD_KEY_MUST_STAPLE,
     MD_KEY_PROTO,
     MD_KEY_STAPLING,
+    MD_KEY_EAB, /* owned, so that an HMAC the stock module wrote here is not carried over */
+    MD_KEY_PROFILE,
+    MD_KEY_PROFILE_MANDATORY,
+    MD_KEY_ARI_RENEWALS,
     NULL,
 };
 static const char *const owned_ca[] = {
@@ -345,6 +383,14 @@ static void options_from_json(md_t *md, const md_json_t *json)
     md->stapling =
         md_json_has_key(json, MD_KEY_STAPLING) ? md_json_getb(json, MD_KEY_STAPLING) : MD_UNSET;
     md_json_getsa(md->acme_tls_1_domains, json, MD_KEY_PROTO, MD_KEY_ACME_TLS_1);
+    md->eab_kid = md_json_gets(json, MD_KEY_EAB, MD_KEY_KID); /* the HMAC is not read */
+    md->profile = md_json_gets(json, MD_KEY_PROFILE);
+    md->profile_mandatory = md_json_has_key(json, MD_KEY_PROFILE_MANDATORY)
+                                ? md_json_getb(json, MD_KEY_PROFILE_MANDATORY)
+                                : MD_UNSET;
+    md->ari_renewals = md_json_has_key(json, MD_KEY_ARI_RENEWALS)
+                           ? md_json_getb(json, MD_KEY_ARI_RENEWALS)
+                           : MD_UNSET;
 }
 
 apr_status_t md_from_json(md_t **pmd, const md_json_t *json, apr_pool_t *p, const char **perr)

@@ -85,6 +85,18 @@ struct md_t {
     apr_array_header_t *cert_files; /* const char*, MDCertificateFile (static), may be empty */
     apr_array_header_t *pkey_files; /* const char*, MDCertificateKeyFile, same order */
 
+    /* MDExternalAccountBinding (RFC 8555 7.3.4): key id and base64url HMAC key, NULL for none.
+     * "none" as kid (in the configuration only) overrides a global binding. md.json stores the
+     * kid, never the HMAC (it stays in the configuration, where the user put it). */
+    const char *eab_kid;
+    const char *eab_hmac;
+    const char *profile;   /* MDProfile: the CA's certificate profile, NULL for none */
+    int profile_mandatory; /* MDProfileMandatory: flag or MD_UNSET (off) */
+    int ari_renewals;      /* MDRenewViaARI: flag or MD_UNSET (on) */
+    /* Not persisted: MDRenewWindow was not configured, so renew_window is the default and the
+     * certificate's lifetime decides (half of it left for 10 days or less, see md_renew.h). */
+    int is_default_renew_window;
+
     const char *dns01_cmd;          /* MDChallengeDns01 program, NULL if none */
     int dns01_version;              /* MDChallengeDns01Version: 1, 2 or MD_UNSET */
 
@@ -121,6 +133,12 @@ md_json_t *md_to_json_keep(const md_t *md, const md_json_t *old, apr_pool_t *p);
 void md_json_keep_foreign(md_json_t *json, const md_json_t *old, apr_pool_t *p);
 /** Parse md.json. APR_EINVAL with *perr (in p) when required fields are missing or wrong. */
 apr_status_t md_from_json(md_t **pmd, const md_json_t *json, apr_pool_t *p, const char **perr);
+
+/** The CA URLs of the md in failover order: ca_urls, or ca_url alone (may be empty). */
+const apr_array_header_t *md_ca_urls(const md_t *md, apr_pool_t *p);
+
+/** Non-zero if the md has an external account binding (a kid that is not "none"). */
+int md_has_eab(const md_t *md);
 
 /** "incomplete", "ok", ... for logs and status. */
 const char *md_state_name(md_state_t state);

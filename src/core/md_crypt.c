@@ -647,3 +647,20 @@ apr_status_t md_crypt_sha256_64(const char **pdigest64, const void *data, apr_si
     *pdigest64 = md_util_base64url_encode(md, n, p);
     return APR_SUCCESS;
 }
+
+apr_status_t md_crypt_hmac_sha256_64(const char **pmac64, const unsigned char *key,
+                                     apr_size_t key_len, const void *data, apr_size_t len,
+                                     apr_pool_t *p)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    size_t n = 0;
+
+    *pmac64 = NULL;
+    if (!EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, key_len, data, len, mac, sizeof(mac),
+                   &n)) {
+        return MD_OSSL_FAIL(p, "EVP_Q_mac");
+    }
+    *pmac64 = md_util_base64url_encode(mac, n, p);
+    OPENSSL_cleanse(mac, sizeof(mac));
+    return APR_SUCCESS;
+}

@@ -202,6 +202,11 @@ apr_status_t md_cert_make_tls_alpn_01(md_cert_t **pcert, const char *domain, con
                                       const md_pkey_t *pkey, apr_interval_time_t valid_for,
                                       apr_pool_t *p);
 
+/** base64url(HMAC-SHA256(key, data)) (RFC 2104), for the HS256 JWS of RFC 7518 3.2. */
+apr_status_t md_crypt_hmac_sha256_64(const char **pmac64, const unsigned char *key,
+                                     apr_size_t key_len, const void *data, apr_size_t len,
+                                     apr_pool_t *p);
+
 /** base64url(SHA-256(data)). */
 apr_status_t md_crypt_sha256_64(const char **pdigest64, const void *data, apr_size_t len,
                                 apr_pool_t *p);

@@ -405,6 +405,22 @@ int md_json_is_object(const md_json_t *json)
     return json && json_is_object(json->j);
 }
 
+apr_array_header_t *md_json_keys(const md_json_t *json, apr_pool_t *p)
+{
+    apr_array_header_t *keys = apr_array_make(p, 5, sizeof(const char *));
+    const char *key;
+    json_t *val;
+
+    if (md_json_is_object(json)) {
+        json_object_foreach(json->j, key, val)
+        {
+            (void)val;
+            APR_ARRAY_PUSH(keys, const char *) = apr_pstrdup(p, key);
+        }
+    }
+    return keys;
+}
+
 int md_json_is_array(const md_json_t *json)
 {
     return json && json_is_array(json->j);

@@ -90,6 +90,8 @@ apr_status_t md_json_copy_missing(md_json_t *json, const md_json_t *from, const 
 
 /** Append a deep copy of 'value' to the array 'json'. */
 apr_status_t md_json_array_append(md_json_t *json, const md_json_t *value);
+/** The member names of the object 'json' (none when it is no object), copied into 'p'. */
+apr_array_header_t *md_json_keys(const md_json_t *json, apr_pool_t *p);
 /** Number of elements if 'json' is an array, else 0. */
 apr_size_t md_json_array_size(const md_json_t *json);
 /** Non-zero if the value is an object / array / string. */

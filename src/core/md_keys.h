@@ -29,6 +29,9 @@
 /* md.json fields the stock module writes (and shows in md-status) */
 #define MD_KEY_ACME_TLS_1        "acme-tls/1"
 #define MD_KEY_STAPLING          "stapling"
+#define MD_KEY_EAB               "eab"
+#define MD_KEY_HMAC              "hmac"
+#define MD_KEY_PROFILE           "profile"
 #define MD_KEY_PROFILE_MANDATORY "profile-mandatory"
 #define MD_KEY_ARI_RENEWALS      "ari-renewals"
 
@@ -124,6 +127,8 @@
 #define MD_KEY_RENEW_REASON "renew-reason"
 #define MD_KEY_LAST_RENEWAL "last-renewal"
 #define MD_KEY_RETRY_CLASS  "retry-class"
+#define MD_KEY_ARI          "ari"         /* staging/<md>/ari.json, see md_ari.h */
+#define MD_KEY_ARI_CERT_ID  "ari-cert-id" /* stock: RFC 9773 id of a "cert" entry */
 /* ocsp/<md>/ocsp-<sha1>.json (stock format) and the OCSP status */
 #define MD_KEY_RESPONSE   "response"
 #define MD_KEY_OCSP       "ocsp"

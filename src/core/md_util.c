@@ -22,6 +22,7 @@
 #include <apr_strings.h>
 #include <apr_file_io.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "md_log.h"
@@ -129,6 +130,13 @@ apr_ssize_t md_util_base64url_decode(unsigned char **pdata, const char *encoded,
     out[nout] = '\0';
     *pdata = out;
     return (apr_ssize_t)nout;
+}
+
+void md_util_cleanse(void *data, apr_size_t len)
+{
+    if (data && len) {
+        OPENSSL_cleanse(data, len);
+    }
 }
 
 const char *md_util_hex(const unsigned char *data, apr_size_t len, char sep, apr_pool_t *p)
@@ -447,6 +455,82 @@ int md_util_is_ip(const char *name)
         return 0;
     }
     return inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+}
+
+const char *md_util_ip_canonical(const char *name, apr_pool_t *p)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    char text[INET6_ADDRSTRLEN];
+
+    if (name && inet_pton(AF_INET6, name, buf) == 1
+        && inet_ntop(AF_INET6, buf, text, sizeof(text))) {
+        return apr_pstrdup(p, text);
+    }
+    return name;
+}
+
+static int nibble_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* "x.x. ... .x.ip6.arpa": 32 single hex digit labels, least significant first */
+static const char *ip6_from_arpa(const char *name, apr_size_t len, apr_pool_t *p)
+{
+    unsigned char addr[16];
+    char text[INET6_ADDRSTRLEN];
+    int i, v;
+
+    if (len != 64 + sizeof("ip6.arpa") - 1) {
+        return NULL;
+    }
+    memset(addr, 0, sizeof(addr));
+    for (i = 0; i < 32; ++i) {
+        v = nibble_value(name[2 * i]);
+        if (v < 0 || name[2 * i + 1] != '.') {
+            return NULL;
+        }
+        /* label i is nibble 31 - i of the address */
+        addr[(31 - i) / 2] |= (unsigned char)((31 - i) % 2 ? v : v << 4);
+    }
+    if (!inet_ntop(AF_INET6, addr, text, sizeof(text))) {
+        return NULL;
+    }
+    return apr_pstrdup(p, text);
+}
+
+const char *md_util_ip_from_arpa(const char *name, apr_pool_t *p)
+{
+    static const char v4[] = ".in-addr.arpa", v6[] = "ip6.arpa";
+    apr_size_t len = name ? strlen(name) : 0;
+    char *labels[4], *copy, *last = NULL, *l;
+    const char *ip;
+    int n = 0;
+
+    if (len > sizeof(v6) - 1 && !strcasecmp(name + len - (sizeof(v6) - 1), v6)) {
+        return ip6_from_arpa(name, len, p);
+    }
+    if (len <= sizeof(v4) - 1 || strcasecmp(name + len - (sizeof(v4) - 1), v4)) {
+        return NULL;
+    }
+    copy = apr_pstrndup(p, name, len - (sizeof(v4) - 1));
+    for (l = apr_strtok(copy, ".", &last); l && n < 4; l = apr_strtok(NULL, ".", &last)) {
+        labels[n++] = l;
+    }
+    if (n != 4 || l) {
+        return NULL;
+    }
+    ip = apr_pstrcat(p, labels[3], ".", labels[2], ".", labels[1], ".", labels[0], NULL);
+    return md_util_is_ip(ip) ? ip : NULL;
 }
 
 int md_util_is_dns_name(const char *name, int allow_wildcard, int allow_single_label)

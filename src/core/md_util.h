@@ -34,6 +34,9 @@ const char *md_util_base64url_encode(const unsigned char *data, apr_size_t len, 
  */
 apr_ssize_t md_util_base64url_decode(unsigned char **pdata, const char *encoded, apr_pool_t *p);
 
+/** Overwrite 'len' bytes at 'data' (a secret no longer needed) so the compiler cannot skip it. */
+void md_util_cleanse(void *data, apr_size_t len);
+
 /** Lower-case hex of 'len' bytes ("a1b2..."), optionally with 'sep' between bytes (0 for none). */
 const char *md_util_hex(const unsigned char *data, apr_size_t len, char sep, apr_pool_t *p);
 
@@ -98,6 +101,20 @@ int md_util_is_dns_name(const char *name, int allow_wildcard, int allow_single_l
 
 /** Non-zero if 'name' is an IPv4 or IPv6 address literal. */
 int md_util_is_ip(const char *name);
+
+/**
+ * The canonical text of the IP address literal 'name' (RFC 5952 for IPv6: "::1", lower case,
+ * zeros compressed), as ACME identifiers carry it (RFC 8738 3); 'name' itself when it is no IP
+ * address. In 'p'.
+ */
+const char *md_util_ip_canonical(const char *name, apr_pool_t *p);
+
+/**
+ * The IP address a reverse-DNS name stands for ("1.0.0.127.in-addr.arpa" -> "127.0.0.1", the 32
+ * nibble labels of "...ip6.arpa" -> the canonical IPv6 text), as a tls-alpn-01 validation of an
+ * IP identifier sends it as SNI (RFC 8738 6). NULL for any other name. In 'p'.
+ */
+const char *md_util_ip_from_arpa(const char *name, apr_pool_t *p);
 
 /** Lower-case copy. */
 char *md_util_str_tolower(const char *s, apr_pool_t *p);

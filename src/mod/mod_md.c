@@ -100,14 +100,37 @@ static md_t *md_of_name(md_mod_conf_t *mc, const char *name)
     return NULL;
 }
 
-/* The MD a vhost belongs to: the one that has its ServerName, else one that has an alias. */
-static md_t *md_of_server(md_mod_conf_t *mc, server_rec *s)
+/* The MD with one of the specific IP addresses of <VirtualHost addr:port> (not "*"): how an MD
+ * of IP addresses finds its vhost, as httpd's ServerName cannot be an IPv6 address. */
+static md_t *md_of_address(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
+{
+    server_addr_rec *sa;
+    char *ip = NULL;
+    md_t *md = NULL;
+
+    for (sa = s->addrs; !md && sa; sa = sa->next) {
+        if (sa->host_addr && APR_SUCCESS == apr_sockaddr_ip_get(&ip, sa->host_addr)
+            && md_util_is_ip(ip) && strcmp(ip, "0.0.0.0") != 0 && strcmp(ip, "::") != 0) {
+            md = md_of_name(mc, md_util_ip_canonical(ip, p));
+        }
+    }
+    return md;
+}
+
+/* The MD a vhost belongs to: the one that has its ServerName, else one that has an alias, else
+ * (*pby_address set) one that has its IP address. */
+static md_t *md_of_server(int *pby_address, md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
     md_t *md = s->server_hostname ? md_of_name(mc, s->server_hostname) : NULL;
     int i;
 
     for (i = 0; !md && mc->match_all_names && s->names && i < s->names->nelts; ++i) {
         md = md_of_name(mc, APR_ARRAY_IDX(s->names, i, const char *));
+    }
+    *pby_address = 0;
+    if (!md) {
+        md = md_of_address(mc, s, p);
+        *pby_address = (md != NULL);
     }
     return md;
 }
@@ -197,18 +220,21 @@ static apr_status_t assign_vhosts(md_mod_conf_t *mc, server_rec *base, apr_pool_
     md_srv_conf_t *sc;
     md_t *md;
     apr_status_t rv = APR_SUCCESS;
-    int i;
+    int i, by_address = 0;
 
     /* MDBaseServer on: the server outside all vhosts takes part like a vhost */
     for (s = mc->base_server ? base : base->next; s && APR_SUCCESS == rv; s = s->next) {
-        md = md_of_server(mc, s);
+        md = md_of_server(&by_address, mc, s, p);
         if (!md) {
             continue;
         }
         md->is_used = 1;
-        rv = join_name(mc, md, s, s->server_hostname, p);
-        for (i = 0; APR_SUCCESS == rv && s->names && i < s->names->nelts; ++i) {
-            rv = join_name(mc, md, s, APR_ARRAY_IDX(s->names, i, const char *), p);
+        /* a vhost found by its address: its names (perhaps the base server's) are not the MD's */
+        if (!by_address) {
+            rv = join_name(mc, md, s, s->server_hostname, p);
+            for (i = 0; APR_SUCCESS == rv && s->names && i < s->names->nelts; ++i) {
+                rv = join_name(mc, md, s, APR_ARRAY_IDX(s->names, i, const char *), p);
+            }
         }
         if (serves_acme_tls_1(mc, s)) {
             md->can_acme_tls_1 = 1;
@@ -799,7 +825,7 @@ static int md_answer_challenge(conn_rec *c, const char *servername, const char *
                                const char **pkey_pem)
 {
     md_srv_conf_t *sc;
-    const char *name;
+    const char *name, *ip;
     apr_status_t rv;
 
     if (!servername || !is_acme_tls_conn(c)) {
@@ -810,14 +836,18 @@ static int md_answer_challenge(conn_rec *c, const char *servername, const char *
     if (!sc || !sc->mc->store || !md_util_is_dns_name(name, 0, 1)) {
         return DECLINED;
     }
-    rv = load_tls_alpn01(pcert_pem, pkey_pem, sc->mc, name, c);
+    /* RFC 8738 6: the validation of an IP identifier names it by its reverse-DNS name */
+    ip = md_util_ip_from_arpa(name, c->pool);
+    rv = load_tls_alpn01(pcert_pem, pkey_pem, sc->mc, ip ? ip : name, c);
     if (APR_SUCCESS != rv) {
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, rv, c,
-                      APLOGNO(12505) "no pending tls-alpn-01 challenge for %s", name);
+                      APLOGNO(12505) "no pending tls-alpn-01 challenge for %s%s%s%s", name,
+                      ip ? " (" : "", ip ? ip : "", ip ? ")" : "");
         return DECLINED;
     }
     ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
-                  APLOGNO(12506) "answering the tls-alpn-01 challenge for %s", name);
+                  APLOGNO(12506) "answering the tls-alpn-01 challenge for %s%s%s%s", name,
+                  ip ? " (" : "", ip ? ip : "", ip ? ")" : "");
     return OK;
 }
 

@@ -61,6 +61,7 @@ static md_mod_conf_t *get_mod_conf(apr_pool_t *pconf)
         mc->warnings = apr_array_make(pconf, 5, sizeof(const char *));
         mc->staple_others = MD_UNSET;
         mc->stapling_keep = -1;
+        mc->retry_failover = MD_DEF_RETRY_FAILOVER;
         apr_pool_userdata_set(mc, MD_CONF_KEY, apr_pool_cleanup_null, pconf);
     }
     return mc;
@@ -98,6 +99,11 @@ md_mod_conf_t *mod_md_config_cmd_conf(cmd_parms *cmd)
 static md_t *setting_target(cmd_parms *cmd)
 {
     return section_md ? section_md : mod_md_config_cmd_conf(cmd)->defaults;
+}
+
+md_t *mod_md_config_target(cmd_parms *cmd)
+{
+    return setting_target(cmd);
 }
 
 /* "file:line" of the directive being read. */
@@ -211,7 +217,8 @@ static void add_domain_name(cmd_parms *cmd, md_t *md, const char *name)
     const char *lname = md_util_str_tolower(name, cmd->pool);
 
     if (md_util_is_ip(lname) || md_util_is_dns_name(lname, 1, 1)) {
-        md_array_str_add_missing(md->domains, lname, cmd->pool);
+        /* an IPv6 address the way ACME identifiers and certificates spell it (RFC 5952) */
+        md_array_str_add_missing(md->domains, md_util_ip_canonical(lname, cmd->pool), cmd->pool);
         return;
     }
     if (!is_storable_name(lname)) {
@@ -987,6 +994,17 @@ const command_rec mod_md_cmds[] = {
                   "How long expired OCSP responses are kept in the store"),
     AP_INIT_TAKE1("MDStaplingRenewWindow", mod_md_config_set_stapling_window, NULL, RSRC_CONF,
                   "When to renew OCSP responses: '33%' or a duration before they expire"),
+    /* today's CAs (mod_md_config_cas.c, docs/cas.md) */
+    AP_INIT_TAKE12("MDExternalAccountBinding", mod_md_config_set_eab, NULL, RSRC_CONF,
+                   "The external account binding the CA gave: 'KID HMAC', a JSON file, or none"),
+    AP_INIT_TAKE1("MDProfile", mod_md_config_set_profile, NULL, RSRC_CONF,
+                  "The name of the CA's certificate profile to order"),
+    AP_INIT_TAKE1("MDProfileMandatory", mod_md_config_set_profile_mandatory, NULL, RSRC_CONF,
+                  "on: fail when the CA does not offer the MDProfile; off: order without it"),
+    AP_INIT_TAKE1("MDRenewViaARI", mod_md_config_set_renew_via_ari, NULL, RSRC_CONF,
+                  "on|off: renew when the CA's renewal information (RFC 9773) says so"),
+    AP_INIT_TAKE1("MDRetryFailover", mod_md_config_set_retry_failover, NULL, RSRC_CONF,
+                  "The failed attempts in a row before the next CA is tried"),
     AP_INIT_TAKE1("MDActivation", mod_md_config_set_activation, NULL, RSRC_CONF,
                   "How renewed certificates go live: 'graceful' (at the next graceful "
                   "restart, the default) or 'hot' (at once, without a restart)"),
@@ -1048,6 +1066,7 @@ void mod_md_config_complete_md(md_t *md, md_mod_conf_t *mc, server_rec *base, ap
     if (!md->renew_window) {
         md_timeslice_parse(&ts, p, "33%", &err);
         md->renew_window = ts;
+        md->is_default_renew_window = 1;
     }
     if (!md->warn_window) {
         md->warn_window = g->warn_window;
@@ -1069,6 +1088,7 @@ void mod_md_config_complete_md(md_t *md, md_mod_conf_t *mc, server_rec *base, ap
     if (md->must_staple == MD_UNSET) {
         md->must_staple = (g->must_staple != MD_UNSET) ? g->must_staple : 0;
     }
+    mod_md_config_complete_cas(md, g);
 }
 
 int mod_md_config_stapling(const md_mod_conf_t *mc, const md_t *md)

@@ -43,6 +43,7 @@ struct md_mod_conf_t {
     apr_interval_time_t initial_delay;  /* MDInitialDelay: first check after start */
     apr_interval_time_t check_interval; /* MDCheckInterval: between checks of an MD */
     apr_interval_time_t activation_delay; /* MDActivationDelay: staged cert age to go live */
+    int retry_failover;                   /* MDRetryFailover: errors in a row before the next CA */
     const char *cert_check_name;       /* MDCertificateCheck/Monitor: link text on server-status */
     const char *cert_check_url;        /* ... and URL the certificate's SHA-256 is appended to */
     const char *require_https_defn;    /* file:line of the first MDRequireHttps, for messages */
@@ -121,6 +122,9 @@ apr_status_t mod_md_config_check(md_mod_conf_t *mc, server_rec *base, apr_pool_t
  * agreement, contacts from MDContactEmail or the base server's ServerAdmin, key specs, windows).
  */
 void mod_md_config_complete_md(md_t *md, md_mod_conf_t *mc, server_rec *base, apr_pool_t *p);
+
+/* The default of MDRetryFailover, as in the stock module. */
+#define MD_DEF_RETRY_FAILOVER 13
 
 /**
  * The start-up checks that need mod_ssl's view of the vhosts (post_config, after mod_ssl asked

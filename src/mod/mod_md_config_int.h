@@ -63,4 +63,17 @@ const char *mod_md_config_set_stapling_window(cmd_parms *cmd, void *dc, const ch
 /** MDActivation graceful|hot (docs/activation.md) */
 const char *mod_md_config_set_activation(cmd_parms *cmd, void *dc, const char *value);
 
+/** The md_t a per-MD directive sets: the open <MDomain>'s, else the server-wide defaults. */
+md_t *mod_md_config_target(cmd_parms *cmd);
+
+/* The directives of today's CAs (mod_md_config_cas.c), each a command_rec function:
+ * MDExternalAccountBinding, MDProfile, MDProfileMandatory, MDRenewViaARI, MDRetryFailover. */
+const char *mod_md_config_set_eab(cmd_parms *cmd, void *dc, const char *v1, const char *v2);
+const char *mod_md_config_set_profile(cmd_parms *cmd, void *dc, const char *value);
+const char *mod_md_config_set_profile_mandatory(cmd_parms *cmd, void *dc, const char *value);
+const char *mod_md_config_set_renew_via_ari(cmd_parms *cmd, void *dc, const char *value);
+const char *mod_md_config_set_retry_failover(cmd_parms *cmd, void *dc, const char *value);
+/** Fill the unset EAB, profile and ARI settings of 'md' from the server-wide ones 'g'. */
+void mod_md_config_complete_cas(md_t *md, const md_t *g);
+
 #endif /* mod_md_config_int_h */

@@ -2,8 +2,11 @@
  *
  * Each watchdog tick (in the one child that runs the singleton watchdog):
  *   1. for every MD that wants renewing (renew mode, in use, due, not staged, not failed recently)
- *      and has no job running, push a job onto the thread pool
- *   2. a job renews its MD in a pool of its own, then records the outcome under the mutex:
+ *      or whose CA is to be asked for renewal information (ARI), and has no job running, push a
+ *      job onto the thread pool. An MD is looked at every MDCheckInterval, more often for short
+ *      certificates (md_renew_check_interval), and at its renewal time.
+ *   2. a job asks the CA for renewal information (md_ari.h) when that is due, and renews its MD
+ *      in a pool of its own when that is due, then records the outcome under the mutex:
  *      staged (log AH10059, nothing more to do until a restart) or failed (count it, log it, and
  *      schedule the next attempt with a growing, jittered delay that honours Retry-After)
  *   3. with MDActivation hot, a staged set is served at once (or when MDActivationDelay allows)
@@ -32,6 +35,7 @@
 #include "md_time.h"
 #include "md_util.h"
 #include "md_acme_drive.h"
+#include "md_ari.h"
 #include "md_version.h"
 #include "mod_md_drive.h"
 #include "mod_md_event.h"
@@ -66,6 +70,12 @@ struct md_job_t {
     int notify_errors;      /* failed 'renewed' calls in a row */
     apr_time_t next_notify; /* when to call them again */
     apr_time_t next_expiry_check;
+    apr_time_t next_ari; /* when to ask the CA for renewal information (0: never) */
+    /* CA failover (several MDCertificateAuthority): touched by the job's thread only */
+    int ca_count;        /* CAs of the MD */
+    int ca_start;        /* the one the next attempt starts at (0 for each new renewal) */
+    int ca_errors;       /* failed attempts in a row there (MDRetryFailover) */
+    apr_time_t *ca_wait; /* per CA: not asked before this (its Retry-After, a refusal) */
     apr_time_t request_seen; /* the last renewal request (a2md renew) taken, by its time */
     int hot_waiting;         /* MDActivation hot: a staged set waits to be served (3.) */
     apr_time_t hot_at;       /* ... not before this time (MDActivationDelay) */
@@ -144,6 +154,71 @@ static int is_hot(const md_job_t *job)
     return mod_md_hot_manages(job->drive->mc, job->item);
 }
 
+static const char *ca_url_at(const md_job_t *job, int i, apr_pool_t *p)
+{
+    const apr_array_header_t *urls = md_ca_urls(job->item->md, p);
+
+    return (i >= 0 && i < urls->nelts) ? APR_ARRAY_IDX(urls, i, const char *) : MD_ACME_DEF_URL;
+}
+
+/* The CAs of the next attempt, in order, starting at job->ca_start and leaving out those that
+ * asked not to be asked yet (unless none is left); *pindex maps them to the MD's list. */
+static const apr_array_header_t *attempt_cas(int **pindex, const md_job_t *job, apr_time_t now,
+                                             apr_pool_t *p)
+{
+    const apr_array_header_t *all = md_ca_urls(job->item->md, p);
+    apr_array_header_t *urls = apr_array_make(p, all->nelts + 1, sizeof(const char *));
+    int i, k;
+
+    *pindex = apr_pcalloc(p, sizeof(int) * (apr_size_t)(all->nelts + 1));
+    for (i = 0; i < all->nelts; ++i) {
+        k = (job->ca_start + i) % all->nelts;
+        if (i == 0 || !job->ca_wait || job->ca_wait[k] <= now) {
+            (*pindex)[urls->nelts] = k;
+            APR_ARRAY_PUSH(urls, const char *) = APR_ARRAY_IDX(all, k, const char *);
+        }
+    }
+    return urls;
+}
+
+/* After a failed attempt that ended at CA 'used' (-1: none reachable): where the next one starts
+ * and when (at 'next_run', or soon when it goes to another CA, never before that CA's wait). */
+static apr_time_t failover(md_job_t *job, md_retry_class_t cls, int used, const md_result_t *result,
+                           apr_time_t next_run, apr_time_t now, apr_pool_t *p)
+{
+    md_drive_t *drive = job->drive;
+    int prev = (used >= 0) ? used : job->ca_start;
+    int must_leave = (cls != MD_RETRY_TRANSIENT);
+    const char *why;
+
+    if (job->ca_count <= 1) {
+        return next_run;
+    }
+    if (must_leave && used >= 0) {
+        /* it limits us or refuses: not asked again before its Retry-After (or the delay) */
+        job->ca_wait[used] = (result->ready_at > now) ? result->ready_at : next_run;
+    }
+    job->ca_start = md_renew_failover(&job->ca_errors, job->ca_start, used, job->ca_count,
+                                      drive->mc->retry_failover, must_leave);
+    if (job->ca_start != prev) {
+        next_run = now + md_renew_retry_delay(1, drive->mc->retry_delay, MD_RETRY_MAX, jitter());
+        why = (cls == MD_RETRY_RATE_LIMIT) ? "rate limited"
+              : (cls == MD_RETRY_CONFIG)   ? "refused"
+                                           : apr_psprintf(p, "failed %d times in a row "
+                                                          "(MDRetryFailover)",
+                                                          drive->mc->retry_failover);
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, drive->s,
+                     APLOGNO(12909) "%s: the next attempt goes to the CA at %s (CA failover: %s "
+                                    "at %s)",
+                     job->item->md->name, ca_url_at(job, job->ca_start, p), why,
+                     ca_url_at(job, prev, p));
+        md_job_note(drive->mc->store, job->item->md->name, "failover",
+                    apr_psprintf(p, "next attempt at %s", ca_url_at(job, job->ca_start, p)), 0, now,
+                    p);
+    }
+    return (job->ca_wait[job->ca_start] > next_run) ? job->ca_wait[job->ca_start] : next_run;
+}
+
 static void log_failure(md_job_t *job, md_result_t *result, apr_status_t rv, int errors,
                         md_retry_class_t cls, apr_time_t next_run, apr_time_t now, apr_pool_t *p)
 {
@@ -152,6 +227,9 @@ static void log_failure(md_job_t *job, md_result_t *result, apr_status_t rv, int
     const char *wait = md_duration_format(apr_time_from_sec(apr_time_sec(next_run - now)), p);
     const char *hint = md_renew_config_hint(result->problem);
 
+    if (job->ca_count > 1) {
+        wait = apr_pstrcat(p, wait, " at ", ca_url_at(job, job->ca_start, p), NULL);
+    }
     if (cls == MD_RETRY_CONFIG) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, drive->s,
                      APLOGNO(12607) "%s: renewal failed with an error that needs a change of "
@@ -173,7 +251,7 @@ static void log_failure(md_job_t *job, md_result_t *result, apr_status_t rv, int
     }
 }
 
-static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, apr_pool_t *p)
+static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, int used, apr_pool_t *p)
 {
     md_drive_t *drive = job->drive;
     const md_t *md = job->item->md;
@@ -208,7 +286,14 @@ static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, apr_po
     if (errors) {
         next_run = md_renew_next_attempt_for(cls, errors, drive->mc->retry_delay, MD_RETRY_MAX,
                                              jitter(), result->ready_at, now);
+        next_run = failover(job, cls, used, result, next_run, now, p);
         mod_md_metrics_inc(md->name, MD_METRIC_FAILURES);
+    }
+    else {
+        /* the next renewal starts at the first CA again */
+        job->ca_start = 0;
+        job->ca_errors = 0;
+        memset(job->ca_wait, 0, sizeof(apr_time_t) * (apr_size_t)job->ca_count);
     }
     /* while the job is still in flight, no other thread writes this MD's job.json */
     md_job_record(drive->mc->store, md->name, APR_SUCCESS == rv, errors, result, next_run, now, p);
@@ -307,16 +392,51 @@ static int vetoed(md_job_t *job, apr_pool_t *p)
     return 1;
 }
 
+static void log_renewal_start(md_job_t *job, apr_pool_t *p)
+{
+    md_renew_reason_t reason;
+    apr_time_t at;
+
+    apr_thread_mutex_lock(job->drive->mutex);
+    at = md_reg_item_due(job->item, &reason, apr_time_now());
+    apr_thread_mutex_unlock(job->drive->mutex);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, job->drive->s,
+                 APLOGNO(12906) "%s: renewing (%s, due at %s)%s", job->item->md->name,
+                 job->errors ? "retry after a failure" : md_renew_reason_name(reason),
+                 md_time_rfc3339(at, p),
+                 (reason == MD_RENEW_ARI) ? ": the CA's renewal information asks for it" : "");
+}
+
+/* ARI: ask the CA about the MD's certificates, take the renewal time it suggests. */
+static void ask_ari(md_job_t *job, apr_pool_t *p)
+{
+    md_drive_t *drive = job->drive;
+    apr_time_t at = 0, next = 0, now = apr_time_now();
+    apr_status_t rv;
+
+    rv = md_ari_update(&at, &next, drive->mc->store, job->item, &drive->http_config,
+                       drive->acct_cache, jitter(), now, p);
+    apr_thread_mutex_lock(drive->mutex);
+    job->next_ari = (APR_SUCCESS == rv) ? next : 0;
+    job->item->ari_at = at;
+    if (at && at < job->next_check) {
+        job->next_check = at; /* the renewal is looked at when the CA wants it */
+    }
+    apr_thread_mutex_unlock(drive->mutex);
+}
+
 static void renew(md_job_t *job, apr_pool_t *p)
 {
     md_drive_t *drive = job->drive;
     md_acme_driver_t driver;
     md_result_t *result;
+    int *ca_index = NULL, used = -1;
     apr_status_t rv;
 
     if (vetoed(job, p)) {
         return;
     }
+    log_renewal_start(job, p);
     mod_md_metrics_inc(job->item->md->name, MD_METRIC_RENEWALS);
     result = md_result_make(job->item->md->name, p);
     memset(&driver, 0, sizeof(driver));
@@ -325,14 +445,17 @@ static void renew(md_job_t *job, apr_pool_t *p)
     driver.challenges = job->challenges;
     driver.result = result;
     driver.stop = &drive->stopping;
+    driver.ca_urls = attempt_cas(&ca_index, job, apr_time_now(), p);
     if (!job->challenges->nelts) {
         /* APR_INCOMPLETE: configuration is missing, the long retry class */
         rv = md_result_set(result, APR_INCOMPLETE, no_challenge_hint);
+        used = job->ca_start;
     }
     else {
         rv = md_reg_renew(drive->mc->reg, job->item, &driver, p);
+        used = (driver.ca_used >= 0) ? ca_index[driver.ca_used] : -1;
     }
-    job_done(job, result, rv, p);
+    job_done(job, result, rv, used, p);
 }
 
 /* 3. Serve a staged set (on a job thread). An unusable one was removed: that renewal failed. */
@@ -361,15 +484,16 @@ static void hot_publish(md_job_t *job, apr_pool_t *p)
     }
     apr_thread_mutex_unlock(drive->mutex);
     if (failed) {
-        job_done(job, result, APR_EINVAL, p);
+        job_done(job, result, APR_EINVAL, job->ca_start, p); /* the set its CA issued */
     }
 }
 
 /* What a job thread has to do now (read under the mutex). */
-#define DO_RENEW   0x1
-#define DO_NOTIFY  0x2
-#define DO_EXPIRY  0x4
-#define DO_PUBLISH 0x8
+#define DO_RENEW   0x01
+#define DO_NOTIFY  0x02
+#define DO_EXPIRY  0x04
+#define DO_PUBLISH 0x08
+#define DO_ARI     0x10
 
 /* What is due for a job at 'now' (called under the mutex). A renewal is looked at when
  * MDInitialDelay/MDCheckInterval say so and happens when the certificate is due; after a failure
@@ -380,10 +504,13 @@ static int job_due(const md_job_t *job, apr_time_t now)
 
     if (job->item->is_watched && !job->item->is_staged) {
         /* after a failure or a veto the retry time rules, not MDCheckInterval */
-        if ((job->errors || job->vetoes)
-                ? (now >= job->next_run)
-                : (now >= job->next_check && now >= job->next_run && now >= job->item->renew_at)) {
+        if ((job->errors || job->vetoes) ? (now >= job->next_run)
+                                         : (now >= job->next_check && now >= job->next_run
+                                            && now >= md_reg_item_due(job->item, NULL, now))) {
             what |= DO_RENEW;
+        }
+        else if (job->next_ari && now >= job->next_ari && !job->errors) {
+            what |= DO_ARI;
         }
     }
     if (job->renewed_pending && now >= job->next_notify) {
@@ -438,6 +565,9 @@ static void *APR_THREAD_FUNC job_run(apr_thread_t *thread, void *baton)
     if ((what & DO_EXPIRY) && drive->mc->message_cmd) {
         check_expiring(job, now, p);
     }
+    if (what & DO_ARI) {
+        ask_ari(job, p);
+    }
     if (what & DO_RENEW) {
         renew(job, p);
     }
@@ -455,6 +585,29 @@ static void *APR_THREAD_FUNC job_run(apr_thread_t *thread, void *baton)
     job->in_flight = 0;
     apr_thread_mutex_unlock(drive->mutex);
     return NULL;
+}
+
+/* 1. An MD is looked at (called under the mutex): when is the next look? */
+static void look(md_job_t *job, apr_time_t now)
+{
+    md_drive_t *drive = job->drive;
+    md_renew_reason_t reason;
+    apr_time_t due = md_reg_item_due(job->item, &reason, now);
+    apr_interval_time_t interval =
+        md_renew_check_interval(drive->mc->check_interval, job->item->valid_from,
+                                job->item->valid_until);
+
+    job->next_check = md_renew_next_look(now, interval, due);
+    if (APLOG_IS_LEVEL(drive->s, APLOG_DEBUG)) {
+        apr_pool_t *p = NULL;
+
+        apr_pool_create(&p, drive->p);
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, drive->s,
+                     APLOGNO(12907) "%s: looked at: renewal %s at %s, next look at %s (every %s)",
+                     job->item->md->name, md_renew_reason_name(reason), md_time_rfc3339(due, p),
+                     md_time_rfc3339(job->next_check, p), md_duration_format(interval, p));
+        apr_pool_destroy(p);
+    }
 }
 
 /* A renewal request of the operator (a2md renew, md_request.h) for a watched MD: due now, also
@@ -516,9 +669,10 @@ static void schedule(md_drive_t *drive, apr_time_t now)
         }
         hot_reconcile(job);
         if (!job->errors && job->item->is_watched && now >= job->next_check) {
-            /* looked at now: whether due or not, the next look is an interval away */
+            /* looked at now: whether due or not, the next look is an interval away (shorter for
+             * short certificates), or at the renewal time when that comes first */
             job->what = job_due(job, now);
-            job->next_check = now + drive->mc->check_interval;
+            look(job, now);
         }
         else {
             job->what = job_due(job, now);
@@ -636,6 +790,24 @@ static void check_renewable(md_job_t *job, server_rec *s)
                  md->state_descr);
 }
 
+/* When the CA is first asked for renewal information: at the first look, or later when a run
+ * before said so (its Retry-After survives restarts); 0 when ARI is off or there is nothing to
+ * ask about. */
+static apr_time_t ari_first(const md_reg_item_t *item, apr_time_t first_look)
+{
+    int i;
+
+    if (item->md->ari_renewals == 0 || !item->ari_ids) {
+        return 0;
+    }
+    for (i = 0; i < item->ari_ids->nelts; ++i) {
+        if (APR_ARRAY_IDX(item->ari_ids, i, const char *)) {
+            return (item->ari_next > first_look) ? item->ari_next : first_look;
+        }
+    }
+    return 0;
+}
+
 int mod_md_drive_renew_now(const char *name, apr_time_t now)
 {
     md_drive_t *drive = the_drive;
@@ -736,11 +908,14 @@ apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
         job->next_check = apr_time_now() + mc->initial_delay;
         /* a set a restart left staged (MDActivationDelay) is served when the delay is over */
         job->hot_waiting = is_hot(job) && item->is_staged;
+        job->ca_count = md_ca_urls(item->md, p)->nelts;
+        job->ca_wait = apr_pcalloc(p, sizeof(apr_time_t) * (apr_size_t)(job->ca_count + 1));
         if (item->is_watched) {
             check_renewable(job, s);
             /* a restarted server continues the job where it was */
             md_job_restore(&job->errors, &job->next_run, mc->store, item->md->name, MD_RETRY_MAX,
                            apr_time_now(), p);
+            job->next_ari = ari_first(item, job->next_check);
         }
         APR_ARRAY_PUSH(drive->jobs, md_job_t *) = job;
     }

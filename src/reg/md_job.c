@@ -164,7 +164,7 @@ void md_job_restore(int *perrors, apr_time_t *pnext_run, md_store_t *store, cons
                     apr_interval_time_t max_wait, apr_time_t now, apr_pool_t *p)
 {
     md_json_t *job = NULL;
-    const char *jname, *next_s;
+    const char *jname, *next_s, *problem;
     apr_time_t next = 0;
     apr_status_t rv;
 
@@ -197,6 +197,11 @@ void md_job_restore(int *perrors, apr_time_t *pnext_run, md_store_t *store, cons
     *perrors = (int)md_json_getl(job, MD_KEY_ERRORS);
     if (*perrors < 0 || *perrors > 1000) {
         *perrors = 0;
+    }
+    problem = md_json_gets(job, MD_KEY_LAST, MD_KEY_PROBLEM);
+    if (problem && !strcmp(problem, "urn:ietf:params:acme:error:rateLimited")) {
+        /* a CA that limits us is never asked again before its Retry-After, restart or not */
+        max_wait = (next > now) ? next - now : 0;
     }
     *pnext_run = (next > now + max_wait) ? now + max_wait : next;
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,

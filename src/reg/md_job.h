@@ -60,7 +60,8 @@ void md_job_describe_last(md_json_t *last, apr_pool_t *p);
  * For a (re)started server: the errors in a row and the next run recorded in staging/<name>/
  * job.json of an unfinished job, so the job continues where it was (*pnext_run 0: run when due).
  * A corrupt or stale file (another MD's, a time that cannot be read) is set aside with a
- * warning and the job starts afresh. A next run later than 'now' + 'max_wait' is cut to that.
+ * warning and the job starts afresh. A next run later than 'now' + 'max_wait' is cut to that,
+ * unless the last attempt was rate limited (the CA's Retry-After is kept).
  */
 void md_job_restore(int *perrors, apr_time_t *pnext_run, md_store_t *store, const char *name,
                     apr_interval_time_t max_wait, apr_time_t now, apr_pool_t *p);

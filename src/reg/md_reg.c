@@ -20,6 +20,7 @@
 #include "md_log.h"
 #include "md_util.h"
 #include "md_names.h"
+#include "md_ari.h"
 #include "md_reg.h"
 
 #define FALLBACK_VALID    (apr_time_from_sec(14 * MD_SECS_PER_DAY))
@@ -89,6 +90,22 @@ md_reg_item_t *md_reg_get(md_reg_t *reg, const char *name)
 const apr_array_header_t *md_reg_items(md_reg_t *reg)
 {
     return reg->items;
+}
+
+apr_time_t md_reg_item_due(const md_reg_item_t *item, md_renew_reason_t *preason, apr_time_t now)
+{
+    md_renew_reason_t reason = item->reason;
+    apr_time_t at;
+
+    if (reason == MD_RENEW_NOT_DUE && item->renew_at && now >= item->renew_at) {
+        reason = MD_RENEW_WINDOW; /* the time decided at start-up has come */
+    }
+    at = md_renew_with_ari(&reason, item->renew_at, item->ari_at, now);
+
+    if (preason) {
+        *preason = reason;
+    }
+    return at;
 }
 
 static const md_pkey_spec_t *spec_at(const md_t *md, int i)
@@ -247,6 +264,8 @@ static apr_status_t activate_checked(md_reg_t *reg, md_t *md, apr_pool_t *p)
                       md->name);
     }
     carry_foreign_fields(reg, md->name, p);
+    /* renewal information is about the certificate that is now replaced */
+    md_store_remove(reg->store, MD_SG_STAGING, md->name, MD_FN_ARI, p);
     rv = md_store_activate(reg->store, md->name, p);
     if (APR_SUCCESS == rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p,
@@ -581,8 +600,11 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
 
     item->reason = MD_RENEW_NOT_DUE;
     item->renew_at = 0;
+    item->ari_ids = apr_array_make(reg->p, md->pks->nelts, sizeof(const char *));
     for (i = 0; i < md->pks->nelts; ++i) {
         f = live_facts(reg, md, spec_at(md, i), now, p);
+        APR_ARRAY_PUSH(item->ari_ids, const char *) =
+            (f && f->info.ari_cert_id) ? apr_pstrdup(reg->p, f->info.ari_cert_id) : NULL;
         if (!f) {
             reason = md_renew_due(&at, 0, 0, 0, md->renew_window, now);
             if (!descr) {
@@ -601,7 +623,9 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
             }
             item->has_cert = 1;
             reason = md_renew_due(&at, f->info.not_before, f->info.not_after, f->covers_all,
-                                  md->renew_window, now);
+                                  md_renew_window_for(md->renew_window, md->is_default_renew_window,
+                                                      f->info.not_before, f->info.not_after),
+                                  now);
         }
         if (i == 0 || at < item->renew_at) {
             item->renew_at = at;
@@ -829,6 +853,8 @@ static apr_status_t save_if_changed(md_reg_t *reg, const md_t *md, const md_t *s
 static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t *ptemp)
 {
     md_reg_item_t *item = apr_pcalloc(reg->p, sizeof(*item));
+    md_renew_reason_t reason;
+    apr_time_t due_at;
     md_json_t *stored_json = NULL;
     md_t *stored;
     apr_status_t rv;
@@ -849,9 +875,11 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
     }
     /* 3. */
     load_current(reg, item, now, ptemp);
+    md_ari_restore(reg->store, item, ptemp);
+    due_at = md_reg_item_due(item, &reason, now);
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, APLOGNO(12155) "%s: %s, renewal %s at %s",
-                  md->name, md_state_name(md->state), md_renew_reason_name(item->reason),
-                  md_time_rfc3339(item->renew_at, ptemp));
+                  md->name, md_state_name(md->state), md_renew_reason_name(reason),
+                  md_time_rfc3339(due_at, ptemp));
     /* 4. a failed write (e.g. a full disk) leaves the old md.json, logged by the store; the MD
      * still works from the configuration, so the start goes on */
     if (item->is_activated) {
@@ -1110,10 +1138,20 @@ apr_status_t md_reg_renew(md_reg_t *reg, md_reg_item_t *item, md_acme_driver_t *
 {
     md_store_lock_t *lock = NULL;
     apr_status_t rv;
+    const char *id;
+    int i;
     int done = 0;
 
     driver->store = reg->store;
     driver->md = item->md;
+    /* the new certificates replace the live ones (RFC 9773 5) */
+    driver->replaces = apr_table_make(p, 2);
+    for (i = 0; item->ari_ids && i < item->ari_ids->nelts && i < item->md->pks->nelts; ++i) {
+        id = APR_ARRAY_IDX(item->ari_ids, i, const char *);
+        if (id) {
+            apr_table_set(driver->replaces, md_pkey_spec_name(spec_at(item->md, i)), id);
+        }
+    }
     md_result_activity_printf(driver->result, "renewing %s", item->md->name);
     if (reg->use_locks) {
         rv = lock_renewal(&lock, &done, reg, item, driver->result, p);

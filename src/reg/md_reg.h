@@ -37,7 +37,20 @@ struct md_reg_item_t {
     int is_staged;            /* a complete staged set awaits the next restart */
     int is_watched;           /* mod_md renews it (renew mode, in use); set by the glue */
     int is_activated;         /* sync activated a staged set (MDMessageCmd 'installed') */
+    /* ACME Renewal Information (md_ari.h): the ARI identifier of each key spec's live
+     * certificate (const char*, in md->pks order, NULL for one without), the renewal time the
+     * CA's suggested window gave (0: none) and when to ask the CA again (0: at the first look).
+     * renew_at/reason stay the renew window's; md_reg_item_due() combines both. */
+    apr_array_header_t *ari_ids;
+    apr_time_t ari_at;
+    apr_time_t ari_next;
 };
+
+/**
+ * When the item's renewal is due: the renew window's time, or the ARI time when that is earlier.
+ * *preason (may be NULL) gets the reason that goes with it.
+ */
+apr_time_t md_reg_item_due(const md_reg_item_t *item, md_renew_reason_t *preason, apr_time_t now);
 
 /** A new, empty registry on 'store', living in 'p'. */
 apr_status_t md_reg_create(md_reg_t **preg, md_store_t *store, apr_pool_t *p);

@@ -22,6 +22,78 @@ md_renew_reason_t md_renew_due(apr_time_t *pat, apr_time_t not_before, apr_time_
     return (now >= renew.start) ? MD_RENEW_WINDOW : MD_RENEW_NOT_DUE;
 }
 
+const md_timeslice_t *md_renew_window_for(const md_timeslice_t *window, int is_default,
+                                          apr_time_t not_before, apr_time_t not_after)
+{
+    static const md_timeslice_t half = { 100, 50 };
+
+    if (is_default && not_after > not_before && not_after - not_before <= MD_RENEW_SHORT_LIFETIME) {
+        return &half;
+    }
+    return window;
+}
+
+apr_interval_time_t md_renew_check_interval(apr_interval_time_t configured, apr_time_t not_before,
+                                            apr_time_t not_after)
+{
+    apr_interval_time_t limit;
+
+    if (!not_after || not_after <= not_before) {
+        return configured;
+    }
+    limit = (not_after - not_before) / 48;
+    if (limit < apr_time_from_sec(60)) {
+        limit = apr_time_from_sec(60);
+    }
+    return (configured > limit) ? limit : configured;
+}
+
+apr_time_t md_renew_next_look(apr_time_t now, apr_interval_time_t interval, apr_time_t due_at)
+{
+    apr_time_t next = now + interval;
+
+    return (due_at > now && due_at < next) ? due_at : next;
+}
+
+apr_time_t md_renew_ari_pick(apr_time_t start, apr_time_t end, double r, apr_time_t now)
+{
+    apr_time_t at;
+
+    if (!start || end <= start) {
+        return 0;
+    }
+    if (r < 0.0 || r >= 1.0) {
+        r = 0.5;
+    }
+    at = start + (apr_time_t)((double)(end - start) * r);
+    return (at < now) ? now : at;
+}
+
+apr_time_t md_renew_ari_next(apr_time_t retry_after, apr_time_t now)
+{
+    apr_interval_time_t wait = retry_after ? retry_after - now : MD_ARI_RETRY_DEFAULT;
+
+    if (wait < MD_ARI_RETRY_MIN) {
+        wait = MD_ARI_RETRY_MIN;
+    }
+    if (wait > MD_ARI_RETRY_MAX) {
+        wait = MD_ARI_RETRY_MAX;
+    }
+    return now + wait;
+}
+
+apr_time_t md_renew_with_ari(md_renew_reason_t *preason, apr_time_t window_at, apr_time_t ari_at,
+                             apr_time_t now)
+{
+    if (!ari_at || ari_at >= window_at) {
+        return window_at;
+    }
+    if (ari_at <= now) {
+        *preason = MD_RENEW_ARI;
+    }
+    return ari_at;
+}
+
 const char *md_renew_reason_name(md_renew_reason_t reason)
 {
     switch (reason) {
@@ -33,6 +105,8 @@ const char *md_renew_reason_name(md_renew_reason_t reason)
             return "the certificate does not cover all names";
         case MD_RENEW_WINDOW:
             return "renew window reached";
+        case MD_RENEW_ARI:
+            return "the CA's renewal information (ARI) suggests it";
     }
     return "unknown";
 }
@@ -153,4 +227,24 @@ apr_time_t md_renew_next_attempt_for(md_retry_class_t cls, int errors, apr_inter
             break;
     }
     return md_renew_next_attempt(errors, base, max, jitter, ready_at, now);
+}
+
+int md_renew_failover(int *perrors, int current, int used, int n, int retry_failover,
+                      int is_rate_limited)
+{
+    if (n <= 1) {
+        ++*perrors;
+        return 0;
+    }
+    if (used >= 0 && used < n && used != current) {
+        /* the CA the attempt started at could not be reached: the one that answered counts */
+        current = used;
+        *perrors = 0;
+    }
+    ++*perrors;
+    if (is_rate_limited || *perrors >= retry_failover) {
+        *perrors = 0;
+        return (current + 1) % n;
+    }
+    return current;
 }

@@ -14,6 +14,7 @@
 #include "md.h"
 #include "md_crypt.h"
 #include "md_job.h"
+#include "md_ari.h"
 #include "md_keys.h"
 #include "md_time.h"
 #include "md_version.h"
@@ -286,26 +287,28 @@ md_json_t *md_status_md_json(md_reg_t *reg, apr_hash_t *live, const md_reg_item_
 {
     md_store_t *store = md_reg_store(reg);
     const md_t *md = item->md;
-    md_json_t *json = md_to_json(md, p), *certs = NULL, *job = NULL;
+    md_json_t *json = md_to_json(md, p), *certs = NULL, *job = NULL, *ari = NULL;
+    md_renew_reason_t reason = item->reason;
+    apr_time_t renew_at = item->renew_at;
 
     if (md->state_descr) {
         md_json_sets(md->state_descr, json, MD_KEY_STATE_DESCR);
     }
-    /* features of newer stock versions this module lacks so far show their stock defaults */
-    if (!md_json_has_key(json, MD_KEY_PROFILE_MANDATORY)) {
-        md_json_setb(0, json, MD_KEY_PROFILE_MANDATORY);
-    }
-    if (!md_json_has_key(json, MD_KEY_ARI_RENEWALS)) {
-        md_json_setb(1, json, MD_KEY_ARI_RENEWALS);
-    }
     md_json_sets(md_state_name(md->state), json, MD_KEY_STATE_NAME);
     md_json_setj(certs_with_ocsp(live, md, ocsp, p), json, MD_KEY_CERT);
-    if (item->renew_at) {
-        md_json_sets(md_time_http(item->renew_at, p), json, MD_KEY_RENEW_AT);
+    if (md->ari_renewals != 0 && APR_SUCCESS == md_ari_load(&ari, store, md->name, p)) {
+        /* the process that asks the CA wrote it: its renewal time counts when earlier */
+        md_json_setj(ari, json, MD_KEY_ARI);
+        renew_at = md_renew_with_ari(&reason, renew_at,
+                                     md_time_parse_any(md_json_gets(ari, MD_KEY_RENEW_AT)),
+                                     apr_time_now());
     }
-    md_json_sets(md_renew_reason_name(item->reason), json, MD_KEY_RENEW_REASON);
+    if (renew_at) {
+        md_json_sets(md_time_http(renew_at, p), json, MD_KEY_RENEW_AT);
+    }
+    md_json_sets(md_renew_reason_name(reason), json, MD_KEY_RENEW_REASON);
     md_json_setb(watched, json, MD_KEY_WATCHED);
-    if (item->reason != MD_RENEW_NOT_DUE) {
+    if (reason != MD_RENEW_NOT_DUE) {
         md_json_setb(1, json, MD_KEY_RENEW);
     }
     if (APR_SUCCESS == md_job_load(&job, store, MD_SG_STAGING, md->name, p)) {

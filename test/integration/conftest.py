@@ -49,8 +49,8 @@ def ports():
     return tuple(harness.free_ports(2))
 
 
-def _start_ca(path, ports, env=None, ocsp_url=""):
-    return harness.CA(path, ports[0], ports[1], env=env, ocsp_url=ocsp_url).start()
+def _start_ca(path, ports, env=None, ocsp_url="", conf=None):
+    return harness.CA(path, ports[0], ports[1], env=env, ocsp_url=ocsp_url, conf=conf).start()
 
 
 @pytest.fixture(scope="session")
@@ -63,14 +63,15 @@ def ca(scratch, ports):
 
 @pytest.fixture(scope="session")
 def ca_factory(scratch, ports):
-    """Starts extra pebble instances with special settings, e.g. {"PEBBLE_WFE_NONCEREJECT": "50"}.
-    They validate on the same Apache ports as the shared one."""
+    """Starts extra pebble instances with special settings, e.g. {"PEBBLE_WFE_NONCEREJECT": "50"}
+    (environment) or conf={"certificateValidityPeriod": 60} (pebble's config file). They validate
+    on the same Apache ports as the shared one."""
     started = []
     counter = [0]
 
-    def make(env, ocsp_url=""):
+    def make(env, ocsp_url="", conf=None):
         counter[0] += 1
-        c = _start_ca(scratch / f"ca-{counter[0]}", ports, env=env, ocsp_url=ocsp_url)
+        c = _start_ca(scratch / f"ca-{counter[0]}", ports, env=env, ocsp_url=ocsp_url, conf=conf)
         started.append(c)
         return c
     yield make

@@ -266,10 +266,13 @@ class CA:
     """pebble-challtestsrv (a DNS server that answers 127.0.0.1 for every name) and pebble.
 
     'http_port'/'tls_port' are where pebble sends http-01 / tls-alpn-01 validation requests: the
-    ports of the Apache under test. 'env' adds PEBBLE_* settings (e.g. PEBBLE_WFE_NONCEREJECT)."""
+    ports of the Apache under test. 'env' adds PEBBLE_* settings (e.g. PEBBLE_WFE_NONCEREJECT),
+    'conf' settings of pebble's config file (e.g. {"externalAccountBindingRequired": True,
+    "externalAccountMACKeys": {kid: hmac}} or {"certificateValidityPeriod": seconds})."""
 
-    def __init__(self, workdir, http_port, tls_port, env=None, ocsp_url=""):
+    def __init__(self, workdir, http_port, tls_port, env=None, ocsp_url="", conf=None):
         self.ocsp_url = ocsp_url
+        self.extra_conf = dict(conf or {})
         self.dir = Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.dir.chmod(0o755)
@@ -305,6 +308,7 @@ class CA:
             "ocspResponderURL": self.ocsp_url,
             "externalAccountBindingRequired": False,
         }}
+        conf["pebble"].update(self.extra_conf)
         conf_path = self.dir / "pebble-config.json"
         conf_path.write_text(json.dumps(conf, indent=2))
         self.challtestsrv = Proc("pebble-challtestsrv", [
@@ -484,6 +488,35 @@ class BlackholeCA:
 
     def stop(self):
         self.sock.close()
+
+
+class FrontCA:
+    """pebble behind test/tools/acme_front.py (renewalInfo, profiles, injected problems): has
+    the attributes Httpd needs from a CA, and the front itself as .front. Stop it with stop()."""
+
+    def __init__(self, ca, ari=True, profiles=None):
+        import sys
+        sys.path.insert(0, str(REPO / "test" / "tools"))
+        from acme_front import AcmeFront
+        self.ca = ca
+        self.test_root = ca.test_root
+        self.issuer_root = ca.issuer_root
+        self.front = AcmeFront(ca.port, ca.cert, ca.key, ari=ari, profiles=profiles).start()
+
+    @property
+    def directory_url(self):
+        return self.front.directory_url
+
+    def stop(self):
+        self.front.stop()
+
+
+def ari_cert_id(cert):
+    """RFC 9773 4.1 identifier of a certificate (cryptography x509.Certificate)."""
+    aki = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    serial = cert.serial_number
+    der = serial.to_bytes((serial.bit_length() + 8) // 8, "big")  # DER: sign bit clear
+    return f"{_b64u(aki.key_identifier)}.{_b64u(der)}"
 
 
 # --------------------------------------------------------------------------------------------

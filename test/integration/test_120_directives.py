@@ -229,8 +229,8 @@ class TlsConnectProxy(ConnectProxy):
 
 
 def test_120_ca_list_first_used(httpd, ca):
-    """Several CAs (the stock module's failover list, which issue 12 makes fail over): the
-    first one gets the certificate; the list stays in md.json in order."""
+    """Several CAs (the failover list, test_390_failover.py): the first one gets the
+    certificate; the list stays in md.json in order."""
     name = "calist.example.org"
     httpd.write_config(f"<MDomain {name}>\n  MDCertificateAuthority {ca.directory_url} "
                        f"https://127.0.0.1:9/dir letsencrypt\n</MDomain>\n"

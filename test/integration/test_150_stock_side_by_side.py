@@ -12,9 +12,8 @@ names of two MDs): those rows ('at start') start the server. Nothing talks to a 
 is a closed local port).
 
 Rows marked with a difference are the documented ones (docs/differences.md): this module is more
-lenient there. Rows of the directives that issue 12 adds (MDExternalAccountBinding, MDProfile,
-MDProfileMandatory, MDRenewViaARI, MDRetryFailover) only hold values the stock module accepts
-and are expected to fail until they exist here.
+lenient there. The directives of issue 12 (MDExternalAccountBinding, MDProfile, ...) have more
+rows in test_155_cas_directives.py.
 """
 
 import collections
@@ -31,12 +30,11 @@ pytestmark = pytest.mark.skipif(harness.is_stock() or not harness.STOCK_MODULE.i
 
 # Before each row: no renewal ever reaches a CA.
 PRE = "MDCertificateAuthority https://127.0.0.1:9/dir\n"
-ISSUE_12 = "issue 12 adds this directive"
 
 Row = collections.namedtuple("Row", "body stock ours phrase warn note", defaults=(None,) * 3)
 # stock/ours: "ok" (starts), "refuse" ('apache2 -t' refuses), "refuse-start" (only the start
 # refuses); phrase: the stock module's words that both messages contain; warn: the AH id this
-# module warns with; note: ISSUE_12 or the documented difference.
+# module warns with; note: the documented difference.
 
 SSL_VHOST_TWO_MDS = ("MDomain a.example.org\nMDomain b.example.org\n"
                      "<VirtualHost 127.0.0.1:@HTTPS@>\n ServerName a.example.org\n"
@@ -232,14 +230,17 @@ ROWS = {
     "stapling-window": Row("MDStaplingRenewWindow 33%", "ok", "ok"),
     "stapling-window-over": Row("MDStaplingRenewWindow 150%", "refuse", "refuse",
                                 "a length of 100% or more is not allowed."),
-    # ---- issue 12 (only values the stock module accepts)
-    "eab-none": Row("MDExternalAccountBinding none", "ok", "ok", note=ISSUE_12),
-    "eab-kid-hmac": Row("MDExternalAccountBinding kid-1 dGVzdGhtYWM", "ok", "ok",
-                        note=ISSUE_12),
-    "profile": Row("MDProfile classic", "ok", "ok", note=ISSUE_12),
-    "profile-mandatory": Row("MDProfileMandatory on", "ok", "ok", note=ISSUE_12),
-    "renew-via-ari": Row("MDRenewViaARI off", "ok", "ok", note=ISSUE_12),
-    "retry-failover": Row("MDRetryFailover 13", "ok", "ok", note=ISSUE_12),
+    # ---- issue 12 (refused values: test_155_cas_directives.py)
+    "eab-none": Row("MDExternalAccountBinding none", "ok", "ok"),
+    "eab-kid-hmac": Row("MDExternalAccountBinding kid-1 dGVzdGhtYWM", "ok", "ok"),
+    "profile": Row("MDProfile classic", "ok", "ok"),
+    "profile-mandatory": Row("MDProfileMandatory on", "ok", "ok"),
+    "profile-mandatory-bad": Row("MDProfileMandatory maybe", "refuse", "refuse",
+                                 "supported parameter values are 'on' and 'off'"),
+    "renew-via-ari": Row("MDRenewViaARI off", "ok", "ok"),
+    "retry-failover": Row("MDRetryFailover 13", "ok", "ok"),
+    "retry-failover-bad": Row("MDRetryFailover 0", "refuse", "refuse",
+                              "invalid argument, must be a number > 0"),
 }
 
 
@@ -267,9 +268,7 @@ def run(module, body, start):
 def params():
     out = []
     for rid, row in ROWS.items():
-        marks = [pytest.mark.xfail(reason=row.note, strict=False)] if row.note == ISSUE_12 \
-            else []
-        out.append(pytest.param(rid, row, id=rid, marks=marks))
+        out.append(pytest.param(rid, row, id=rid))
     return out
 
 

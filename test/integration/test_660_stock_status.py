@@ -40,6 +40,7 @@ OURS_ONLY = (
     "/renewal/last/activity",  # our job records say what was done last in every state
     "/renewal/last/detail",
     "/renewal/log/entries[]/detail",
+    "/ari",                  # the CA's renewal information and the decision (docs/cas.md)
 )
 
 

@@ -53,7 +53,9 @@ static const struct {
     { SEC(2), -1, SEC(2) },
     { 0, SEC(5), SEC(5) },
     { 0, 0, SEC(1) },
-    { MSEC(100), SEC(3600), SEC(10) },
+    /* a long Retry-After is taken as it is: the caller ends the job and reschedules */
+    { MSEC(100), SEC(3600), SEC(3600) },
+    { MSEC(100), SEC(30), SEC(30) },
 };
 
 START_TEST(test_poll_delay)
@@ -137,16 +139,24 @@ START_TEST(test_order_resumable)
     md_acme_order_t *order = sample_order();
     const char *ca = "https://ca.example/dir", *acct = "https://ca.example/acct/7";
 
-    ck_assert(md_acme_order_is_resumable(order, ca, acct, "rsa", strs(same)));
-    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "rsa", strs(other)));
-    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "secp256r1", strs(same)));
+    ck_assert(md_acme_order_is_resumable(order, ca, acct, "rsa", NULL, strs(same)));
+    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "rsa", NULL, strs(other)));
+    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "secp256r1", NULL, strs(same)));
+    ck_assert(!md_acme_order_is_resumable(order, ca, "https://ca.example/acct/8", "rsa", NULL,
+                                          strs(same)));
     ck_assert(
-        !md_acme_order_is_resumable(order, ca, "https://ca.example/acct/8", "rsa", strs(same)));
-    ck_assert(!md_acme_order_is_resumable(order, "https://other/dir", acct, "rsa", strs(same)));
+        !md_acme_order_is_resumable(order, "https://other/dir", acct, "rsa", NULL, strs(same)));
+    /* the profile must be the same: none and none, or the same name */
+    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "rsa", "shortlived", strs(same)));
+    order->profile = "shortlived";
+    ck_assert(md_acme_order_is_resumable(order, ca, acct, "rsa", "shortlived", strs(same)));
+    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "rsa", "tlsserver", strs(same)));
+    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "rsa", NULL, strs(same)));
+    order->profile = NULL;
     order->status = MD_ACME_ORDER_ST_VALID;
-    ck_assert(md_acme_order_is_resumable(order, ca, acct, "rsa", strs(same)));
+    ck_assert(md_acme_order_is_resumable(order, ca, acct, "rsa", NULL, strs(same)));
     order->status = MD_ACME_ORDER_ST_INVALID;
-    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "rsa", strs(same)));
+    ck_assert(!md_acme_order_is_resumable(order, ca, acct, "rsa", NULL, strs(same)));
 }
 END_TEST
 
@@ -226,6 +236,55 @@ START_TEST(test_acct_install)
 }
 END_TEST
 
+/* account.json as the stock module writes it (with the HMAC key) and as we write it (with its
+ * digest): which MDs may use the account */
+static const struct {
+    const char *acct_eab;   /* the "eab" object of account.json, NULL for none */
+    const char *kid, *hmac; /* the MD's binding, NULL for none */
+    int fits;
+} eab_cases[] = {
+    { NULL, NULL, NULL, 1 },
+    { NULL, "kid-1", "a2V5LTE", 0 },
+    { "{\"kid\":\"kid-1\",\"hmac\":\"a2V5LTE\"}", NULL, NULL, 0 },
+    { "{\"kid\":\"kid-1\",\"hmac\":\"a2V5LTE\"}", "kid-1", "a2V5LTE", 1 },
+    { "{\"kid\":\"kid-1\",\"hmac\":\"a2V5LTE=\"}", "kid-1", "a2V5LTE", 1 },
+    { "{\"kid\":\"kid-1\",\"hmac\":\"a2V5LTE\"}", "kid-1", "a2V5LTI", 0 },
+    { "{\"kid\":\"kid-1\",\"hmac\":\"a2V5LTE\"}", "kid-2", "a2V5LTE", 0 },
+    { "{\"kid\":\"kid-1\",\"hmac-sha256\":\"DIGEST\"}", "kid-1", "a2V5LTE", 1 },
+    { "{\"kid\":\"kid-1\",\"hmac-sha256\":\"DIGEST\"}", "kid-1", "a2V5LTI", 0 },
+};
+
+START_TEST(test_acct_eab_fits)
+{
+    const char *digest = md_acme_eab_digest("a2V5LTE", unit_pool);
+    const char *text = "{\"url\":\"https://ca/acct/1\",\"ca-url\":\"https://ca/dir\"}";
+    md_json_t *json = NULL, *eab = NULL;
+    md_acme_acct_t *acct = NULL;
+    md_t *md = md_create_empty(unit_pool);
+
+    ck_assert_ptr_nonnull(digest);
+    ck_assert_int_eq(APR_SUCCESS, md_json_readbuf(&json, unit_pool, text, strlen(text), NULL));
+    if (eab_cases[_i].acct_eab) {
+        text = eab_cases[_i].acct_eab;
+        if (strstr(text, "DIGEST")) {
+            text = apr_psprintf(unit_pool, "{\"kid\":\"kid-1\",\"hmac-sha256\":\"%s\"}", digest);
+        }
+        ck_assert_int_eq(APR_SUCCESS, md_json_readbuf(&eab, unit_pool, text, strlen(text), NULL));
+        md_json_setj(eab, json, "eab");
+    }
+    ck_assert_int_eq(APR_SUCCESS, md_acme_acct_from_json(&acct, json, unit_pool));
+    md->eab_kid = eab_cases[_i].kid;
+    md->eab_hmac = eab_cases[_i].hmac;
+    ck_assert_int_eq(eab_cases[_i].fits, md_acme_acct_fits_eab(acct, md, unit_pool));
+    /* what we write back keeps the kid and the digest, never the key */
+    text = md_json_writep(md_acme_acct_to_json(acct, unit_pool), unit_pool, MD_JSON_FMT_COMPACT);
+    ck_assert_ptr_null(strstr(text, "a2V5LT"));
+    if (eab_cases[_i].acct_eab) {
+        ck_assert_ptr_nonnull(strstr(text, digest));
+    }
+}
+END_TEST
+
 Suite *suite_acme(void)
 {
     Suite *s = suite_create("acme");
@@ -239,6 +298,7 @@ Suite *suite_acme(void)
     tcase_add_test(tc, test_order_resumable);
     tcase_add_test(tc, test_order_json);
     tcase_add_test(tc, test_acct_install);
+    tcase_add_loop_test(tc, test_acct_eab_fits, 0, sizeof(eab_cases) / sizeof(eab_cases[0]));
     suite_add_tcase(s, tc);
     return s;
 }

@@ -105,6 +105,11 @@ START_TEST(job_restore_continues_and_sets_aside)
     /* a next run beyond max_wait is cut */
     md_job_restore(&errors, &next, store, "c.org", apr_time_from_sec(10), NOW, unit_pool);
     ck_assert_int_eq(NOW + apr_time_from_sec(10), next);
+    /* ... unless the CA limited us: its Retry-After holds over restarts */
+    md_result_problem_set(result, APR_EAGAIN, "urn:ietf:params:acme:error:rateLimited", "slow");
+    md_job_record(store, "c.org", 0, 4, result, NOW + DAY_USEC, NOW, unit_pool);
+    md_job_restore(&errors, &next, store, "c.org", apr_time_from_sec(10), NOW, unit_pool);
+    ck_assert_int_eq(NOW + DAY_USEC, next);
     /* another MD's file is stale: set aside, fresh start */
     ck_assert_int_eq(APR_SUCCESS, md_store_save(store, MD_SG_STAGING, "c.org", "job.json",
                                                 MD_SV_TEXT, "{\"name\":\"x.org\",\"errors\":5}",

@@ -141,6 +141,64 @@ START_TEST(test_jws_kid_empty_payload)
 }
 END_TEST
 
+/* RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?" */
+START_TEST(test_hmac_sha256_rfc4231)
+{
+    const char *mac64 = NULL;
+    unsigned char *mac = NULL;
+    apr_ssize_t n;
+    const char *data = "what do ya want for nothing?";
+
+    ck_assert_int_eq(APR_SUCCESS, md_crypt_hmac_sha256_64(&mac64, (const unsigned char *)"Jefe", 4,
+                                                          data, strlen(data), unit_pool));
+    n = md_util_base64url_decode(&mac, mac64, unit_pool);
+    ck_assert_int_eq(32, n);
+    ck_assert_str_eq("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+                     md_util_hex(mac, (apr_size_t)n, 0, unit_pool));
+}
+END_TEST
+
+/* The part 'key' ("protected", "payload") of a flattened JWS, decoded as JSON. */
+static md_json_t *jws_part(const md_json_t *msg, const char *key)
+{
+    unsigned char *raw = NULL;
+    md_json_t *json = NULL;
+    apr_ssize_t n = md_util_base64url_decode(&raw, md_json_gets(msg, key), unit_pool);
+
+    ck_assert(n > 0);
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_json_readbuf(&json, unit_pool, (const char *)raw, (apr_size_t)n, NULL));
+    return json;
+}
+
+/* RFC 8555 7.3.4: HS256 over "protected.payload", the payload the account's JWK */
+START_TEST(test_eab)
+{
+    md_pkey_t *pkey = unit_key("P-256");
+    const unsigned char key[] = "an-hmac-key-of-32-bytes-length!!";
+    md_json_t *msg = NULL, *prot, *payload, *jwk = NULL;
+    const char *input, *mac64 = NULL;
+
+    ck_assert_int_eq(APR_SUCCESS, md_jws_eab(&msg, "kid-1", key, 32, pkey,
+                                             "https://ca.example/new-acct", unit_pool));
+    prot = jws_part(msg, MD_KEY_PROTECTED);
+    ck_assert_str_eq("HS256", md_json_gets(prot, MD_KEY_ALG));
+    ck_assert_str_eq("kid-1", md_json_gets(prot, MD_KEY_KID));
+    ck_assert_str_eq("https://ca.example/new-acct", md_json_gets(prot, MD_KEY_URL));
+    ck_assert(!md_json_has_key(prot, MD_KEY_NONCE));
+    payload = jws_part(msg, MD_KEY_PAYLOAD);
+    ck_assert_int_eq(APR_SUCCESS, md_pkey_to_jwk(&jwk, pkey, unit_pool));
+    ck_assert_str_eq(md_json_writep(jwk, unit_pool, MD_JSON_FMT_COMPACT),
+                     md_json_writep(payload, unit_pool, MD_JSON_FMT_COMPACT));
+    input = apr_pstrcat(unit_pool, md_json_gets(msg, MD_KEY_PROTECTED), ".",
+                        md_json_gets(msg, MD_KEY_PAYLOAD), NULL);
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_crypt_hmac_sha256_64(&mac64, key, 32, input, strlen(input), unit_pool));
+    ck_assert_str_eq(mac64, md_json_gets(msg, MD_KEY_SIGNATURE));
+    ck_assert_int_eq(APR_EINVAL, md_jws_eab(&msg, "kid-1", key, 0, pkey, "https://x/", unit_pool));
+}
+END_TEST
+
 Suite *suite_jws(void)
 {
     Suite *s = suite_create("jws");
@@ -149,6 +207,8 @@ Suite *suite_jws(void)
     tcase_add_loop_test(tc, test_sign64_verify, 0, 3);
     tcase_add_loop_test(tc, test_jws_sign, 0, 3);
     tcase_add_loop_test(tc, test_jws_kid_empty_payload, 0, 3);
+    tcase_add_test(tc, test_hmac_sha256_rfc4231);
+    tcase_add_test(tc, test_eab);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -167,6 +167,43 @@ START_TEST(test_json_stock)
 }
 END_TEST
 
+/* The fields of today's CAs as the stock module writes them: read back, written with the kid of
+ * the binding only (an HMAC the stock module left is not carried over) and the CA list. */
+START_TEST(test_json_stock_cas)
+{
+    static const char text[] =
+        "{\"name\":\"a.org\",\"domains\":[\"a.org\"],"
+        "\"ca\":{\"urls\":[\"https://ca1/dir\",\"https://ca2/dir\"]},"
+        "\"eab\":{\"kid\":\"kid-1\",\"hmac\":\"c2VjcmV0\"},\"profile\":\"shortlived\","
+        "\"profile-mandatory\":true,\"ari-renewals\":false,\"ari-extra\":1}";
+    md_json_t *json = NULL, *out;
+    md_t *md = NULL;
+    apr_array_header_t *urls;
+    const char *err = NULL, *written;
+
+    ck_assert_int_eq(APR_SUCCESS, md_json_readbuf(&json, unit_pool, text, strlen(text), &err));
+    ck_assert_int_eq(APR_SUCCESS, md_from_json(&md, json, unit_pool, &err));
+    ck_assert_str_eq("https://ca1/dir", md->ca_url);
+    ck_assert_int_eq(2, md_ca_urls(md, unit_pool)->nelts);
+    ck_assert_str_eq("kid-1", md->eab_kid);
+    ck_assert_ptr_null(md->eab_hmac);
+    ck_assert_str_eq("shortlived", md->profile);
+    ck_assert_int_eq(1, md->profile_mandatory);
+    ck_assert_int_eq(0, md->ari_renewals);
+    out = md_to_json_keep(md, json, unit_pool);
+    written = md_json_writep(out, unit_pool, MD_JSON_FMT_COMPACT);
+    ck_assert_ptr_null(strstr(written, "c2VjcmV0"));
+    ck_assert_str_eq("kid-1", md_json_gets(out, "eab", "kid"));
+    urls = apr_array_make(unit_pool, 2, sizeof(const char *));
+    md_json_getsa(urls, out, "ca", "urls");
+    ck_assert_int_eq(2, urls->nelts);
+    ck_assert_str_eq("https://ca2/dir", APR_ARRAY_IDX(urls, 1, const char *));
+    ck_assert_int_eq(1, (int)md_json_has_key(out, "ari-extra"));
+    ck_assert_int_eq(0, md_json_getb(out, "ari-renewals"));
+    ck_assert_int_eq(1, md_json_getb(out, "profile-mandatory"));
+}
+END_TEST
+
 static const struct {
     const char *text;
     const char *err_part;
@@ -261,6 +298,7 @@ Suite *suite_md(void)
     tcase_add_test(tc, test_json_round_trip);
     tcase_add_test(tc, test_json_single_spec_and_defaults);
     tcase_add_test(tc, test_json_stock);
+    tcase_add_test(tc, test_json_stock_cas);
     tcase_add_loop_test(tc, test_json_reject, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
     tcase_add_test(tc, test_clone);
     tcase_add_test(tc, test_common_name);

@@ -46,6 +46,150 @@ START_TEST(renew_due_table)
 }
 END_TEST
 
+#define HOUR apr_time_from_sec(MD_SECS_PER_HOUR)
+
+/* Renewal timing by lifetime: the default window is 1/3 (33%) of the lifetime left, half of it
+ * for certificates of 10 days or less; a configured window always wins. */
+static const struct {
+    const char *window;
+    int is_default;
+    apr_interval_time_t lifetime;
+    apr_interval_time_t left_at_renewal; /* lifetime left when the renewal is due */
+} short_cases[] = {
+    { "33%", 1, 90 * DAY, 90 * DAY * 33 / 100 },     /* 29.7 days */
+    { "33%", 1, 45 * DAY, 45 * DAY * 33 / 100 },     /* Let's Encrypt tlsserver: 14.85 days */
+    { "33%", 1, 11 * DAY, 11 * DAY * 33 / 100 },     /* just above 10 days */
+    { "33%", 1, 10 * DAY, 5 * DAY },                 /* 10 days: half */
+    { "33%", 1, 160 * HOUR, 80 * HOUR },             /* shortlived: 3 days 8 h left */
+    { "33%", 1, 6 * HOUR, 3 * HOUR },                /* very short */
+    { "33%", 0, 160 * HOUR, 160 * HOUR * 33 / 100 }, /* configured 33% wins */
+    { "2d", 0, 160 * HOUR, 2 * DAY },                /* configured duration wins */
+    { "5d", 0, 90 * DAY, 5 * DAY },
+};
+
+START_TEST(renew_short_lifetimes)
+{
+    md_timeslice_t *ts = NULL;
+    const char *err = NULL;
+    apr_time_t at = 0, nb = NOW - apr_time_from_sec(60), na = nb + short_cases[_i].lifetime;
+    const md_timeslice_t *w;
+
+    ck_assert_int_eq(APR_SUCCESS, md_timeslice_parse(&ts, unit_pool, short_cases[_i].window, &err));
+    w = md_renew_window_for(ts, short_cases[_i].is_default, nb, na);
+    md_renew_due(&at, nb, na, 1, w, NOW);
+    ck_assert_int_le(na - short_cases[_i].left_at_renewal - apr_time_from_sec(1), at);
+    ck_assert_int_ge(na - short_cases[_i].left_at_renewal + apr_time_from_sec(1), at);
+}
+END_TEST
+
+/* MDCheckInterval 12h: looked at every lifetime/48 (>= 1 min), never less often than configured */
+static const struct {
+    apr_interval_time_t configured, lifetime, expect;
+} interval_cases[] = {
+    { 12 * HOUR, 90 * DAY, 12 * HOUR },
+    { 12 * HOUR, 45 * DAY, 12 * HOUR },
+    { 12 * HOUR, 160 * HOUR, 160 * HOUR / 48 }, /* 3h20m */
+    { 12 * HOUR, 6 * DAY, 3 * HOUR },
+    { 1 * HOUR, 6 * DAY, 1 * HOUR },
+    { 12 * HOUR, 10 * 60 * APR_USEC_PER_SEC, 60 * APR_USEC_PER_SEC },
+    { 12 * HOUR, 0, 12 * HOUR }, /* no certificate */
+};
+
+START_TEST(check_interval_table)
+{
+    apr_time_t nb = interval_cases[_i].lifetime ? NOW : 0;
+    apr_time_t na = interval_cases[_i].lifetime ? NOW + interval_cases[_i].lifetime : 0;
+
+    ck_assert_int_eq(interval_cases[_i].expect,
+                     md_renew_check_interval(interval_cases[_i].configured, nb, na));
+}
+END_TEST
+
+START_TEST(next_look)
+{
+    /* the renewal time comes before the next interval: look then */
+    ck_assert_int_eq(NOW + HOUR, md_renew_next_look(NOW, 3 * HOUR, NOW + HOUR));
+    ck_assert_int_eq(NOW + 3 * HOUR, md_renew_next_look(NOW, 3 * HOUR, NOW + 5 * HOUR));
+    ck_assert_int_eq(NOW + 3 * HOUR, md_renew_next_look(NOW, 3 * HOUR, 0));
+    ck_assert_int_eq(NOW + 3 * HOUR, md_renew_next_look(NOW, 3 * HOUR, NOW - HOUR));
+}
+END_TEST
+
+/* ARI (RFC 9773): a random time in the suggested window, now when that is past; the window only
+ * counts when it is earlier than the renew window */
+static const struct {
+    apr_time_t start, end;
+    double r;
+    apr_time_t window_at;
+    apr_time_t expect;
+    md_renew_reason_t reason; /* with MD_RENEW_NOT_DUE before */
+} ari_cases[] = {
+    { NOW - DAY, NOW - HOUR, 0.5, NOW + 30 * DAY, NOW, MD_RENEW_ARI }, /* past: now */
+    { NOW - DAY, NOW + DAY, 0.75, NOW + 30 * DAY, NOW + DAY / 2, MD_RENEW_NOT_DUE },
+    { NOW - DAY, NOW + DAY, 0.25, NOW + 30 * DAY, NOW, MD_RENEW_ARI }, /* picked in past */
+    { NOW + DAY, NOW + 3 * DAY, 0.0, NOW + 30 * DAY, NOW + DAY, MD_RENEW_NOT_DUE },
+    { NOW + DAY, NOW + 3 * DAY, 0.5, NOW + 30 * DAY, NOW + 2 * DAY, MD_RENEW_NOT_DUE },
+    { NOW + 40 * DAY, NOW + 42 * DAY, 0.5, NOW + 30 * DAY, NOW + 30 * DAY, MD_RENEW_NOT_DUE },
+    { NOW + DAY, NOW + DAY, 0.5, NOW + 30 * DAY, NOW + 30 * DAY, MD_RENEW_NOT_DUE }, /* empty */
+    { NOW + DAY, NOW, 0.5, NOW + 30 * DAY, NOW + 30 * DAY, MD_RENEW_NOT_DUE },       /* inverted */
+};
+
+START_TEST(ari_table)
+{
+    md_renew_reason_t reason = MD_RENEW_NOT_DUE;
+    apr_time_t ari_at =
+        md_renew_ari_pick(ari_cases[_i].start, ari_cases[_i].end, ari_cases[_i].r, NOW);
+    apr_time_t at = md_renew_with_ari(&reason, ari_cases[_i].window_at, ari_at, NOW);
+
+    ck_assert_int_eq(ari_cases[_i].expect, at);
+    ck_assert_int_eq(ari_cases[_i].reason, reason);
+}
+END_TEST
+
+START_TEST(ari_retry_after_bounded)
+{
+    ck_assert_int_eq(NOW + MD_ARI_RETRY_DEFAULT, md_renew_ari_next(0, NOW));
+    ck_assert_int_eq(NOW + 2 * HOUR, md_renew_ari_next(NOW + 2 * HOUR, NOW));
+    ck_assert_int_eq(NOW + MD_ARI_RETRY_MIN, md_renew_ari_next(NOW + 1, NOW));
+    ck_assert_int_eq(NOW + MD_ARI_RETRY_MIN, md_renew_ari_next(NOW - DAY, NOW));
+    ck_assert_int_eq(NOW + MD_ARI_RETRY_MAX, md_renew_ari_next(NOW + 30 * DAY, NOW));
+}
+END_TEST
+
+/* CA failover with 3 CAs and MDRetryFailover 3 */
+static const struct {
+    int errors, current, used, rate_limited;
+    int expect, expect_errors;
+} failover_cases[] = {
+    { 0, 0, 0, 0, 0, 1 },                       /* first failure at the first CA: stay */
+    { 1, 0, 0, 0, 0, 2 }, { 2, 0, 0, 0, 1, 0 }, /* third in a row: the next CA */
+    { 2, 2, 2, 0, 0, 0 },                       /* the last CA wraps around to the first */
+    { 0, 0, 1, 0, 1, 1 }, /* the first could not be reached, the second failed: count there */
+    { 2, 0, 1, 0, 1, 1 }, { 0, 0, -1, 0, 0, 1 }, /* none could be reached: stay, counting */
+    { 0, 0, 0, 1, 1, 0 },                        /* rate limited: the next CA at once */
+    { 1, 1, 2, 1, 0, 0 },
+};
+
+START_TEST(failover_table)
+{
+    int errors = failover_cases[_i].errors;
+    int next = md_renew_failover(&errors, failover_cases[_i].current, failover_cases[_i].used, 3, 3,
+                                 failover_cases[_i].rate_limited);
+
+    ck_assert_int_eq(failover_cases[_i].expect, next);
+    ck_assert_int_eq(failover_cases[_i].expect_errors, errors);
+}
+END_TEST
+
+START_TEST(failover_one_ca)
+{
+    int errors = 12;
+
+    ck_assert_int_eq(0, md_renew_failover(&errors, 0, 0, 1, 13, 1));
+    ck_assert_int_eq(13, errors);
+}
+END_TEST
+
 START_TEST(retry_delay_grows_and_caps)
 {
     apr_interval_time_t base = apr_time_from_sec(5), max = apr_time_from_sec(3600);
@@ -136,6 +280,14 @@ Suite *suite_renew(void)
     tcase_add_test(tc, retry_honours_retry_after);
     tcase_add_loop_test(tc, retry_class_table, 0, sizeof(class_cases) / sizeof(class_cases[0]));
     tcase_add_test(tc, retry_delay_by_class);
+    tcase_add_loop_test(tc, renew_short_lifetimes, 0, sizeof(short_cases) / sizeof(short_cases[0]));
+    tcase_add_loop_test(tc, check_interval_table, 0,
+                        sizeof(interval_cases) / sizeof(interval_cases[0]));
+    tcase_add_test(tc, next_look);
+    tcase_add_loop_test(tc, ari_table, 0, sizeof(ari_cases) / sizeof(ari_cases[0]));
+    tcase_add_test(tc, ari_retry_after_bounded);
+    tcase_add_loop_test(tc, failover_table, 0, sizeof(failover_cases) / sizeof(failover_cases[0]));
+    tcase_add_test(tc, failover_one_ca);
     suite_add_tcase(s, tc);
     return s;
 }

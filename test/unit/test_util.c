@@ -296,6 +296,48 @@ START_TEST(test_shared_pool)
 }
 END_TEST
 
+/* RFC 8738 6 and RFC 5952 */
+static const struct {
+    const char *in, *ip;
+} arpa_cases[] = {
+    { "1.0.0.127.in-addr.arpa", "127.0.0.1" },
+    { "10.2.0.192.IN-ADDR.ARPA", "192.0.2.10" },
+    { "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa", "::1" },
+    { "b.a.9.8.7.6.5.0.4.0.0.0.3.0.0.0.2.0.0.0.1.0.0.0.0.0.0.0.1.2.3.4.ip6.arpa",
+      "4321:0:1:2:3:4:567:89ab" },
+    { "0.0.127.in-addr.arpa", NULL },
+    { "1.0.0.0.127.in-addr.arpa", NULL },
+    { "1.0.0.256.in-addr.arpa", NULL },
+    { "x.0.0.127.in-addr.arpa", NULL },
+    { "1.0.0.0.ip6.arpa", NULL },
+    { "g.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa", NULL },
+    { "www.example.org", NULL },
+    { "in-addr.arpa", NULL },
+};
+
+START_TEST(test_ip_from_arpa)
+{
+    const char *ip = md_util_ip_from_arpa(arpa_cases[_i].in, unit_pool);
+
+    if (arpa_cases[_i].ip) {
+        ck_assert_ptr_nonnull(ip);
+        ck_assert_str_eq(arpa_cases[_i].ip, ip);
+    }
+    else {
+        ck_assert_ptr_null(ip);
+    }
+}
+END_TEST
+
+START_TEST(test_ip_canonical)
+{
+    ck_assert_str_eq("::1", md_util_ip_canonical("0:0:0:0:0:0:0:1", unit_pool));
+    ck_assert_str_eq("2001:db8::1", md_util_ip_canonical("2001:DB8:0:0::1", unit_pool));
+    ck_assert_str_eq("192.0.2.1", md_util_ip_canonical("192.0.2.1", unit_pool));
+    ck_assert_str_eq("a.example.org", md_util_ip_canonical("a.example.org", unit_pool));
+}
+END_TEST
+
 Suite *suite_util(void)
 {
     Suite *s = suite_create("util");
@@ -311,6 +353,8 @@ Suite *suite_util(void)
     tcase_add_loop_test(tc, test_dns_name, 0, (int)(sizeof(dns_cases) / sizeof(dns_cases[0])));
     tcase_add_test(tc, test_dns_name_length);
     tcase_add_test(tc, test_is_ip);
+    tcase_add_loop_test(tc, test_ip_from_arpa, 0, sizeof(arpa_cases) / sizeof(arpa_cases[0]));
+    tcase_add_test(tc, test_ip_canonical);
     tcase_add_test(tc, test_arrays);
     tcase_add_test(tc, test_write_atomic);
     tcase_add_test(tc, test_write_atomic_fail);
