@@ -4,7 +4,8 @@
 set -euo pipefail
 
 PKGS=(apache2 apache2-dev libssl-dev libcurl4-openssl-dev libjansson-dev check pkg-config
-      pebble python3-pytest python3-cryptography python3-openssl curl openssl make gcc)
+      pebble python3-pytest python3-cryptography python3-openssl curl openssl make gcc
+      etcd-server etcd-client)
 
 missing=()
 for p in "${PKGS[@]}"; do

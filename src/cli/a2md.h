@@ -18,6 +18,7 @@
 #include "md_result.h"
 #include "md_store.h"
 #include "md_reg.h"
+#include "md_store_open.h"
 
 /* What a command needs opened before it runs */
 #define A2MD_STORE_READ   0x01 /* an existing store, read only: nothing is created or changed */
@@ -35,7 +36,10 @@ struct a2md_t {
     const char *tos;       /* -t: the terms of service agreed to ("accepted" or their URL) */
     md_log_level_t level;  /* -q / -v */
     md_json_t *output;     /* -j: the "output" array; NULL for text output */
-    md_store_t *store;
+    const char *etcd;           /* --etcd: the endpoints of the etcd store, NULL for none */
+    md_store_etcd_conf_t etcd_conf; /* --etcd-*: how to reach it */
+    md_store_t *store;          /* the file store in -d, or with --etcd the etcd store */
+    md_store_t *local;          /* the file store in -d */
     int is_writable; /* the store was opened to change it */
     md_http_config_t http_config;
     apr_interval_time_t poll_timeout; /* drive --timeout: how long to poll the CA, 0: default */
@@ -63,6 +67,7 @@ extern const a2md_cmd_t a2md_acme_cmds[];  /* acme newreg|delreg|agree|authz|val
 extern const a2md_cmd_t a2md_acct_cmds[];  /* account list|show|rollover */
 extern const a2md_cmd_t a2md_ops_cmds[];   /* status, renew, revoke */
 extern const a2md_cmd_t a2md_check_cmds[]; /* check */
+extern const a2md_cmd_t a2md_migrate_cmds[]; /* migrate */
 
 /** Print why the command fails ("a2md: ...") to stderr; returns 'rv'. */
 apr_status_t a2md_fail(a2md_t *a2md, apr_status_t rv, const char *fmt, ...)

@@ -39,6 +39,7 @@
 #include "md_store_fs.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
+#include "mod_md_etcd.h"
 #include "mod_md_event.h"
 #include "mod_md_metrics.h"
 #include "mod_md_status.h"
@@ -256,9 +257,11 @@ static int is_listening(int port)
 /* ---- 3. store and registry ---------------------------------------------------------------------
  */
 
+/* With MDStoreEtcd the store is in etcd, and MDStoreDir holds its key and the local copy. */
 static apr_status_t setup_store(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
     const char *path = ap_server_root_relative(p, mc->store_dir);
+    md_store_t *local = NULL;
     apr_status_t rv;
 
     if (!path) {
@@ -266,18 +269,21 @@ static apr_status_t setup_store(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
                      mc->store_dir);
         return APR_EINVAL;
     }
-    rv = md_store_fs_open(&mc->store, path, p);
+    rv = md_store_fs_open(&local, path, p);
     if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                      APLOGNO(12313) "cannot open the store at %s (MDStoreDir)", path);
         return rv;
     }
     if (geteuid() == 0) {
-        rv = md_store_fs_set_owner(mc->store, (long)ap_unixd_config.user_id,
+        rv = md_store_fs_set_owner(local, (long)ap_unixd_config.user_id,
                                    (long)ap_unixd_config.group_id, p);
     }
-    if (APR_SUCCESS == rv && mc->store_locks) {
-        rv = md_store_fs_locks_prepare(mc->store, p);
+    if (APR_SUCCESS == rv && mc->store_locks && !mc->etcd) {
+        rv = md_store_fs_locks_prepare(local, p);
+    }
+    if (APR_SUCCESS == rv) {
+        rv = mod_md_etcd_open(&mc->store, mc, local, s, p);
     }
     return rv;
 }
@@ -416,7 +422,8 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
     }
     if (APR_SUCCESS == rv) {
         md_reg_set_memo(mc->reg, process_memo(s));
-        md_reg_set_store_locks(mc->reg, mc->store_locks, mc->lock_wait);
+        /* servers sharing a store in etcd always take turns (MDStoreLocks sets the wait) */
+        md_reg_set_store_locks(mc->reg, mc->store_locks || mc->etcd, mc->lock_wait);
     }
     if (APR_SUCCESS == rv) {
         apr_time_t t0 = apr_time_now();
@@ -427,7 +434,8 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
                      mc->mds->nelts, apr_time_as_msec(apr_time_now() - t0),
                      dry_run ? " (dry run)" : "");
     }
-    if (APR_SUCCESS == rv) {
+    if (APR_SUCCESS == rv && !mc->etcd) {
+        /* not in a store other servers share: what looks stale here may be theirs */
         md_reg_cleanup_stale(mc->reg, ptemp);
     }
     if (APR_SUCCESS != rv) {
@@ -450,6 +458,7 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
     if (!dry_run) {
         mod_md_drive_start(mc, s, p);
         mod_md_ocsp_start(mc, s, p);
+        mod_md_etcd_watch_start(mc, s, p);
     }
     return OK;
 }
@@ -556,7 +565,6 @@ static int md_http_challenge_pr(request_rec *r)
     md_srv_conf_t *sc;
     const char *path = r->parsed_uri.path, *token, *host;
     const char *answer = NULL;
-    void *value = NULL;
     apr_size_t tlen, alen;
     apr_status_t rv;
 
@@ -572,9 +580,7 @@ static int md_http_challenge_pr(request_rec *r)
     if (!is_token(token) || !host || (!md_util_is_dns_name(host, 0, 1) && !md_util_is_ip(host))) {
         return HTTP_NOT_FOUND;
     }
-    rv = md_store_load(sc->mc->store, MD_SG_CHALLENGES, host, MD_FN_HTTP01, MD_SV_TEXT, &value,
-                       r->pool);
-    answer = value;
+    rv = mod_md_etcd_challenge(&answer, sc->mc, host, token, r->pool);
     tlen = strlen(token);
     if (APR_SUCCESS != rv || strncmp(answer, token, tlen) || answer[tlen] != '.') {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r,

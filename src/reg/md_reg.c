@@ -180,6 +180,9 @@ apr_status_t md_reg_check_staged(md_reg_t *reg, const md_t *md, md_result_t *res
     for (i = 0; APR_SUCCESS == rv && i < md->pks->nelts; ++i) {
         rv = check_staged_spec(reg, md, spec_at(md, i), &err, p);
     }
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        return rv; /* the store cannot be read now (etcd away): nothing is known of it */
+    }
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
         if (!err) {
             err = "its files cannot be read";
@@ -311,8 +314,8 @@ static int activate_staged(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, a
     apr_status_t rv;
 
     rv = md_reg_check_staged(reg, md, NULL, p);
-    if (APR_STATUS_IS_ENOENT(rv)) {
-        return 0; /* nothing staged, or a job still at work */
+    if (APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_EAGAIN(rv)) {
+        return 0; /* nothing staged, a job still at work, or the store is away for now */
     }
     if (APR_SUCCESS == rv && !activation_due(reg, item, now, p)) {
         return 0;
