@@ -55,10 +55,10 @@ static apr_status_t cmd_migrate(a2md_t *a2md)
         return a2md_usage(a2md, "migrate needs the etcd store: --etcd ENDPOINTS");
     }
     if (a2md->argc != 1
-        || (strcmp(a2md->argv[0], "to-etcd") && strcmp(a2md->argv[0], "from-etcd"))) {
+        || (strcmp(a2md->argv[0], "to-etcd") != 0 && strcmp(a2md->argv[0], "from-etcd") != 0)) {
         return a2md_usage(a2md, "migrate to-etcd or migrate from-etcd");
     }
-    to_etcd = !strcmp(a2md->argv[0], "to-etcd");
+    to_etcd = strcmp(a2md->argv[0], "to-etcd") == 0;
     if (to_etcd && APR_SUCCESS != (rv = etcd_is_empty(a2md))) {
         return rv;
     }
@@ -67,8 +67,9 @@ static apr_status_t cmd_migrate(a2md_t *a2md)
     rv = to_etcd ? md_store_copy(&stats, a2md->store, a2md->local, a2md->p)
                  : md_store_copy(&stats, a2md->local, a2md->store, a2md->p);
     if (APR_SUCCESS != rv) {
-        return a2md_fail(a2md, rv, "migrate: copying failed after %d values; what was copied "
-                                   "stays, run it again once the cause is fixed",
+        return a2md_fail(a2md, rv,
+                         "migrate: copying failed after %d values; what was copied "
+                         "stays, run it again once the cause is fixed",
                          stats.values);
     }
     a2md_note(a2md, "migrate: copied %d values of %d names from %s to %s", stats.values,

@@ -26,24 +26,31 @@ typedef struct md_transport_t md_transport_t;
  */
 typedef int md_transport_data_cb(void *baton, const char *data, apr_size_t len);
 
+/* One request: 'body' ('len' bytes, content type application/json) POSTed to 'url', with the
+ * extra request 'headers' (may be NULL). */
+typedef struct md_transport_req_t md_transport_req_t;
+struct md_transport_req_t {
+    const char *url;
+    const char *body;
+    apr_size_t len;
+    apr_table_t *headers;
+};
+
 struct md_transport_t {
     /**
-     * POST 'body' ('len' bytes, content type application/json) to 'url' with the extra request
-     * 'headers' (may be NULL). APR_SUCCESS when an answer arrived, whatever its status: *pstatus
-     * is the HTTP status and *pbody (NUL terminated, *plen bytes, in 'p') the body. A transport
-     * failure returns APR_ECONNREFUSED, APR_ETIMEDOUT or APR_EGENERAL (logged at debug level with
-     * the reason).
+     * Send 'req'. APR_SUCCESS when an answer arrived, whatever its status: *pstatus is the HTTP
+     * status and *pbody (NUL terminated, *plen bytes, in 'p') the body. A transport failure
+     * returns APR_ECONNREFUSED, APR_ETIMEDOUT or APR_EGENERAL (logged at debug level with the
+     * reason).
      */
     apr_status_t (*post)(int *pstatus, const char **pbody, apr_size_t *plen, md_transport_t *t,
-                         const char *url, const char *body, apr_size_t len, apr_table_t *headers,
-                         apr_pool_t *p);
+                         const md_transport_req_t *req, apr_pool_t *p);
     /**
-     * POST as above, but hand the response body to 'cb' as it arrives, with no overall time
-     * limit, until the server ends it or 'cb' returns 0. *pstatus is the HTTP status.
+     * Send 'req', but hand the response body to 'cb' as it arrives, with no overall time limit,
+     * until the server ends it or 'cb' returns 0. *pstatus is the HTTP status.
      */
-    apr_status_t (*post_stream)(int *pstatus, md_transport_t *t, const char *url, const char *body,
-                                apr_size_t len, apr_table_t *headers, md_transport_data_cb *cb,
-                                void *baton, apr_pool_t *p);
+    apr_status_t (*post_stream)(int *pstatus, md_transport_t *t, const md_transport_req_t *req,
+                                md_transport_data_cb *cb, void *baton, apr_pool_t *p);
     void *baton; /* the implementation's own */
 };
 

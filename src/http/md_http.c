@@ -552,12 +552,13 @@ apr_status_t md_http_post(md_http_response_t **presp, md_http_t *http, const cha
     return perform(presp, http, &req, p);
 }
 
-apr_status_t md_http_post_stream(int *pstatus, md_http_t *http, const char *url,
-                                 const char *content_type, const char *body, apr_size_t body_len,
-                                 apr_table_t *headers, md_http_stream_cb *cb, void *baton,
-                                 apr_pool_t *p)
+apr_status_t md_http_post_stream(int *pstatus, md_http_t *http, const char *url, const char *body,
+                                 apr_size_t body_len, apr_table_t *headers,
+                                 const md_http_stream_t *stream, apr_pool_t *p)
 {
-    md_http_request_t req = { "POST", url, content_type, body, body_len, headers, cb, baton };
+    md_http_request_t req = {
+        "POST", url, NULL, body, body_len, headers, stream->cb, stream->baton
+    };
     md_http_response_t *resp = NULL;
     apr_status_t rv;
 

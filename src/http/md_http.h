@@ -17,11 +17,11 @@ typedef struct md_http_t md_http_t;
 
 typedef struct md_http_config_t md_http_config_t;
 struct md_http_config_t {
-    const char *user_agent;      /* e.g. "mod_md/2.x Apache/2.4" */
-    const char *ca_file;         /* PEM roots to trust for https, NULL for the system's */
-    const char *proxy_url;       /* MDHttpProxy, NULL for none */
-    const char *proxy_ca_file;   /* PEM roots to trust for an https proxy, NULL for the system's
-                                  * (MDHttpProxyCACertificateFile) */
+    const char *user_agent;    /* e.g. "mod_md/2.x Apache/2.4" */
+    const char *ca_file;       /* PEM roots to trust for https, NULL for the system's */
+    const char *proxy_url;     /* MDHttpProxy, NULL for none */
+    const char *proxy_ca_file; /* PEM roots to trust for an https proxy, NULL for the system's
+                                * (MDHttpProxyCACertificateFile) */
     apr_interval_time_t connect_timeout; /* 0 for the default (30s) */
     apr_interval_time_t timeout;         /* whole request, 0 for the default (60s) */
     const char *client_cert_pem; /* a client certificate for https (PEM text, not a file: a child
@@ -34,9 +34,9 @@ struct md_http_config_t {
 
 typedef struct md_http_response_t md_http_response_t;
 struct md_http_response_t {
-    int status;                  /* HTTP status */
-    apr_table_t *headers;        /* response headers, case-insensitive names */
-    const char *body;            /* NUL terminated, may contain NULs for binary bodies */
+    int status;           /* HTTP status */
+    apr_table_t *headers; /* response headers, case-insensitive names */
+    const char *body;     /* NUL terminated, may contain NULs for binary bodies */
     apr_size_t body_len;
 };
 
@@ -68,15 +68,22 @@ apr_status_t md_http_post(md_http_response_t **presp, md_http_t *http, const cha
  */
 typedef int md_http_stream_cb(void *baton, const char *data, apr_size_t len);
 
+/* Where a streamed response body goes. */
+typedef struct md_http_stream_t md_http_stream_t;
+struct md_http_stream_t {
+    md_http_stream_cb *cb;
+    void *baton;
+};
+
 /**
- * POST 'body' to 'url' and hand the response body to 'cb' as it arrives, without an overall time
- * limit (the connect timeout applies), until the server ends it or 'cb' returns 0 (then
- * APR_SUCCESS). *pstatus gets the HTTP status. Transport errors as md_http_get().
+ * POST 'body' to 'url' (its Content-Type, if any, in 'headers') and hand the response body to
+ * stream->cb as it arrives, without an overall time limit (the connect timeout applies), until
+ * the server ends it or the callback returns 0 (then APR_SUCCESS). *pstatus gets the HTTP
+ * status. Transport errors as md_http_get().
  */
-apr_status_t md_http_post_stream(int *pstatus, md_http_t *http, const char *url,
-                                 const char *content_type, const char *body, apr_size_t body_len,
-                                 apr_table_t *headers, md_http_stream_cb *cb, void *baton,
-                                 apr_pool_t *p);
+apr_status_t md_http_post_stream(int *pstatus, md_http_t *http, const char *url, const char *body,
+                                 apr_size_t body_len, apr_table_t *headers,
+                                 const md_http_stream_t *stream, apr_pool_t *p);
 
 /** A description of the last transport error ("connecting to x: Connection refused"), or NULL. */
 const char *md_http_last_error(const md_http_t *http);

@@ -80,8 +80,7 @@ static void client_put(client_t *client, http_transport_t *ht, int is_healthy)
 }
 
 static apr_status_t t_post(int *pstatus, const char **pbody, apr_size_t *plen, md_transport_t *t,
-                           const char *url, const char *body, apr_size_t len, apr_table_t *headers,
-                           apr_pool_t *p)
+                           const md_transport_req_t *req, apr_pool_t *p)
 {
     http_transport_t *ht = (http_transport_t *)t;
     md_http_response_t *resp = NULL;
@@ -92,7 +91,8 @@ static apr_status_t t_post(int *pstatus, const char **pbody, apr_size_t *plen, m
     if (APR_SUCCESS != rv) {
         return rv;
     }
-    rv = md_http_post(&resp, client.http, url, "application/json", body, len, headers, p);
+    rv = md_http_post(&resp, client.http, req->url, "application/json", req->body, req->len,
+                      req->headers, p);
     client_put(&client, ht, APR_SUCCESS == rv);
     if (APR_SUCCESS == rv) {
         *pstatus = resp->status;
@@ -102,11 +102,12 @@ static apr_status_t t_post(int *pstatus, const char **pbody, apr_size_t *plen, m
     return rv;
 }
 
-static apr_status_t t_post_stream(int *pstatus, md_transport_t *t, const char *url,
-                                  const char *body, apr_size_t len, apr_table_t *headers,
+static apr_status_t t_post_stream(int *pstatus, md_transport_t *t, const md_transport_req_t *req,
                                   md_transport_data_cb *cb, void *baton, apr_pool_t *p)
 {
     http_transport_t *ht = (http_transport_t *)t;
+    md_http_stream_t stream = { cb, baton };
+    apr_table_t *headers = req->headers ? apr_table_copy(p, req->headers) : apr_table_make(p, 1);
     client_t client;
     apr_status_t rv;
 
@@ -114,8 +115,9 @@ static apr_status_t t_post_stream(int *pstatus, md_transport_t *t, const char *u
     if (APR_SUCCESS != rv) {
         return rv;
     }
-    rv = md_http_post_stream(pstatus, client.http, url, "application/json", body, len, headers, cb,
-                             baton, p);
+    apr_table_set(headers, "Content-Type", "application/json");
+    rv = md_http_post_stream(pstatus, client.http, req->url, req->body, req->len, headers, &stream,
+                             p);
     /* a stream its callback ended leaves the connection in the middle of a body */
     client_put(&client, ht, 0);
     return rv;

@@ -74,12 +74,14 @@ const char *mod_md_etcd_set_store(cmd_parms *cmd, void *dc, const char *endpoint
         return err;
     }
     conf = etcd_conf(cmd);
-    if (APR_SUCCESS != md_store_etcd_parse_endpoints(&conf->endpoints, endpoints, &err, cmd->pool)) {
+    if (APR_SUCCESS
+        != md_store_etcd_parse_endpoints(&conf->endpoints, endpoints, &err, cmd->pool)) {
         return apr_psprintf(cmd->pool, "MDStoreEtcd: %s", err);
     }
     if (prefix && (prefix[0] != '/' || strlen(prefix) < 2)) {
-        return apr_psprintf(cmd->pool, "MDStoreEtcd: the prefix '%s' must start with '/', e.g. "
-                                       "/mod_md",
+        return apr_psprintf(cmd->pool,
+                            "MDStoreEtcd: the prefix '%s' must start with '/', e.g. "
+                            "/mod_md",
                             prefix);
     }
     conf->prefix = prefix;
@@ -94,8 +96,7 @@ const char *mod_md_etcd_set_ca(cmd_parms *cmd, void *dc, const char *file)
     return err ? err : readable_file(&etcd_conf(cmd)->ca_file, cmd, file);
 }
 
-const char *mod_md_etcd_set_client_cert(cmd_parms *cmd, void *dc, const char *cert,
-                                        const char *key)
+const char *mod_md_etcd_set_client_cert(cmd_parms *cmd, void *dc, const char *cert, const char *key)
 {
     const char *err = mod_md_config_server_wide(cmd);
     md_store_etcd_conf_t *conf;
@@ -141,8 +142,7 @@ const char *mod_md_etcd_set_lock_ttl(cmd_parms *cmd, void *dc, const char *value
         return apr_pstrcat(cmd->pool, cmd->cmd->name, " ", err, NULL);
     }
     if (negative || d < apr_time_from_sec(2) || d > apr_time_from_sec(3600)) {
-        return apr_psprintf(cmd->pool, "%s '%s': give 2 seconds to an hour", cmd->cmd->name,
-                            value);
+        return apr_psprintf(cmd->pool, "%s '%s': give 2 seconds to an hour", cmd->cmd->name, value);
     }
     etcd_conf(cmd)->lock_ttl = d;
     return NULL;
@@ -224,7 +224,7 @@ static const char *kept_get(const char *host, const char *token, apr_pool_t *p)
     pthread_mutex_lock(&kept_mutex);
     if (kept_ready()) {
         k = apr_hash_get(kept.answers, host, APR_HASH_KEY_STRING);
-        if (k && apr_time_now() - k->at < CHALLENGE_KEEP && !strncmp(k->answer, token, tlen)
+        if (k && apr_time_now() - k->at < CHALLENGE_KEEP && strncmp(k->answer, token, tlen) == 0
             && k->answer[tlen] == '.') {
             answer = apr_pstrdup(p, k->answer);
         }

@@ -32,8 +32,8 @@ static apr_status_t parse_endpoint(const char **purl, const char *word, apr_pool
 
     memset(&uri, 0, sizeof(uri));
     if (APR_SUCCESS != apr_uri_parse(p, url, &uri) || !uri.scheme || !uri.hostname
-        || (strcmp(uri.scheme, "http") && strcmp(uri.scheme, "https"))
-        || (uri.path && strcmp(uri.path, "/") && *uri.path) || uri.query) {
+        || (strcmp(uri.scheme, "http") != 0 && strcmp(uri.scheme, "https") != 0)
+        || (uri.path && *uri.path && strcmp(uri.path, "/") != 0) || uri.query) {
         return APR_EINVAL;
     }
     *purl = apr_psprintf(p, "%s://%s%s%s:%u", uri.scheme, strchr(uri.hostname, ':') ? "[" : "",
@@ -53,8 +53,9 @@ apr_status_t md_store_etcd_parse_endpoints(apr_array_header_t **pendpoints, cons
     *perr = NULL;
     for (word = apr_strtok(list, ", ", &last); word; word = apr_strtok(NULL, ", ", &last)) {
         if (APR_SUCCESS != parse_endpoint(&url, word, p)) {
-            *perr = apr_psprintf(p, "'%s' is not an etcd client URL (http://host:port or "
-                                    "https://host:port)",
+            *perr = apr_psprintf(p,
+                                 "'%s' is not an etcd client URL (http://host:port or "
+                                 "https://host:port)",
                                  word);
             return APR_EINVAL;
         }
@@ -87,8 +88,8 @@ static apr_status_t read_secret(const char **ptext, const char *fpath, const cha
 
     rv = md_util_file_read(&data, &len, fpath, PEM_MAX, p);
     if (APR_SUCCESS != rv) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                      APLOGNO(13130) "%s: cannot read %s", directive, fpath);
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, APLOGNO(13130) "%s: cannot read %s",
+                      directive, fpath);
         return rv;
     }
     apr_pool_cleanup_register(p, data, wipe, apr_pool_cleanup_null);
@@ -150,8 +151,9 @@ apr_status_t md_store_open_etcd(md_store_t **pstore, md_store_t *local,
         rv = md_etcd_create(&etcd, &ec, transport, p);
     }
     if (APR_SUCCESS == rv) {
-        rv = md_store_etcd_open(pstore, etcd, conf->prefix ? conf->prefix : MD_STORE_ETCD_PREFIX_DEF,
-                                conf->lock_ttl, local, flags, p);
+        rv =
+            md_store_etcd_open(pstore, etcd, conf->prefix ? conf->prefix : MD_STORE_ETCD_PREFIX_DEF,
+                               conf->lock_ttl, local, flags, p);
     }
     return rv;
 }

@@ -23,8 +23,8 @@
 #include "md_log.h"
 #include "md_etcd.h"
 
-#define DEF_DOWN_HOLD apr_time_from_sec(5)
-#define TOKEN_MAX     2048
+#define DEF_DOWN_HOLD  apr_time_from_sec(5)
+#define TOKEN_MAX      2048
 #define WATCH_LINE_MAX (16 * 1024 * 1024)
 
 /* gRPC status codes etcd's gateway puts into "code" */
@@ -33,6 +33,7 @@
 #define GRPC_NOT_FOUND        5
 #define GRPC_PERMISSION       7
 #define GRPC_OUT_OF_RANGE     11
+#define GRPC_INTERNAL         13
 #define GRPC_UNAVAILABLE      14
 #define GRPC_UNAUTHENTICATED  16
 
@@ -52,9 +53,9 @@ struct md_etcd_t {
 
 /* What one answer means for the call. */
 typedef enum {
-    ANSWER_DONE,    /* final: rv says how it went */
-    ANSWER_NEXT,    /* this endpoint cannot serve now: try the next */
-    ANSWER_REAUTH,  /* the token is invalid or expired: get a new one, same endpoint */
+    ANSWER_DONE,   /* final: rv says how it went */
+    ANSWER_NEXT,   /* this endpoint cannot serve now: try the next */
+    ANSWER_REAUTH, /* the token is invalid or expired: get a new one, same endpoint */
 } answer_t;
 
 apr_status_t md_etcd_create(md_etcd_t **petcd, const md_etcd_config_t *config,
@@ -235,9 +236,9 @@ static int is_unavailable_text(const char *msg)
 {
     return msg
            && (strstr(msg, "no leader") || strstr(msg, "timed out") || strstr(msg, "timeout")
-               || strstr(msg, "deadline exceeded")
-               || strstr(msg, "unavailable") || strstr(msg, "not capable")
-               || strstr(msg, "leader changed") || strstr(msg, "too many requests"));
+               || strstr(msg, "deadline exceeded") || strstr(msg, "unavailable")
+               || strstr(msg, "not capable") || strstr(msg, "leader changed")
+               || strstr(msg, "too many requests"));
 }
 
 /* 4. What etcd's answer means. */
@@ -272,8 +273,9 @@ static answer_t judge(apr_status_t *prv, md_json_t **pjson, int status, const ch
     }
     md_log_perror(MD_LOG_MARK, MD_LOG_TRACE1, 0, p, "etcd: %s: HTTP %d, code %ld: %s", url, status,
                   code, msg ? msg : "-");
-    if (code == GRPC_UNAVAILABLE || code == GRPC_DEADLINE || is_unavailable_text(msg)
-        || status == 503 || status == 504) {
+    /* the gateway's own gRPC connection breaking (a member stopping or starting) is "internal" */
+    if (code == GRPC_UNAVAILABLE || code == GRPC_DEADLINE || code == GRPC_INTERNAL
+        || is_unavailable_text(msg) || status == 503 || status == 504) {
         return ANSWER_NEXT;
     }
     if (code == GRPC_UNAUTHENTICATED || (msg && strstr(msg, "invalid auth token"))) {
@@ -287,8 +289,8 @@ static answer_t judge(apr_status_t *prv, md_json_t **pjson, int status, const ch
         *prv = APR_ENOENT;
         return ANSWER_DONE;
     }
-    if (code == GRPC_PERMISSION || (msg && (strstr(msg, "user name is empty")
-                                            || strstr(msg, "authentication failed")))) {
+    if (code == GRPC_PERMISSION
+        || (msg && (strstr(msg, "user name is empty") || strstr(msg, "authentication failed")))) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_EACCES, p,
                       APLOGNO(13102) "etcd: %s refused access: %s. Check MDStoreEtcdAuth (the "
                                      "user, its password file, and the user's role on the "
@@ -359,25 +361,28 @@ static void get_token(char *buf, md_etcd_t *etcd)
 static apr_status_t post_one(md_json_t **pjson, answer_t *panswer, md_etcd_t *etcd, int idx,
                              const char *path, const char *body, apr_pool_t *p)
 {
-    const char *url = apr_pstrcat(p, APR_ARRAY_IDX(etcd->endpoints, idx, const char *), path, NULL);
-    apr_table_t *headers = NULL;
+    md_transport_req_t req;
     char token[TOKEN_MAX];
     const char *rbody = NULL;
     apr_size_t rlen = 0;
     int status = 0;
     apr_status_t rv;
 
+    req.url = apr_pstrcat(p, APR_ARRAY_IDX(etcd->endpoints, idx, const char *), path, NULL);
+    req.body = body;
+    req.len = strlen(body);
+    req.headers = NULL;
     get_token(token, etcd);
     if (token[0]) {
-        headers = apr_table_make(p, 1);
-        apr_table_set(headers, "Authorization", token);
+        req.headers = apr_table_make(p, 1);
+        apr_table_set(req.headers, "Authorization", token);
     }
-    rv = etcd->t->post(&status, &rbody, &rlen, etcd->t, url, body, strlen(body), headers, p);
+    rv = etcd->t->post(&status, &rbody, &rlen, etcd->t, &req, p);
     if (APR_SUCCESS != rv) {
         *panswer = ANSWER_NEXT;
         return rv;
     }
-    *panswer = judge(&rv, pjson, status, rbody, rlen, url, p);
+    *panswer = judge(&rv, pjson, status, rbody, rlen, req.url, p);
     return rv;
 }
 
@@ -427,14 +432,14 @@ static apr_status_t call_endpoints(md_json_t **pjson, md_etcd_t *etcd, const cha
             return APR_EACCES;
         }
         *pwhy = APR_SUCCESS != rv ? apr_strerror(rv, buf, sizeof(buf)) : "no leader or timeout";
-        *pwhy = apr_pstrcat(p, APR_ARRAY_IDX(etcd->endpoints, idx, const char *), ": ", *pwhy,
-                            NULL);
+        *pwhy =
+            apr_pstrcat(p, APR_ARRAY_IDX(etcd->endpoints, idx, const char *), ": ", *pwhy, NULL);
     }
     return APR_EAGAIN;
 }
 
-static apr_status_t call(md_json_t **pjson, md_etcd_t *etcd, const char *path,
-                         const md_json_t *req, apr_pool_t *p)
+static apr_status_t call(md_json_t **pjson, md_etcd_t *etcd, const char *path, const md_json_t *req,
+                         apr_pool_t *p)
 {
     const char *body, *why = "no answer";
     apr_status_t rv;
@@ -595,8 +600,8 @@ md_etcd_txn_t *md_etcd_txn_make(apr_pool_t *p)
     return txn;
 }
 
-static void add_compare(md_etcd_txn_t *txn, const char *key, const char *target,
-                        const char *field, apr_int64_t rev)
+static void add_compare(md_etcd_txn_t *txn, const char *key, const char *target, const char *field,
+                        apr_int64_t rev)
 {
     md_json_t *cmp = md_json_create(txn->p);
 
@@ -768,7 +773,7 @@ static int watch_event(watch_ctx_t *ctx, const md_json_t *ev)
     if (kv->mod_rev > ctx->last) {
         ctx->last = kv->mod_rev;
     }
-    return ctx->cb(ctx->baton, kv, type && !strcmp(type, "DELETE"), ctx->ptemp);
+    return ctx->cb(ctx->baton, kv, type && strcmp(type, "DELETE") == 0, ctx->ptemp);
 }
 
 /* One line of the stream; 0 ends the watch. */
@@ -841,14 +846,12 @@ static int watch_data(void *baton, const char *data, apr_size_t len)
 }
 
 apr_status_t md_etcd_watch(apr_int64_t *plast, md_etcd_t *etcd, const char *prefix,
-                           apr_int64_t start_rev, md_etcd_watch_cb *cb, void *baton,
-                           apr_pool_t *p)
+                           apr_int64_t start_rev, md_etcd_watch_cb *cb, void *baton, apr_pool_t *p)
 {
-    md_json_t *req = md_json_create(p), *create = md_json_create(p);
+    md_json_t *wreq = md_json_create(p), *create = md_json_create(p);
     watch_ctx_t ctx;
-    apr_table_t *headers = NULL;
+    md_transport_req_t req;
     char token[TOKEN_MAX];
-    const char *url, *body;
     int status = 0, idx;
     apr_status_t rv;
 
@@ -869,19 +872,20 @@ apr_status_t md_etcd_watch(apr_int64_t *plast, md_etcd_t *etcd, const char *pref
     if (start_rev > 0) {
         md_json_sets(i64_text(start_rev, p), create, MD_KEY_ETCD_START_REV);
     }
-    md_json_setj(create, req, MD_KEY_ETCD_CREATE_REQ);
-    body = md_json_writep(req, p, MD_JSON_FMT_COMPACT);
+    md_json_setj(create, wreq, MD_KEY_ETCD_CREATE_REQ);
     pthread_mutex_lock(&etcd->mutex);
     idx = etcd->cur;
     pthread_mutex_unlock(&etcd->mutex);
+    req.url = apr_pstrcat(p, APR_ARRAY_IDX(etcd->endpoints, idx, const char *), "/v3/watch", NULL);
+    req.body = md_json_writep(wreq, p, MD_JSON_FMT_COMPACT);
+    req.len = strlen(req.body);
+    req.headers = NULL;
     get_token(token, etcd);
     if (token[0]) {
-        headers = apr_table_make(p, 1);
-        apr_table_set(headers, "Authorization", token);
+        req.headers = apr_table_make(p, 1);
+        apr_table_set(req.headers, "Authorization", token);
     }
-    url = apr_pstrcat(p, APR_ARRAY_IDX(etcd->endpoints, idx, const char *), "/v3/watch", NULL);
-    rv = etcd->t->post_stream(&status, etcd->t, url, body, strlen(body), headers, watch_data, &ctx,
-                              p);
+    rv = etcd->t->post_stream(&status, etcd->t, &req, watch_data, &ctx, p);
     *plast = ctx.last;
     apr_pool_destroy(ctx.ptemp);
     if (ctx.is_stopped) {

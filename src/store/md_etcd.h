@@ -4,8 +4,8 @@
  * of a process and survives a fork (it keeps no connection itself: the md_transport_t does that,
  * per process). It knows several endpoints of one cluster and goes to the next when one does not
  * answer or has no leader; when none answers, the cluster counts as down for a few seconds, in
- * which calls fail at once with APR_EAGAIN (logged once when it goes down and once when it is back),
- * so that a server whose etcd is away does not wait for timeouts over and over.
+ * which calls fail at once with APR_EAGAIN (logged once when it goes down and once when it is
+ * back), so that a server whose etcd is away does not wait for timeouts over and over.
  *
  * Return codes of every call: APR_SUCCESS; APR_ENOENT (a get found no key, a lease is unknown);
  * APR_EAGAIN: etcd is not available now (no endpoint answered, no leader, a timeout): try later;
@@ -116,8 +116,7 @@ apr_status_t md_etcd_lease_revoke(md_etcd_t *etcd, apr_int64_t id, apr_pool_t *p
  * and, about once a second while nothing changes, a call with 'kv' NULL. Return 0 to end the
  * watch (md_etcd_watch() then returns APR_SUCCESS).
  */
-typedef int md_etcd_watch_cb(void *baton, const md_etcd_kv_t *kv, int is_delete,
-                             apr_pool_t *ptemp);
+typedef int md_etcd_watch_cb(void *baton, const md_etcd_kv_t *kv, int is_delete, apr_pool_t *ptemp);
 
 /**
  * Watch the keys starting with 'prefix' from revision 'start_rev' (0: changes from now on),
@@ -127,7 +126,6 @@ typedef int md_etcd_watch_cb(void *baton, const md_etcd_kv_t *kv, int is_delete,
  * missed: the caller re-reads what it watches and starts from now).
  */
 apr_status_t md_etcd_watch(apr_int64_t *plast, md_etcd_t *etcd, const char *prefix,
-                           apr_int64_t start_rev, md_etcd_watch_cb *cb, void *baton,
-                           apr_pool_t *p);
+                           apr_int64_t start_rev, md_etcd_watch_cb *cb, void *baton, apr_pool_t *p);
 
 #endif /* md_etcd_h */

@@ -132,8 +132,8 @@ int md_store_group_is_encrypted(md_store_group_t group)
 }
 
 apr_status_t md_store_encode(const char **pdata, apr_size_t *plen, md_store_group_t group,
-                             md_store_vtype_t vtype, const void *value, const unsigned char *key,
-                             apr_size_t klen, apr_pool_t *p)
+                             md_store_vtype_t vtype, const void *value,
+                             const unsigned char key[MD_STORE_KEY_LEN], apr_pool_t *p)
 {
     switch (vtype) {
         case MD_SV_TEXT:
@@ -146,7 +146,7 @@ apr_status_t md_store_encode(const char **pdata, apr_size_t *plen, md_store_grou
             return *pdata ? APR_SUCCESS : APR_EINVAL;
         case MD_SV_PKEY:
             if (md_store_group_is_encrypted(group)) {
-                return md_pkey_to_pem(pdata, plen, value, key, klen, p);
+                return md_pkey_to_pem(pdata, plen, value, key, MD_STORE_KEY_LEN, p);
             }
             return md_pkey_to_pem(pdata, plen, value, NULL, 0, p);
         case MD_SV_CHAIN:
@@ -157,7 +157,7 @@ apr_status_t md_store_encode(const char **pdata, apr_size_t *plen, md_store_grou
 }
 
 apr_status_t md_store_decode(void **pvalue, md_store_group_t group, md_store_vtype_t vtype,
-                             char *data, apr_size_t len, const unsigned char *key, apr_size_t klen,
+                             char *data, apr_size_t len, const unsigned char key[MD_STORE_KEY_LEN],
                              const char **perr, apr_pool_t *p)
 {
     apr_status_t rv;
@@ -170,7 +170,7 @@ apr_status_t md_store_decode(void **pvalue, md_store_group_t group, md_store_vty
             return md_json_readbuf((md_json_t **)pvalue, p, data, len, perr);
         case MD_SV_PKEY:
             if (md_store_group_is_encrypted(group)) {
-                rv = md_pkey_from_pem((md_pkey_t **)pvalue, p, data, len, key, klen);
+                rv = md_pkey_from_pem((md_pkey_t **)pvalue, p, data, len, key, MD_STORE_KEY_LEN);
             }
             else {
                 rv = md_pkey_from_pem((md_pkey_t **)pvalue, p, data, len, NULL, 0);
@@ -187,8 +187,8 @@ apr_status_t md_store_decode(void **pvalue, md_store_group_t group, md_store_vty
 int md_store_is_job_file(const char *fname)
 {
     /* job.json goes live with the set: it is the log of the renewal that made it */
-    return !strcmp(fname, MD_FN_ACCOUNT) || !strcmp(fname, MD_FN_ACCT_KEY)
-           || !strcmp(fname, MD_FN_ORDER) || !strcmp(fname, MD_FN_RENEW_REQUEST)
+    return strcmp(fname, MD_FN_ACCOUNT) == 0 || strcmp(fname, MD_FN_ACCT_KEY) == 0
+           || strcmp(fname, MD_FN_ORDER) == 0 || strcmp(fname, MD_FN_RENEW_REQUEST) == 0
            || strstr(fname, ".broken-") != NULL;
 }
 

@@ -15,6 +15,9 @@
 #include "md_json.h"
 #include "md_crypt.h"
 
+/* Length of the store key (md_store.json's "key") that encrypts and seals private keys. */
+#define MD_STORE_KEY_LEN 48
+
 /* Archived sets kept per MD (archive/<md>.N): the newest ones; older are removed when a new set
  * is activated. */
 #define MD_STORE_ARCHIVE_KEEP 10
@@ -179,12 +182,12 @@ int md_store_group_is_encrypted(md_store_group_t group);
 
 /**
  * The bytes of 'value' as the file store writes them: text as is, JSON indented, keys as PEM
- * (encrypted with 'key' of 'klen' bytes in the groups of md_store_group_is_encrypted()),
- * chains as PEM. *pdata lives in 'p'.
+ * (encrypted with the store key 'key' in the groups of md_store_group_is_encrypted()), chains
+ * as PEM. *pdata lives in 'p'.
  */
 apr_status_t md_store_encode(const char **pdata, apr_size_t *plen, md_store_group_t group,
-                             md_store_vtype_t vtype, const void *value, const unsigned char *key,
-                             apr_size_t klen, apr_pool_t *p);
+                             md_store_vtype_t vtype, const void *value,
+                             const unsigned char key[MD_STORE_KEY_LEN], apr_pool_t *p);
 
 /**
  * The value of type 'vtype' in the 'len' bytes of 'data' (as md_store_encode() made them);
@@ -192,7 +195,7 @@ apr_status_t md_store_encode(const char **pdata, apr_size_t *plen, md_store_grou
  * value (*perr, may be NULL, gets the JSON parser's reason). *pvalue lives in 'p'.
  */
 apr_status_t md_store_decode(void **pvalue, md_store_group_t group, md_store_vtype_t vtype,
-                             char *data, apr_size_t len, const unsigned char *key, apr_size_t klen,
+                             char *data, apr_size_t len, const unsigned char key[MD_STORE_KEY_LEN],
                              const char **perr, apr_pool_t *p);
 
 /**

@@ -17,7 +17,7 @@ static int copy_aspect(void *baton, const char *aspect, apr_pool_t *ptemp)
     copy_ctx_t *ctx = baton;
     void *text = NULL;
 
-    if (ctx->group == MD_SG_NONE && !strcmp(aspect, "md_store.json")) {
+    if (ctx->group == MD_SG_NONE && strcmp(aspect, "md_store.json") == 0) {
         return 1; /* the key stays where it is */
     }
     ctx->rv = md_store_load(ctx->from, ctx->group, ctx->name, aspect, MD_SV_TEXT, &text, ptemp);
@@ -59,9 +59,8 @@ apr_status_t md_store_copy(md_store_copy_stats_t *stats, md_store_t *to, md_stor
     ctx.from = from;
     ctx.group = MD_SG_NONE;
     rv = md_store_iter_aspects(copy_aspect, &ctx, from, MD_SG_NONE, NULL, p);
-    for (ctx.group = MD_SG_ACCOUNTS; APR_SUCCESS == rv && APR_SUCCESS == ctx.rv
-                                     && ctx.group < MD_SG_COUNT;
-         ++ctx.group) {
+    for (ctx.group = MD_SG_ACCOUNTS;
+         APR_SUCCESS == rv && APR_SUCCESS == ctx.rv && ctx.group < MD_SG_COUNT; ++ctx.group) {
         if (ctx.group == MD_SG_TMP) {
             continue;
         }

@@ -46,7 +46,7 @@ int md_store_etcd_is_mirrored(md_store_group_t group)
 
 static int is_safe_segment(const char *s)
 {
-    return s && *s && !strchr(s, '/') && strcmp(s, ".") && strcmp(s, "..");
+    return s && *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
 }
 
 static apr_status_t check_names(md_store_group_t group, const char *name, const char *aspect)
@@ -60,7 +60,7 @@ static apr_status_t check_names(md_store_group_t group, const char *name, const 
     if (aspect && !is_safe_segment(aspect)) {
         return APR_EINVAL;
     }
-    if (group == MD_SG_NONE && aspect && !strcmp(aspect, FS_STORE_JSON)) {
+    if (group == MD_SG_NONE && aspect && strcmp(aspect, FS_STORE_JSON) == 0) {
         return APR_EINVAL; /* the store key stays on the servers */
     }
     return APR_SUCCESS;
@@ -113,7 +113,7 @@ apr_status_t md_store_etcd_value_make(const char **pvalue, apr_size_t *plen, md_
     apr_status_t rv;
 
     if (is_sealed) {
-        rv = md_seal(&body, data, len, es->key, es->klen, p);
+        rv = md_seal(&body, data, len, es->key, MD_STORE_KEY_LEN, p);
         if (APR_SUCCESS != rv) {
             return rv;
         }
@@ -132,10 +132,11 @@ apr_status_t md_store_etcd_value_make(const char **pvalue, apr_size_t *plen, md_
 }
 
 apr_status_t md_store_etcd_value_read(char **pdata, apr_size_t *plen, apr_time_t *pmtime,
-                                      const char **porigin, md_store_etcd_t *es, const char *key,
-                                      const char *value, apr_size_t vlen, apr_pool_t *p)
+                                      const char **porigin, md_store_etcd_t *es,
+                                      const md_etcd_kv_t *kv, apr_pool_t *p)
 {
-    const char *nl, *flag = "p", *origin = "";
+    const char *value = kv->value, *nl, *flag = "p", *origin = "";
+    apr_size_t vlen = kv->len;
     char **words = NULL;
     apr_time_t mtime = 0;
     apr_size_t hlen = 0;
@@ -152,14 +153,14 @@ apr_status_t md_store_etcd_value_read(char **pdata, apr_size_t *plen, apr_time_t
             origin = (words[2] && words[3]) ? words[3] : "";
         }
     }
-    if (!strcmp(flag, "s")) {
-        rv = md_seal_open(pdata, plen, value + hlen, vlen - hlen, es->key, es->klen, p);
+    if (strcmp(flag, "s") == 0) {
+        rv = md_seal_open(pdata, plen, value + hlen, vlen - hlen, es->key, MD_STORE_KEY_LEN, p);
         if (APR_SUCCESS != rv) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
                           APLOGNO(13108) "store: etcd %s cannot be opened with the key of this "
                                          "server's md_store.json: the key files of the servers "
                                          "differ, or the value was altered",
-                          key);
+                          kv->key);
             return APR_EINVAL;
         }
     }
@@ -194,7 +195,7 @@ static apr_status_t get_body(char **pdata, apr_size_t *plen, apr_time_t *pmtime,
                       APLOGNO(13109) "store: etcd %s is larger than %d bytes", key, VALUE_MAX);
         return APR_EINVAL;
     }
-    return md_store_etcd_value_read(pdata, plen, pmtime, NULL, es, key, kv->value, kv->len, p);
+    return md_store_etcd_value_read(pdata, plen, pmtime, NULL, es, kv, p);
 }
 
 /* ---- 2. the local copy -----------------------------------------------------------------------
@@ -255,7 +256,7 @@ static apr_status_t es_load(md_store_t *store, md_store_group_t group, const cha
         }
     }
     if (APR_SUCCESS == rv) {
-        rv = md_store_decode(pvalue, group, vtype, data, len, es->key, es->klen, &err, p);
+        rv = md_store_decode(pvalue, group, vtype, data, len, es->key, &err, p);
         if (APR_SUCCESS != rv) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
                           APLOGNO(13110) "store: etcd %s cannot be read%s%s: set it aside or "
@@ -293,8 +294,8 @@ apr_status_t md_store_etcd_lost_lock(md_store_etcd_t *es, const char *name, cons
 /* One change of etcd in a transaction guarded by the MD's lock when this process holds it.
  * 'value' NULL deletes ('is_prefix': everything under the key). */
 static apr_status_t write_guarded(md_store_etcd_t *es, md_store_group_t group, const char *name,
-                                  const char *key, const char *value, apr_size_t len,
-                                  int is_prefix, apr_pool_t *p)
+                                  const char *key, const char *value, apr_size_t len, int is_prefix,
+                                  apr_pool_t *p)
 {
     md_etcd_txn_t *txn = md_etcd_txn_make(p);
     int is_guarded, ok = 0;
@@ -334,7 +335,7 @@ static apr_status_t save_value(md_store_t *store, md_store_group_t group, const 
     if (APR_SUCCESS != rv) {
         return rv;
     }
-    rv = md_store_encode(&data, &len, group, vtype, value, es->key, es->klen, p);
+    rv = md_store_encode(&data, &len, group, vtype, value, es->key, p);
     if (APR_SUCCESS == rv) {
         rv = md_store_etcd_value_make(&stored, &slen, es, data, len, p);
     }
@@ -351,9 +352,8 @@ static apr_status_t save_value(md_store_t *store, md_store_group_t group, const 
             /* etcd is away: the local copy serves until it is back */
             rv = is_durable ? md_store_save(es->local, group, name, aspect, MD_SV_TEXT,
                                             apr_pstrmemdup(p, data, len), p)
-                            : md_store_save_regenerable(es->local, group, name, aspect,
-                                                        MD_SV_TEXT, apr_pstrmemdup(p, data, len),
-                                                        p);
+                            : md_store_save_regenerable(es->local, group, name, aspect, MD_SV_TEXT,
+                                                        apr_pstrmemdup(p, data, len), p);
         }
     }
     if (APR_SUCCESS != rv && !APR_STATUS_IS_EAGAIN(rv) && !APR_STATUS_IS_EBUSY(rv)) {
@@ -375,9 +375,9 @@ static apr_status_t es_save(md_store_t *store, md_store_group_t group, const cha
 }
 
 /* etcd makes every write durable before it answers: both kinds of save are the same there */
-static apr_status_t es_save_regenerable(md_store_t *store, md_store_group_t group,
-                                        const char *name, const char *aspect,
-                                        md_store_vtype_t vtype, const void *value, apr_pool_t *p)
+static apr_status_t es_save_regenerable(md_store_t *store, md_store_group_t group, const char *name,
+                                        const char *aspect, md_store_vtype_t vtype,
+                                        const void *value, apr_pool_t *p)
 {
     return save_value(store, group, name, aspect, vtype, value, 0, p);
 }
@@ -426,7 +426,7 @@ static const char *segment_after(const char *key, const char *dir, apr_pool_t *p
     apr_size_t dlen = strlen(dir);
     const char *s, *slash;
 
-    if (strncmp(key, dir, dlen)) {
+    if (strncmp(key, dir, dlen) != 0) {
         return NULL;
     }
     s = key + dlen;
@@ -517,9 +517,8 @@ static apr_status_t es_get_modified(apr_time_t *pmtime, md_store_t *store, md_st
 }
 
 /* The revision of the last change identifies a version; "l" versions are of the local copy. */
-static apr_status_t es_get_version(const char **pversion, md_store_t *store,
-                                   md_store_group_t group, const char *name, const char *aspect,
-                                   apr_pool_t *p)
+static apr_status_t es_get_version(const char **pversion, md_store_t *store, md_store_group_t group,
+                                   const char *name, const char *aspect, apr_pool_t *p)
 {
     md_store_etcd_t *es = (md_store_etcd_t *)store;
     md_etcd_kv_t *kv = NULL;
@@ -645,7 +644,7 @@ static apr_status_t compare_key_id(md_store_etcd_t *es, const md_etcd_kv_t *kv, 
 static apr_status_t check_key(md_store_etcd_t *es, apr_pool_t *p)
 {
     const char *key = apr_pstrcat(p, es->prefix, "/" STORE_JSON, NULL);
-    const char *mine = md_seal_key_id(es->key, es->klen, p), *text;
+    const char *mine = md_seal_key_id(es->key, MD_STORE_KEY_LEN, p), *text;
     md_json_t *json = md_json_create(p);
     md_etcd_kv_t *kv = NULL;
     md_etcd_txn_t *txn;
@@ -730,7 +729,7 @@ apr_status_t md_store_etcd_open(md_store_t **pstore, md_etcd_t *etcd, const char
     es->prefix = apr_pstrmemdup(p, prefix, plen);
     es->etcd = etcd;
     es->local = local;
-    es->key = md_store_fs_key(local, &es->klen);
+    es->key = md_store_fs_key(local);
     es->origin = make_origin(p);
     es->lock_ttl = lock_ttl > 0 ? lock_ttl : MD_STORE_ETCD_LOCK_TTL_DEF;
     es->is_readonly = (flags & MD_STORE_ETCD_READONLY) != 0;

@@ -23,10 +23,10 @@
 #include "md_store_etcd_int.h"
 
 /* Operations etcd allows in one transaction by default (--max-txn-ops). */
-#define TXN_OPS_MAX   128
-#define WATCH_RETRY   apr_time_from_sec(3)
-#define CHAIN_PREFIX  "pubcert" /* pubcert.pem, pubcert.<curve>.pem: md_chain_filename() */
-#define NAME_MAX_LEN  512
+#define TXN_OPS_MAX  128
+#define WATCH_RETRY  apr_time_from_sec(3)
+#define CHAIN_PREFIX "pubcert" /* pubcert.pem, pubcert.<curve>.pem: md_chain_filename() */
+#define NAME_MAX_LEN 512
 
 typedef struct {
     const char *aspect;
@@ -38,15 +38,15 @@ static const char *aspect_of(const char *key, const char *dir)
 {
     apr_size_t dlen = strlen(dir);
 
-    return (!strncmp(key, dir, dlen) && key[dlen] && !strchr(key + dlen, '/')) ? key + dlen
-                                                                                : NULL;
+    return (strncmp(key, dir, dlen) == 0 && key[dlen] && !strchr(key + dlen, '/')) ? key + dlen
+                                                                                   : NULL;
 }
 
 static int is_key_file(const char *aspect)
 {
     apr_size_t len = strlen(aspect);
 
-    return !strncmp(aspect, "privkey", 7) && len > 4 && !strcmp(aspect + len - 4, ".pem");
+    return strncmp(aspect, "privkey", 7) == 0 && len > 4 && strcmp(aspect + len - 4, ".pem") == 0;
 }
 
 /* 2. One staged value as it goes live. */
@@ -59,16 +59,15 @@ static apr_status_t live_value(set_value_t *v, md_store_etcd_t *es, const md_etc
     apr_size_t len = 0;
     apr_status_t rv;
 
-    rv = md_store_etcd_value_read(&data, &len, NULL, NULL, es, kv->key, kv->value, kv->len, p);
+    rv = md_store_etcd_value_read(&data, &len, NULL, NULL, es, kv, p);
     v->aspect = aspect;
     v->data = data;
     v->len = len;
     if (APR_SUCCESS == rv && is_key_file(aspect)) {
-        rv = md_store_decode((void **)&pkey, MD_SG_STAGING, MD_SV_PKEY, data, len, es->key,
-                             es->klen, NULL, p);
+        rv =
+            md_store_decode((void **)&pkey, MD_SG_STAGING, MD_SV_PKEY, data, len, es->key, NULL, p);
         if (APR_SUCCESS == rv) {
-            rv = md_store_encode(&plain, &len, MD_SG_DOMAINS, MD_SV_PKEY, pkey, es->key, es->klen,
-                                 p);
+            rv = md_store_encode(&plain, &len, MD_SG_DOMAINS, MD_SV_PKEY, pkey, es->key, p);
             v->data = plain;
             v->len = len;
         }
@@ -82,8 +81,8 @@ static int cmp_int_desc(const void *a, const void *b)
 }
 
 /* 1. The numbers N of archive/<name>.N, highest first. */
-static apr_status_t archive_numbers(apr_array_header_t **pns, md_store_etcd_t *es,
-                                    const char *name, apr_pool_t *p)
+static apr_status_t archive_numbers(apr_array_header_t **pns, md_store_etcd_t *es, const char *name,
+                                    apr_pool_t *p)
 {
     const char *dir = md_store_etcd_dir(es, MD_SG_ARCHIVE, NULL, p);
     const char *start = apr_pstrcat(p, dir, name, ".", NULL);
@@ -111,8 +110,7 @@ static apr_status_t archive_numbers(apr_array_header_t **pns, md_store_etcd_t *e
 }
 
 static apr_status_t collect_set(apr_array_header_t **pset, md_store_etcd_t *es,
-                                const apr_array_header_t *staged, const char *sdir,
-                                apr_pool_t *p)
+                                const apr_array_header_t *staged, const char *sdir, apr_pool_t *p)
 {
     apr_array_header_t *set = apr_array_make(p, staged->nelts, sizeof(set_value_t));
     const md_etcd_kv_t *kv;
@@ -137,7 +135,7 @@ static int in_set(const apr_array_header_t *set, const char *aspect)
     int i;
 
     for (i = 0; i < set->nelts; ++i) {
-        if (!strcmp(APR_ARRAY_IDX(set, i, set_value_t).aspect, aspect)) {
+        if (strcmp(APR_ARRAY_IDX(set, i, set_value_t).aspect, aspect) == 0) {
             return 1;
         }
     }
@@ -199,8 +197,8 @@ static apr_status_t switch_sets(md_store_etcd_t *es, const char *name,
     }
     rv = md_etcd_txn_commit(&ok, NULL, NULL, es->etcd, txn, p);
     if (APR_SUCCESS == rv && !ok) {
-        rv = md_store_etcd_lost_lock(es, name, "activating the staged set (or it changed meanwhile)",
-                                     p);
+        rv = md_store_etcd_lost_lock(es, name,
+                                     "activating the staged set (or it changed meanwhile)", p);
     }
     return rv;
 }
@@ -327,7 +325,7 @@ typedef struct {
 
 static int is_chain_file(const char *aspect)
 {
-    return !strncmp(aspect, CHAIN_PREFIX, sizeof(CHAIN_PREFIX) - 1);
+    return strncmp(aspect, CHAIN_PREFIX, sizeof(CHAIN_PREFIX) - 1) == 0;
 }
 
 /* The name of the set 'key' belongs to in 'dir' when it is a chain file there. */
@@ -336,7 +334,7 @@ static const char *chain_set_name(const char *key, const char *dir, apr_pool_t *
     apr_size_t dlen = strlen(dir);
     const char *rest, *slash;
 
-    if (strncmp(key, dir, dlen)) {
+    if (strncmp(key, dir, dlen) != 0) {
         return NULL;
     }
     rest = key + dlen;
@@ -365,14 +363,12 @@ static int watch_event(void *baton, const md_etcd_kv_t *kv, int is_delete, apr_p
         name = chain_set_name(kv->key, ctx->ddir, ptemp);
     }
     if (!name
-        || APR_SUCCESS
-               != md_store_etcd_value_read(&data, &len, NULL, &origin, ctx->es, kv->key, kv->value,
-                                           kv->len, ptemp)
-        || !strcmp(origin, ctx->es->origin)) {
+        || APR_SUCCESS != md_store_etcd_value_read(&data, &len, NULL, &origin, ctx->es, kv, ptemp)
+        || strcmp(origin, ctx->es->origin) == 0) {
         return 1;
     }
     if (group == MD_SG_DOMAINS && kv->mod_rev == ctx->last_rev && ctx->last_group == group
-        && !strcmp(ctx->last_name, name)) {
+        && strcmp(ctx->last_name, name) == 0) {
         return 1; /* the same activation, another key type */
     }
     ctx->last_rev = kv->mod_rev;

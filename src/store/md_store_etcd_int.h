@@ -24,23 +24,22 @@ struct md_etcd_keeper_t {
 /* The locks and the lease of one process (a forked child starts with none of its parent's). */
 typedef struct md_etcd_lease_state_t md_etcd_lease_state_t;
 struct md_etcd_lease_state_t {
-    pid_t pid;                 /* the process they belong to */
-    apr_pool_t *pool;          /* unmanaged, the process's own */
-    apr_hash_t *held;          /* name -> etcd lock (md_store_etcd_lock.c), locks held now */
-    apr_int64_t lease;         /* the lease the locks are attached to, 0 for none */
-    int users;                 /* locks held or being taken: the lease ends at 0 */
-    md_etcd_keeper_t *keeper;  /* NULL when none runs */
+    pid_t pid;                /* the process they belong to */
+    apr_pool_t *pool;         /* unmanaged, the process's own */
+    apr_hash_t *held;         /* name -> etcd lock (md_store_etcd_lock.c), locks held now */
+    apr_int64_t lease;        /* the lease the locks are attached to, 0 for none */
+    int users;                /* locks held or being taken: the lease ends at 0 */
+    md_etcd_keeper_t *keeper; /* NULL when none runs */
 };
 
 typedef struct md_store_etcd_t md_store_etcd_t;
 struct md_store_etcd_t {
     md_store_t s; /* first member: a md_store_t* is a md_store_etcd_t* */
     md_etcd_t *etcd;
-    md_store_t *local; /* the file store: the key, and the copy of the mirrored groups */
-    const unsigned char *key;
-    apr_size_t klen;
-    const char *prefix;  /* without a trailing '/' */
-    const char *origin;  /* "<host>:<pid>" of the opening process, in every value's header */
+    md_store_t *local;        /* the file store: the key, and the copy of the mirrored groups */
+    const unsigned char *key; /* MD_STORE_KEY_LEN bytes, the local file store's */
+    const char *prefix;       /* without a trailing '/' */
+    const char *origin;       /* "<host>:<pid>" of the opening process, in every value's header */
     apr_interval_time_t lock_ttl;
     int is_readonly;
     pthread_mutex_t mutex; /* guards the fields below */
@@ -62,11 +61,11 @@ const char *md_store_etcd_lock_key(md_store_etcd_t *es, const char *name, apr_po
 apr_status_t md_store_etcd_value_make(const char **pvalue, apr_size_t *plen, md_store_etcd_t *es,
                                       const char *data, apr_size_t len, apr_pool_t *p);
 
-/* The body of a stored value (opened when sealed); *pmtime and *porigin (may be NULL) from its
- * header. APR_EINVAL (logged, naming 'key') for what cannot be opened with this store key. */
+/* The body of the stored value in 'kv' (opened when sealed); *pmtime and *porigin (may be NULL)
+ * from its header. APR_EINVAL (logged, naming the key) for what this store key cannot open. */
 apr_status_t md_store_etcd_value_read(char **pdata, apr_size_t *plen, apr_time_t *pmtime,
-                                      const char **porigin, md_store_etcd_t *es, const char *key,
-                                      const char *value, apr_size_t vlen, apr_pool_t *p);
+                                      const char **porigin, md_store_etcd_t *es,
+                                      const md_etcd_kv_t *kv, apr_pool_t *p);
 
 /* Make sure P/store.json holds this store's key fingerprint before anything is written.
  * APR_EINVAL (logged) for another key, APR_EAGAIN while etcd is away. */

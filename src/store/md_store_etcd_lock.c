@@ -24,8 +24,8 @@
 #include "md_time.h"
 #include "md_store_etcd_int.h"
 
-#define POLL_MIN apr_time_from_msec(100)
-#define POLL_MAX apr_time_from_sec(1)
+#define POLL_MIN   apr_time_from_msec(100)
+#define POLL_MAX   apr_time_from_sec(1)
 #define KEEPER_NAP apr_time_from_msec(100)
 
 typedef struct {
@@ -282,8 +282,7 @@ apr_status_t md_store_etcd_lock(md_store_lock_t **plock, md_store_t *store, cons
     if (APR_SUCCESS != rv) {
         if (!APR_STATUS_IS_EBUSY(rv) && !APR_STATUS_IS_EAGAIN(rv)) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
-                          APLOGNO(13117) "%s: locking the MD in etcd %s failed", name,
-                          es->prefix);
+                          APLOGNO(13117) "%s: locking the MD in etcd %s failed", name, es->prefix);
         }
         lease_release(es, p);
         return rv;

@@ -34,7 +34,7 @@
 
 #define FS_STORE_JSON    "md_store.json"
 #define FS_STORE_VERSION 3
-#define FS_STORE_KLEN    48
+#define FS_STORE_KLEN    MD_STORE_KEY_LEN
 #define FS_TEXT_MAX      (1024 * 1024)
 #define FS_SFX_NEW       "@new"
 #define FS_SFX_READY     "@ready"
@@ -109,7 +109,7 @@ static apr_status_t load_file(md_store_fs_t *fs, const char *fpath, md_store_gro
 
     rv = md_util_file_read(&data, &len, fpath, FS_TEXT_MAX, p);
     if (APR_SUCCESS == rv) {
-        rv = md_store_decode(pvalue, group, vtype, data, len, fs->key, sizeof(fs->key), &err, p);
+        rv = md_store_decode(pvalue, group, vtype, data, len, fs->key, &err, p);
     }
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
@@ -154,7 +154,7 @@ static apr_status_t save_file(md_store_t *store, md_store_group_t group, const c
     if (APR_SUCCESS != rv) {
         goto leave;
     }
-    rv = md_store_encode(&data, &len, group, vtype, value, fs->key, sizeof(fs->key), p);
+    rv = md_store_encode(&data, &len, group, vtype, value, fs->key, p);
     if (APR_SUCCESS != rv) {
         goto leave;
     }
@@ -899,9 +899,8 @@ const char *md_store_fs_base(md_store_t *store)
     return ((md_store_fs_t *)store)->base;
 }
 
-const unsigned char *md_store_fs_key(md_store_t *store, apr_size_t *plen)
+const unsigned char *md_store_fs_key(md_store_t *store)
 {
-    *plen = FS_STORE_KLEN;
     return ((md_store_fs_t *)store)->key;
 }
 

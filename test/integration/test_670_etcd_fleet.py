@@ -162,7 +162,7 @@ def fleet(scratch):
     harness.remove_scratch(f.dir)
 
 
-def test_660_each_md_ordered_once_served_everywhere(fleet):
+def test_670_each_md_ordered_once_served_everywhere(fleet):
     mark = fleet.ca.log_mark()
     for h in fleet.servers:
         fleet.config(h)
@@ -198,7 +198,7 @@ def test_660_each_md_ordered_once_served_everywhere(fleet):
         assert set(serials.values()) == {fleet.stored_serial(name)}, (name, serials)
 
 
-def test_660_kill_lock_holder_mid_order(fleet, scratch):
+def test_670_kill_lock_holder_mid_order(fleet, scratch):
     name = "kill.fleet.test"
     prog_dir = harness.make_scratch("md-hang-")
     marker = prog_dir / "marker"
@@ -248,7 +248,7 @@ def test_660_kill_lock_holder_mid_order(fleet, scratch):
     fleet.names.append(name)
 
 
-def test_660_one_member_down(fleet):
+def test_670_one_member_down(fleet):
     name = "one-down.fleet.test"
     marks = fleet.marks()
     fleet.etcd.stop_member(0)
@@ -268,7 +268,7 @@ def test_660_one_member_down(fleet):
     fleet.names.append(name)
 
 
-def test_660_quorum_lost_serve_wait_resume(fleet):
+def test_670_quorum_lost_serve_wait_resume(fleet):
     name = "quorum.fleet.test"
     for h in fleet.servers:
         h.expected = ("AH13105", "AH12300", "AH12304")
@@ -299,7 +299,7 @@ def test_660_quorum_lost_serve_wait_resume(fleet):
     fleet.names.append(name)
 
 
-def test_660_migrate_round_trip(fleet, scratch):
+def test_670_migrate_round_trip(fleet, scratch):
     d1 = harness.make_scratch("md-export-")
     d2 = harness.make_scratch("md-reimport-")
     try:
