@@ -5,7 +5,7 @@
  *   2. any valid account in accounts/ for the same CA
  *   3. the account in staging/<md>/ from an earlier attempt
  *   4. one this process created for the same CA (the shared cache: N MDs make one account)
- *   5. a new one: EC P-256 key, newAccount with contacts and ToS agreement (RFC 8555 7.3)
+ *   5. a new one: RSA 3072 key, newAccount with contacts and ToS agreement (RFC 8555 7.3)
  * Found accounts are checked with the CA (POST-as-GET of the account URL, RFC 8555 7.3, 6.3:
  * pebble refuses an empty update); one the CA
  * does not know or refuses is dropped for this job. Accounts from 3.-5. go to staging/<md>/;
@@ -388,8 +388,8 @@ apr_status_t md_acme_acct_new(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme
     apr_status_t rv;
 
     memset(&spec, 0, sizeof(spec));
-    spec.type = MD_PKEY_TYPE_EC;
-    spec.curve = "secp256r1";
+    spec.type = MD_PKEY_TYPE_RSA;
+    spec.bits = MD_ACCT_KEY_BITS;
     rv = md_pkey_gen(&pkey, p, &spec);
     if (APR_SUCCESS != rv) {
         md_result_set(result, rv, "generating an account key");

@@ -13,6 +13,11 @@
 #include "md_acme.h"
 #include "md_acme_drive.h"
 
+/* Account keys are RSA of this size, as the stock module makes them: it signs account requests
+ * with RS256 only, so an account with another key type would leave it unable to renew after a
+ * switch back (#11). */
+#define MD_ACCT_KEY_BITS 3072
+
 typedef struct md_acme_acct_t md_acme_acct_t;
 struct md_acme_acct_t {
     const char *id;               /* id in accounts/, NULL when not installed there */

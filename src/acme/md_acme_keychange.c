@@ -17,6 +17,7 @@
 #include "md_jws.h"
 #include "md_keys.h"
 #include "md_log.h"
+#include "md_acme_acct.h"
 #include "md_acme_session.h"
 #include "md_acme_keychange.h"
 
@@ -118,7 +119,7 @@ apr_status_t md_acme_keychange(md_acme_admin_t *admin, const char *id, apr_pool_
     md_acme_t *acme = NULL;
     md_acme_acct_t *acct = NULL;
     md_pkey_t *old_key = NULL, *new_key = NULL;
-    md_pkey_spec_t spec = { MD_PKEY_TYPE_EC, 0, "secp256r1" };
+    md_pkey_spec_t spec = { MD_PKEY_TYPE_RSA, MD_ACCT_KEY_BITS, NULL }; /* as new accounts */
     const char *url;
     apr_status_t rv;
 

@@ -115,7 +115,7 @@ static apr_status_t cmd_status(a2md_t *a2md)
             print_item(a2md, item);
             continue;
         }
-        json = md_status_md_json(reg, live, item, 0, a2md->p);
+        json = md_status_md_json(reg, live, item, 0, NULL, a2md->p);
         /* whether a server renews it depends on its configuration, which a2md does not know */
         md_json_del(json, MD_KEY_WATCHED);
         a2md_out_json(a2md, json);

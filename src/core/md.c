@@ -26,6 +26,7 @@ md_t *md_create_empty(apr_pool_t *p)
     md->ca_challenges = apr_array_make(p, 3, sizeof(const char *));
     md->cert_files = apr_array_make(p, 1, sizeof(const char *));
     md->pkey_files = apr_array_make(p, 1, sizeof(const char *));
+    md->acme_tls_1_domains = apr_array_make(p, 2, sizeof(const char *));
     md->renew_mode = MD_RENEW_DEFAULT;
     md->require_https = MD_REQUIRE_UNSET;
     md->must_staple = MD_UNSET;
@@ -78,6 +79,7 @@ md_t *md_clone(apr_pool_t *p, const md_t *src)
     md->ca_challenges = md_array_str_clone(p, src->ca_challenges);
     md->cert_files = md_array_str_clone(p, src->cert_files);
     md->pkey_files = md_array_str_clone(p, src->pkey_files);
+    md->acme_tls_1_domains = md_array_str_clone(p, src->acme_tls_1_domains);
     md->dns01_cmd = dup_or_null(p, src->dns01_cmd);
     md->state_descr = dup_or_null(p, src->state_descr);
     md->defn_name = dup_or_null(p, src->defn_name);
@@ -190,6 +192,11 @@ md_json_t *md_to_json(const md_t *md, apr_pool_t *p)
         md_json_sets("permanent", json, MD_KEY_REQUIRE_HTTPS);
     }
     md_json_setb(md->must_staple > 0, json, MD_KEY_MUST_STAPLE);
+    /* as the stock module: the names that can answer tls-alpn-01, and MDStapling */
+    md_json_setsa(md->acme_tls_1_domains ? md->acme_tls_1_domains
+                                         : apr_array_make(p, 1, sizeof(const char *)),
+                  json, MD_KEY_PROTO, MD_KEY_ACME_TLS_1);
+    md_json_setb(md->stapling > 0, json, MD_KEY_STAPLING);
     return json;
 }
 
@@ -209,6 +216,8 @@ static const char *const owned_top[] = {
     MD_KEY_WARN_WINDOW,
     MD_KEY_REQUIRE_HTTPS,
     MD_KEY_MUST_STAPLE,
+    MD_KEY_PROTO,
+    MD_KEY_STAPLING,
     NULL,
 };
 static const char *const owned_ca[] = {
@@ -333,6 +342,9 @@ static void options_from_json(md_t *md, const md_json_t *json)
     md->must_staple = md_json_has_key(json, MD_KEY_MUST_STAPLE)
                           ? md_json_getb(json, MD_KEY_MUST_STAPLE)
                           : MD_UNSET;
+    md->stapling =
+        md_json_has_key(json, MD_KEY_STAPLING) ? md_json_getb(json, MD_KEY_STAPLING) : MD_UNSET;
+    md_json_getsa(md->acme_tls_1_domains, json, MD_KEY_PROTO, MD_KEY_ACME_TLS_1);
 }
 
 apr_status_t md_from_json(md_t **pmd, const md_json_t *json, apr_pool_t *p, const char **perr)

@@ -69,7 +69,7 @@ struct md_t {
     int renew_mode;                 /* md_renew_mode_t */
     int require_https;              /* md_require_t */
     int must_staple;                /* flag or MD_UNSET */
-    int stapling;                   /* MDStapling: flag or MD_UNSET (not persisted) */
+    int stapling;                   /* MDStapling: flag or MD_UNSET (written, never read) */
     int transitive;                 /* collect vhost names (MDMembers auto), or MD_UNSET */
     const md_timeslice_t *renew_window;
     const md_timeslice_t *warn_window;
@@ -96,6 +96,8 @@ struct md_t {
     unsigned defn_line_number;
     int is_used;                    /* a vhost uses it (set by the glue) */
     int can_acme_tls_1;             /* a vhost of it on the https port allows acme-tls/1 */
+    apr_array_header_t *acme_tls_1_domains; /* const char*, its names whose https vhost allows
+                                             * acme-tls/1 (md.json "proto", as stock writes it) */
 };
 
 /** A new md with defaults unset, in 'p'. */

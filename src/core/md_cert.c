@@ -437,7 +437,45 @@ const char *md_cert_get_subject(const md_cert_t *cert, apr_pool_t *p)
 
 const char *md_cert_get_issuer(const md_cert_t *cert, apr_pool_t *p)
 {
-    return name_rfc2253(X509_get_issuer_name(cert->x509), p);
+    char *s = X509_NAME_oneline(X509_get_issuer_name(cert->x509), NULL, 0);
+    const char *r = s ? apr_pstrdup(p, s) : NULL;
+
+    if (!s) {
+        MD_OSSL_FAIL(p, "X509_NAME_oneline");
+    }
+    OPENSSL_free(s);
+    return r;
+}
+
+const char *md_cert_get_ari_cert_id(const md_cert_t *cert, apr_pool_t *p)
+{
+    const ASN1_OCTET_STRING *kid = X509_get0_authority_key_id(cert->x509);
+    unsigned char *der = NULL;
+    const unsigned char *q;
+    const char *id = NULL;
+    long clen = 0;
+    int len, tag = 0, xclass = 0;
+
+    if (!kid || ASN1_STRING_length(kid) <= 0) {
+        ERR_clear_error();
+        return NULL;
+    }
+    /* the serial's content octets: its DER encoding without tag and length (keeps the leading
+     * zero byte of a serial whose high bit is set) */
+    len = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert->x509), &der);
+    q = der;
+    if (len <= 0 || (ASN1_get_object(&q, &clen, &tag, &xclass, len) & 0x80) || clen <= 0
+        || q + clen > der + len) {
+        MD_OSSL_FAIL(p, "i2d_ASN1_INTEGER");
+    }
+    else {
+        id = apr_pstrcat(p,
+                         md_util_base64url_encode(ASN1_STRING_get0_data(kid),
+                                                  (apr_size_t)ASN1_STRING_length(kid), p),
+                         ".", md_util_base64url_encode(q, (apr_size_t)clen, p), NULL);
+    }
+    OPENSSL_free(der);
+    return id;
 }
 
 /* ---- CSR and self-signed certificates ------------------------------------------------------- */

@@ -160,9 +160,17 @@ apr_status_t md_cert_get_ocsp_responder_url(const char **purl, const md_cert_t *
 struct asn1_string_st;
 apr_time_t md_asn1_time_to_apr(const struct asn1_string_st *t);
 
-/** RFC 2253 one-line subject / issuer; in 'p'. */
+/** RFC 2253 one-line subject; in 'p'. */
 const char *md_cert_get_subject(const md_cert_t *cert, apr_pool_t *p);
+/** Issuer in OpenSSL's one-line form ("/C=US/O=Example/CN=CA 1"), as the stock module shows
+ * it in md-status; in 'p', NULL on failure. */
 const char *md_cert_get_issuer(const md_cert_t *cert, apr_pool_t *p);
+/**
+ * The certificate's ARI identifier (RFC 9773 4.1): base64url of the authority key identifier's
+ * keyIdentifier, ".", base64url of the serial number's DER content octets. In 'p'; NULL when
+ * the certificate has no authority key identifier (self-signed ones often have none).
+ */
+const char *md_cert_get_ari_cert_id(const md_cert_t *cert, apr_pool_t *p);
 
 /**
  * A DER CSR for 'domains' (first one the CN, all as dNSName SANs; IP literals as iPAddress SANs),

@@ -26,6 +26,11 @@
 #define MD_KEY_TRANSITIVE    "transitive"
 #define MD_KEY_REQUIRE_HTTPS "require-https"
 #define MD_KEY_MUST_STAPLE   "must-staple"
+/* md.json fields the stock module writes (and shows in md-status) */
+#define MD_KEY_ACME_TLS_1        "acme-tls/1"
+#define MD_KEY_STAPLING          "stapling"
+#define MD_KEY_PROFILE_MANDATORY "profile-mandatory"
+#define MD_KEY_ARI_RENEWALS      "ari-renewals"
 
 /* md_store.json */
 #define MD_KEY_STORE   "store"
@@ -112,6 +117,8 @@
 #define MD_KEY_WATCHED            "watched"
 #define MD_KEY_STATE_DESCR        "state-descr"
 #define MD_KEY_ENTRIES            "entries"
+#define MD_KEY_ARI_CERT_ID        "ari-cert-id"
+#define MD_KEY_STATUS_DESCRIPTION "status-description"
 /* our additions to md-status (stock monitoring ignores them) */
 #define MD_KEY_STATE_NAME   "state-name"
 #define MD_KEY_RENEW_REASON "renew-reason"

@@ -17,6 +17,7 @@
 #define MD_FPROT_D_UALL_WREAD                                                                      \
     (MD_FPROT_D_UONLY | APR_FPROT_GREAD | APR_FPROT_GEXECUTE | APR_FPROT_WREAD                     \
      | APR_FPROT_WEXECUTE) /* 0755 */
+#define MD_FPROT_D_UALL_GREAD (MD_FPROT_D_UONLY | APR_FPROT_GREAD | APR_FPROT_GEXECUTE) /* 0750 */
 
 /**
  * A pool for state that the threads of a process share: unmanaged, with an allocator of its own,

@@ -174,6 +174,21 @@ static int serves_acme_tls_1(const md_mod_conf_t *mc, server_rec *s)
     return 0;
 }
 
+/* The vhost's names that are names of 'md' can answer tls-alpn-01 (md.json "proto"). */
+static void add_acme_tls_1_names(md_t *md, server_rec *s, apr_pool_t *p)
+{
+    const char *name;
+    int i;
+
+    for (i = -1; i < (s->names ? s->names->nelts : 0); ++i) {
+        name = (i < 0) ? s->server_hostname : APR_ARRAY_IDX(s->names, i, const char *);
+        name = name ? md_util_str_tolower(name, p) : NULL;
+        if (name && md_contains(md, name)) {
+            md_array_str_add_missing(md->acme_tls_1_domains, name, p);
+        }
+    }
+}
+
 /* A wildcard name can only be validated by dns-01: without a program the MD cannot work. */
 static apr_status_t assign_vhosts(md_mod_conf_t *mc, server_rec *base, apr_pool_t *p)
 {
@@ -190,12 +205,13 @@ static apr_status_t assign_vhosts(md_mod_conf_t *mc, server_rec *base, apr_pool_
             continue;
         }
         md->is_used = 1;
-        if (serves_acme_tls_1(mc, s)) {
-            md->can_acme_tls_1 = 1;
-        }
         rv = join_name(mc, md, s, s->server_hostname, p);
         for (i = 0; APR_SUCCESS == rv && s->names && i < s->names->nelts; ++i) {
             rv = join_name(mc, md, s, APR_ARRAY_IDX(s->names, i, const char *), p);
+        }
+        if (serves_acme_tls_1(mc, s)) {
+            md->can_acme_tls_1 = 1;
+            add_acme_tls_1_names(md, s, p);
         }
         sc = mod_md_config_get(s);
         sc->assigned_md = md;
@@ -276,8 +292,8 @@ static apr_status_t setup_store(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
         return rv;
     }
     if (geteuid() == 0) {
-        rv = md_store_fs_set_owner(local, (long)ap_unixd_config.user_id,
-                                   (long)ap_unixd_config.group_id, p);
+        /* the group stays as it is, as with the stock module (which leaves root's group) */
+        rv = md_store_fs_set_owner(local, (long)ap_unixd_config.user_id, -1L, p);
     }
     if (APR_SUCCESS == rv && mc->store_locks && !mc->etcd) {
         rv = md_store_fs_locks_prepare(local, p);
@@ -353,7 +369,10 @@ static int md_check_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, s
     }
     /* 1. */
     for (i = 0; i < mc->mds->nelts; ++i) {
-        mod_md_config_complete_md(APR_ARRAY_IDX(mc->mds, i, md_t *), mc, s, p);
+        md_t *md = APR_ARRAY_IDX(mc->mds, i, md_t *);
+        mod_md_config_complete_md(md, mc, s, p);
+        /* the effective value, as the stock module shows it in md.json and md-status */
+        md->stapling = mod_md_config_stapling(mc, md);
     }
     /* 2. */
     rv = check_unique_names(mc, s);
@@ -560,41 +579,30 @@ static void count_challenge(md_mod_conf_t *mc, const char *host)
     }
 }
 
-static int md_http_challenge_pr(request_rec *r)
+/* Whether the answers for 'md' come from this module alone (as in the stock module): an MD it
+ * renews itself. For any other name (no MD, MDRenewMode manual, MDCertificateFile in auto mode)
+ * another ACME client may answer from its webroot, so a request without an answer in the store
+ * goes on to the other handlers. */
+static int owns_http_challenges(const md_t *md)
 {
-    md_srv_conf_t *sc;
-    const char *path = r->parsed_uri.path, *token, *host;
-    const char *answer = NULL;
-    apr_size_t tlen, alen;
-    apr_status_t rv;
+    return md && md->renew_mode != MD_RENEW_MANUAL
+           && !(md->cert_files && md->cert_files->nelts && md->renew_mode == MD_RENEW_AUTO);
+}
 
-    if (!path || strncmp(path, ACME_CHALLENGE_PREFIX, sizeof(ACME_CHALLENGE_PREFIX) - 1)) {
-        return DECLINED;
+static int send_http_answer(request_rec *r, md_mod_conf_t *mc, const char *host, const char *answer)
+{
+    apr_size_t alen = strlen(answer);
+
+    /* as the stock module: other methods on a pending answer are not implemented */
+    if (r->method_number != M_GET) {
+        return HTTP_NOT_IMPLEMENTED;
     }
-    sc = mod_md_config_get(r->server);
-    if (!sc || !sc->mc->store || r->method_number != M_GET) {
-        return DECLINED;
-    }
-    token = path + sizeof(ACME_CHALLENGE_PREFIX) - 1;
-    host = r->hostname ? md_util_str_tolower(r->hostname, r->pool) : NULL;
-    if (!is_token(token) || !host || (!md_util_is_dns_name(host, 0, 1) && !md_util_is_ip(host))) {
-        return HTTP_NOT_FOUND;
-    }
-    rv = mod_md_etcd_challenge(&answer, sc->mc, host, token, r->pool);
-    tlen = strlen(token);
-    if (APR_SUCCESS != rv || strncmp(answer, token, tlen) || answer[tlen] != '.') {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r,
-                      APLOGNO(12317) "no pending http-01 challenge for token %s at %s", token,
-                      host);
-        return HTTP_NOT_FOUND;
-    }
-    alen = strlen(answer);
     while (alen && (answer[alen - 1] == '\n' || answer[alen - 1] == '\r')) {
         --alen;
     }
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
                   APLOGNO(12318) "answering the http-01 challenge for %s", host);
-    count_challenge(sc->mc, host);
+    count_challenge(mc, host);
     r->status = HTTP_OK;
     ap_set_content_type(r, "text/plain");
     ap_set_content_length(r, (apr_off_t)alen);
@@ -603,6 +611,56 @@ static int md_http_challenge_pr(request_rec *r)
     }
     ap_finalize_request_protocol(r);
     return DONE;
+}
+
+/* http-01 (RFC 8555 8.3): the answer is challenges/<host>/acme-http-01.txt, put there by our
+ * renewal job or by another program (the stock module's tools drive orders elsewhere and leave
+ * the answering to the running server), for any host name, MD or not. */
+static int md_http_challenge_pr(request_rec *r)
+{
+    md_srv_conf_t *sc;
+    const char *path = r->parsed_uri.path, *token, *host;
+    const char *answer = NULL;
+    const md_t *md;
+    apr_size_t tlen;
+    apr_status_t rv;
+
+    if (!path || strncmp(path, ACME_CHALLENGE_PREFIX, sizeof(ACME_CHALLENGE_PREFIX) - 1)) {
+        return DECLINED;
+    }
+    sc = mod_md_config_get(r->server);
+    if (!sc || !sc->mc->store) {
+        return DECLINED;
+    }
+    token = path + sizeof(ACME_CHALLENGE_PREFIX) - 1;
+    host = r->hostname ? md_util_str_tolower(r->hostname, r->pool) : NULL;
+    if (!is_token(token) || !host || (!md_util_is_dns_name(host, 0, 1) && !md_util_is_ip(host))) {
+        return DECLINED;
+    }
+    md = md_of_name(sc->mc, host);
+    if (md && md->ca_challenges && md->ca_challenges->nelts
+        && md_array_str_index(md->ca_challenges, "http-01", 0, 0) < 0) {
+        /* the MD is validated otherwise: someone else may answer http-01 for its names */
+        return DECLINED;
+    }
+    rv = mod_md_etcd_challenge(&answer, sc->mc, host, token, r->pool);
+    tlen = strlen(token);
+    if (APR_SUCCESS == rv && !strncmp(answer, token, tlen) && answer[tlen] == '.') {
+        return send_http_answer(r, sc->mc, host, answer);
+    }
+    if (!owns_http_challenges(md)) {
+        return DECLINED;
+    }
+    if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      APLOGNO(13450) "%s: cannot read the http-01 answer for %s from the store "
+                                     "(challenges/%s/%s): check that the server's User can read it",
+                      md->name, host, host, MD_FN_HTTP01);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r,
+                  APLOGNO(12317) "no pending http-01 challenge for token %s at %s", token, host);
+    return HTTP_NOT_FOUND;
 }
 
 /* ---- MDRequireHttps ----------------------------------------------------------------------------
@@ -686,20 +744,17 @@ static const char *md_protocol_get(const conn_rec *c)
     return is_acme_tls_conn(c) ? PROTO_ACME_TLS_1 : NULL;
 }
 
-/* The challenge key and certificate PEMs for 'name', in c->pool. */
-static apr_status_t load_tls_alpn01(const char **pcert_pem, const char **pkey_pem,
-                                    md_mod_conf_t *mc, const char *name, conn_rec *c)
+/* The challenge key and certificate PEMs for 'name' and one key spec (NULL: the default file
+ * names), in c->pool. APR_ENOENT when there are none. */
+static apr_status_t load_tls_alpn01_spec(const char **pcert_pem, const char **pkey_pem,
+                                         md_mod_conf_t *mc, const char *name,
+                                         const md_pkey_spec_t *spec, conn_rec *c)
 {
-    md_t *md = md_of_name(mc, name);
-    const md_pkey_spec_t *spec = NULL;
     apr_array_header_t *chain = NULL;
     md_pkey_t *pkey = NULL;
     apr_size_t len = 0;
     apr_status_t rv;
 
-    if (md && md->pks && md->pks->nelts) {
-        spec = APR_ARRAY_IDX(md->pks, 0, const md_pkey_spec_t *);
-    }
     rv =
         md_store_load(mc->store, MD_SG_CHALLENGES, name, md_tls_alpn01_cert_filename(spec, c->pool),
                       MD_SV_CHAIN, (void **)&chain, c->pool);
@@ -715,6 +770,31 @@ static apr_status_t load_tls_alpn01(const char **pcert_pem, const char **pkey_pe
         rv = md_pkey_to_pem(pkey_pem, &len, pkey, NULL, 0, c->pool);
     }
     return rv;
+}
+
+/* The challenge answer for 'name': the files of the MD's key types (our renewal job writes the
+ * first), then those of the global MDPrivateKeys (where the stock module looks, also for names
+ * of no MD: another program may have put them there), then the default file names. */
+static apr_status_t load_tls_alpn01(const char **pcert_pem, const char **pkey_pem,
+                                    md_mod_conf_t *mc, const char *name, conn_rec *c)
+{
+    md_t *md = md_of_name(mc, name);
+    const apr_array_header_t *lists[2];
+    apr_status_t rv;
+    int l, i;
+
+    lists[0] = md ? md->pks : NULL;
+    lists[1] = mc->defaults ? mc->defaults->pks : NULL;
+    for (l = 0; l < 2; ++l) {
+        for (i = 0; lists[l] && i < lists[l]->nelts; ++i) {
+            rv = load_tls_alpn01_spec(pcert_pem, pkey_pem, mc, name,
+                                      APR_ARRAY_IDX(lists[l], i, const md_pkey_spec_t *), c);
+            if (!APR_STATUS_IS_ENOENT(rv)) {
+                return rv;
+            }
+        }
+    }
+    return load_tls_alpn01_spec(pcert_pem, pkey_pem, mc, name, NULL, c);
 }
 
 static int md_answer_challenge(conn_rec *c, const char *servername, const char **pcert_pem,

@@ -2,7 +2,7 @@
  *   - handler "md-status": JSON of all MDs, or of one at <location>/<name>
  *   - handler "md-metrics": Prometheus text format
  *   - /.httpd/certificate-status on managed https hosts (MDCertificateStatus)
- *   - the "Managed Domains" section of mod_status' server-status (MDServerStatus)
+ *   - the server-status section (MDServerStatus), written by mod_md_server_status.c
  */
 #ifndef mod_md_status_h
 #define mod_md_status_h

@@ -1,6 +1,9 @@
 /* md_job: job.json of a renewal (see md_job.h). */
 #include <string.h>
 
+#include <apr_errno.h>
+#include <apr_strings.h>
+
 #include "md.h"
 #include "md_keys.h"
 #include "md_json.h"
@@ -58,11 +61,31 @@ static md_json_t *load_job(md_store_t *store, const char *name, apr_pool_t *p)
     return json;
 }
 
-static md_json_t *result_json(const md_result_t *result, apr_pool_t *p)
+void md_job_describe_last(md_json_t *last, apr_pool_t *p)
+{
+    char buf[256];
+    long status;
+
+    if (!last || !md_json_is_object(last) || md_json_has_key(last, MD_KEY_STATUS_DESCRIPTION)) {
+        return;
+    }
+    status = md_json_getl(last, MD_KEY_STATUS);
+    if (status) {
+        md_json_sets(apr_pstrdup(p, apr_strerror((apr_status_t)status, buf, sizeof(buf))), last,
+                     MD_KEY_STATUS_DESCRIPTION);
+    }
+}
+
+static md_json_t *result_json(const md_result_t *result, int finished, apr_time_t now,
+                              apr_pool_t *p)
 {
     md_json_t *json = md_json_create(p);
 
     md_json_setl((long)result->status, json, MD_KEY_STATUS);
+    md_job_describe_last(json, p);
+    if (finished) {
+        md_json_sets(md_time_http(now, p), json, MD_KEY_VALID_FROM);
+    }
     if (result->problem) {
         md_json_sets(result->problem, json, MD_KEY_PROBLEM);
     }
@@ -115,7 +138,7 @@ apr_status_t md_job_record(md_store_t *store, const char *name, int finished, in
         md_json_setb(0, job, MD_KEY_NOTIFIED_RENEWED);
     }
     md_json_setl(errors, job, MD_KEY_ERRORS);
-    md_json_setj(result_json(result, p), job, MD_KEY_LAST);
+    md_json_setj(result_json(result, finished, now, p), job, MD_KEY_LAST);
     md_json_sets(md_time_http(now, p), job, MD_KEY_LAST_RUN);
     if (finished) {
         md_json_sets(md_time_http(now, p), job, MD_KEY_VALID_FROM);

@@ -7,7 +7,8 @@
  *
  * The format is the stock module's, so md-status consumers and both modules read each other's
  * files: { "name", "finished", "notified", "notified-renewed", "errors", "last-run", "next-run",
- * "valid-from", "last": { "status", "problem", "detail", "activity" },
+ * "valid-from", "last": { "status", "status-description", "problem", "detail", "activity",
+ * "valid-from" },
  * "log": { "entries": [ { "when", "type", "detail" }, ... newest first ] } } with HTTP dates.
  */
 #ifndef md_job_h
@@ -20,8 +21,9 @@
 #include "md_result.h"
 #include "md_store.h"
 
-/* Entries of the job log kept, newest first. */
-#define MD_JOB_LOG_MAX 20
+/* Entries of the job log kept, newest first: as many as the stock module keeps, so neither
+ * module cuts the entries of the other (one stock attempt writes a dozen). */
+#define MD_JOB_LOG_MAX 128
 
 /**
  * Record an attempt of 'name' in staging/<name>/job.json: whether it finished (a complete
@@ -48,6 +50,12 @@ apr_status_t md_job_note(md_store_t *store, const char *name, const char *type, 
  */
 apr_status_t md_job_load(md_json_t **pjob, md_store_t *store, md_store_group_t group,
                          const char *name, apr_pool_t *p);
+
+/**
+ * Complete a job's "last" result object as the stock module writes it: a failed status (not 0)
+ * gets its "status-description" (the system's text for it) when it has none. In place.
+ */
+void md_job_describe_last(md_json_t *last, apr_pool_t *p);
 
 /**
  * For a (re)started server: the errors in a row and the next run recorded in staging/<name>/

@@ -73,6 +73,8 @@ struct md_ocsp_item_t {
     apr_time_t last_check; /* of the store file */
     apr_time_t next_run;
     int errors;
+    apr_time_t last_run;  /* of the last fetch, 0 before the first */
+    apr_status_t last_rv; /* its outcome */
     int in_flight;
     apr_time_t last_err_notify;
     char last_error[LAST_ERROR_LEN];
@@ -544,6 +546,8 @@ static void fetch_done(md_ocsp_item_t *item, apr_status_t rv, const char *err,
 
     apr_thread_mutex_lock(reg->mutex);
     item->in_flight = 0;
+    item->last_run = now;
+    item->last_rv = rv;
     if (APR_SUCCESS == rv) {
         item->errors = 0;
         item->last_error[0] = '\0';
@@ -669,6 +673,10 @@ md_json_t *md_ocsp_status_json(md_ocsp_reg_t *reg, apr_time_t now, apr_pool_t *p
         md_json_sets(md_time_rfc3339(item->next_run > now ? item->next_run : now, p), json,
                      MD_KEY_NEXT_RUN);
         md_json_setl(item->errors, json, MD_KEY_ERRORS);
+        if (item->last_run) {
+            md_json_sets(md_time_rfc3339(item->last_run, p), json, MD_KEY_LAST_RUN);
+            md_json_setl((long)item->last_rv, json, MD_KEY_LAST, MD_KEY_STATUS);
+        }
         if (item->last_error[0]) {
             md_json_sets(apr_pstrdup(p, item->last_error), json, MD_KEY_LAST_ERROR);
         }

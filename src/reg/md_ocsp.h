@@ -117,6 +117,7 @@ apr_array_header_t *md_ocsp_revoked_mds(md_ocsp_reg_t *reg, apr_pool_t *p);
  * objects { "id": sha1 hex, "domain": MD name (absent for others), "responder": url,
  * "status": "good"|"revoked"|"unknown", "valid": {"from","until"} (RFC 3339, absent without a
  * response), "next-run": RFC 3339 time of the next fetch, "errors": failed fetches in a row,
+ * "last-run" and "last": {"status"} of this process's last fetch (absent before one),
  * "last-error": text of the last failure (absent when the last fetch worked) }. In 'p'.
  */
 md_json_t *md_ocsp_status_json(md_ocsp_reg_t *reg, apr_time_t now, apr_pool_t *p);

@@ -468,6 +468,8 @@ static const cert_facts_t *facts_put(md_reg_t *reg, const char *key, const char 
     f->info.issuer = md_cert_get_issuer(cert, mp);
     f->info.serial = md_cert_get_serial(cert, mp);
     f->info.sha256_fingerprint = md_cert_get_sha256_fingerprint(cert, mp);
+    f->info.ari_cert_id = md_cert_get_ari_cert_id(cert, mp);
+    f->info.sha1 = md_cert_get_sha1_hex(cert, mp);
     f->covers_all = md_cert_covers_all(cert, md->domains);
     f->is_usable = is_usable;
     if (reg->memo && version) {
@@ -583,6 +585,7 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
     md_t *md = item->md;
     const cert_facts_t *f;
     md_renew_reason_t reason;
+    const char *descr = NULL;
     apr_time_t at;
     int i;
 
@@ -592,8 +595,16 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
         f = live_facts(reg, md, spec_at(md, i), now, p);
         if (!f) {
             reason = md_renew_due(&at, 0, 0, 0, md->renew_window, now);
+            if (!descr) {
+                descr = apr_psprintf(reg->p, "certificate(%s) is missing",
+                                     md_pkey_spec_name(spec_at(md, i)));
+            }
         }
         else {
+            if (!f->covers_all && !descr) {
+                descr = apr_psprintf(reg->p, "certificate(%s) does not cover all domains.",
+                                     md_pkey_spec_name(spec_at(md, i)));
+            }
             if (!item->has_cert) {
                 item->valid_from = f->info.not_before;
                 item->valid_until = f->info.not_after;
@@ -608,9 +619,15 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
         }
     }
     load_static(item, p);
+    if (md->cert_files && md->cert_files->nelts) {
+        descr = item->has_cert ? NULL : descr;
+    }
     if (md->state != MD_S_ERROR) {
-        /* an error found in the configuration (set before the sync) stays */
-        md->state = item->has_cert ? MD_S_COMPLETE : MD_S_INCOMPLETE;
+        /* an error found in the configuration (set before the sync) stays. As in the stock
+         * module, an MD lacking a certificate for a key type, or with one that misses names,
+         * is incomplete, and "state-descr" says why in the stock module's words. */
+        md->state = (item->has_cert && !descr) ? MD_S_COMPLETE : MD_S_INCOMPLETE;
+        md->state_descr = (md->state == MD_S_INCOMPLETE) ? descr : NULL;
     }
 }
 
@@ -835,6 +852,11 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
     take_over_stored(md, stored);
     /* 2. */
     item->is_activated = activate_staged(reg, item, now, ptemp);
+    /* the account id came from the stored md.json or the activation, both read in ptemp: the
+     * status pages show it for the life of the registry */
+    if (md->ca_account) {
+        md->ca_account = apr_pstrdup(reg->p, md->ca_account);
+    }
     /* 3. */
     load_current(reg, item, now, ptemp);
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, APLOGNO(12155) "%s: %s, renewal %s at %s",

@@ -88,6 +88,8 @@ struct md_reg_cert_info_t {
     const char *issuer;             /* issuer name, one line */
     const char *serial;             /* hex */
     const char *sha256_fingerprint; /* hex of the DER's SHA-256 */
+    const char *ari_cert_id;        /* RFC 9773 identifier, NULL without authority key id */
+    const char *sha1;               /* hex of the DER's SHA-1 (the OCSP stapling id) */
     apr_time_t not_before;
     apr_time_t not_after;
 };

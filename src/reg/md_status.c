@@ -5,6 +5,7 @@
  * 3. certificate-status (public: only the requested MD's certificate facts)
  * 4. metrics in the Prometheus text format
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <apr_hash.h>
@@ -43,6 +44,9 @@ static md_json_t *info_json(const md_reg_cert_info_t *info, apr_pool_t *p)
     set_validity(json, info->not_before, info->not_after, p);
     md_json_sets(info->serial, json, MD_KEY_SERIAL);
     md_json_sets(info->sha256_fingerprint, json, MD_KEY_SHA256_FINGERPRINT);
+    if (info->ari_cert_id) {
+        md_json_sets(info->ari_cert_id, json, MD_KEY_ARI_CERT_ID);
+    }
     return json;
 }
 
@@ -51,6 +55,8 @@ static void info_of(md_reg_cert_info_t *info, const md_cert_t *cert, apr_pool_t 
     info->issuer = md_cert_get_issuer(cert, p);
     info->serial = md_cert_get_serial(cert, p);
     info->sha256_fingerprint = md_cert_get_sha256_fingerprint(cert, p);
+    info->ari_cert_id = md_cert_get_ari_cert_id(cert, p);
+    info->sha1 = md_cert_get_sha1_hex(cert, p);
     info->not_before = md_cert_get_not_before(cert);
     info->not_after = md_cert_get_not_after(cert);
 }
@@ -73,7 +79,7 @@ static const md_cert_t *load_leaf(md_store_t *store, md_store_group_t group, con
 /* 1. The "cert" object: one entry per key spec that has a certificate, and the validity of the
  * first of them at the top. The live ones come from the registry (no file is read when they did
  * not change), the others from the store. */
-static apr_status_t certs_json(md_json_t **pjson, md_reg_t *reg, md_store_t *store,
+static apr_status_t certs_json(md_json_t **pjson, md_json_t *ids, md_reg_t *reg, md_store_t *store,
                                md_store_group_t group, const md_t *md, apr_pool_t *p)
 {
     md_json_t *json = md_json_create(p);
@@ -96,6 +102,9 @@ static apr_status_t certs_json(md_json_t **pjson, md_reg_t *reg, md_store_t *sto
             info_of(&info, cert, p);
         }
         md_json_setj(info_json(&info, p), json, key_type_name(spec_of(md, i)));
+        if (ids && info.sha1) {
+            md_json_sets(info.sha1, ids, key_type_name(spec_of(md, i)));
+        }
         if (!found) {
             set_validity(json, info.not_before, info.not_after, p);
         }
@@ -111,7 +120,7 @@ static apr_status_t certs_json(md_json_t **pjson, md_reg_t *reg, md_store_t *sto
 apr_status_t md_status_certs_json(md_json_t **pjson, md_store_t *store, md_store_group_t group,
                                   const md_t *md, apr_pool_t *p)
 {
-    return certs_json(pjson, NULL, store, group, md, p);
+    return certs_json(pjson, NULL, NULL, store, group, md, p);
 }
 
 static md_json_t *live_of(apr_hash_t *live, const md_t *md, const char *key)
@@ -126,14 +135,16 @@ apr_hash_t *md_status_live_make(md_reg_t *reg, apr_pool_t *p)
     const apr_array_header_t *items = md_reg_items(reg);
     apr_hash_t *live = apr_hash_make(p);
     const md_reg_item_t *item;
-    md_json_t *entry, *j = NULL;
+    md_json_t *entry, *ids, *j = NULL;
     int i;
 
     for (i = 0; i < items->nelts; ++i) {
         item = APR_ARRAY_IDX(items, i, const md_reg_item_t *);
         entry = md_json_create(p);
-        if (APR_SUCCESS == certs_json(&j, reg, NULL, MD_SG_DOMAINS, item->md, p)) {
+        ids = md_json_create(p);
+        if (APR_SUCCESS == certs_json(&j, ids, reg, NULL, MD_SG_DOMAINS, item->md, p)) {
             md_json_setj(j, entry, MD_KEY_CERT);
+            md_json_setj(ids, entry, MD_KEY_ID);
         }
         if (APR_SUCCESS == md_job_load(&j, md_reg_store(reg), MD_SG_DOMAINS, item->md->name, p)) {
             md_json_setj(j, entry, MD_KEY_LAST_RENEWAL);
@@ -143,9 +154,101 @@ apr_hash_t *md_status_live_make(md_reg_t *reg, apr_pool_t *p)
     return live;
 }
 
+/* The stapling entry of 'ocsp' (md_ocsp_status_json()) with certificate id 'sha1', or NULL. */
+static md_json_t *ocsp_entry(md_json_t *ocsp, const char *sha1, apr_pool_t *p)
+{
+    apr_array_header_t *entries = apr_array_make(p, 4, sizeof(md_json_t *));
+    md_json_t *e;
+    const char *id;
+    int i;
+
+    if (!ocsp || !sha1) {
+        return NULL;
+    }
+    md_json_geta_(entries, ocsp, (const char *)NULL);
+    for (i = 0; i < entries->nelts; ++i) {
+        e = APR_ARRAY_IDX(entries, i, md_json_t *);
+        id = md_json_gets(e, MD_KEY_ID);
+        if (id && !strcmp(id, sha1)) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static void set_http_time(md_json_t *to, const char *rfc3339, apr_pool_t *p, const char *key,
+                          const char *key2)
+{
+    apr_time_t t = rfc3339 ? md_time_parse_any(rfc3339) : 0;
+
+    if (t) {
+        md_json_sets_(md_time_http(t, p), to, key, key2, (const char *)NULL);
+    }
+}
+
+static const char *ocsp_str(md_json_t *json, const char *key)
+{
+    const char *s = md_json_gets(json, MD_KEY_VALID, key);
+    return s ? s : "-";
+}
+
+/* A stapling entry in the shape the stock module puts it under cert.<key>.ocsp: "status",
+ * "valid" {"from", "until"} and "renewal", the fetch job (HTTP dates). */
+static md_json_t *ocsp_cert_json(md_json_t *e, const char *name, apr_pool_t *p)
+{
+    md_json_t *json = md_json_create(p), *job = md_json_create(p);
+    long errors = md_json_getl(e, MD_KEY_ERRORS);
+    const char *err = md_json_gets(e, MD_KEY_LAST_ERROR);
+
+    md_json_sets(md_json_gets(e, MD_KEY_STATUS), json, MD_KEY_STATUS);
+    set_http_time(json, md_json_gets(e, MD_KEY_VALID, MD_KEY_FROM), p, MD_KEY_VALID, MD_KEY_FROM);
+    set_http_time(json, md_json_gets(e, MD_KEY_VALID, MD_KEY_UNTIL), p, MD_KEY_VALID, MD_KEY_UNTIL);
+    md_json_sets(name, job, MD_KEY_NAME);
+    md_json_setb(errors == 0 && md_json_has_key(e, MD_KEY_VALID), job, MD_KEY_FINISHED);
+    md_json_setb(0, job, MD_KEY_NOTIFIED);
+    md_json_setb(0, job, MD_KEY_NOTIFIED_RENEWED);
+    set_http_time(job, md_json_gets(e, MD_KEY_LAST_RUN), p, MD_KEY_LAST_RUN, NULL);
+    set_http_time(job, md_json_gets(e, MD_KEY_NEXT_RUN), p, MD_KEY_NEXT_RUN, NULL);
+    md_json_setl(errors, job, MD_KEY_ERRORS);
+    md_json_setl(md_json_getl(e, MD_KEY_LAST, MD_KEY_STATUS), job, MD_KEY_LAST, MD_KEY_STATUS);
+    md_json_sets(err ? err
+                     : apr_psprintf(p, "certificate status is %s, valid %s - %s",
+                                    md_json_gets(json, MD_KEY_STATUS), ocsp_str(json, MD_KEY_FROM),
+                                    ocsp_str(json, MD_KEY_UNTIL)),
+                 job, MD_KEY_LAST, MD_KEY_DETAIL);
+    md_json_sets(apr_psprintf(p, "fetching the OCSP status of certificate %s",
+                              md_json_gets(e, MD_KEY_ID)),
+                 job, MD_KEY_LAST, MD_KEY_ACTIVITY);
+    md_job_describe_last(md_json_getj(job, MD_KEY_LAST), p);
+    md_json_setj(job, json, MD_KEY_RENEWAL);
+    return json;
+}
+
+/* The live "cert" object of an MD, with each stapled certificate's OCSP state added as the
+ * stock module shows it; a copy in 'p' (the live one is shared by all requests). */
+static md_json_t *certs_with_ocsp(apr_hash_t *live, const md_t *md, md_json_t *ocsp, apr_pool_t *p)
+{
+    md_json_t *certs = live_of(live, md, MD_KEY_CERT), *ids = live_of(live, md, MD_KEY_ID), *e;
+    const char *key;
+    int i;
+
+    if (!certs) {
+        return md_json_create(p);
+    }
+    certs = md_json_clone(certs, p);
+    for (i = 0; ids && i < md->pks->nelts; ++i) {
+        key = key_type_name(spec_of(md, i));
+        e = ocsp_entry(ocsp, md_json_gets(ids, key), p);
+        if (e && md_json_getj(certs, key)) {
+            md_json_setj(ocsp_cert_json(e, md->name, p), certs, key, MD_KEY_OCSP);
+        }
+    }
+    return certs;
+}
+
 /* 2. */
 md_json_t *md_status_md_json(md_reg_t *reg, apr_hash_t *live, const md_reg_item_t *item,
-                             int watched, apr_pool_t *p)
+                             int watched, md_json_t *ocsp, apr_pool_t *p)
 {
     md_store_t *store = md_reg_store(reg);
     const md_t *md = item->md;
@@ -154,9 +257,15 @@ md_json_t *md_status_md_json(md_reg_t *reg, apr_hash_t *live, const md_reg_item_
     if (md->state_descr) {
         md_json_sets(md->state_descr, json, MD_KEY_STATE_DESCR);
     }
+    /* features of newer stock versions this module lacks so far show their stock defaults */
+    if (!md_json_has_key(json, MD_KEY_PROFILE_MANDATORY)) {
+        md_json_setb(0, json, MD_KEY_PROFILE_MANDATORY);
+    }
+    if (!md_json_has_key(json, MD_KEY_ARI_RENEWALS)) {
+        md_json_setb(1, json, MD_KEY_ARI_RENEWALS);
+    }
     md_json_sets(md_state_name(md->state), json, MD_KEY_STATE_NAME);
-    certs = live_of(live, md, MD_KEY_CERT);
-    md_json_setj(certs ? certs : md_json_create(p), json, MD_KEY_CERT);
+    md_json_setj(certs_with_ocsp(live, md, ocsp, p), json, MD_KEY_CERT);
     if (item->renew_at) {
         md_json_sets(md_time_http(item->renew_at, p), json, MD_KEY_RENEW_AT);
     }
@@ -166,9 +275,12 @@ md_json_t *md_status_md_json(md_reg_t *reg, apr_hash_t *live, const md_reg_item_
         md_json_setb(1, json, MD_KEY_RENEW);
     }
     if (APR_SUCCESS == md_job_load(&job, store, MD_SG_STAGING, md->name, p)) {
-        if (APR_SUCCESS == md_status_certs_json(&certs, store, MD_SG_STAGING, md, p)) {
-            md_json_setj(certs, job, MD_KEY_CERT);
+        /* as stock: "cert" is there, empty while nothing is staged */
+        if (APR_SUCCESS != md_status_certs_json(&certs, store, MD_SG_STAGING, md, p)) {
+            certs = md_json_create(p);
         }
+        md_json_setj(certs, job, MD_KEY_CERT);
+        md_job_describe_last(md_json_getj(job, MD_KEY_LAST), p);
         md_json_setj(job, json, MD_KEY_RENEWAL);
     }
     job = live_of(live, md, MD_KEY_LAST_RENEWAL);
@@ -178,66 +290,64 @@ md_json_t *md_status_md_json(md_reg_t *reg, apr_hash_t *live, const md_reg_item_
     return json;
 }
 
-md_json_t *md_status_all_json(md_reg_t *reg, apr_hash_t *live, apr_pool_t *p)
+static int item_name_cmp(const void *a, const void *b)
 {
-    const apr_array_header_t *items = md_reg_items(reg);
-    md_json_t *json = md_json_create(p), *list = md_json_create_array(p);
+    return strcmp((*(const md_reg_item_t *const *)a)->md->name,
+                  (*(const md_reg_item_t *const *)b)->md->name);
+}
+
+apr_array_header_t *md_status_items_sorted(md_reg_t *reg, apr_pool_t *p)
+{
+    apr_array_header_t *items = apr_array_copy(p, md_reg_items(reg));
+
+    qsort(items->elts, (size_t)items->nelts, sizeof(md_reg_item_t *), item_name_cmp);
+    return items;
+}
+
+md_json_t *md_status_all_json(md_reg_t *reg, apr_hash_t *live, md_json_t *ocsp, apr_pool_t *p)
+{
+    const apr_array_header_t *items = md_status_items_sorted(reg, p);
+    md_json_t *json = md_json_create(p), *list = md_json_create_array(p), *mdj;
     const md_reg_item_t *item;
     int i;
 
     md_json_sets(MD_MODULE_VERSION, json, MD_KEY_VERSION);
     for (i = 0; i < items->nelts; ++i) {
         item = APR_ARRAY_IDX(items, i, const md_reg_item_t *);
-        md_json_array_append(list, md_status_md_json(reg, live, item, item->is_watched, p));
+        mdj = md_status_md_json(reg, live, item, item->is_watched, ocsp, p);
+        /* as the stock module: the job logs only in the view of one MD */
+        md_json_del(mdj, MD_KEY_RENEWAL, MD_KEY_LOG);
+        md_json_del(mdj, MD_KEY_LAST_RENEWAL, MD_KEY_LOG);
+        md_json_array_append(list, mdj);
     }
     md_json_setj(list, json, MD_KEY_MANAGED_DOMAINS);
     return json;
 }
 
-/* 3. */
-static md_json_t *cert_status_of(md_store_t *store, md_store_group_t group, const md_t *md,
-                                 apr_pool_t *p)
+/* 3. The public facts of each certificate as the stock module shows them: per key type
+ * "valid", "serial", "sha256-fingerprint" ({} without a certificate), "valid" of the first at
+ * the top; and ours: the first one's "valid-from", "valid-until", "serial",
+ * "sha256-fingerprint" at the top. 'certs' is a "cert" object (md_status_certs_json) or NULL. */
+static md_json_t *cert_status_of(md_json_t *certs, const md_t *md, apr_pool_t *p)
 {
-    md_json_t *json = NULL;
-    const md_cert_t *cert;
+    md_json_t *json = md_json_create(p), *c, *e, *first = NULL;
+    const char *key;
     int i;
 
-    if (APR_SUCCESS != md_status_certs_json(&json, store, group, md, p)) {
-        return NULL;
-    }
     for (i = 0; i < md->pks->nelts; ++i) {
-        cert = load_leaf(store, group, md, spec_of(md, i), p);
-        if (cert) {
-            md_json_sets(md_time_http(md_cert_get_not_before(cert), p), json, MD_KEY_VALID_FROM);
-            md_json_sets(md_time_http(md_cert_get_not_after(cert), p), json, MD_KEY_VALID_UNTIL);
-            md_json_sets(md_cert_get_serial(cert, p), json, MD_KEY_SERIAL);
-            md_json_sets(md_cert_get_sha256_fingerprint(cert, p), json, MD_KEY_SHA256_FINGERPRINT);
-            break;
+        key = key_type_name(spec_of(md, i));
+        c = certs ? md_json_getj(certs, key) : NULL;
+        e = md_json_create(p);
+        if (c) {
+            md_json_setj(md_json_getj(c, MD_KEY_VALID), e, MD_KEY_VALID);
+            md_json_sets(md_json_gets(c, MD_KEY_SERIAL), e, MD_KEY_SERIAL);
+            md_json_sets(md_json_gets(c, MD_KEY_SHA256_FINGERPRINT), e, MD_KEY_SHA256_FINGERPRINT);
+            first = first ? first : c;
         }
-    }
-    /* the issuer is public too, but stock's certificate-status does not show it: keep it so */
-    for (i = 0; i < md->pks->nelts; ++i) {
-        md_json_del(json, key_type_name(spec_of(md, i)), MD_KEY_ISSUER_NAME);
-    }
-    return json;
-}
-
-static md_json_t *cert_status_live(apr_hash_t *live, const md_t *md, apr_pool_t *p)
-{
-    md_json_t *certs = live_of(live, md, MD_KEY_CERT), *json, *first = NULL;
-    int i;
-
-    if (!certs) {
-        return NULL;
-    }
-    json = md_json_clone(certs, p);
-    for (i = 0; i < md->pks->nelts; ++i) {
-        md_json_del(json, key_type_name(spec_of(md, i)), MD_KEY_ISSUER_NAME);
-        if (!first) {
-            first = md_json_getj(json, key_type_name(spec_of(md, i)));
-        }
+        md_json_setj(e, json, key);
     }
     if (first) {
+        md_json_setj(md_json_getj(certs, MD_KEY_VALID), json, MD_KEY_VALID);
         md_json_sets(md_json_gets(first, MD_KEY_VALID, MD_KEY_FROM), json, MD_KEY_VALID_FROM);
         md_json_sets(md_json_gets(first, MD_KEY_VALID, MD_KEY_UNTIL), json, MD_KEY_VALID_UNTIL);
         md_json_sets(md_json_gets(first, MD_KEY_SERIAL), json, MD_KEY_SERIAL);
@@ -251,18 +361,18 @@ apr_status_t md_status_cert_status_json(md_json_t **pjson, md_reg_t *reg, apr_ha
                                         const md_t *md, apr_pool_t *p)
 {
     md_store_t *store = md_reg_store(reg);
-    md_json_t *json, *staged;
+    md_json_t *json, *job = NULL, *staged = NULL, *renewal;
 
-    *pjson = NULL;
-    json = cert_status_live(live, md, p);
-    if (!json) {
-        return APR_ENOENT;
-    }
-    if (APR_SUCCESS == md_reg_check_staged(reg, md, NULL, p)) {
-        staged = cert_status_of(store, MD_SG_STAGING, md, p);
-        if (staged) {
-            md_json_setj(staged, json, MD_KEY_RENEWAL);
+    json = cert_status_of(live_of(live, md, MD_KEY_CERT), md, p);
+    /* while a renewal runs, as stock: "renewal" with the staged certificates under "cert" ({}
+     * while none is staged), and ours: their public facts as above */
+    if (APR_SUCCESS == md_job_load(&job, store, MD_SG_STAGING, md->name, p)) {
+        if (APR_SUCCESS != md_status_certs_json(&staged, store, MD_SG_STAGING, md, p)) {
+            staged = NULL;
         }
+        renewal = staged ? cert_status_of(staged, md, p) : md_json_create(p);
+        md_json_setj(staged ? staged : md_json_create(p), renewal, MD_KEY_CERT);
+        md_json_setj(renewal, json, MD_KEY_RENEWAL);
     }
     *pjson = json;
     return APR_SUCCESS;

@@ -28,7 +28,8 @@ typedef void md_status_counters_fn(md_status_counters_t *pc, void *baton, const 
 
 /**
  * The certificates of 'md' in 'group' (domains or staging) as md-status shows them:
- * { "<key type>": { "issuer-name", "valid": {"from","until"}, "serial", "sha256-fingerprint" },
+ * { "<key type>": { "issuer-name", "valid": {"from","until"}, "serial", "sha256-fingerprint",
+ *   "ari-cert-id" (when the certificate has an authority key id) },
  *   "valid": { "from", "until" } (of the first key spec) }. APR_ENOENT when there is none.
  */
 apr_status_t md_status_certs_json(md_json_t **pjson, md_store_t *store, md_store_group_t group,
@@ -36,27 +37,37 @@ apr_status_t md_status_certs_json(md_json_t **pjson, md_store_t *store, md_store
 
 /**
  * What only the parent can read (domains/ is not readable by the server's User): the live
- * certificates ("cert", as md_status_certs_json) and the job that produced them ("last-renewal")
- * per MD name (md_json_t*). Made at start-up; the children inherit it. In 'p'.
+ * certificates ("cert", as md_status_certs_json, and "id": the SHA-1 of each, by key type) and
+ * the job that produced them ("last-renewal") per MD name (md_json_t*). Made at start-up; the
+ * children inherit it. In 'p'.
  */
 apr_hash_t *md_status_live_make(md_reg_t *reg, apr_pool_t *p);
 
 /**
  * The md-status JSON of one item: md.json's fields plus "cert", "renew-at", "watched",
  * "renew", "renewal" (the staged job.json with the staged "cert", when there is a job) and our
- * additions. 'watched': whether mod_md renews it.
+ * additions; fields of stock features this module lacks ("profile-mandatory",
+ * "ari-renewals") with the stock defaults. 'watched': whether mod_md renews it. 'ocsp': the
+ * stapling status (md_ocsp_status_json(), may be NULL); a stapled certificate's entry is shown
+ * under cert.<key>.ocsp as the stock module does.
  */
 md_json_t *md_status_md_json(md_reg_t *reg, apr_hash_t *live, const md_reg_item_t *item,
-                             int watched, apr_pool_t *p);
+                             int watched, md_json_t *ocsp, apr_pool_t *p);
 
-/** { "version", "managed-domains": [ ... ] } for all items. */
-md_json_t *md_status_all_json(md_reg_t *reg, apr_hash_t *live, apr_pool_t *p);
+/** The registry's items (md_reg_item_t*) sorted by MD name, as the stock module lists them;
+ * the array is in 'p'. */
+apr_array_header_t *md_status_items_sorted(md_reg_t *reg, apr_pool_t *p);
+
+/** { "version", "managed-domains": [ ... ] } for all items, by name, without the job logs
+ * (as the stock module). */
+md_json_t *md_status_all_json(md_reg_t *reg, apr_hash_t *live, md_json_t *ocsp, apr_pool_t *p);
 
 /**
- * /.httpd/certificate-status of an MD: the current certificate's "valid-from", "valid-until",
- * "serial", "sha256-fingerprint" (first key spec; also per key type and "valid" as stock 2.x
- * writes it), and "renewal" with the same for a staged certificate. APR_ENOENT without a
- * certificate.
+ * /.httpd/certificate-status of an MD, as the stock module shows it: per key type "valid",
+ * "serial", "sha256-fingerprint" ({} without a certificate), "valid" at the top, and while a
+ * renewal job exists "renewal" with the staged certificates under "cert". Ours in addition: the
+ * first certificate's "valid-from", "valid-until", "serial", "sha256-fingerprint" at the top
+ * (and the same in "renewal" for the staged one). Always APR_SUCCESS.
  */
 apr_status_t md_status_cert_status_json(md_json_t **pjson, md_reg_t *reg, apr_hash_t *live,
                                         const md_t *md, apr_pool_t *p);

@@ -55,6 +55,9 @@ static int group_is_shared(md_store_group_t group)
 
 static apr_fileperms_t dir_perms(md_store_group_t group)
 {
+    if (group == MD_SG_OCSP) {
+        return MD_FPROT_D_UALL_GREAD; /* as the stock module makes it */
+    }
     return group_is_shared(group) ? MD_FPROT_D_UALL_WREAD : MD_FPROT_D_UONLY;
 }
 

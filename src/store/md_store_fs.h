@@ -44,8 +44,9 @@ const char *md_store_fs_base(md_store_t *store);
 const unsigned char *md_store_fs_key(md_store_t *store);
 
 /**
- * Give the directories a child process writes (challenges, staging, ocsp) to 'uid'/'gid' and make
- * sure the others are not writable by them. Called by the parent when it runs as root.
+ * Give the directories a child process writes (challenges, staging, ocsp) to 'uid'/'gid' (-1
+ * leaves that id as it is) and make sure the others are not writable by them. Called by the
+ * parent when it runs as root.
  */
 apr_status_t md_store_fs_set_owner(md_store_t *store, long uid, long gid, apr_pool_t *p);
 

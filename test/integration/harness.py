@@ -905,19 +905,24 @@ def is_self_signed(cert):
     return cert.issuer == cert.subject
 
 
-def write_domain_set(domain_dir, name, valid_from_days, valid_until_days):
-    """Puts a self-signed EC certificate for 'name' and its key into a store's domains/<md>/,
-    as a live set the module then serves: valid from 'valid_from_days' to 'valid_until_days'
-    (relative to now, negative for the past). Returns the certificate."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+def write_domain_set(domain_dir, name, valid_from_days, valid_until_days, rsa_key=False):
+    """Puts a self-signed EC (or RSA 2048) certificate for 'name' (a name or a list of them) and
+    its key into a store's domains/<md>/, as a live set the module then serves: valid from
+    'valid_from_days' to 'valid_until_days' (relative to now, negative for the past). Returns
+    the certificate."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    names = [name] if isinstance(name, str) else list(name)
+    key = rsa.generate_private_key(65537, 2048) if rsa_key else ec.generate_private_key(
+        ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (x509.CertificateBuilder()
             .subject_name(subject).issuer_name(subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now + datetime.timedelta(days=valid_from_days))
             .not_valid_after(now + datetime.timedelta(days=valid_until_days))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]),
+                           critical=False)
             .sign(key, hashes.SHA256()))
     domain_dir.mkdir(parents=True)
     os.chmod(domain_dir.parent, 0o700)

@@ -28,6 +28,7 @@ def write_recorder(root, log, exit_code=0, veto_renewing=False):
 
 def status_config(h, extra=""):
     return f"""LoadModule status_module {STATUS_MOD}
+MDServerStatus on
 {h.md_config({MD: [ALIAS]})}
 <Location /md-status>
   SetHandler md-status
@@ -85,8 +86,9 @@ def test_700_md_status_all(server):
     assert int(rsa["serial"], 16) == cert.serial_number
     assert rsa["sha256-fingerprint"] == cert.fingerprint(hashes.SHA256()).hex()
     assert rsa["valid"]["until"] == cert.not_valid_after.strftime("%a, %d %b %Y %H:%M:%S GMT")
-    # the job that produced the certificate went live with it
-    log = m["last-renewal"]["log"]["entries"]
+    # the job that produced the certificate went live with it (its log in the view of one MD)
+    assert "log" not in m["last-renewal"]
+    log = get_json(server, f"/md-status/{MD}")["last-renewal"]["log"]["entries"]
     assert log[0]["type"].startswith("message-") or log[0]["type"] == "finished"
     whens = [e["when"] for e in log]
     assert all(re.match(r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT", w) for w in whens)
@@ -106,6 +108,8 @@ def test_700_md_status_during_staging(server):
 def test_700_md_status_one_and_unknown(server):
     j = get_json(server, f"/md-status/{MD}")
     assert j["name"] == MD
+    # as with the stock module, a domain name of the MD finds it too
+    assert get_json(server, f"/md-status/{ALIAS}")["name"] == MD
     status, _, _ = server.curl("localhost", "/md-status/unknown.example.org", https=False)
     assert status == 404
 
@@ -131,17 +135,25 @@ def test_700_server_status_auto(server):
     assert kv["ManagedCertificatesOK"] == "1"
     assert kv["ManagedCertificatesErrored"] == "0"
     assert f"ManagedDomain-{MD}" in kv
-    assert "ManagedStaplingsTotal" not in kv
+    # the stock module's keys (test_660 compares them with the stock module's own output)
+    fp = server.peer_chain(MD).fingerprint(hashes.SHA256()).hex()
+    assert kv["ManagedDomain[0]Domain"] == MD
+    assert kv["ManagedDomain[0]Names[1]"] == ALIAS
+    assert kv["ManagedDomain[0]Status"] == "good"
+    assert kv["ManagedDomain[0]CheckAtFingerprint"] == fp
+    assert int(kv["ManagedDomain[0]ActivityRenew"]) > 0
+    assert kv["ManagedStaplingsTotal"] == "0"
 
 
 def test_700_server_status_html(server):
     status, body, _ = server.curl("localhost", "/server-status", https=False)
     assert status == 200
-    assert "<h2>Managed Domains</h2>" in body
+    assert "<h3>Managed Certificates</h3>" in body
     fp = server.peer_chain(MD).fingerprint(hashes.SHA256()).hex()
     assert f'href="https://crt.sh?q={fp}"' in body
-    row = re.search(r"<tr><td>" + re.escape(MD) + r"</td>.*?</tr>", body, re.S).group(0)
-    assert ALIAS in row and ">ok<" in row
+    row = re.search(r'<tr class="even"><td>' + re.escape(MD) + r"</td>.*?</tr>", body,
+                    re.S).group(0)
+    assert ALIAS in row and "<td>good</td>" in row
     assert "Managed Staplings" not in body  # no MDStapling: no such table (test_800 has one)
 
 
@@ -206,6 +218,7 @@ def test_700_certificate_status_renewal(server):
     assert staged.serial_number != live.serial_number
     r = j["renewal"]
     assert int(r["serial"], 16) == staged.serial_number
+    assert r["cert"]["rsa"]["serial"] == r["serial"]  # where the stock module shows it
     assert r["sha256-fingerprint"] == staged.fingerprint(hashes.SHA256()).hex()
     assert r["valid-until"] == staged.not_valid_after.strftime("%a, %d %b %Y %H:%M:%S GMT")
     # md-status has it in the job, server-status says it waits for a restart

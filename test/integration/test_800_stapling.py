@@ -83,8 +83,8 @@ def test_800_server_status(env):
     wait_status(h, MD, "good")
     h.write_config(h.stapling_conf + h.md_config({MD: [], STATIC: []})
                    + f"LoadModule status_module {harness.APACHE_MODULES / 'mod_status.so'}\n"
-                   "<Location /server-status>\n  SetHandler server-status\n</Location>\n"
-                   "MDServerStatus on\n")
+                   "MDServerStatus on\n"
+                   "<Location /server-status>\n  SetHandler server-status\n</Location>\n")
     h.graceful()
     status, body, _ = h.curl("localhost", "/server-status?auto", https=False)
     assert status == 200
@@ -95,10 +95,20 @@ def test_800_server_status(env):
     line = kv[f"ManagedStapling-{MD}-{sha1_of(h, MD)}"]
     assert line.startswith("status=good valid-until=20") and "errors=0" in line
     assert f"responder={responder.url}" in line
+    # the stock module's keys, for the stapled certificate of the MD
+    index = [k for k, v in kv.items()
+             if re.fullmatch(r"ManagedStapling\[\d+\]CertificateID", k) and v == sha1_of(h, MD)]
+    assert len(index) == 1
+    prefix = index[0][:-len("CertificateID")]
+    assert kv[prefix + "Domain"] == MD
+    assert kv[prefix + "OCSPStatus"] == "good"
+    assert kv[prefix + "ResponderURL"] == responder.url
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", kv[prefix + "StaplingValidUntil"])
+    assert int(kv[prefix + "ActivityRefresh"]) >= 0
     status, body, _ = h.curl("localhost", "/server-status", https=False)
     assert status == 200
-    assert "<h2>Managed Staplings</h2>" in body
-    row = re.search(r"<tr><td>" + re.escape(MD) + r"</td><td>" + sha1_of(h, MD)
+    assert "<h3>Managed Staplings</h3>" in body
+    row = re.search(r'<tr class="\w+"><td>' + re.escape(MD) + r"</td><td>" + sha1_of(h, MD)
                     + r"</td>.*?</tr>", body).group(0)
     assert "<td>good</td>" in row and responder.url in row
 

@@ -398,11 +398,46 @@ START_TEST(test_self_signed)
 
     subject = md_cert_get_subject(cert, unit_pool);
     ck_assert_str_eq("CN=a.example.org,O=Apache Managed Domain Fallback", subject);
-    ck_assert_str_eq(subject, md_cert_get_issuer(cert, unit_pool));
+    /* the issuer as the stock module shows it in md-status: OpenSSL's one-line form */
+    ck_assert_str_eq("/O=Apache Managed Domain Fallback/CN=a.example.org",
+                     md_cert_get_issuer(cert, unit_pool));
+    /* no authority key identifier, no ARI id */
+    ck_assert_ptr_null(md_cert_get_ari_cert_id(cert, unit_pool));
     serial = md_cert_get_serial(cert, unit_pool);
     ck_assert_ptr_nonnull(serial);
     ck_assert(strlen(serial) >= 16);
     ck_assert_uint_eq(64, strlen(md_cert_get_sha256_fingerprint(cert, unit_pool)));
+}
+END_TEST
+
+/* RFC 9773 4.1, its example: keyIdentifier 69:88:5B:6B:87:46:40:41:E1:B3:7B:84:7B:A0:AE:2C:DE:01:
+ * C8:D4 and serial 0x87654321 (DER content 00 87 65 43 21, the leading zero kept) give
+ * "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE" */
+START_TEST(test_ari_cert_id_rfc9773)
+{
+    static const unsigned char kid[] = { 0x69, 0x88, 0x5B, 0x6B, 0x87, 0x46, 0x40,
+                                         0x41, 0xE1, 0xB3, 0x7B, 0x84, 0x7B, 0xA0,
+                                         0xAE, 0x2C, 0xDE, 0x01, 0xC8, 0xD4 };
+    X509 *x = X509_new();
+    AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
+    ASN1_INTEGER *serial = ASN1_INTEGER_new();
+    md_pkey_t *pkey = unit_key("P-256");
+    md_cert_t *cert;
+
+    ck_assert_ptr_nonnull(x);
+    ck_assert_ptr_nonnull(akid);
+    ck_assert_int_eq(1, ASN1_INTEGER_set_uint64(serial, 0x87654321u));
+    ck_assert_int_eq(1, X509_set_serialNumber(x, serial));
+    akid->keyid = ASN1_OCTET_STRING_new();
+    ck_assert_int_eq(1, ASN1_OCTET_STRING_set(akid->keyid, kid, (int)sizeof(kid)));
+    ck_assert_int_eq(1, X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0, 0));
+    ck_assert_int_eq(1, X509_set_pubkey(x, md_pkey_get_EVP_PKEY(pkey)));
+    ck_assert(X509_sign(x, md_pkey_get_EVP_PKEY(pkey), EVP_sha256()) > 0);
+    cert = md_cert_wrap(x, unit_pool);
+    ck_assert_str_eq("aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE",
+                     md_cert_get_ari_cert_id(cert, unit_pool));
+    AUTHORITY_KEYID_free(akid);
+    ASN1_INTEGER_free(serial);
 }
 END_TEST
 
@@ -582,6 +617,7 @@ Suite *suite_crypt(void)
     tcase_add_loop_test(tc, test_self_signed, 0, 3);
     tcase_add_test(tc, test_self_signed_many_ec);
     tcase_add_test(tc, test_tls_alpn_01_cert);
+    tcase_add_test(tc, test_ari_cert_id_rfc9773);
     tcase_add_loop_test(tc, test_covers_domain, 0,
                         (int)(sizeof(cover_cases) / sizeof(cover_cases[0])));
     tcase_add_test(tc, test_chain_pem);
