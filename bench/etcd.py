@@ -2,8 +2,9 @@
 """Fleet benchmark: N MDs on three Apache servers sharing a store in etcd (MDStoreEtcd, a three
 member cluster over TLS) next to one Apache with the file store, one local pebble each.
 
-For each case the clock starts with the first 'apache2 -k start' and stops when every server
-serves every MD's certificate (a TLS handshake per name and server after a graceful restart of
+For each case the clock starts with 'apache2 -k start' (the three servers of the fleet at once,
+with the fleet's key file given to each beforehand) and stops when every server serves every
+MD's certificate (a TLS handshake per name and server after a graceful restart of
 all of them). Printed with it: when the last MD was staged (its AH10059, by the log's time
 stamps), how many orders pebble got, and the start-up sync of the store (AH12319) of a restart.
 Numbers are printed, never asserted.
@@ -16,11 +17,13 @@ Environment
   MD_MODULE         the module (default build/mod_md.so)
 """
 
+import base64
+import json
 import os
 import re
-import shutil
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -72,6 +75,31 @@ def orders(ca, mark):
     return len([ln for ln in ca.requests_since(mark) if "POST /order-plz" in ln])
 
 
+def write_key_file(store_dir, key):
+    """The fleet's md_store.json, as the first server would make it (see docs/etcd.md)."""
+    store_dir.mkdir(parents=True, exist_ok=True)
+    path = store_dir / "md_store.json"
+    path.write_text(json.dumps({"store": {"version": 3},
+                                "key": base64.urlsafe_b64encode(key).rstrip(b"=").decode()}))
+    path.chmod(0o600)
+
+
+def start_all(servers):
+    errors = []
+
+    def start(h):
+        r = h.start(timeout=120)
+        if r.returncode != 0:
+            errors.append(r.stdout + r.stderr)
+    threads = [threading.Thread(target=start, args=(h,)) for h in servers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise RuntimeError("\n".join(errors))
+
+
 def run_fleet(scratch, n, keys, timeout, run):
     d = scratch / f"fleet-{run}"
     etcd = EtcdCluster(d / "etcd", n=3, tls=True).start()
@@ -84,19 +112,16 @@ def run_fleet(scratch, n, keys, timeout, run):
         for h in servers:
             h.write_config(etcd.directives("/bench") + "MDStoreLocks 2s\nMDRetryDelay 2s\n"
                            + body(h, names, KEYS[keys]))
+        key = os.urandom(48)
+        for h in servers:
+            write_key_file(h.store_dir, key)
         mark = ca.log_mark()
         t0 = time.time()
-        for i, h in enumerate(servers):
-            if i:
-                h.store_dir.mkdir(parents=True, exist_ok=True)
-                shutil.copy(servers[0].store_dir / "md_store.json", h.store_dir)
-            r = h.start()
-            if r.returncode != 0:
-                raise RuntimeError(r.stdout + r.stderr)
+        start_all(servers)
         staged = ready_at(servers, names, {}, timeout) - t0
         marks = {h: h.log_size() for h in servers}
         for h in servers:
-            h.graceful(timeout=120)
+            h.graceful(timeout=180)
         serve_all(servers, names)
         served = time.time() - t0
         return {"staged": staged, "served": served, "orders": orders(ca, mark),

@@ -21,5 +21,6 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-# The apache2 package starts a system Apache on port 80; our tests and the demo use their own
-# instances on free ports, so we leave the system service as the admin configured it.
+# The apache2 package starts a system Apache on port 80, etcd-server a system etcd on
+# 127.0.0.1:2379; our tests and the demo use their own instances on free ports, so we leave the
+# system services as the admin configured them.

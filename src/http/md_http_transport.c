@@ -14,7 +14,7 @@
 #include "md_log.h"
 #include "md_http_transport.h"
 
-#define IDLE_MAX 8
+#define IDLE_MAX 32 /* the job threads of a child (16) and its request threads at once */
 
 typedef struct {
     md_transport_t t; /* first member: a md_transport_t* is a http_transport_t* */

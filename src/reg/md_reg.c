@@ -852,6 +852,8 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
     take_over_stored(md, stored);
     /* 2. */
     item->is_activated = activate_staged(reg, item, now, ptemp);
+    /* a store in etcd writes the local copy of the new set without flushing it */
+    reg->has_unflushed |= item->is_activated;
     /* the account id came from the stored md.json or the activation, both read in ptemp: the
      * status pages show it for the life of the registry */
     if (md->ca_account) {

@@ -8,7 +8,7 @@
  *   3. if the MD's lock is ours (guard) and no staged value changed since 1: copy domains/<name>
  *      to archive/<name>.N+1, replace domains/<name> by the new set, delete staging/<name>
  *   4. after it: remove archived sets beyond MD_STORE_ARCHIVE_KEEP, bring the local copy of
- *      domains/<name> up to date
+ *      domains/<name> up to date (written without a flush of its own)
  * A crash at any point leaves the old set or the new one: there is nothing to recover.
  */
 #include <stdlib.h>
@@ -239,7 +239,8 @@ static void update_local(md_store_etcd_t *es, const char *name, const apr_array_
         md_store_remove(es->local, MD_SG_DOMAINS, name, APR_ARRAY_IDX(ctx.gone, i, const char *),
                         p);
     }
-    md_store_flush(es->local, p);
+    /* not flushed one by one: the copy is made again from etcd whenever it is read, and the
+     * registry flushes the store (md_store_flush()) once at the end of a start-up */
 }
 
 static void prune_archive(md_store_etcd_t *es, const char *name, apr_pool_t *p)

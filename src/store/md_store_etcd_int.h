@@ -18,7 +18,9 @@
 typedef struct md_etcd_keeper_t md_etcd_keeper_t;
 struct md_etcd_keeper_t {
     apr_thread_t *thread;
-    volatile int stop; /* tells it to end */
+    pthread_mutex_t mutex; /* guards 'stop'; 'wake' is signalled when it is set */
+    pthread_cond_t wake;
+    int stop; /* tells it to end */
 };
 
 /* The locks and the lease of one process (a forked child starts with none of its parent's). */

@@ -16,6 +16,7 @@
  * The state lives per process (md_etcd_lease_state_t): a forked child inherits none of it.
  */
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <apr_strings.h>
@@ -26,7 +27,6 @@
 
 #define POLL_MIN   apr_time_from_msec(100)
 #define POLL_MAX   apr_time_from_sec(1)
-#define KEEPER_NAP apr_time_from_msec(100)
 
 typedef struct {
     md_store_lock_t l; /* first member: a md_store_lock_t* is an etcd_lock_t* */
@@ -79,26 +79,55 @@ typedef struct {
     md_store_etcd_t *es;
 } keeper_ctx_t;
 
+/* Sleeps 'nap' or until told to stop; non-zero when told. */
+static int keeper_nap(md_etcd_keeper_t *k, apr_interval_time_t nap)
+{
+    apr_time_t until = apr_time_now() + nap;
+    struct timespec ts;
+    int stop;
+
+    ts.tv_sec = (time_t)apr_time_sec(until);
+    ts.tv_nsec = (long)apr_time_usec(until) * 1000;
+    pthread_mutex_lock(&k->mutex);
+    while (!k->stop && pthread_cond_timedwait(&k->wake, &k->mutex, &ts) == 0) {
+        /* woken without a stop: sleep on */
+    }
+    stop = k->stop;
+    pthread_mutex_unlock(&k->mutex);
+    return stop;
+}
+
+static void keeper_stop(md_etcd_keeper_t *k)
+{
+    apr_status_t trv;
+
+    pthread_mutex_lock(&k->mutex);
+    k->stop = 1;
+    pthread_cond_signal(&k->wake);
+    pthread_mutex_unlock(&k->mutex);
+    apr_thread_join(&trv, k->thread);
+    pthread_cond_destroy(&k->wake);
+    pthread_mutex_destroy(&k->mutex);
+}
+
 static void *APR_THREAD_FUNC keeper_main(apr_thread_t *thread, void *data)
 {
     keeper_ctx_t *ctx = data;
     md_store_etcd_t *es = ctx->es;
-    apr_interval_time_t ttl = 0, every = es->lock_ttl / 3, slept;
+    apr_interval_time_t ttl = 0;
     apr_pool_t *p = NULL;
     apr_int64_t lease;
     apr_status_t rv;
 
     apr_pool_create(&p, apr_thread_pool_get(thread));
-    for (;;) {
-        for (slept = 0; slept < every && !ctx->k.stop; slept += KEEPER_NAP) {
-            apr_sleep(KEEPER_NAP);
-        }
-        if (ctx->k.stop) {
-            break;
-        }
+    /* a third of the lease's time: two keepalives may get lost before it expires */
+    while (!keeper_nap(&ctx->k, es->lock_ttl / 3)) {
         pthread_mutex_lock(&es->mutex);
         lease = es->ls.lease;
         pthread_mutex_unlock(&es->mutex);
+        if (!lease) {
+            continue; /* it expired: the next lock gets a new one */
+        }
         rv = md_etcd_lease_keepalive(&ttl, es->etcd, lease, p);
         if (APR_SUCCESS == rv && ttl <= 0) {
             md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, p,
@@ -140,6 +169,8 @@ static apr_status_t lease_acquire(apr_int64_t *please, md_store_etcd_t *es, apr_
     if (APR_SUCCESS == rv && !ls->keeper) {
         ctx = apr_pcalloc(ls->pool, sizeof(*ctx));
         ctx->es = es;
+        pthread_mutex_init(&ctx->k.mutex, NULL);
+        pthread_cond_init(&ctx->k.wake, NULL);
         rv = apr_thread_create(&ctx->k.thread, NULL, keeper_main, ctx, ls->pool);
         if (APR_SUCCESS == rv) {
             ls->keeper = &ctx->k;
@@ -159,7 +190,6 @@ static void lease_release(md_store_etcd_t *es, apr_pool_t *p)
     md_etcd_lease_state_t *ls = &es->ls;
     md_etcd_keeper_t *keeper = NULL;
     apr_int64_t lease = 0;
-    apr_status_t trv;
 
     pthread_mutex_lock(&es->mutex);
     if (ls->pool && ls->pid == getpid() && ls->users > 0) {
@@ -170,13 +200,10 @@ static void lease_release(md_store_etcd_t *es, apr_pool_t *p)
         ls->keeper = NULL;
         lease = ls->lease;
         ls->lease = 0;
-        if (keeper) {
-            keeper->stop = 1;
-        }
     }
     pthread_mutex_unlock(&es->mutex);
     if (keeper) {
-        apr_thread_join(&trv, keeper->thread);
+        keeper_stop(keeper);
     }
     if (lease) {
         md_etcd_lease_revoke(es->etcd, lease, p);
