@@ -173,7 +173,7 @@ static const apr_getopt_option_t main_opts[] = {
 };
 
 static const a2md_cmd_t *main_tables[] = {
-    a2md_reg_cmds, a2md_store_cmds, a2md_acme_cmds, a2md_acct_cmds,
+    a2md_reg_cmds, a2md_store_cmds, a2md_acme_cmds,    a2md_acct_cmds,
     a2md_ops_cmds, a2md_check_cmds, a2md_migrate_cmds, NULL,
 };
 
@@ -209,8 +209,7 @@ static void print_usage(FILE *f)
                "options:\n");
     for (o = main_opts; o->name; ++o) {
         if (o->optch > 255) {
-            fprintf(f, "       --%-8s %-4s %s\n", o->name, o->has_arg ? "arg" : "",
-                    o->description);
+            fprintf(f, "       --%-8s %-4s %s\n", o->name, o->has_arg ? "arg" : "", o->description);
             continue;
         }
         fprintf(f, "  -%c | --%-8s %-4s %s\n", o->optch, o->name, o->has_arg ? "arg" : "",

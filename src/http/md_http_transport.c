@@ -123,6 +123,20 @@ static apr_status_t t_post_stream(int *pstatus, md_transport_t *t, const md_tran
     return rv;
 }
 
+/* With the pool of the transport, in the process that made the clients: they go too. */
+static apr_status_t transport_cleanup(void *data)
+{
+    http_transport_t *ht = data;
+
+    pthread_mutex_lock(&ht->mutex);
+    if (ht->pool && ht->pid == getpid()) {
+        apr_pool_destroy(ht->pool);
+    }
+    ht->pool = NULL;
+    pthread_mutex_unlock(&ht->mutex);
+    return APR_SUCCESS;
+}
+
 apr_status_t md_http_transport_make(md_transport_t **ptransport, const md_http_config_t *config,
                                     apr_pool_t *p)
 {
@@ -141,6 +155,8 @@ apr_status_t md_http_transport_make(md_transport_t **ptransport, const md_http_c
     ht->t.post = t_post;
     ht->t.post_stream = t_post_stream;
     ht->t.baton = ht;
+    /* a forked child leaves what belongs to its parent alone (ensure_process) */
+    apr_pool_cleanup_register(p, ht, transport_cleanup, apr_pool_cleanup_null);
     *ptransport = &ht->t;
     return APR_SUCCESS;
 }

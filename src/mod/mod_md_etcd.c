@@ -42,14 +42,20 @@ APLOG_USE_MODULE(md);
 /* ---- directives ------------------------------------------------------------------------------
  */
 
-static md_store_etcd_conf_t *etcd_conf(cmd_parms *cmd)
+/* A server-wide directive of the etcd store: NULL with *pconf, or why it cannot be here. */
+static const char *etcd_conf(md_store_etcd_conf_t **pconf, cmd_parms *cmd)
 {
     md_mod_conf_t *mc = mod_md_config_cmd_conf(cmd);
+    const char *err = mod_md_config_server_wide(cmd);
 
+    if (err) {
+        return err;
+    }
     if (!mc->etcd) {
         mc->etcd = apr_pcalloc(cmd->pool, sizeof(*mc->etcd));
     }
-    return mc->etcd;
+    *pconf = mc->etcd;
+    return NULL;
 }
 
 static const char *readable_file(const char **ppath, cmd_parms *cmd, const char *value)
@@ -66,14 +72,13 @@ static const char *readable_file(const char **ppath, cmd_parms *cmd, const char 
 const char *mod_md_etcd_set_store(cmd_parms *cmd, void *dc, const char *endpoints,
                                   const char *prefix)
 {
-    const char *err = mod_md_config_server_wide(cmd);
-    md_store_etcd_conf_t *conf;
+    md_store_etcd_conf_t *conf = NULL;
+    const char *err = etcd_conf(&conf, cmd);
 
     (void)dc;
     if (err) {
         return err;
     }
-    conf = etcd_conf(cmd);
     if (APR_SUCCESS
         != md_store_etcd_parse_endpoints(&conf->endpoints, endpoints, &err, cmd->pool)) {
         return apr_psprintf(cmd->pool, "MDStoreEtcd: %s", err);
@@ -90,23 +95,22 @@ const char *mod_md_etcd_set_store(cmd_parms *cmd, void *dc, const char *endpoint
 
 const char *mod_md_etcd_set_ca(cmd_parms *cmd, void *dc, const char *file)
 {
-    const char *err = mod_md_config_server_wide(cmd);
+    md_store_etcd_conf_t *conf = NULL;
+    const char *err = etcd_conf(&conf, cmd);
 
     (void)dc;
-    return err ? err : readable_file(&etcd_conf(cmd)->ca_file, cmd, file);
+    return err ? err : readable_file(&conf->ca_file, cmd, file);
 }
 
 const char *mod_md_etcd_set_client_cert(cmd_parms *cmd, void *dc, const char *cert, const char *key)
 {
-    const char *err = mod_md_config_server_wide(cmd);
-    md_store_etcd_conf_t *conf;
+    md_store_etcd_conf_t *conf = NULL;
+    const char *err = etcd_conf(&conf, cmd);
 
     (void)dc;
-    if (err) {
-        return err;
+    if (!err) {
+        err = readable_file(&conf->cert_file, cmd, cert);
     }
-    conf = etcd_conf(cmd);
-    err = readable_file(&conf->cert_file, cmd, cert);
     if (!err && key) {
         err = readable_file(&conf->key_file, cmd, key);
     }
@@ -115,21 +119,21 @@ const char *mod_md_etcd_set_client_cert(cmd_parms *cmd, void *dc, const char *ce
 
 const char *mod_md_etcd_set_auth(cmd_parms *cmd, void *dc, const char *user, const char *pwfile)
 {
-    const char *err = mod_md_config_server_wide(cmd);
-    md_store_etcd_conf_t *conf;
+    md_store_etcd_conf_t *conf = NULL;
+    const char *err = etcd_conf(&conf, cmd);
 
     (void)dc;
     if (err) {
         return err;
     }
-    conf = etcd_conf(cmd);
     conf->user = user;
     return readable_file(&conf->password_file, cmd, pwfile);
 }
 
 const char *mod_md_etcd_set_lock_ttl(cmd_parms *cmd, void *dc, const char *value)
 {
-    const char *err = mod_md_config_server_wide(cmd);
+    md_store_etcd_conf_t *conf = NULL;
+    const char *err = etcd_conf(&conf, cmd);
     apr_interval_time_t d = 0;
     int negative = 0;
 
@@ -144,7 +148,7 @@ const char *mod_md_etcd_set_lock_ttl(cmd_parms *cmd, void *dc, const char *value
     if (negative || d < apr_time_from_sec(2) || d > apr_time_from_sec(3600)) {
         return apr_psprintf(cmd->pool, "%s '%s': give 2 seconds to an hour", cmd->cmd->name, value);
     }
-    etcd_conf(cmd)->lock_ttl = d;
+    conf->lock_ttl = d;
     return NULL;
 }
 

@@ -714,6 +714,21 @@ static const char *make_origin(apr_pool_t *p)
     return apr_psprintf(p, "%s:%ld", host, (long)getpid());
 }
 
+/* With the store's pool, in the process that took locks: the process's lock state goes too (its
+ * locks are let go by their own pools' cleanups before). */
+static apr_status_t store_cleanup(void *data)
+{
+    md_store_etcd_t *es = data;
+
+    pthread_mutex_lock(&es->mutex);
+    if (es->ls.pool && es->ls.pid == getpid() && !es->ls.keeper) {
+        apr_pool_destroy(es->ls.pool);
+        es->ls.pool = NULL;
+    }
+    pthread_mutex_unlock(&es->mutex);
+    return APR_SUCCESS;
+}
+
 apr_status_t md_store_etcd_open(md_store_t **pstore, md_etcd_t *etcd, const char *prefix,
                                 apr_interval_time_t lock_ttl, md_store_t *local, int flags,
                                 apr_pool_t *p)
@@ -753,9 +768,10 @@ apr_status_t md_store_etcd_open(md_store_t **pstore, md_etcd_t *etcd, const char
     if (es->is_readonly) {
         md_store_make_readonly(&es->s);
     }
+    apr_pool_cleanup_register(p, es, store_cleanup, apr_pool_cleanup_null);
     rv = md_store_etcd_check_key(es, p);
-    if (APR_STATUS_IS_EAGAIN(rv) && !es->is_readonly) {
-        rv = APR_SUCCESS; /* checked before the first write */
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        rv = APR_SUCCESS; /* checked before the first write; until then the local copy serves */
     }
     if (APR_SUCCESS == rv) {
         *pstore = &es->s;

@@ -49,7 +49,8 @@
  * of locks (0 for MD_STORE_ETCD_LOCK_TTL_DEF). A store under a new prefix is created (with the
  * local key's fingerprint). APR_EINVAL (logged with the fix) when the prefix holds a store of
  * another key; APR_ENOENT when there is no store and MD_STORE_ETCD_READONLY is set. When etcd
- * is not available, the store opens all the same and checks the key before its first write.
+ * is not available, the store opens all the same (what is mirrored is read from the local copy)
+ * and checks the key before its first write.
  * The store lives in 'p'.
  */
 apr_status_t md_store_etcd_open(md_store_t **pstore, md_etcd_t *etcd, const char *prefix,

@@ -25,8 +25,8 @@
 #include "md_time.h"
 #include "md_store_etcd_int.h"
 
-#define POLL_MIN   apr_time_from_msec(100)
-#define POLL_MAX   apr_time_from_sec(1)
+#define POLL_MIN apr_time_from_msec(100)
+#define POLL_MAX apr_time_from_sec(1)
 
 typedef struct {
     md_store_lock_t l; /* first member: a md_store_lock_t* is an etcd_lock_t* */
