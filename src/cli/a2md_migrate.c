@@ -59,7 +59,8 @@ static apr_status_t cmd_migrate(a2md_t *a2md)
         return a2md_usage(a2md, "migrate to-etcd or migrate from-etcd");
     }
     to_etcd = strcmp(a2md->argv[0], "to-etcd") == 0;
-    if (to_etcd && APR_SUCCESS != (rv = etcd_is_empty(a2md))) {
+    rv = to_etcd ? etcd_is_empty(a2md) : APR_SUCCESS;
+    if (APR_SUCCESS != rv) {
         return rv;
     }
     /* 2. */

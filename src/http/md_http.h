@@ -17,11 +17,11 @@ typedef struct md_http_t md_http_t;
 
 typedef struct md_http_config_t md_http_config_t;
 struct md_http_config_t {
-    const char *user_agent;    /* e.g. "mod_md/2.x Apache/2.4" */
-    const char *ca_file;       /* PEM roots to trust for https, NULL for the system's */
-    const char *proxy_url;     /* MDHttpProxy, NULL for none */
-    const char *proxy_ca_file; /* PEM roots to trust for an https proxy, NULL for the system's
-                                * (MDHttpProxyCACertificateFile) */
+    const char *user_agent;      /* e.g. "mod_md/2.x Apache/2.4" */
+    const char *ca_file;         /* PEM roots to trust for https, NULL for the system's */
+    const char *proxy_url;       /* MDHttpProxy, NULL for none */
+    const char *proxy_ca_file;   /* PEM roots to trust for an https proxy, NULL for the system's
+                                  * (MDHttpProxyCACertificateFile) */
     apr_interval_time_t connect_timeout; /* 0 for the default (30s) */
     apr_interval_time_t timeout;         /* whole request, 0 for the default (60s) */
     const char *client_cert_pem; /* a client certificate for https (PEM text, not a file: a child
@@ -34,9 +34,9 @@ struct md_http_config_t {
 
 typedef struct md_http_response_t md_http_response_t;
 struct md_http_response_t {
-    int status;           /* HTTP status */
-    apr_table_t *headers; /* response headers, case-insensitive names */
-    const char *body;     /* NUL terminated, may contain NULs for binary bodies */
+    int status;                  /* HTTP status */
+    apr_table_t *headers;        /* response headers, case-insensitive names */
+    const char *body;            /* NUL terminated, may contain NULs for binary bodies */
     apr_size_t body_len;
 };
 

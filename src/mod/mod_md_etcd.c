@@ -296,7 +296,8 @@ static int watch_change(void *baton, md_store_group_t group, const char *name, a
     if (w->stop) {
         return 0;
     }
-    if (!name || !(item = md_reg_get(w->mc->reg, name))) {
+    item = name ? md_reg_get(w->mc->reg, name) : NULL;
+    if (!item) {
         return 1; /* a tick, or not an MD of this server */
     }
     /* MDActivation hot (issue #13) hooks in here: a set another server staged (or activated)

@@ -395,7 +395,7 @@ static apr_status_t call_endpoints(md_json_t **pjson, md_etcd_t *etcd, const cha
     int n = etcd->endpoints->nelts, start, i, idx, reauthed = 0;
     answer_t answer = ANSWER_NEXT;
     apr_status_t rv = APR_EAGAIN;
-    char buf[128];
+    char token[TOKEN_MAX], buf[128];
 
     pthread_mutex_lock(&etcd->mutex);
     start = etcd->cur;
@@ -403,11 +403,12 @@ static apr_status_t call_endpoints(md_json_t **pjson, md_etcd_t *etcd, const cha
     for (i = 0; i < n; ++i) {
         idx = (start + i) % n;
         if (etcd->user && !reauthed) {
-            get_token(buf, etcd);
-            if (!buf[0] && APR_SUCCESS != (rv = authenticate(etcd, idx, p))) {
-                if (APR_STATUS_IS_EAGAIN(rv)) {
-                    continue;
-                }
+            get_token(token, etcd);
+            rv = token[0] ? APR_SUCCESS : authenticate(etcd, idx, p);
+            if (APR_STATUS_IS_EAGAIN(rv)) {
+                continue;
+            }
+            if (APR_SUCCESS != rv) {
                 return rv;
             }
         }
@@ -686,7 +687,11 @@ apr_status_t md_etcd_txn_commit(int *psucceeded, apr_int64_t *prevision, md_etcd
         return APR_SUCCESS;
     }
     range_resp = md_json_getj(APR_ARRAY_IDX(resps, 0, md_json_t *), MD_KEY_ETCD_RESP_RANGE);
-    if (range_resp && APR_SUCCESS == (rv = parse_kvs(&kvs, range_resp, p)) && kvs->nelts) {
+    if (!range_resp) {
+        return APR_SUCCESS;
+    }
+    rv = parse_kvs(&kvs, range_resp, p);
+    if (APR_SUCCESS == rv && kvs->nelts) {
         *pelse = APR_ARRAY_IDX(kvs, 0, md_etcd_kv_t *);
     }
     return rv;

@@ -275,8 +275,12 @@ static apr_status_t wait_for_lock(apr_int64_t *prev, md_store_etcd_t *es, const 
     if (APR_SUCCESS != rv) {
         return rv;
     }
-    while (APR_STATUS_IS_EBUSY(rv = try_lock(prev, es, key, lease, ptemp))
-           && (now = apr_time_now()) < until) {
+    for (;;) {
+        rv = try_lock(prev, es, key, lease, ptemp);
+        now = apr_time_now();
+        if (!APR_STATUS_IS_EBUSY(rv) || now >= until) {
+            break;
+        }
         apr_sleep((until - now < nap) ? until - now : nap);
         nap = (2 * nap < POLL_MAX) ? 2 * nap : POLL_MAX;
         apr_pool_clear(ptemp);
