@@ -2,7 +2,8 @@
 one etcd member (plain http on a loopback port) whose user 'apache' may use the prefix /auth
 only. A server renews an MD there (locks and leases under auth) and serves it; a2md reads the
 store; a wrong password, no user, or a prefix outside the user's role are refused with a message
-that names MDStoreEtcdAuth.
+that names MDStoreEtcdAuth. A server with another key file than the store was made with does
+not start (AH13114); bad MDStoreEtcd* values stop 'apachectl -t'.
 """
 
 import os
@@ -79,3 +80,35 @@ def test_671_refused_with_the_fix(etcd_auth, scratch):
         assert r.returncode != 0 and "permission denied" in r.stderr, r.stderr
     finally:
         harness.remove_scratch(d)
+
+
+@pytest.mark.expect_log("AH13114", "AH13125", "AH12315")
+def test_671_other_key_refused(etcd_auth, httpd):
+    """A server whose md_store.json holds another key than the store in etcd was made with does
+    not start (it would write what the others cannot read), and says which file to copy."""
+    cluster, pw, _ = etcd_auth
+    d = harness.make_scratch("md-other-key-")
+    try:
+        r = a2md(d, cluster, "add", NAME, pwfile=pw, prefix="/auth/keytest")
+        assert r.returncode == 0, r.stderr
+    finally:
+        harness.remove_scratch(d)
+    httpd.write_config(cluster.directives("/auth/keytest") + f"MDStoreEtcdAuth apache {pw}\n"
+                       + httpd.md_config({NAME: []}))
+    r = httpd.start(wait=False)
+    assert r.returncode != 0 or not httpd.running()
+    line = httpd.wait_log(r"AH13114", timeout=10)[0]
+    assert "md_store.json" in line and "copy" in line
+
+
+@pytest.mark.parametrize("directives, phrase", [
+    ("MDStoreEtcd ftp://127.0.0.1:2379\n", "is not an etcd client URL"),
+    ("MDStoreEtcd 127.0.0.1:2379 mod_md\n", "must start with '/'"),
+    ("MDStoreEtcd 127.0.0.1:2379\nMDStoreEtcdLockTTL 1s\n", "give 2 seconds to an hour"),
+    ("MDStoreEtcd 127.0.0.1:2379\nMDStoreEtcdCACertificateFile /nonexistent/ca.pem\n",
+     "is not a readable file"),
+])
+def test_671_directives_refused(httpd, directives, phrase):
+    httpd.write_config(directives + httpd.md_config({NAME: []}))
+    r = httpd.apachectl("-t")
+    assert r.returncode != 0 and phrase in r.stderr, r.stderr
