@@ -785,8 +785,3 @@ const char *md_store_etcd_describe(md_store_t *store, apr_pool_t *p)
 
     return apr_psprintf(p, "etcd %s %s", md_etcd_endpoints(es->etcd), es->prefix);
 }
-
-md_store_t *md_store_etcd_local(md_store_t *store)
-{
-    return ((md_store_etcd_t *)store)->local;
-}

@@ -60,9 +60,6 @@ apr_status_t md_store_etcd_open(md_store_t **pstore, md_etcd_t *etcd, const char
 /** "etcd <endpoints> <prefix>", for messages. */
 const char *md_store_etcd_describe(md_store_t *store, apr_pool_t *p);
 
-/** The local file store the etcd store keeps its copy and key in. */
-md_store_t *md_store_etcd_local(md_store_t *store);
-
 /**
  * Gets a change of the shared store that another server made: a set of MD 'name' in 'group'
  * (MD_SG_STAGING: a renewal staged a complete certificate set; MD_SG_DOMAINS: a set went live).
