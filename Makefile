@@ -51,7 +51,7 @@ A2MD    := $(BUILD)/a2md
 UNIT    := $(BUILD)/unit-tests
 
 
-.PHONY: cli-e2e check-lognos all deps test unit integration demo install uninstall clean lint format asan headers bench bench-ocsp bench-etcd
+.PHONY: cli-e2e check-lognos all deps test unit integration demo install uninstall clean lint format asan headers bench bench-ocsp bench-hot bench-etcd
 
 all: $(DEPS_STAMP) $(MODULE) $(A2MD)
 
@@ -112,6 +112,9 @@ demo: all
 
 bench-ocsp: all
 	@bash bench/ocsp.sh
+
+bench-hot: all
+	@bash bench/hot.sh
 
 bench: all
 	@bash bench/startup.sh

@@ -7,11 +7,12 @@
  *      (activate staged sets, read certificates, make fallbacks)
  *   4. start the renewal watchdog (not in the dry run httpd makes at first start)
  * mod_ssl then asks for certificate files per vhost (ssl_add_cert_files, or the fallback with
- * its 503 answers). http-01 challenges are answered in post_read_request, before any access
- * control or redirect can get in the way. tls-alpn-01 (RFC 8737): on a TLS connection whose
- * client offers ALPN "acme-tls/1", we propose that protocol (the vhost's Protocols decides
- * whether it is selected), accept the switch and mark the connection; mod_ssl then asks
- * ssl_answer_challenge for the certificate, which we load from challenges/<name>/.
+ * its 503 answers; with MDActivation hot the fallback comes as a regular file and mod_md_hot
+ * answers the 503s, see mod_md_hot.h). http-01 challenges are answered in post_read_request,
+ * before any access control or redirect can get in the way. tls-alpn-01 (RFC 8737): on a TLS
+ * connection whose client offers ALPN "acme-tls/1", we propose that protocol (the vhost's
+ * Protocols decides whether it is selected), accept the switch and mark the connection; mod_ssl
+ * then asks ssl_answer_challenge for the certificate, which we load from challenges/<name>/.
  */
 #include <string.h>
 #include <unistd.h>
@@ -41,6 +42,7 @@
 #include "mod_md_drive.h"
 #include "mod_md_etcd.h"
 #include "mod_md_event.h"
+#include "mod_md_hot.h"
 #include "mod_md_metrics.h"
 #include "mod_md_status.h"
 #include "mod_md_ocsp.h"
@@ -464,6 +466,7 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
         return !OK;
     }
     attach_items(mc, s);
+    mod_md_hot_setup(mc, s, dry_run, p);
     mod_md_metrics_init(mc, s);
     if (!dry_run) {
         /* for the status pages of the children (they cannot read domains/); not needed in the
@@ -532,7 +535,8 @@ static int md_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *c
                      s->server_hostname);
         return DECLINED;
     }
-    if (APR_SUCCESS == md_reg_get_cred_files(cert_files, key_files, sc->mc->reg, sc->item, p)) {
+    if (APR_SUCCESS == md_reg_get_cred_files(cert_files, key_files, sc->mc->reg, sc->item, p)
+        || mod_md_hot_add_fallback(s, sc, cert_files, key_files, p)) {
         return OK;
     }
     return DECLINED;
@@ -851,4 +855,5 @@ static void md_hooks(apr_pool_t *pool)
     ap_hook_child_init(md_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     mod_md_status_register_hooks();
     mod_md_ocsp_register_hooks();
+    mod_md_hot_register_hooks();
 }

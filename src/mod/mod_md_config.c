@@ -989,6 +989,9 @@ const command_rec mod_md_cmds[] = {
                   "How long expired OCSP responses are kept in the store"),
     AP_INIT_TAKE1("MDStaplingRenewWindow", mod_md_config_set_stapling_window, NULL, RSRC_CONF,
                   "When to renew OCSP responses: '33%' or a duration before they expire"),
+    AP_INIT_TAKE1("MDActivation", mod_md_config_set_activation, NULL, RSRC_CONF,
+                  "How renewed certificates go live: 'graceful' (at the next graceful "
+                  "restart, the default) or 'hot' (at once, without a restart)"),
     AP_INIT_TAKE1(NULL, NULL, NULL, RSRC_CONF, NULL),
 };
 

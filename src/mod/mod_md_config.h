@@ -20,6 +20,10 @@ struct md_store_etcd_conf_t;
 
 #define MD_PORT_UNMAPPED (-2) /* MDPortMap x:- : not reachable from outside */
 
+/* MDActivation: how a renewed certificate goes live */
+#define MD_ACTIVATION_GRACEFUL 0 /* at the next (graceful) restart, as the stock module */
+#define MD_ACTIVATION_HOT      1 /* at once, in every child, without a restart */
+
 typedef struct md_mod_conf_t md_mod_conf_t;
 struct md_mod_conf_t {
     apr_array_header_t *mds;            /* md_t*, from MDomain / <MDomain> in configuration order */
@@ -63,6 +67,10 @@ struct md_mod_conf_t {
     int can_http; /* the http port (after MDPortMap) is listened on */
     int can_https;
     struct apr_hash_t *status_live; /* md_status_live_make(), for the status surfaces */
+
+    /* MDActivation (docs/activation.md, mod_md_hot.h) */
+    int activation;           /* MD_ACTIVATION_GRACEFUL (the default) or MD_ACTIVATION_HOT */
+    struct mod_md_hot_t *hot; /* the hot activation state, set at post_config (or NULL) */
 };
 
 /* Per server (vhost) configuration. */

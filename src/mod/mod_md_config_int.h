@@ -60,5 +60,7 @@ const char *mod_md_config_set_message_cmd(cmd_parms *cmd, void *dc, int argc, ch
 const char *mod_md_config_set_staple_others(cmd_parms *cmd, void *dc, const char *value);
 const char *mod_md_config_set_stapling_keep(cmd_parms *cmd, void *dc, const char *value);
 const char *mod_md_config_set_stapling_window(cmd_parms *cmd, void *dc, const char *value);
+/** MDActivation graceful|hot (docs/activation.md) */
+const char *mod_md_config_set_activation(cmd_parms *cmd, void *dc, const char *value);
 
 #endif /* mod_md_config_int_h */

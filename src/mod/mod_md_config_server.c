@@ -393,3 +393,29 @@ const char *mod_md_config_set_stapling_window(cmd_parms *cmd, void *dc, const ch
     return err ? err
                : mod_md_config_window(&mod_md_config_cmd_conf(cmd)->stapling_window, cmd, value);
 }
+
+/* ---- activation of renewed certificates (docs/activation.md) ------------------------------- */
+
+const char *mod_md_config_set_activation(cmd_parms *cmd, void *dc, const char *value)
+{
+    const char *err = mod_md_config_server_wide(cmd);
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    if (!apr_strnatcasecmp(value, "graceful")) {
+        mod_md_config_cmd_conf(cmd)->activation = MD_ACTIVATION_GRACEFUL;
+    }
+    else if (!apr_strnatcasecmp(value, "hot")) {
+        mod_md_config_cmd_conf(cmd)->activation = MD_ACTIVATION_HOT;
+    }
+    else {
+        return apr_psprintf(cmd->pool,
+                            "MDActivation: '%s' is not known; write 'graceful' (a renewed "
+                            "certificate is served after the next graceful restart, the default) "
+                            "or 'hot' (served without a restart)",
+                            value);
+    }
+    return NULL;
+}

@@ -6,6 +6,9 @@
  *   2. a job renews its MD in a pool of its own, then records the outcome under the mutex:
  *      staged (log AH10059, nothing more to do until a restart) or failed (count it, log it, and
  *      schedule the next attempt with a growing, jittered delay that honours Retry-After)
+ *   3. with MDActivation hot, a staged set is served at once (or when MDActivationDelay allows)
+ *      by mod_md_hot_publish(); the MD counts as staged until the parent activated it in the
+ *      store, then its renewals go on with the new certificate's dates
  * One slow MD or CA occupies one job thread; the others go on.
  */
 #include <stdlib.h>
@@ -32,13 +35,15 @@
 #include "md_version.h"
 #include "mod_md_drive.h"
 #include "mod_md_event.h"
+#include "mod_md_hot.h"
 #include "mod_md_metrics.h"
 
 APLOG_USE_MODULE(md);
 
-#define MD_WATCHDOG_NAME "_md_renew_"
-#define MD_TICK          apr_time_from_sec(1)
-#define MD_RETRY_MAX     apr_time_from_sec(MD_SECS_PER_HOUR)
+#define MD_WATCHDOG_NAME      "_md_renew_"
+#define MD_WATCHDOG_EACH_NAME "_md_each_"
+#define MD_TICK               apr_time_from_sec(1)
+#define MD_RETRY_MAX          apr_time_from_sec(MD_SECS_PER_HOUR)
 /* failed attempts in a row that are logged as warnings before they become errors */
 #define MD_ERRORS_BEFORE_ERROR 3
 /* how long a stopping child waits for its renewal jobs to end */
@@ -62,6 +67,9 @@ struct md_job_t {
     apr_time_t next_notify; /* when to call them again */
     apr_time_t next_expiry_check;
     apr_time_t request_seen; /* the last renewal request (a2md renew) taken, by its time */
+    int hot_waiting;         /* MDActivation hot: a staged set waits to be served (3.) */
+    apr_time_t hot_at;       /* ... not before this time (MDActivationDelay) */
+    int hot_at_restart;      /* ... renewed by another server: live at the next restart */
 };
 
 struct md_drive_t {
@@ -127,6 +135,13 @@ static const apr_array_header_t *select_challenges(const md_t *md, md_mod_conf_t
 static double jitter(void)
 {
     return (double)rand() / ((double)RAND_MAX + 1.0);
+}
+
+/* MDActivation hot serves the job's renewed certificates (on, working, and the MD serves the
+ * store's certificates, not MDCertificateFile). */
+static int is_hot(const md_job_t *job)
+{
+    return mod_md_hot_manages(job->drive->mc, job->item);
 }
 
 static void log_failure(md_job_t *job, md_result_t *result, apr_status_t rv, int errors,
@@ -205,10 +220,18 @@ static void job_done(md_job_t *job, md_result_t *result, apr_status_t rv, apr_po
     if (APR_SUCCESS == rv) {
         job->renewed_pending = 1;
         job->next_notify = 0;
+        job->hot_waiting = is_hot(job);
+        job->hot_at = 0;
     }
     apr_thread_mutex_unlock(drive->mutex);
 
-    if (APR_SUCCESS == rv) {
+    if (APR_SUCCESS == rv && is_hot(job)) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, drive->s,
+                     APLOGNO(13000) "%s: renewed certificate staged; it goes live without a "
+                                    "restart (MDActivation hot)",
+                     md->name);
+    }
+    else if (APR_SUCCESS == rv) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, drive->s,
                      APLOGNO(10059) "The Managed Domain %s has been setup and changes will be "
                                     "activated on next (graceful) server restart.",
@@ -312,10 +335,41 @@ static void renew(md_job_t *job, apr_pool_t *p)
     job_done(job, result, rv, p);
 }
 
+/* 3. Serve a staged set (on a job thread). An unusable one was removed: that renewal failed. */
+static void hot_publish(md_job_t *job, apr_pool_t *p)
+{
+    md_drive_t *drive = job->drive;
+    md_result_t *result = md_result_make(job->item->md->name, p);
+    apr_time_t at = 0;
+    apr_status_t rv;
+    int failed;
+
+    rv = mod_md_hot_publish(&at, drive->mc, job->item, result, apr_time_now(), p);
+    failed = (APR_SUCCESS != rv && !APR_STATUS_IS_EAGAIN(rv) && !APR_STATUS_IS_ENOENT(rv));
+    apr_thread_mutex_lock(drive->mutex);
+    job->hot_at_restart = APR_STATUS_IS_ENOENT(rv);
+    if (APR_STATUS_IS_EAGAIN(rv) && !job->hot_at) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, drive->s,
+                     APLOGNO(13003) "%s: the renewed certificate waits for MDActivationDelay: "
+                                    "it goes live at %s, without a restart",
+                     job->item->md->name, md_time_rfc3339(at, p));
+    }
+    job->hot_waiting = APR_STATUS_IS_EAGAIN(rv);
+    job->hot_at = at;
+    if (failed) {
+        job->item->is_staged = 0;
+    }
+    apr_thread_mutex_unlock(drive->mutex);
+    if (failed) {
+        job_done(job, result, APR_EINVAL, p);
+    }
+}
+
 /* What a job thread has to do now (read under the mutex). */
-#define DO_RENEW  0x1
-#define DO_NOTIFY 0x2
-#define DO_EXPIRY 0x4
+#define DO_RENEW   0x1
+#define DO_NOTIFY  0x2
+#define DO_EXPIRY  0x4
+#define DO_PUBLISH 0x8
 
 /* What is due for a job at 'now' (called under the mutex). A renewal is looked at when
  * MDInitialDelay/MDCheckInterval say so and happens when the certificate is due; after a failure
@@ -338,7 +392,21 @@ static int job_due(const md_job_t *job, apr_time_t now)
     if (now >= job->next_expiry_check) {
         what |= DO_EXPIRY;
     }
+    if (job->hot_waiting && now >= job->hot_at) {
+        what |= DO_PUBLISH;
+    }
     return what;
+}
+
+/* 3. With MDActivation hot, an MD is staged while its set waits to be served or for the parent to
+ * activate it in the store; after that its renewals go on (called under the mutex). */
+static void hot_reconcile(md_job_t *job)
+{
+    if (job->in_flight || !is_hot(job)) {
+        return;
+    }
+    job->item->is_staged =
+        job->hot_waiting || job->hot_at_restart || mod_md_hot_pending(job->drive->mc, job->item);
 }
 
 /* 2. runs on a job thread */
@@ -348,7 +416,7 @@ static void *APR_THREAD_FUNC job_run(apr_thread_t *thread, void *baton)
     md_drive_t *drive = job->drive;
     apr_pool_t *p = NULL;
     apr_time_t now = apr_time_now();
-    int what;
+    int what, publish;
 
     (void)thread;
     apr_thread_mutex_lock(drive->mutex);
@@ -372,6 +440,15 @@ static void *APR_THREAD_FUNC job_run(apr_thread_t *thread, void *baton)
     }
     if (what & DO_RENEW) {
         renew(job, p);
+    }
+    if (what & (DO_RENEW | DO_PUBLISH)) {
+        /* a renewal that just staged a set serves it right away, not a tick later */
+        apr_thread_mutex_lock(drive->mutex);
+        publish = job->hot_waiting && job->hot_at <= apr_time_now();
+        apr_thread_mutex_unlock(drive->mutex);
+        if (publish) {
+            hot_publish(job, p);
+        }
     }
     apr_pool_destroy(p);
     apr_thread_mutex_lock(drive->mutex);
@@ -401,7 +478,10 @@ static int take_request(void *baton, const char *name, apr_time_t requested)
     if (job && job->item->is_watched && job->request_seen != requested) {
         job->request_seen = requested;
         if (job->item->is_staged) {
-            what = "a renewed certificate is staged already, it goes live at the next restart";
+            what = (is_hot(job) && !job->hot_at_restart)
+                       ? "a renewed certificate is served already (MDActivation hot)"
+                       : "a renewed certificate is staged already, it goes live at the next "
+                         "restart";
         }
         else if (job->in_flight) {
             what = "a renewal is running already";
@@ -434,6 +514,7 @@ static void schedule(md_drive_t *drive, apr_time_t now)
         if (job->in_flight) {
             continue;
         }
+        hot_reconcile(job);
         if (!job->errors && job->item->is_watched && now >= job->next_check) {
             /* looked at now: whether due or not, the next look is an interval away */
             job->what = job_due(job, now);
@@ -580,6 +661,32 @@ int mod_md_drive_renew_now(const char *name, apr_time_t now)
     return done;
 }
 
+int mod_md_drive_renewed_elsewhere(const char *name)
+{
+    md_drive_t *drive = the_drive;
+    md_job_t *job;
+    int i, done = 0;
+
+    if (!drive || !drive->mutex) {
+        return 0;
+    }
+    apr_thread_mutex_lock(drive->mutex);
+    for (i = 0; i < drive->jobs->nelts; ++i) {
+        job = APR_ARRAY_IDX(drive->jobs, i, md_job_t *);
+        if (strcmp(job->item->md->name, name) != 0 || job->in_flight || !is_hot(job)) {
+            continue;
+        }
+        /* 3. served by the next tick; meanwhile no renewal of this server starts */
+        job->hot_waiting = 1;
+        job->hot_at = 0;
+        job->hot_at_restart = 0;
+        job->item->is_staged = 1;
+        done = 1;
+    }
+    apr_thread_mutex_unlock(drive->mutex);
+    return done;
+}
+
 void mod_md_http_config(md_http_config_t *hc, const md_mod_conf_t *mc, apr_pool_t *p)
 {
     hc->user_agent = apr_psprintf(p, "mod_md/%s %s", MD_MODULE_VERSION, ap_get_server_banner());
@@ -588,8 +695,9 @@ void mod_md_http_config(md_http_config_t *hc, const md_mod_conf_t *mc, apr_pool_
     hc->proxy_ca_file = mc->proxy_ca_file;
 }
 
-apr_status_t mod_md_watchdog_add(void *baton, ap_watchdog_callback_fn_t *cb,
-                                 apr_interval_time_t tick, apr_pool_t *p)
+static apr_status_t watchdog_add(const char *name, int singleton, void *baton,
+                                 ap_watchdog_callback_fn_t *cb, apr_interval_time_t tick,
+                                 apr_pool_t *p)
 {
     APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *get_instance;
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *register_cb;
@@ -601,11 +709,23 @@ apr_status_t mod_md_watchdog_add(void *baton, ap_watchdog_callback_fn_t *cb,
     if (!get_instance || !register_cb) {
         return APR_ENOTIMPL;
     }
-    rv = get_instance(&wd, MD_WATCHDOG_NAME, 0, 1, p);
+    rv = get_instance(&wd, name, 0, singleton, p);
     if (APR_SUCCESS == rv) {
         rv = register_cb(wd, tick, baton, cb);
     }
     return rv;
+}
+
+apr_status_t mod_md_watchdog_add(void *baton, ap_watchdog_callback_fn_t *cb,
+                                 apr_interval_time_t tick, apr_pool_t *p)
+{
+    return watchdog_add(MD_WATCHDOG_NAME, 1, baton, cb, tick, p);
+}
+
+apr_status_t mod_md_watchdog_add_each(void *baton, ap_watchdog_callback_fn_t *cb,
+                                      apr_interval_time_t tick, apr_pool_t *p)
+{
+    return watchdog_add(MD_WATCHDOG_EACH_NAME, 0, baton, cb, tick, p);
 }
 
 apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
@@ -640,6 +760,8 @@ apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
         job->item = item;
         job->challenges = select_challenges(item->md, mc, p);
         job->next_check = apr_time_now() + mc->initial_delay;
+        /* a set a restart left staged (MDActivationDelay) is served when the delay is over */
+        job->hot_waiting = is_hot(job) && item->is_staged;
         if (item->is_watched) {
             check_renewable(job, s);
             /* a restarted server continues the job where it was */

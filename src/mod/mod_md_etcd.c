@@ -3,7 +3,8 @@
  * The watch, on the child that runs the module's watchdog:
  *   1. STARTING: a thread of its own runs md_store_etcd_watch()
  *   2. each certificate set another server staged or activated for one of our MDs is reported
- *      (watch_change(): logged; the place where MDActivation hot serves it at once)
+ *      (watch_change()): with MDActivation hot the renewal scheduler serves it at once
+ *      (mod_md_drive_renewed_elsewhere()), else it is logged and goes live at the next restart
  *   3. STOPPING: the thread is told to end (it does within a second) and joined
  */
 #include <pthread.h>
@@ -300,10 +301,15 @@ static int watch_change(void *baton, md_store_group_t group, const char *name, a
     if (!item) {
         return 1; /* a tick, or not an MD of this server */
     }
-    /* MDActivation hot (issue #13) hooks in here: a set another server staged (or activated)
-     * is checked (md_reg_check_staged()) and announced to this server's processes, as the
-     * watchdog child does with a set it staged itself; until then a restart makes it live. */
-    if (group == MD_SG_STAGING) {
+    /* MDActivation hot: the renewal scheduler serves it at once, as a set it staged itself */
+    if (mod_md_drive_renewed_elsewhere(item->md->name)) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s,
+                     APLOGNO(13132) "%s: another server sharing the store %s a renewed "
+                                    "certificate; it is served here without a restart "
+                                    "(MDActivation hot)",
+                     item->md->name, group == MD_SG_STAGING ? "obtained" : "activated");
+    }
+    else if (group == MD_SG_STAGING) {
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, w->s,
                      APLOGNO(13127) "%s: another server sharing the store renewed the "
                                     "certificate; it goes live here at the next graceful restart",

@@ -56,8 +56,8 @@ apr_status_t mod_md_etcd_challenge(const char **panswer, md_mod_conf_t *mc, cons
 
 /**
  * With MDStoreEtcd: watch (on the module's watchdog child) for certificates that other servers
- * renew or activate, and log them: they go live here at the next graceful restart. This is the
- * hook for MDActivation hot (serving them at once): see watch_change() in mod_md_etcd.c.
+ * renew or activate: with MDActivation hot they are served here at once, else they are logged
+ * and go live at the next graceful restart.
  */
 apr_status_t mod_md_etcd_watch_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
 

@@ -78,6 +78,7 @@ struct md_ocsp_item_t {
     int in_flight;
     apr_time_t last_err_notify;
     char last_error[LAST_ERROR_LEN];
+    int is_retired; /* its certificate was replaced (md_ocsp_retire): not fetched or shown */
 };
 
 const char *md_ocsp_cert_stat_name(md_ocsp_cert_stat_t stat)
@@ -162,7 +163,12 @@ void md_ocsp_set_event_cb(md_ocsp_reg_t *reg, md_ocsp_event_cb *cb, void *baton)
 
 int md_ocsp_count(md_ocsp_reg_t *reg)
 {
-    return reg->items->nelts;
+    int n;
+
+    apr_thread_mutex_lock(reg->mutex);
+    n = reg->items->nelts;
+    apr_thread_mutex_unlock(reg->mutex);
+    return n;
 }
 
 /* ---- responses ------------------------------------------------------------------------------ */
@@ -382,8 +388,9 @@ static apr_status_t item_create(md_ocsp_item_t **pitem, md_ocsp_reg_t *reg, cons
     return APR_SUCCESS;
 }
 
-apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ext_id_len,
-                           const char *pem, const char *md_name, apr_pool_t *ptemp)
+/* Called with the mutex held: reg->p and the tables are shared with handshakes and fetches. */
+static apr_status_t prime_locked(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ext_id_len,
+                                 const char *pem, const char *md_name, apr_pool_t *ptemp)
 {
     apr_array_header_t *chain = NULL;
     md_ocsp_item_t *item = NULL;
@@ -423,9 +430,38 @@ apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ex
                       item->dir_name, id, item->responder,
                       item->der_len ? "response from the store" : "no response yet");
     }
-    apr_hash_set(reg->by_ext_id, apr_pmemdup(reg->p, ext_id, ext_id_len), (apr_ssize_t)ext_id_len,
-                 item);
+    item->is_retired = 0;
+    if (!apr_hash_get(reg->by_ext_id, ext_id, (apr_ssize_t)ext_id_len)) {
+        apr_hash_set(reg->by_ext_id, apr_pmemdup(reg->p, ext_id, ext_id_len),
+                     (apr_ssize_t)ext_id_len, item);
+    }
     return APR_SUCCESS;
+}
+
+apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ext_id_len,
+                           const char *pem, const char *md_name, apr_pool_t *ptemp)
+{
+    apr_status_t rv;
+
+    apr_thread_mutex_lock(reg->mutex);
+    rv = prime_locked(reg, ext_id, ext_id_len, pem, md_name, ptemp);
+    apr_thread_mutex_unlock(reg->mutex);
+    return rv;
+}
+
+void md_ocsp_retire(md_ocsp_reg_t *reg, const char *md_name)
+{
+    md_ocsp_item_t *item;
+    int i;
+
+    apr_thread_mutex_lock(reg->mutex);
+    for (i = 0; i < reg->items->nelts; ++i) {
+        item = APR_ARRAY_IDX(reg->items, i, md_ocsp_item_t *);
+        if (item->md_name && !strcmp(item->md_name, md_name)) {
+            item->is_retired = 1;
+        }
+    }
+    apr_thread_mutex_unlock(reg->mutex);
 }
 
 /* ---- handshakes ----------------------------------------------------------------------------- */
@@ -433,12 +469,15 @@ apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ex
 apr_status_t md_ocsp_get_resp(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ext_id_len,
                               md_ocsp_copy_cb *cb, void *baton, apr_time_t now, apr_pool_t *ptemp)
 {
-    md_ocsp_item_t *item = apr_hash_get(reg->by_ext_id, ext_id, (apr_ssize_t)ext_id_len);
+    md_ocsp_item_t *item;
 
+    /* a certificate renewed without a restart may be primed while handshakes run */
+    apr_thread_mutex_lock(reg->mutex);
+    item = apr_hash_get(reg->by_ext_id, ext_id, (apr_ssize_t)ext_id_len);
     if (!item) {
+        apr_thread_mutex_unlock(reg->mutex);
         return APR_ENOENT;
     }
-    apr_thread_mutex_lock(reg->mutex);
     /* another child may have stored a newer one: look, but not more than once a second */
     if ((!item->der_len || now >= item->next_run) && now - item->last_check >= REFRESH_INTERVAL) {
         item_refresh(item, now, ptemp);
@@ -463,7 +502,7 @@ apr_array_header_t *md_ocsp_take_due(md_ocsp_reg_t *reg, int max, apr_time_t now
     apr_thread_mutex_lock(reg->mutex);
     for (i = 0; i < reg->items->nelts && due->nelts < max; ++i) {
         md_ocsp_item_t *item = APR_ARRAY_IDX(reg->items, i, md_ocsp_item_t *);
-        if (!item->in_flight && now >= item->next_run) {
+        if (!item->in_flight && !item->is_retired && now >= item->next_run) {
             item->in_flight = 1;
             APR_ARRAY_PUSH(due, md_ocsp_item_t *) = item;
         }
@@ -638,7 +677,8 @@ apr_array_header_t *md_ocsp_revoked_mds(md_ocsp_reg_t *reg, apr_pool_t *p)
     apr_thread_mutex_lock(reg->mutex);
     for (i = 0; i < reg->items->nelts; ++i) {
         md_ocsp_item_t *item = APR_ARRAY_IDX(reg->items, i, md_ocsp_item_t *);
-        if (item->md_name && item->der_len && MD_OCSP_CERT_ST_REVOKED == item->stat) {
+        if (item->md_name && !item->is_retired && item->der_len
+            && MD_OCSP_CERT_ST_REVOKED == item->stat) {
             APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(p, item->md_name);
         }
     }
@@ -654,6 +694,9 @@ md_json_t *md_ocsp_status_json(md_ocsp_reg_t *reg, apr_time_t now, apr_pool_t *p
     apr_thread_mutex_lock(reg->mutex);
     for (i = 0; i < reg->items->nelts; ++i) {
         md_ocsp_item_t *item = APR_ARRAY_IDX(reg->items, i, md_ocsp_item_t *);
+        if (item->is_retired) {
+            continue;
+        }
         /* another child may have stored a newer one (e.g. revoked): status must show it */
         if (now - item->last_check >= REFRESH_INTERVAL) {
             item_refresh(item, now, p);

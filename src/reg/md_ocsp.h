@@ -5,7 +5,9 @@
  *
  * Threads: the registry is set up in the parent at start-up (md_ocsp_prime), inherited by the
  * children and then used by request threads (md_ocsp_get_resp) and by the background fetcher
- * (md_ocsp_take_due, md_ocsp_fetch) at the same time; a mutex guards the response data. Only
+ * (md_ocsp_take_due, md_ocsp_fetch) at the same time; a mutex guards the tables and the response
+ * data, so certificates renewed without a restart can be primed (and their predecessors
+ * retired) while handshakes run. Only
  * one child fetches; the others see its results through the store: md_ocsp_get_resp re-reads a
  * response file when it changed, at most once a second per certificate, and never talks to a
  * responder.
@@ -81,6 +83,14 @@ void md_ocsp_set_event_cb(md_ocsp_reg_t *reg, md_ocsp_event_cb *cb, void *baton)
  */
 apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ext_id_len,
                            const char *pem, const char *md_name, apr_pool_t *ptemp);
+
+/**
+ * The certificates of MD 'md_name' were replaced while the server runs (MDActivation hot): their
+ * items are no longer fetched, shown in the status or reported as revoked. Handshakes still
+ * get their responses (a connection may have started with the old certificate). Priming one of
+ * them again brings it back.
+ */
+void md_ocsp_retire(md_ocsp_reg_t *reg, const char *md_name);
 
 /**
  * The response for a primed certificate, for a handshake: calls 'cb' once, with the response

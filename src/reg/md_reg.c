@@ -15,6 +15,7 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
+#include "md_hot.h"
 #include "md_keys.h"
 #include "md_log.h"
 #include "md_util.h"
@@ -156,17 +157,8 @@ static apr_status_t check_staged_spec(md_reg_t *reg, const md_t *md, const md_pk
         return APR_EINVAL;
     }
     cert = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
-    if (!md_cert_matches_key(cert, pkey)) {
-        *perr =
-            apr_psprintf(p, "the %s certificate does not match its key", md_pkey_spec_name(spec));
-        return APR_EINVAL;
-    }
-    if (!md_cert_covers_all(cert, md->domains)) {
-        *perr = apr_psprintf(p, "the %s certificate does not cover all names of the MD (%s)",
-                             md_pkey_spec_name(spec), md_array_str_join(md->domains, ", ", p));
-        return APR_EINVAL;
-    }
-    return APR_SUCCESS;
+    /* the same checks as before a set is served without a restart (no expiry: it is new) */
+    return md_hot_check_pair(perr, cert, pkey, md, spec, 0, p);
 }
 
 apr_status_t md_reg_check_staged(md_reg_t *reg, const md_t *md, md_result_t *result, apr_pool_t *p)
@@ -232,7 +224,8 @@ static int activation_due(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, ap
                                 p)) {
         return 1;
     }
-    at = md_cert_get_not_before(APR_ARRAY_IDX(chain, 0, const md_cert_t *)) + reg->activation_delay;
+    at = md_hot_live_at(md_cert_get_not_before(APR_ARRAY_IDX(chain, 0, const md_cert_t *)),
+                        reg->activation_delay);
     if (at <= now) {
         return 1;
     }
@@ -880,6 +873,22 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
     return rv;
 }
 
+/* Regenerable writes (md.json, fallbacks) are made durable together, once. */
+static void flush_written(md_reg_t *reg, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if (!reg->has_unflushed) {
+        return;
+    }
+    reg->has_unflushed = 0;
+    rv = md_store_flush(reg->store, p);
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p,
+                      APLOGNO(12156) "store: flushing the written files to disk failed");
+    }
+}
+
 apr_status_t md_reg_sync(md_reg_t *reg, apr_array_header_t *mds, apr_time_t now, apr_pool_t *p,
                          apr_pool_t *ptemp)
 {
@@ -902,15 +911,28 @@ apr_status_t md_reg_sync(md_reg_t *reg, apr_array_header_t *mds, apr_time_t now,
         apr_pool_clear(pmd);
     }
     apr_pool_destroy(pmd);
-    if (reg->has_unflushed) {
-        reg->has_unflushed = 0;
-        rv2 = md_store_flush(reg->store, ptemp);
-        if (APR_SUCCESS != rv2) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv2, ptemp,
-                          APLOGNO(12156) "store: flushing the written files to disk failed");
-        }
-    }
+    flush_written(reg, ptemp);
     return rv;
+}
+
+apr_status_t md_reg_activate_running(md_reg_t *reg, md_reg_item_t *item, apr_time_t now,
+                                     apr_pool_t *p)
+{
+    md_json_t *stored_json = NULL;
+    md_t *stored;
+
+    /* as sync_one() does at a restart: 2., 3. and 4. */
+    if (!activate_staged(reg, item, now, p)) {
+        return APR_EINVAL;
+    }
+    item->is_activated = 1;
+    item->is_staged = 0;
+    item->has_cert = 0;
+    load_current(reg, item, now, p);
+    stored = load_stored_md(&stored_json, reg, item->md->name, p);
+    save_if_changed(reg, item->md, stored, stored_json, p);
+    flush_written(reg, p);
+    return APR_SUCCESS;
 }
 
 /* ---- stored MDs, read only (a2md) -------------------------------------------------------------

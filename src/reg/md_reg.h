@@ -76,6 +76,18 @@ apr_status_t md_reg_sync(md_reg_t *reg, apr_array_header_t *mds, apr_time_t now,
                          apr_pool_t *ptemp);
 
 /**
+ * Activate the staged set of one MD while the server runs (MDActivation hot), exactly as
+ * md_reg_sync() does at a restart: check it, move it into domains/ (the previous set into
+ * archive/), read the new certificates into the item (which is then no longer staged, and
+ * marked activated) and update md.json. Call in the parent (domains/ is only writable there),
+ * after md_reg_sync(). APR_EINVAL when nothing was activated: no staged set, one that waits
+ * for MDActivationDelay, an unusable one (logged and removed, as at a restart) or a store
+ * failure (logged).
+ */
+apr_status_t md_reg_activate_running(md_reg_t *reg, md_reg_item_t *item, apr_time_t now,
+                                     apr_pool_t *p);
+
+/**
  * Remove what MDs that are no longer configured left behind: staging/<name> of unknown MDs and
  * challenges/<dns> of names no MD has. Call after md_reg_sync(). Always APR_SUCCESS (failures
  * to remove are harmless leftovers).

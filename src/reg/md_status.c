@@ -76,6 +76,20 @@ static const md_cert_t *load_leaf(md_store_t *store, md_store_group_t group, con
     return APR_ARRAY_IDX(chain, 0, const md_cert_t *);
 }
 
+/* The entry of key spec 'i' in a "cert" object; the first one found also gives the validity at
+ * the top. */
+static void add_cert(md_json_t *json, md_json_t *ids, const md_t *md, int i,
+                     const md_reg_cert_info_t *info, int is_first, apr_pool_t *p)
+{
+    md_json_setj(info_json(info, p), json, key_type_name(spec_of(md, i)));
+    if (ids && info->sha1) {
+        md_json_sets(info->sha1, ids, key_type_name(spec_of(md, i)));
+    }
+    if (is_first) {
+        set_validity(json, info->not_before, info->not_after, p);
+    }
+}
+
 /* 1. The "cert" object: one entry per key spec that has a certificate, and the validity of the
  * first of them at the top. The live ones come from the registry (no file is read when they did
  * not change), the others from the store. */
@@ -101,13 +115,7 @@ static apr_status_t certs_json(md_json_t **pjson, md_json_t *ids, md_reg_t *reg,
             }
             info_of(&info, cert, p);
         }
-        md_json_setj(info_json(&info, p), json, key_type_name(spec_of(md, i)));
-        if (ids && info.sha1) {
-            md_json_sets(info.sha1, ids, key_type_name(spec_of(md, i)));
-        }
-        if (!found) {
-            set_validity(json, info.not_before, info.not_after, p);
-        }
+        add_cert(json, ids, md, i, &info, !found, p);
         found = 1;
     }
     if (!found) {
@@ -115,6 +123,32 @@ static apr_status_t certs_json(md_json_t **pjson, md_json_t *ids, md_reg_t *reg,
     }
     *pjson = json;
     return APR_SUCCESS;
+}
+
+md_json_t *md_status_live_entry(const md_t *md, const apr_array_header_t *leafs, md_json_t *job,
+                                apr_pool_t *p)
+{
+    md_json_t *entry = md_json_create(p), *json = md_json_create(p), *ids = md_json_create(p);
+    md_reg_cert_info_t info;
+    const md_cert_t *cert;
+    int i, found = 0;
+
+    for (i = 0; md->pks && i < md->pks->nelts && i < leafs->nelts; ++i) {
+        cert = APR_ARRAY_IDX(leafs, i, const md_cert_t *);
+        if (cert) {
+            info_of(&info, cert, p);
+            add_cert(json, ids, md, i, &info, !found, p);
+            found = 1;
+        }
+    }
+    if (found) {
+        md_json_setj(json, entry, MD_KEY_CERT);
+        md_json_setj(ids, entry, MD_KEY_ID);
+    }
+    if (job) {
+        md_json_setj(job, entry, MD_KEY_LAST_RENEWAL);
+    }
+    return entry;
 }
 
 apr_status_t md_status_certs_json(md_json_t **pjson, md_store_t *store, md_store_group_t group,

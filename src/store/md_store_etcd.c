@@ -36,9 +36,10 @@
 #define STORE_JSON         "store.json"
 #define FS_STORE_JSON      "md_store.json"
 
-int md_store_etcd_is_mirrored(md_store_group_t group)
+int md_store_etcd_has_copy(const md_store_etcd_t *es, md_store_group_t group)
 {
-    return group == MD_SG_NONE || group == MD_SG_DOMAINS || group == MD_SG_OCSP;
+    return (group == MD_SG_NONE || group == MD_SG_DOMAINS || group == MD_SG_OCSP)
+           && es->opener == getpid();
 }
 
 /* ---- keys ------------------------------------------------------------------------------------
@@ -242,12 +243,12 @@ static apr_status_t es_load(md_store_t *store, md_store_group_t group, const cha
     }
     /* 1. */
     rv = get_body(&data, &len, NULL, es, group, name, aspect, p);
-    if (APR_STATUS_IS_EAGAIN(rv) && md_store_etcd_is_mirrored(group)) {
+    if (APR_STATUS_IS_EAGAIN(rv) && md_store_etcd_has_copy(es, group)) {
         /* 3. */
         return md_store_load(es->local, group, name, aspect, vtype, pvalue, p);
     }
     /* 2. */
-    if (md_store_etcd_is_mirrored(group) && !es->is_readonly) {
+    if (md_store_etcd_has_copy(es, group) && !es->is_readonly) {
         if (APR_SUCCESS == rv) {
             mirror_write(es, group, name, aspect, data, len, p);
         }
@@ -344,7 +345,7 @@ static apr_status_t save_value(md_store_t *store, md_store_group_t group, const 
     }
     key = md_store_etcd_key(es, group, name, aspect, p);
     rv = write_guarded(es, group, name, key, stored, slen, 0, p);
-    if (md_store_etcd_is_mirrored(group) && (APR_SUCCESS == rv || APR_STATUS_IS_EAGAIN(rv))) {
+    if (md_store_etcd_has_copy(es, group) && (APR_SUCCESS == rv || APR_STATUS_IS_EAGAIN(rv))) {
         if (APR_SUCCESS == rv) {
             mirror_write(es, group, name, aspect, data, len, p);
         }
@@ -398,7 +399,7 @@ static apr_status_t es_remove(md_store_t *store, md_store_group_t group, const c
     }
     rv = write_guarded(es, group, name, md_store_etcd_key(es, group, name, aspect, p), NULL, 0, 0,
                        p);
-    if (md_store_etcd_is_mirrored(group) && (APR_SUCCESS == rv || APR_STATUS_IS_EAGAIN(rv))) {
+    if (md_store_etcd_has_copy(es, group) && (APR_SUCCESS == rv || APR_STATUS_IS_EAGAIN(rv))) {
         rv = md_store_remove(es->local, group, name, aspect, p);
     }
     return rv;
@@ -414,7 +415,7 @@ static apr_status_t es_purge(md_store_t *store, md_store_group_t group, const ch
         return APR_EINVAL;
     }
     rv = write_guarded(es, group, name, md_store_etcd_dir(es, group, name, p), NULL, 0, 1, p);
-    if (md_store_etcd_is_mirrored(group) && (APR_SUCCESS == rv || APR_STATUS_IS_EAGAIN(rv))) {
+    if (md_store_etcd_has_copy(es, group) && (APR_SUCCESS == rv || APR_STATUS_IS_EAGAIN(rv))) {
         rv = md_store_purge(es->local, group, name, p);
     }
     return rv;
@@ -476,7 +477,7 @@ static apr_status_t es_iter_names(md_store_name_cb *cb, void *baton, md_store_t 
         return APR_SUCCESS; /* no names there (tmp/ is the file store's scratch space) */
     }
     rv = iter_segments(cb, baton, es, md_store_etcd_dir(es, group, NULL, p), p);
-    if (APR_STATUS_IS_EAGAIN(rv) && md_store_etcd_is_mirrored(group)) {
+    if (APR_STATUS_IS_EAGAIN(rv) && md_store_etcd_has_copy(es, group)) {
         rv = md_store_iter_names(cb, baton, es->local, group, p);
     }
     return rv;
@@ -492,7 +493,7 @@ static apr_status_t es_iter_aspects(md_store_name_cb *cb, void *baton, md_store_
         return rv;
     }
     rv = iter_segments(cb, baton, es, md_store_etcd_dir(es, group, name, p), p);
-    if (APR_STATUS_IS_EAGAIN(rv) && md_store_etcd_is_mirrored(group)) {
+    if (APR_STATUS_IS_EAGAIN(rv) && md_store_etcd_has_copy(es, group)) {
         rv = md_store_iter_aspects(cb, baton, es->local, group, name, p);
     }
     return rv;
@@ -510,7 +511,7 @@ static apr_status_t es_get_modified(apr_time_t *pmtime, md_store_t *store, md_st
         return rv;
     }
     rv = get_body(&data, &len, pmtime, es, group, name, aspect, p);
-    if (APR_STATUS_IS_EAGAIN(rv) && md_store_etcd_is_mirrored(group)) {
+    if (APR_STATUS_IS_EAGAIN(rv) && md_store_etcd_has_copy(es, group)) {
         rv = md_store_get_modified(pmtime, es->local, group, name, aspect, p);
     }
     return rv;
@@ -532,7 +533,7 @@ static apr_status_t es_get_version(const char **pversion, md_store_t *store, md_
     if (APR_SUCCESS == rv) {
         *pversion = apr_psprintf(p, "e%" APR_INT64_T_FMT, kv->mod_rev);
     }
-    else if (APR_STATUS_IS_EAGAIN(rv) && md_store_etcd_is_mirrored(group)) {
+    else if (APR_STATUS_IS_EAGAIN(rv) && md_store_etcd_has_copy(es, group)) {
         rv = md_store_get_version(&local, es->local, group, name, aspect, p);
         *pversion = local ? apr_pstrcat(p, "l", local, NULL) : NULL;
     }
@@ -553,7 +554,7 @@ static apr_status_t es_get_fname(const char **pfname, md_store_t *store, md_stor
     if (APR_SUCCESS != rv) {
         return rv;
     }
-    if (!md_store_etcd_is_mirrored(group)) {
+    if (!md_store_etcd_has_copy(es, group)) {
         return APR_ENOTIMPL;
     }
     rv = md_store_get_fname(pfname, es->local, group, name, aspect, p);
@@ -608,7 +609,7 @@ static apr_status_t es_set_aside(const char **pnewname, md_store_t *store, md_st
                       APLOGNO(13113) "store: set etcd %s aside as %s, it will be regenerated "
                                      "where possible",
                       key, to);
-        if (md_store_etcd_is_mirrored(group)) {
+        if (md_store_etcd_has_copy(es, group)) {
             mirror_remove(es, group, name, aspect, p);
         }
         if (pnewname) {
@@ -746,6 +747,7 @@ apr_status_t md_store_etcd_open(md_store_t **pstore, md_etcd_t *etcd, const char
     es->local = local;
     es->key = md_store_fs_key(local);
     es->origin = make_origin(p);
+    es->opener = getpid();
     es->lock_ttl = lock_ttl > 0 ? lock_ttl : MD_STORE_ETCD_LOCK_TTL_DEF;
     es->is_readonly = (flags & MD_STORE_ETCD_READONLY) != 0;
     pthread_mutex_init(&es->mutex, NULL);

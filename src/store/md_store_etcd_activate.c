@@ -304,7 +304,9 @@ apr_status_t md_store_etcd_activate(md_store_t *store, const char *name, apr_poo
     }
     /* 4. */
     prune_archive(es, name, p);
-    update_local(es, name, set, p);
+    if (md_store_etcd_has_copy(es, MD_SG_DOMAINS)) {
+        update_local(es, name, set, p);
+    }
     return APR_SUCCESS;
 }
 

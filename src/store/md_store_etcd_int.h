@@ -42,6 +42,7 @@ struct md_store_etcd_t {
     const unsigned char *key; /* MD_STORE_KEY_LEN bytes, the local file store's */
     const char *prefix;       /* without a trailing '/' */
     const char *origin;       /* "<host>:<pid>" of the opening process, in every value's header */
+    pid_t opener;             /* the opening process: the one that keeps the local copy */
     apr_interval_time_t lock_ttl;
     int is_readonly;
     pthread_mutex_t mutex; /* guards the fields below */
@@ -49,8 +50,10 @@ struct md_store_etcd_t {
     md_etcd_lease_state_t ls;
 };
 
-/* The mirrored groups: kept in the local copy as well, and served from it while etcd is away. */
-int md_store_etcd_is_mirrored(md_store_group_t group);
+/* Whether this process keeps 'group' in the local copy as well (and reads it from there while
+ * etcd is away): the mirrored groups, in the process that opened the store (the server's parent,
+ * or a2md). The server's children use etcd only: they may not read or write the local copy. */
+int md_store_etcd_has_copy(const md_store_etcd_t *es, md_store_group_t group);
 
 /* Keys: P/<group>/<name>/<aspect>, P/top/<aspect>, P/<group>/<name>/ (with the '/'), P/<group>/ */
 const char *md_store_etcd_key(md_store_etcd_t *es, md_store_group_t group, const char *name,

@@ -800,14 +800,24 @@ MDPortMap http:{self.http_port} https:{self.https_port}
         """Wall-clock times (seconds since the epoch, from the error log's own time stamps) at
         which AH10059 was logged for each MD in 'names' that has it."""
         times = {}
-        for ln in self.log_text(since).splitlines():
-            m = re.match(r"\[\w+ (\w+ +\d+ [\d:.]+) (\d+)\].*AH10059: The Managed Domain (\S+) ",
-                         ln)
-            if m and m.group(3) in names and m.group(3) not in times:
-                when = datetime.datetime.strptime(f"{m.group(1)} {m.group(2)}",
-                                                  "%b %d %H:%M:%S.%f %Y")
-                times[m.group(3)] = when.timestamp()
+        for when, m in self.log_events(r"AH10059: The Managed Domain (\S+) ", since):
+            if m.group(1) in names and m.group(1) not in times:
+                times[m.group(1)] = when
         return times
+
+    def log_events(self, pattern, since=0):
+        """(time, match) for each error log line after offset 'since' that 'pattern' (regex)
+        matches; time is the line's own time stamp in seconds since the epoch."""
+        rx = re.compile(pattern)
+        events = []
+        for ln in self.log_text(since).splitlines():
+            m = rx.search(ln)
+            t = re.match(r"\[\w+ (\w+ +\d+ [\d:.]+) (\d+)\]", ln)
+            if m and t:
+                when = datetime.datetime.strptime(f"{t.group(1)} {t.group(2)}",
+                                                  "%b %d %H:%M:%S.%f %Y")
+                events.append((when.timestamp(), m))
+        return events
 
     def log_problems(self, expected=(), since=None, modules=("md",)):
         """Lines at [error]/[warn] (or worse) from 'modules' after 'since' (default: since the
@@ -939,6 +949,13 @@ def write_domain_set(domain_dir, name, valid_from_days, valid_until_days, rsa_ke
 def staple_handshake(port, name):
     """One full TLS handshake to 127.0.0.1:port with SNI 'name' asking for an OCSP staple
     (pyOpenSSL; Python's ssl module cannot). Returns (seconds, DER staple or None)."""
+    dt, staple, _ = staple_and_cert(port, name)
+    return dt, staple
+
+
+def staple_and_cert(port, name):
+    """staple_handshake() that also returns the served certificate: (seconds, DER staple or
+    None, x509 certificate)."""
     import struct
     from OpenSSL import SSL
     got = []
@@ -960,5 +977,84 @@ def staple_handshake(port, name):
         conn.set_connect_state()
         conn.do_handshake()
         dt = time.perf_counter() - t0
+        cert = conn.get_peer_certificate().to_cryptography()
         conn.shutdown()
-    return dt, (got[0] if got and got[0] else None)
+    return dt, (got[0] if got and got[0] else None), cert
+
+
+def https_get(port, name, ctx, timeout=10):
+    """GET / over a new TLS connection to 127.0.0.1:port with SNI and Host 'name', verified with
+    the ssl.SSLContext 'ctx'. Returns (HTTP status, serial number of the served certificate)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        with ctx.wrap_socket(s, server_hostname=name) as t:
+            der = t.getpeercert(binary_form=True)
+            t.sendall(f"GET / HTTP/1.1\r\nHost: {name}\r\nConnection: close\r\n\r\n".encode())
+            data = b""
+            while len(data) < 65536:
+                chunk = t.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+    status = int(data.split(b" ", 2)[1]) if data.startswith(b"HTTP/") else 0
+    return status, x509.load_der_x509_certificate(der).serial_number
+
+
+class Prober:
+    """Clients that keep making new TLS connections (full handshakes, verified against 'cafile'
+    and the host name) with a GET / to the MD names 'names', from 'threads' threads, until
+    stop(). Records what was served: 'seen' holds (time, name, serial) of every request answered
+    200, 'failures' (time, name, what) of every other outcome (a TLS error, another status)."""
+
+    def __init__(self, port, names, cafile, threads=1):
+        import threading
+        self.port = port
+        self.names = list(names)
+        self.cafile = str(cafile)
+        self.seen = []
+        self.failures = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, args=(i,), daemon=True)
+                         for i in range(threads)]
+
+    def _run(self, offset):
+        ctx = ssl.create_default_context(cafile=self.cafile)
+        i = offset
+        while not self._stop.is_set():
+            name = self.names[i % len(self.names)]
+            i += 1
+            try:
+                status, serial = https_get(self.port, name, ctx)
+                what = None if status == 200 else f"status {status}"
+            except (OSError, ssl.SSLError, ValueError, IndexError) as e:
+                serial, what = None, f"{type(e).__name__}: {e}"
+            with self._lock:
+                if what is None:
+                    self.seen.append((time.time(), name, serial))
+                else:
+                    self.failures.append((time.time(), name, what))
+
+    def start(self):
+        for t in self._threads:
+            t.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=30)
+
+    @property
+    def requests(self):
+        with self._lock:
+            return len(self.seen) + len(self.failures)
+
+    def first_seen(self, name, serial, after=0.0):
+        """When 'serial' was first served for 'name' (after 'after'), or None."""
+        with self._lock:
+            times = [t for t, n, s in self.seen if n == name and s == serial and t >= after]
+        return min(times) if times else None
+
+    def serials(self, name):
+        with self._lock:
+            return {s for _, n, s in self.seen if n == name}

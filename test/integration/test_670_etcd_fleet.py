@@ -13,7 +13,9 @@ validated through C, which reads the challenge answers from etcd. In order:
   3. one etcd member down: no effect.
   4. the quorum lost: the servers restart and serve from their local copies, a renewal waits
      (retried) and completes once the quorum is back.
-  5. a2md migrate: file store -> etcd -> file store, byte for byte; no plain private key in
+  5. MDActivation hot: a certificate one server renews is served by all three without a
+     restart, and made live in etcd once.
+  6. a2md migrate: file store -> etcd -> file store, byte for byte; no plain private key in
      etcd.
 """
 
@@ -81,16 +83,17 @@ class Fleet:
     def marks(self):
         return {h: h.log_size() for h in self.servers}
 
-    def wait_ready(self, names, since=None, timeout=120.0, servers=None):
-        """Waits until each MD in 'names' got AH10059 on one of 'servers' (default A and B)."""
+    def wait_ready(self, names, since=None, timeout=120.0, servers=None, hot=False):
+        """Waits until each MD in 'names' got AH10059 (with 'hot' AH13000) on one of 'servers'
+        (default A and B)."""
         servers = servers or (self.a, self.b)
         deadline = time.monotonic() + timeout
         pending = set(names)
         while pending and time.monotonic() < deadline:
             text = "".join(h.log_text((since or {}).get(h, 0)) for h in servers)
-            pending = {n for n in pending
-                       if not re.search(r"AH10059: The Managed Domain " + re.escape(n) + " ",
-                                        text)}
+            rx = (r"AH13000: {}: renewed certificate staged" if hot
+                  else r"AH10059: The Managed Domain {} ")
+            pending = {n for n in pending if not re.search(rx.format(re.escape(n)), text)}
             time.sleep(0.3)
         assert not pending, (f"not renewed: {sorted(pending)}\n"
                              + "\n".join(h.log_tail(30) for h in servers))
@@ -296,6 +299,45 @@ def test_670_quorum_lost_serve_wait_resume(fleet):
     for h in fleet.servers:
         h.graceful()
     assert len(set(fleet.served_serials(name).values())) == 1
+    fleet.names.append(name)
+
+
+def test_670_hot_activation_across_the_fleet(fleet):
+    """MDActivation hot on every server: a certificate A or B renews is served by all three
+    without a restart (the others learn of it through their watch of etcd, AH13132), and one
+    parent makes it the live set in etcd while the others see that it is (AH13131)."""
+    name = "hot.fleet.test"
+    for h in fleet.servers:
+        h.expected = getattr(h, "expected", ()) + ("AH13407",)
+    marks = fleet.marks()
+    # C first: it runs (and watches) before A or B can renew, so it learns of the certificate
+    # through etcd, not at its restart
+    for h in (fleet.c, fleet.a, fleet.b):
+        fleet.config(h, fleet.names + [name], extra="MDActivation hot\n")
+        h.graceful()
+    fleet.wait_ready([name], since=marks, hot=True)
+    deadline = time.monotonic() + 30
+    while True:
+        served = {h.root.name: h.peer_chain(name) for h in fleet.servers}
+        if not any(harness.is_self_signed(c) for c in served.values()):
+            break
+        assert time.monotonic() < deadline, {k: c.issuer for k, c in served.items()}
+        time.sleep(0.5)
+    assert len({c.serial_number for c in served.values()}) == 1
+    assert re.search(r"AH13132: " + re.escape(name), fleet.c.log_text(marks[fleet.c]))
+    # the parents: one activates it in etcd, the others find it live there
+    deadline = time.monotonic() + 60
+    while True:
+        logs = fleet.logs(marks)
+        done = [h for h in fleet.servers
+                if re.search(r"AH1300[6]: " + re.escape(name), logs[h])
+                or re.search(r"AH13131: " + re.escape(name), logs[h])]
+        if len(done) == 3:
+            break
+        assert time.monotonic() < deadline, "\n".join(h.log_tail(20) for h in fleet.servers)
+        time.sleep(0.5)
+    assert fleet.stored_serial(name) == next(iter(served.values())).serial_number
+    assert sum(bool(re.search(r"AH13006: " + re.escape(name), t)) for t in logs.values()) == 1
     fleet.names.append(name)
 
 

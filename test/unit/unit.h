@@ -53,5 +53,6 @@ Suite *suite_job(void);
 Suite *suite_parsers(void);
 Suite *suite_names(void);
 Suite *suite_admin(void);
+Suite *suite_hot(void);
 
 #endif /* unit_h */
