@@ -51,7 +51,7 @@ A2MD    := $(BUILD)/a2md
 UNIT    := $(BUILD)/unit-tests
 
 
-.PHONY: cli-e2e check-lognos all deps test unit integration demo install uninstall clean lint format asan headers bench bench-ocsp bench-hot
+.PHONY: cli-e2e check-lognos all deps test unit integration demo install uninstall clean lint format asan headers bench bench-ocsp bench-hot bench-etcd
 
 all: $(DEPS_STAMP) $(MODULE) $(A2MD)
 
@@ -118,6 +118,9 @@ bench-hot: all
 
 bench: all
 	@bash bench/startup.sh
+
+bench-etcd: all
+	@bash bench/etcd.sh
 
 # Headers compile on their own (STYLE.md, Layers).
 headers: | $(DEPS_STAMP)

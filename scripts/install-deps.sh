@@ -4,7 +4,8 @@
 set -euo pipefail
 
 PKGS=(apache2 apache2-dev libssl-dev libcurl4-openssl-dev libjansson-dev check pkg-config
-      pebble python3-pytest python3-cryptography python3-openssl curl openssl make gcc)
+      pebble python3-pytest python3-cryptography python3-openssl curl openssl make gcc
+      etcd-server etcd-client)
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -20,5 +21,6 @@ SUDO=""
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-# The apache2 package starts a system Apache on port 80; our tests and the demo use their own
-# instances on free ports, so we leave the system service as the admin configured it.
+# The apache2 package starts a system Apache on port 80, etcd-server a system etcd on
+# 127.0.0.1:2379; our tests and the demo use their own instances on free ports, so we leave the
+# system services as the admin configured them.

@@ -23,7 +23,16 @@
 #include "md_util.h"
 #include "md_version.h"
 #include "md_store_fs.h"
+#include "md_store_etcd.h"
 #include "a2md.h"
+
+/* options without a letter */
+#define OPT_ETCD_PREFIX 300
+#define OPT_ETCD_CA     301
+#define OPT_ETCD_CERT   302
+#define OPT_ETCD_KEY    303
+#define OPT_ETCD_USER   304
+#define OPT_ETCD_PWFILE 305
 
 /* ---- logging --------------------------------------------------------------------------------- */
 
@@ -146,6 +155,13 @@ static const apr_getopt_option_t main_opts[] = {
     { "acme", 'a', 1, "the directory URL of the ACME CA" },
     { "cafile", 'C', 1, "PEM file with the root certificates to trust for the CA" },
     { "dir", 'd', 1, "the store directory (MDStoreDir, e.g. /etc/apache2/md)" },
+    { "etcd", 'e', 1, "the store on etcd: its endpoints (MDStoreEtcd), -d holds key and copy" },
+    { "etcd-prefix", OPT_ETCD_PREFIX, 1, "the key prefix of the etcd store (/mod_md)" },
+    { "etcd-ca", OPT_ETCD_CA, 1, "PEM roots to trust for https etcd endpoints" },
+    { "etcd-cert", OPT_ETCD_CERT, 1, "client certificate (PEM) for etcd" },
+    { "etcd-key", OPT_ETCD_KEY, 1, "its key, when not in the certificate file" },
+    { "etcd-user", OPT_ETCD_USER, 1, "etcd user (etcd's user/password auth)" },
+    { "etcd-password-file", OPT_ETCD_PWFILE, 1, "file with that user's password" },
     { "help", 'h', 0, "print this help" },
     { "json", 'j', 0, "print the result as JSON" },
     { "proxy", 'p', 1, "HTTP proxy URL for talking to the CA" },
@@ -157,8 +173,8 @@ static const apr_getopt_option_t main_opts[] = {
 };
 
 static const a2md_cmd_t *main_tables[] = {
-    a2md_reg_cmds, a2md_store_cmds, a2md_acme_cmds, a2md_acct_cmds,
-    a2md_ops_cmds, a2md_check_cmds, NULL,
+    a2md_reg_cmds, a2md_store_cmds, a2md_acme_cmds,    a2md_acct_cmds,
+    a2md_ops_cmds, a2md_check_cmds, a2md_migrate_cmds, NULL,
 };
 
 static const a2md_cmd_t *find_cmd(const a2md_cmd_t *table, const char *name)
@@ -192,6 +208,10 @@ static void print_usage(FILE *f)
                "    look at and change the managed domains of a mod_md store\n"
                "options:\n");
     for (o = main_opts; o->name; ++o) {
+        if (o->optch > 255) {
+            fprintf(f, "       --%-8s %-4s %s\n", o->name, o->has_arg ? "arg" : "", o->description);
+            continue;
+        }
         fprintf(f, "  -%c | --%-8s %-4s %s\n", o->optch, o->name, o->has_arg ? "arg" : "",
                 o->description);
     }
@@ -259,6 +279,27 @@ static apr_status_t main_opt(a2md_t *a2md, int opt, const char *arg, int *phelp,
         case 'd':
             a2md->store_dir = arg;
             break;
+        case 'e':
+            a2md->etcd = arg;
+            break;
+        case OPT_ETCD_PREFIX:
+            a2md->etcd_conf.prefix = arg;
+            break;
+        case OPT_ETCD_CA:
+            a2md->etcd_conf.ca_file = arg;
+            break;
+        case OPT_ETCD_CERT:
+            a2md->etcd_conf.cert_file = arg;
+            break;
+        case OPT_ETCD_KEY:
+            a2md->etcd_conf.key_file = arg;
+            break;
+        case OPT_ETCD_USER:
+            a2md->etcd_conf.user = arg;
+            break;
+        case OPT_ETCD_PWFILE:
+            a2md->etcd_conf.password_file = arg;
+            break;
         case 'h':
             *phelp = 1;
             break;
@@ -322,6 +363,33 @@ static apr_status_t may_create(a2md_t *a2md)
     return APR_SUCCESS;
 }
 
+/* --etcd: the etcd store over the file store in -d (its key and local copy). */
+static apr_status_t open_etcd(a2md_t *a2md, int needs)
+{
+    const char *err = NULL;
+    apr_status_t rv;
+
+    rv = md_store_etcd_parse_endpoints(&a2md->etcd_conf.endpoints, a2md->etcd, &err, a2md->p);
+    if (APR_SUCCESS != rv) {
+        return a2md_fail(a2md, rv, "--etcd %s: %s", a2md->etcd, err);
+    }
+    a2md->etcd_conf.user_agent = "a2md/" MD_MODULE_VERSION;
+    rv = md_http_global_init();
+    if (APR_SUCCESS == rv) {
+        rv = md_store_open_etcd(&a2md->store, a2md->local, &a2md->etcd_conf,
+                                (needs & A2MD_STORE_READ) ? MD_STORE_ETCD_READONLY : 0, a2md->p);
+    }
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return a2md_fail(a2md, rv, "no store in etcd %s under %s", a2md->etcd,
+                         a2md->etcd_conf.prefix ? a2md->etcd_conf.prefix
+                                                : MD_STORE_ETCD_PREFIX_DEF);
+    }
+    if (APR_SUCCESS != rv) {
+        return a2md_fail(a2md, rv, "cannot open the store in etcd %s", a2md->etcd);
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t open_store(a2md_t *a2md, int needs)
 {
     const char *fpath;
@@ -354,7 +422,8 @@ static apr_status_t open_store(a2md_t *a2md, int needs)
     if (APR_SUCCESS != rv) {
         return a2md_fail(a2md, rv, "cannot open the store at %s", a2md->store_dir);
     }
-    return APR_SUCCESS;
+    a2md->local = a2md->store;
+    return a2md->etcd ? open_etcd(a2md, needs) : APR_SUCCESS;
 }
 
 /* 3. What a command (run as root) wrote into challenges/, staging/ or ocsp/ must stay writable
@@ -371,7 +440,7 @@ void a2md_give_back(a2md_t *a2md)
     if (APR_SUCCESS != apr_stat(&finfo, staging, APR_FINFO_OWNER, a2md->p) || finfo.user == 0) {
         return;
     }
-    md_store_fs_set_owner(a2md->store, (long)finfo.user, (long)finfo.group, a2md->p);
+    md_store_fs_set_owner(a2md->local, (long)finfo.user, (long)finfo.group, a2md->p);
 }
 
 /* 2. 'cmd' is the word at argv[0] */

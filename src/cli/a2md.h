@@ -18,6 +18,7 @@
 #include "md_result.h"
 #include "md_store.h"
 #include "md_reg.h"
+#include "md_store_open.h"
 
 /* What a command needs opened before it runs */
 #define A2MD_STORE_READ   0x01 /* an existing store, read only: nothing is created or changed */
@@ -35,8 +36,11 @@ struct a2md_t {
     const char *tos;       /* -t: the terms of service agreed to ("accepted" or their URL) */
     md_log_level_t level;  /* -q / -v */
     md_json_t *output;     /* -j: the "output" array; NULL for text output */
-    md_store_t *store;
-    int is_writable; /* the store was opened to change it */
+    const char *etcd;      /* --etcd: the endpoints of the etcd store, NULL for none */
+    md_store_etcd_conf_t etcd_conf; /* --etcd-*: how to reach it */
+    md_store_t *store;              /* the file store in -d, or with --etcd the etcd store */
+    md_store_t *local;              /* the file store in -d */
+    int is_writable;                /* the store was opened to change it */
     md_http_config_t http_config;
     apr_interval_time_t poll_timeout; /* drive --timeout: how long to poll the CA, 0: default */
     const struct a2md_cmd_t *cmd;     /* the command running (the sub-command, once found) */
@@ -57,12 +61,13 @@ struct a2md_cmd_t {
 };
 
 /* The command tables of the files (a2md.c dispatches). */
-extern const a2md_cmd_t a2md_reg_cmds[];   /* add, update, list, drive */
-extern const a2md_cmd_t a2md_store_cmds[]; /* store add|remove|list|update */
-extern const a2md_cmd_t a2md_acme_cmds[];  /* acme newreg|delreg|agree|authz|validate */
-extern const a2md_cmd_t a2md_acct_cmds[];  /* account list|show|rollover */
-extern const a2md_cmd_t a2md_ops_cmds[];   /* status, renew, revoke */
-extern const a2md_cmd_t a2md_check_cmds[]; /* check */
+extern const a2md_cmd_t a2md_reg_cmds[];     /* add, update, list, drive */
+extern const a2md_cmd_t a2md_store_cmds[];   /* store add|remove|list|update */
+extern const a2md_cmd_t a2md_acme_cmds[];    /* acme newreg|delreg|agree|authz|validate */
+extern const a2md_cmd_t a2md_acct_cmds[];    /* account list|show|rollover */
+extern const a2md_cmd_t a2md_ops_cmds[];     /* status, renew, revoke */
+extern const a2md_cmd_t a2md_check_cmds[];   /* check */
+extern const a2md_cmd_t a2md_migrate_cmds[]; /* migrate */
 
 /** Print why the command fails ("a2md: ...") to stderr; returns 'rv'. */
 apr_status_t a2md_fail(a2md_t *a2md, apr_status_t rv, const char *fmt, ...)

@@ -45,6 +45,9 @@ typedef struct {
     apr_size_t cap;
     apr_size_t max_len;
     int too_large;
+    md_http_stream_cb *stream_cb; /* a streamed request: the body goes here, not into buf */
+    void *stream_baton;
+    int is_stopped; /* stream_cb asked to end the transfer */
 } md_http_req_ctx_t;
 
 static CURLSH *share;
@@ -125,6 +128,9 @@ apr_status_t md_http_create(md_http_t **phttp, apr_pool_t *p, const md_http_conf
             config->proxy_ca_file ? apr_pstrdup(p, config->proxy_ca_file) : NULL;
         http->config.connect_timeout = config->connect_timeout;
         http->config.timeout = config->timeout;
+        http->config.client_cert_pem = config->client_cert_pem;
+        http->config.client_key_pem = config->client_key_pem;
+        http->config.is_unshared = config->is_unshared;
     }
     if (http->config.connect_timeout <= 0) {
         http->config.connect_timeout = MD_HTTP_DEF_CONNECT_TIMEOUT;
@@ -186,6 +192,13 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *baton)
     apr_size_t ncap;
     char *nbuf;
 
+    if (ctx->stream_cb) {
+        if (len && !ctx->stream_cb(ctx->stream_baton, data, len)) {
+            ctx->is_stopped = 1;
+            return 0;
+        }
+        return len;
+    }
     if (ctx->len + len > ctx->max_len) {
         ctx->too_large = 1;
         return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
@@ -261,6 +274,61 @@ static void log_response(const md_http_response_t *resp, const char *method, con
     }
 }
 
+/* A streamed transfer: no overall time limit, and the callback gets a tick about once a second
+ * (curl's progress callback) so that it can end an idle stream. */
+static int stream_tick(void *baton, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    md_http_req_ctx_t *ctx = baton;
+
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    if (!ctx->stream_cb(ctx->stream_baton, NULL, 0)) {
+        ctx->is_stopped = 1;
+        return 1; /* aborts with CURLE_ABORTED_BY_CALLBACK */
+    }
+    return 0;
+}
+
+static CURLcode set_stream_opts(CURL *c, md_http_req_ctx_t *ctx)
+{
+    CURLcode rc = curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 0L);
+
+    if (CURLE_OK == rc) {
+        rc = curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, stream_tick);
+    }
+    if (CURLE_OK == rc) {
+        rc = curl_easy_setopt(c, CURLOPT_XFERINFODATA, ctx);
+    }
+    if (CURLE_OK == rc) {
+        rc = curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    }
+    return rc;
+}
+
+/* The PEM texts are copied by curl (CURL_BLOB_COPY); without a key of its own, the key is
+ * looked for in the certificate's text. */
+static CURLcode set_client_cert(CURL *c, const md_http_config_t *config)
+{
+    const char *key = config->client_key_pem ? config->client_key_pem : config->client_cert_pem;
+    struct curl_blob cert_blob, key_blob;
+    CURLcode rc;
+
+    cert_blob.data = (void *)(apr_uintptr_t)config->client_cert_pem;
+    cert_blob.len = strlen(config->client_cert_pem);
+    cert_blob.flags = CURL_BLOB_COPY;
+    key_blob.data = (void *)(apr_uintptr_t)key;
+    key_blob.len = strlen(key);
+    key_blob.flags = CURL_BLOB_COPY;
+    rc = curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert_blob);
+    if (CURLE_OK == rc) {
+        rc = curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &key_blob);
+    }
+    return rc;
+}
+
 static apr_status_t set_common_opts(md_http_t *http, md_http_req_ctx_t *ctx, const char *url)
 {
     CURL *c = http->curl;
@@ -304,7 +372,13 @@ static apr_status_t set_common_opts(md_http_t *http, md_http_req_ctx_t *ctx, con
     if (CURLE_OK == rc && http->config.ca_file) {
         rc = curl_easy_setopt(c, CURLOPT_CAINFO, http->config.ca_file);
     }
-    if (CURLE_OK == rc) {
+    if (CURLE_OK == rc && http->config.client_cert_pem) {
+        rc = set_client_cert(c, &http->config);
+    }
+    if (CURLE_OK == rc && ctx->stream_cb) {
+        rc = set_stream_opts(c, ctx);
+    }
+    if (CURLE_OK == rc && !http->config.is_unshared) {
         pthread_once(&share_once, share_init);
         if (share) {
             rc = curl_easy_setopt(c, CURLOPT_SHARE, share);
@@ -341,6 +415,8 @@ typedef struct {
     const char *body;
     apr_size_t body_len;
     apr_table_t *headers;
+    md_http_stream_cb *stream_cb; /* NULL: the body is collected into the response */
+    void *stream_baton;
 } md_http_request_t;
 
 static CURLcode set_method_opts(md_http_t *http, md_http_hdr_ctx_t *hctx,
@@ -395,6 +471,8 @@ static apr_status_t perform(md_http_response_t **presp, md_http_t *http,
     ctx.p = p;
     ctx.resp = resp;
     ctx.max_len = MD_HTTP_MAX_BODY;
+    ctx.stream_cb = req->stream_cb;
+    ctx.stream_baton = req->stream_baton;
     http->last_error = NULL;
 
     /* Keeps the connection cache, forgets all options of the previous request */
@@ -416,6 +494,9 @@ static apr_status_t perform(md_http_response_t **presp, md_http_t *http,
     md_log_perror(MD_LOG_MARK, MD_LOG_TRACE2, 0, p, "http %s %s (%lu bytes body)", method, url,
                   (unsigned long)req->body_len);
     rc = curl_easy_perform(http->curl);
+    if (CURLE_OK != rc && ctx.is_stopped) {
+        rc = CURLE_OK; /* the stream's callback ended it */
+    }
     if (CURLE_OK != rc) {
         rv = map_curl_error(rc);
         if (ctx.too_large) {
@@ -452,14 +533,14 @@ leave:
 apr_status_t md_http_get(md_http_response_t **presp, md_http_t *http, const char *url,
                          apr_table_t *headers, apr_pool_t *p)
 {
-    md_http_request_t req = { "GET", url, NULL, NULL, 0, headers };
+    md_http_request_t req = { "GET", url, NULL, NULL, 0, headers, NULL, NULL };
     return perform(presp, http, &req, p);
 }
 
 apr_status_t md_http_head(md_http_response_t **presp, md_http_t *http, const char *url,
                           apr_pool_t *p)
 {
-    md_http_request_t req = { "HEAD", url, NULL, NULL, 0, NULL };
+    md_http_request_t req = { "HEAD", url, NULL, NULL, 0, NULL, NULL, NULL };
     return perform(presp, http, &req, p);
 }
 
@@ -467,6 +548,24 @@ apr_status_t md_http_post(md_http_response_t **presp, md_http_t *http, const cha
                           const char *content_type, const char *body, apr_size_t body_len,
                           apr_table_t *headers, apr_pool_t *p)
 {
-    md_http_request_t req = { "POST", url, content_type, body, body_len, headers };
+    md_http_request_t req = { "POST", url, content_type, body, body_len, headers, NULL, NULL };
     return perform(presp, http, &req, p);
+}
+
+apr_status_t md_http_post_stream(int *pstatus, md_http_t *http, const char *url, const char *body,
+                                 apr_size_t body_len, apr_table_t *headers,
+                                 const md_http_stream_t *stream, apr_pool_t *p)
+{
+    md_http_request_t req = {
+        "POST", url, NULL, body, body_len, headers, stream->cb, stream->baton
+    };
+    md_http_response_t *resp = NULL;
+    apr_status_t rv;
+
+    *pstatus = 0;
+    rv = perform(&resp, http, &req, p);
+    if (resp) {
+        *pstatus = resp->status;
+    }
+    return rv;
 }

@@ -24,6 +24,12 @@ struct md_http_config_t {
                                   * (MDHttpProxyCACertificateFile) */
     apr_interval_time_t connect_timeout; /* 0 for the default (30s) */
     apr_interval_time_t timeout;         /* whole request, 0 for the default (60s) */
+    const char *client_cert_pem; /* a client certificate for https (PEM text, not a file: a child
+                                  * process need not be able to read the file), NULL for none */
+    const char *client_key_pem;  /* its key (PEM text), NULL when it is in client_cert_pem; both
+                                  * are not copied and must live as long as the client */
+    int is_unshared; /* keeps its connections to itself instead of the process's shared cache
+                      * (which a forked child would inherit, sockets and all) */
 };
 
 typedef struct md_http_response_t md_http_response_t;
@@ -55,6 +61,29 @@ apr_status_t md_http_head(md_http_response_t **presp, md_http_t *http, const cha
 apr_status_t md_http_post(md_http_response_t **presp, md_http_t *http, const char *url,
                           const char *content_type, const char *body, apr_size_t body_len,
                           apr_table_t *headers, apr_pool_t *p);
+
+/**
+ * Gets the pieces of a streamed response body as they arrive, and (data NULL, len 0) about once
+ * a second while none does. Return non-zero to go on, 0 to end the transfer.
+ */
+typedef int md_http_stream_cb(void *baton, const char *data, apr_size_t len);
+
+/* Where a streamed response body goes. */
+typedef struct md_http_stream_t md_http_stream_t;
+struct md_http_stream_t {
+    md_http_stream_cb *cb;
+    void *baton;
+};
+
+/**
+ * POST 'body' to 'url' (its Content-Type, if any, in 'headers') and hand the response body to
+ * stream->cb as it arrives, without an overall time limit (the connect timeout applies), until
+ * the server ends it or the callback returns 0 (then APR_SUCCESS). *pstatus gets the HTTP
+ * status. Transport errors as md_http_get().
+ */
+apr_status_t md_http_post_stream(int *pstatus, md_http_t *http, const char *url, const char *body,
+                                 apr_size_t body_len, apr_table_t *headers,
+                                 const md_http_stream_t *stream, apr_pool_t *p);
 
 /** A description of the last transport error ("connecting to x: Connection refused"), or NULL. */
 const char *md_http_last_error(const md_http_t *http);

@@ -40,6 +40,7 @@
 #include "md_store_fs.h"
 #include "mod_md_config.h"
 #include "mod_md_drive.h"
+#include "mod_md_etcd.h"
 #include "mod_md_event.h"
 #include "mod_md_hot.h"
 #include "mod_md_metrics.h"
@@ -300,9 +301,11 @@ static int is_listening(int port)
 /* ---- 3. store and registry ---------------------------------------------------------------------
  */
 
+/* With MDStoreEtcd the store is in etcd, and MDStoreDir holds its key and the local copy. */
 static apr_status_t setup_store(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
     const char *path = ap_server_root_relative(p, mc->store_dir);
+    md_store_t *local = NULL;
     apr_status_t rv;
 
     if (!path) {
@@ -310,7 +313,7 @@ static apr_status_t setup_store(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
                      mc->store_dir);
         return APR_EINVAL;
     }
-    rv = md_store_fs_open(&mc->store, path, p);
+    rv = md_store_fs_open(&local, path, p);
     if (APR_SUCCESS != rv) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s,
                      APLOGNO(12313) "cannot open the store at %s (MDStoreDir)", path);
@@ -318,10 +321,13 @@ static apr_status_t setup_store(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     }
     if (geteuid() == 0) {
         /* the group stays as it is, as with the stock module (which leaves root's group) */
-        rv = md_store_fs_set_owner(mc->store, (long)ap_unixd_config.user_id, -1L, p);
+        rv = md_store_fs_set_owner(local, (long)ap_unixd_config.user_id, -1L, p);
     }
-    if (APR_SUCCESS == rv && mc->store_locks) {
-        rv = md_store_fs_locks_prepare(mc->store, p);
+    if (APR_SUCCESS == rv && mc->store_locks && !mc->etcd) {
+        rv = md_store_fs_locks_prepare(local, p);
+    }
+    if (APR_SUCCESS == rv) {
+        rv = mod_md_etcd_open(&mc->store, mc, local, s, p);
     }
     return rv;
 }
@@ -463,7 +469,8 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
     }
     if (APR_SUCCESS == rv) {
         md_reg_set_memo(mc->reg, process_memo(s));
-        md_reg_set_store_locks(mc->reg, mc->store_locks, mc->lock_wait);
+        /* servers sharing a store in etcd always take turns (MDStoreLocks sets the wait) */
+        md_reg_set_store_locks(mc->reg, mc->store_locks || mc->etcd, mc->lock_wait);
     }
     if (APR_SUCCESS == rv) {
         apr_time_t t0 = apr_time_now();
@@ -474,7 +481,8 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
                      mc->mds->nelts, apr_time_as_msec(apr_time_now() - t0),
                      dry_run ? " (dry run)" : "");
     }
-    if (APR_SUCCESS == rv) {
+    if (APR_SUCCESS == rv && !mc->etcd) {
+        /* not in a store other servers share: what looks stale here may be theirs */
         md_reg_cleanup_stale(mc->reg, ptemp);
     }
     if (APR_SUCCESS != rv) {
@@ -498,6 +506,7 @@ static int md_post_config(apr_pool_t *p, apr_pool_t *plog, apr_pool_t *ptemp, se
     if (!dry_run) {
         mod_md_drive_start(mc, s, p);
         mod_md_ocsp_start(mc, s, p);
+        mod_md_etcd_watch_start(mc, s, p);
     }
     return OK;
 }
@@ -643,7 +652,6 @@ static int md_http_challenge_pr(request_rec *r)
     const char *path = r->parsed_uri.path, *token, *host;
     const char *answer = NULL;
     const md_t *md;
-    void *value = NULL;
     apr_size_t tlen;
     apr_status_t rv;
 
@@ -665,9 +673,7 @@ static int md_http_challenge_pr(request_rec *r)
         /* the MD is validated otherwise: someone else may answer http-01 for its names */
         return DECLINED;
     }
-    rv = md_store_load(sc->mc->store, MD_SG_CHALLENGES, host, MD_FN_HTTP01, MD_SV_TEXT, &value,
-                       r->pool);
-    answer = value;
+    rv = mod_md_etcd_challenge(&answer, sc->mc, host, token, r->pool);
     tlen = strlen(token);
     if (APR_SUCCESS == rv && !strncmp(answer, token, tlen) && answer[tlen] == '.') {
         return send_http_answer(r, sc->mc, host, answer);

@@ -22,6 +22,7 @@
 #include "mod_md_config.h"
 #include "mod_md_config_int.h"
 #include "mod_md_config_values.h"
+#include "mod_md_etcd.h"
 
 extern module AP_MODULE_DECLARE_DATA md_module;
 
@@ -939,6 +940,7 @@ const command_rec mod_md_cmds[] = {
                   "PEM file with the roots to trust for an https MDHttpProxy"),
     AP_INIT_TAKE1("MDStoreLocks", mod_md_config_store_locks, NULL, RSRC_CONF,
                   "on|off|<duration>: servers sharing the store take turns renewing an MD"),
+    MOD_MD_ETCD_CMDS,
     AP_INIT_TAKE12("MDPortMap", mod_md_config_set_port_map, NULL, RSRC_CONF,
                    "Where the CA's http and https requests arrive locally"),
     AP_INIT_TAKE_ARGV("MDMember", md_config_member, NULL, RSRC_CONF,

@@ -16,6 +16,7 @@
 struct md_reg_t;
 struct md_reg_item_t;
 struct md_store_t;
+struct md_store_etcd_conf_t;
 
 #define MD_PORT_UNMAPPED (-2) /* MDPortMap x:- : not reachable from outside */
 
@@ -28,6 +29,7 @@ struct md_mod_conf_t {
     apr_array_header_t *mds;            /* md_t*, from MDomain / <MDomain> in configuration order */
     md_t *defaults;                     /* global values of per-MD settings */
     const char *store_dir;              /* MDStoreDir, relative to ServerRoot, default "md" */
+    struct md_store_etcd_conf_t *etcd;  /* MDStoreEtcd*: the store on etcd, NULL for none */
     const char *ca_file;                /* MDCACertificateFile */
     int local_80;                       /* MDPortMap: local port for http (80 by default) */
     int local_443;                      /* MDPortMap: local port for https (443 by default) */

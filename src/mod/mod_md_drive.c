@@ -833,6 +833,32 @@ int mod_md_drive_renew_now(const char *name, apr_time_t now)
     return done;
 }
 
+int mod_md_drive_renewed_elsewhere(const char *name)
+{
+    md_drive_t *drive = the_drive;
+    md_job_t *job;
+    int i, done = 0;
+
+    if (!drive || !drive->mutex) {
+        return 0;
+    }
+    apr_thread_mutex_lock(drive->mutex);
+    for (i = 0; i < drive->jobs->nelts; ++i) {
+        job = APR_ARRAY_IDX(drive->jobs, i, md_job_t *);
+        if (strcmp(job->item->md->name, name) != 0 || job->in_flight || !is_hot(job)) {
+            continue;
+        }
+        /* 3. served by the next tick; meanwhile no renewal of this server starts */
+        job->hot_waiting = 1;
+        job->hot_at = 0;
+        job->hot_at_restart = 0;
+        job->item->is_staged = 1;
+        done = 1;
+    }
+    apr_thread_mutex_unlock(drive->mutex);
+    return done;
+}
+
 void mod_md_http_config(md_http_config_t *hc, const md_mod_conf_t *mc, apr_pool_t *p)
 {
     hc->user_agent = apr_psprintf(p, "mod_md/%s %s", MD_MODULE_VERSION, ap_get_server_banner());

@@ -29,6 +29,15 @@ apr_status_t mod_md_drive_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 int mod_md_drive_renew_now(const char *name, apr_time_t now);
 
 /**
+ * Another server sharing the store (MDStoreEtcd) staged or made live a renewed set of MD 'name':
+ * with MDActivation hot, the next tick serves it here too (mod_md_hot_publish() reads it from
+ * staging/, or from domains/ when it went live meanwhile). Call on the child that runs the
+ * renewals. Returns 1 when it will be served, 0 when not (not hot, not renewed by this server, or
+ * a job of its own is at work on it).
+ */
+int mod_md_drive_renewed_elsewhere(const char *name);
+
+/**
  * The HTTP client settings of the module's background work, for CAs and OCSP responders alike:
  * user agent, MDCACertificateFile and MDHttpProxy. Strings live in 'p' or in 'mc'.
  */

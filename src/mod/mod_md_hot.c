@@ -301,6 +301,10 @@ static apr_status_t load_ref(hot_ref_t **pref, char *err, mod_md_hot_t *hot, con
         return rv;
     }
     rv = md_hot_set_load(&set, &why, hot->mc->store, MD_SG_STAGING, md, now, pool);
+    if (APR_STATUS_IS_ENOENT(rv) && hot->mc->etcd) {
+        /* a store shared in etcd: another server of the fleet may have made it live meanwhile */
+        rv = md_hot_set_load(&set, &why, hot->mc->store, MD_SG_DOMAINS, md, now, pool);
+    }
     if (APR_SUCCESS == rv) {
         *pref = ref_make(set, pool);
         rv = *pref ? APR_SUCCESS : APR_ENOMEM;
@@ -588,6 +592,12 @@ apr_status_t mod_md_hot_publish(apr_time_t *plive_at, md_mod_conf_t *mc, md_reg_
         return APR_EAGAIN;
     }
     apr_thread_mutex_lock(hot->loading);
+    if (entry->cur && md_hot_set_same(entry->cur->set, ref->set, p)) {
+        /* served already (MDStoreEtcd: another server's renewal, reported twice) */
+        apr_thread_mutex_unlock(hot->loading);
+        ref_release(ref);
+        return APR_SUCCESS;
+    }
     seq = apr_atomic_inc32(&hot->shm->next_seq) + 1;
     serve(entry, seq, ref, 0);
     apr_atomic_set32(&hot->shm->slots[entry->index].staged, seq);
@@ -625,6 +635,20 @@ int mod_md_hot_pending(const md_mod_conf_t *mc, const md_reg_item_t *item)
 /* ---- 3. and 4. the parent ----------------------------------------------------------------------
  */
 
+/* MDStoreEtcd: the set this parent serves is live in the store already (another server of the
+ * fleet activated it). */
+static int is_live_elsewhere(hot_entry_t *entry, apr_time_t now, apr_pool_t *ptemp)
+{
+    md_hot_set_t *live = NULL;
+    const char *why = NULL;
+
+    return entry->hot->mc->etcd && entry->cur
+           && APR_SUCCESS
+                  == md_hot_set_load(&live, &why, entry->hot->mc->store, MD_SG_DOMAINS,
+                                     entry->item->md, now, ptemp)
+           && md_hot_set_same(entry->cur->set, live, ptemp);
+}
+
 static void activate_in_store(hot_entry_t *entry, hot_slot_t *slot, apr_uint32_t seq,
                               apr_time_t now, apr_pool_t *ptemp)
 {
@@ -632,6 +656,14 @@ static void activate_in_store(hot_entry_t *entry, hot_slot_t *slot, apr_uint32_t
     const char *name = entry->item->md->name;
 
     if (APR_SUCCESS != md_reg_activate_running(hot->mc->reg, entry->item, now, ptemp)) {
+        if (is_live_elsewhere(entry, now, ptemp)) {
+            apr_atomic_set32(&slot->activated, seq);
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, hot->s,
+                         APLOGNO(13131) "%s: another server sharing the store made the served "
+                                        "certificate the live set in the store",
+                         name);
+            return;
+        }
         if (++entry->store_tries < MD_HOT_STORE_TRIES
             && APR_SUCCESS == md_reg_check_staged(hot->mc->reg, entry->item->md, NULL, ptemp)) {
             /* still staged and usable (MDStoreLocks: another server held the lock): next round */

@@ -31,7 +31,7 @@ apr_status_t md_job_load(md_json_t **pjob, md_store_t *store, md_store_group_t g
     *pjob = NULL;
     rv = md_store_load_json(store, group, name, MD_FN_JOB, &json, p);
     if (APR_SUCCESS != rv) {
-        return APR_STATUS_IS_ENOENT(rv) ? rv : APR_EINVAL;
+        return (APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_EAGAIN(rv)) ? rv : APR_EINVAL;
     }
     if (!md_json_is_object(json)) {
         return APR_EINVAL;
@@ -40,6 +40,7 @@ apr_status_t md_job_load(md_json_t **pjob, md_store_t *store, md_store_group_t g
     return APR_SUCCESS;
 }
 
+/* NULL while the store cannot be read (APR_EAGAIN): the record is left as it is. */
 static md_json_t *load_job(md_store_t *store, const char *name, apr_pool_t *p)
 {
     md_json_t *json = NULL;
@@ -48,6 +49,9 @@ static md_json_t *load_job(md_store_t *store, const char *name, apr_pool_t *p)
     rv = md_job_load(&json, store, MD_SG_STAGING, name, p);
     if (APR_SUCCESS == rv) {
         return json;
+    }
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        return NULL;
     }
     if (!APR_STATUS_IS_ENOENT(rv)) {
         set_aside(store, name, "is not a job record", p);
@@ -124,6 +128,9 @@ apr_status_t md_job_record(md_store_t *store, const char *name, int finished, in
 {
     md_json_t *job = load_job(store, name, p);
 
+    if (!job) {
+        return APR_EAGAIN;
+    }
     md_json_sets(name, job, MD_KEY_NAME);
     md_json_setb(finished, job, MD_KEY_FINISHED);
     if (!md_json_has_key(job, MD_KEY_NOTIFIED) || !finished) {
@@ -152,6 +159,9 @@ apr_status_t md_job_note(md_store_t *store, const char *name, const char *type, 
 {
     md_json_t *job = load_job(store, name, p);
 
+    if (!job) {
+        return APR_EAGAIN;
+    }
     log_add(job, type, detail, now, p);
     if (notified) {
         md_json_setb(1, job, MD_KEY_NOTIFIED);
@@ -171,7 +181,7 @@ void md_job_restore(int *perrors, apr_time_t *pnext_run, md_store_t *store, cons
     *perrors = 0;
     *pnext_run = 0;
     rv = md_job_load(&job, store, MD_SG_STAGING, name, p);
-    if (APR_STATUS_IS_ENOENT(rv)) {
+    if (APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_EAGAIN(rv)) {
         return;
     }
     if (APR_SUCCESS != rv) {

@@ -45,7 +45,8 @@ apr_status_t md_job_note(md_store_t *store, const char *name, const char *type, 
 
 /**
  * Load job.json of 'name' from 'group' (staging or domains) into *pjob (in 'p'). APR_ENOENT if
- * there is none, APR_EINVAL if it is not a job record.
+ * there is none, APR_EINVAL if it is not a job record, APR_EAGAIN while the store cannot be read
+ * (a store in etcd that is away).
  */
 apr_status_t md_job_load(md_json_t **pjob, md_store_t *store, md_store_group_t group,
                          const char *name, apr_pool_t *p);

@@ -189,6 +189,9 @@ apr_status_t md_reg_check_staged(md_reg_t *reg, const md_t *md, md_result_t *res
     for (i = 0; APR_SUCCESS == rv && i < md->pks->nelts; ++i) {
         rv = check_staged_spec(reg, md, spec_at(md, i), &err, p);
     }
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        return rv; /* the store cannot be read now (etcd away): nothing is known of it */
+    }
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
         if (!err) {
             err = "its files cannot be read";
@@ -323,8 +326,8 @@ static int activate_staged(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, a
     apr_status_t rv;
 
     rv = md_reg_check_staged(reg, md, NULL, p);
-    if (APR_STATUS_IS_ENOENT(rv)) {
-        return 0; /* nothing staged, or a job still at work */
+    if (APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_EAGAIN(rv)) {
+        return 0; /* nothing staged, a job still at work, or the store is away for now */
     }
     if (APR_SUCCESS == rv && !activation_due(reg, item, now, p)) {
         return 0;
@@ -868,6 +871,8 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
     take_over_stored(md, stored);
     /* 2. */
     item->is_activated = activate_staged(reg, item, now, ptemp);
+    /* a store in etcd writes the local copy of the new set without flushing it */
+    reg->has_unflushed |= item->is_activated;
     /* the account id came from the stored md.json or the activation, both read in ptemp: the
      * status pages show it for the life of the registry */
     if (md->ca_account) {

@@ -15,6 +15,9 @@
 #include "md_json.h"
 #include "md_crypt.h"
 
+/* Length of the store key (md_store.json's "key") that encrypts and seals private keys. */
+#define MD_STORE_KEY_LEN 48
+
 /* Archived sets kept per MD (archive/<md>.N): the newest ones; older are removed when a new set
  * is activated. */
 #define MD_STORE_ARCHIVE_KEEP 10
@@ -169,6 +172,43 @@ apr_status_t md_store_unlock(md_store_lock_t *lock);
  * same name find it in their lock's 'stamp', so one that waited can see that the work was done.
  */
 apr_status_t md_store_lock_stamp(md_store_lock_t *lock, apr_time_t stamp);
+
+/* ---- for store implementations -------------------------------------------------------------
+ * Every store keeps a value as the bytes the file store has in its file, so that stores can be
+ * copied into each other byte for byte (a2md migrate). */
+
+/** Groups whose private keys are encrypted with the store key (accounts, staging). */
+int md_store_group_is_encrypted(md_store_group_t group);
+
+/**
+ * The bytes of 'value' as the file store writes them: text as is, JSON indented, keys as PEM
+ * (encrypted with the store key 'key' in the groups of md_store_group_is_encrypted()), chains
+ * as PEM. *pdata lives in 'p'.
+ */
+apr_status_t md_store_encode(const char **pdata, apr_size_t *plen, md_store_group_t group,
+                             md_store_vtype_t vtype, const void *value,
+                             const unsigned char key[MD_STORE_KEY_LEN], apr_pool_t *p);
+
+/**
+ * The value of type 'vtype' in the 'len' bytes of 'data' (as md_store_encode() made them);
+ * plain key PEM is wiped from 'data' after parsing. APR_EINVAL when the bytes are not such a
+ * value (*perr, may be NULL, gets the JSON parser's reason). *pvalue lives in 'p'.
+ */
+apr_status_t md_store_decode(void **pvalue, md_store_group_t group, md_store_vtype_t vtype,
+                             char *data, apr_size_t len, const unsigned char key[MD_STORE_KEY_LEN],
+                             const char **perr, apr_pool_t *p);
+
+/**
+ * Staged files that belong to the job, not to the certificate set (they do not go live at
+ * activation), and files set aside.
+ */
+int md_store_is_job_file(const char *fname);
+
+/**
+ * Make 'store' read only: saves, removals, purges, set-asides and activation fail with
+ * APR_EACCES (a command that only looks and tries one of them is a bug).
+ */
+void md_store_make_readonly(md_store_t *store);
 
 /* Convenience wrappers. */
 apr_status_t md_store_load_json(md_store_t *store, md_store_group_t group, const char *name,

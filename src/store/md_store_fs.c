@@ -34,7 +34,7 @@
 
 #define FS_STORE_JSON    "md_store.json"
 #define FS_STORE_VERSION 3
-#define FS_STORE_KLEN    48
+#define FS_STORE_KLEN    MD_STORE_KEY_LEN
 #define FS_TEXT_MAX      (1024 * 1024)
 #define FS_SFX_NEW       "@new"
 #define FS_SFX_READY     "@ready"
@@ -45,11 +45,6 @@ typedef struct {
     const char *base;
     unsigned char key[FS_STORE_KLEN];
 } md_store_fs_t;
-
-static int group_is_encrypted(md_store_group_t group)
-{
-    return group == MD_SG_ACCOUNTS || group == MD_SG_STAGING;
-}
 
 /* Directories the child process reads (and for some, writes) are world readable. */
 static int group_is_shared(md_store_group_t group)
@@ -68,7 +63,7 @@ static apr_fileperms_t dir_perms(md_store_group_t group)
 
 static apr_fileperms_t file_perms(md_store_group_t group, md_store_vtype_t vtype)
 {
-    if (vtype == MD_SV_PKEY && !group_is_encrypted(group)) {
+    if (vtype == MD_SV_PKEY && !md_store_group_is_encrypted(group)) {
         return MD_FPROT_F_UONLY;
     }
     if (group == MD_SG_NONE) {
@@ -115,35 +110,10 @@ static apr_status_t load_file(md_store_fs_t *fs, const char *fpath, md_store_gro
     const char *err = NULL;
     apr_status_t rv;
 
-    if (vtype == MD_SV_JSON) {
-        rv = md_json_readf((md_json_t **)pvalue, p, fpath, &err);
-        goto leave;
-    }
     rv = md_util_file_read(&data, &len, fpath, FS_TEXT_MAX, p);
-    if (APR_SUCCESS != rv) {
-        goto leave;
+    if (APR_SUCCESS == rv) {
+        rv = md_store_decode(pvalue, group, vtype, data, len, fs->key, &err, p);
     }
-    switch (vtype) {
-        case MD_SV_TEXT:
-            *pvalue = data;
-            break;
-        case MD_SV_PKEY:
-            if (group_is_encrypted(group)) {
-                rv = md_pkey_from_pem((md_pkey_t **)pvalue, p, data, len, fs->key, sizeof(fs->key));
-            }
-            else {
-                rv = md_pkey_from_pem((md_pkey_t **)pvalue, p, data, len, NULL, 0);
-            }
-            OPENSSL_cleanse(data, len);
-            break;
-        case MD_SV_CHAIN:
-            rv = md_chain_from_pem((apr_array_header_t **)pvalue, p, data, len);
-            break;
-        default:
-            rv = APR_ENOTIMPL;
-            break;
-    }
-leave:
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p,
                       APLOGNO(12100) "store: %s cannot be read%s%s: move it away or repair it",
@@ -163,31 +133,6 @@ static apr_status_t fs_load(md_store_t *store, md_store_group_t group, const cha
         return rv;
     }
     return load_file(fs, fs_path(fs, group, name, aspect, p), group, vtype, pvalue, p);
-}
-
-static apr_status_t serialize(const char **pdata, apr_size_t *plen, md_store_fs_t *fs,
-                              md_store_group_t group, md_store_vtype_t vtype, const void *value,
-                              apr_pool_t *p)
-{
-    switch (vtype) {
-        case MD_SV_TEXT:
-            *pdata = value;
-            *plen = strlen(value);
-            return APR_SUCCESS;
-        case MD_SV_JSON:
-            *pdata = md_json_writep(value, p, MD_JSON_FMT_INDENT);
-            *plen = *pdata ? strlen(*pdata) : 0;
-            return *pdata ? APR_SUCCESS : APR_EINVAL;
-        case MD_SV_PKEY:
-            if (group_is_encrypted(group)) {
-                return md_pkey_to_pem(pdata, plen, value, fs->key, sizeof(fs->key), p);
-            }
-            return md_pkey_to_pem(pdata, plen, value, NULL, 0, p);
-        case MD_SV_CHAIN:
-            return md_chain_to_pem(pdata, plen, value, p);
-        default:
-            return APR_ENOTIMPL;
-    }
 }
 
 static apr_status_t ensure_dir(md_store_fs_t *fs, md_store_group_t group, const char *name,
@@ -212,7 +157,7 @@ static apr_status_t save_file(md_store_t *store, md_store_group_t group, const c
     if (APR_SUCCESS != rv) {
         goto leave;
     }
-    rv = serialize(&data, &len, fs, group, vtype, value, p);
+    rv = md_store_encode(&data, &len, group, vtype, value, fs->key, p);
     if (APR_SUCCESS != rv) {
         goto leave;
     }
@@ -439,15 +384,6 @@ static apr_status_t copy_staged_file(md_store_fs_t *fs, const char *name, const 
     return md_util_file_write_atomic(dest, raw, len, MD_FPROT_F_UONLY, p);
 }
 
-/* Staged files that belong to the job, not to the certificate set, and files set aside.
- * (job.json goes live with the set: it is the log of the renewal that made it.) */
-static int is_job_file(const char *fname)
-{
-    return !strcmp(fname, MD_FN_ACCOUNT) || !strcmp(fname, MD_FN_ACCT_KEY)
-           || !strcmp(fname, MD_FN_ORDER) || !strcmp(fname, MD_FN_RENEW_REQUEST)
-           || strstr(fname, ".broken-") != NULL;
-}
-
 typedef struct {
     md_store_fs_t *fs;
     const char *name;
@@ -460,7 +396,7 @@ static apr_status_t copy_into_set(void *baton, const char *dpath, const char *fn
     tmp_set_ctx_t *ctx = baton;
 
     (void)dpath;
-    if (type != APR_REG || fname[0] == '.' || is_job_file(fname)) {
+    if (type != APR_REG || fname[0] == '.' || md_store_is_job_file(fname)) {
         return APR_SUCCESS;
     }
     return copy_staged_file(ctx->fs, ctx->name, fname, ctx->building, ptemp);
@@ -943,61 +879,6 @@ apr_status_t md_store_fs_open(md_store_t **pstore, const char *path, apr_pool_t 
  * Every operation that would change the store fails: a read-only command that tried one would
  * be a bug, and it must show rather than alter the store. */
 
-static apr_status_t ro_save(md_store_t *store, md_store_group_t group, const char *name,
-                            const char *aspect, md_store_vtype_t vtype, const void *value,
-                            apr_pool_t *p)
-{
-    (void)store;
-    (void)group;
-    (void)name;
-    (void)aspect;
-    (void)vtype;
-    (void)value;
-    (void)p;
-    return APR_EACCES;
-}
-
-static apr_status_t ro_remove(md_store_t *store, md_store_group_t group, const char *name,
-                              const char *aspect, apr_pool_t *p)
-{
-    (void)store;
-    (void)group;
-    (void)name;
-    (void)aspect;
-    (void)p;
-    return APR_EACCES;
-}
-
-static apr_status_t ro_purge(md_store_t *store, md_store_group_t group, const char *name,
-                             apr_pool_t *p)
-{
-    (void)store;
-    (void)group;
-    (void)name;
-    (void)p;
-    return APR_EACCES;
-}
-
-static apr_status_t ro_activate(md_store_t *store, const char *name, apr_pool_t *p)
-{
-    (void)store;
-    (void)name;
-    (void)p;
-    return APR_EACCES;
-}
-
-static apr_status_t ro_set_aside(const char **pnewname, md_store_t *store, md_store_group_t group,
-                                 const char *name, const char *aspect, apr_pool_t *p)
-{
-    (void)pnewname;
-    (void)store;
-    (void)group;
-    (void)name;
-    (void)aspect;
-    (void)p;
-    return APR_EACCES;
-}
-
 apr_status_t md_store_fs_open_readonly(md_store_t **pstore, const char *path, apr_pool_t *p)
 {
     md_store_fs_t *fs = fs_make(path, p);
@@ -1005,12 +886,7 @@ apr_status_t md_store_fs_open_readonly(md_store_t **pstore, const char *path, ap
     apr_status_t rv;
 
     *pstore = NULL;
-    fs->s.save = ro_save;
-    fs->s.save_regenerable = ro_save;
-    fs->s.remove = ro_remove;
-    fs->s.purge = ro_purge;
-    fs->s.activate = ro_activate;
-    fs->s.set_aside = ro_set_aside;
+    md_store_make_readonly(&fs->s);
     rv = md_util_is_file(fpath, p);
     if (APR_SUCCESS == rv) {
         rv = read_store_file(fs, fpath, 0, p);
@@ -1024,6 +900,11 @@ apr_status_t md_store_fs_open_readonly(md_store_t **pstore, const char *path, ap
 const char *md_store_fs_base(md_store_t *store)
 {
     return ((md_store_fs_t *)store)->base;
+}
+
+const unsigned char *md_store_fs_key(md_store_t *store)
+{
+    return ((md_store_fs_t *)store)->key;
 }
 
 typedef struct {

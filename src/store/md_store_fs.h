@@ -38,6 +38,12 @@ apr_status_t md_store_fs_open_readonly(md_store_t **pstore, const char *path, ap
 const char *md_store_fs_base(md_store_t *store);
 
 /**
+ * The store key from md_store.json (MD_STORE_KEY_LEN bytes), which lives as long as the store:
+ * the etcd store (md_store_etcd.h) keeps its secrets under the key of its local file store.
+ */
+const unsigned char *md_store_fs_key(md_store_t *store);
+
+/**
  * Give the directories a child process writes (challenges, staging, ocsp) to 'uid'/'gid' (-1
  * leaves that id as it is) and make sure the others are not writable by them. Called by the
  * parent when it runs as root.

@@ -130,6 +130,7 @@ int main(void)
     srunner_add_suite(sr, suite_md());
     srunner_add_suite(sr, suite_store());
     srunner_add_suite(sr, suite_store_lock());
+    srunner_add_suite(sr, suite_etcd());
     srunner_add_suite(sr, suite_renew());
     srunner_add_suite(sr, suite_ocsp());
     srunner_add_suite(sr, suite_acme());

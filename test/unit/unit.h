@@ -45,6 +45,7 @@ Suite *suite_time(void);
 Suite *suite_md(void);
 Suite *suite_store(void);
 Suite *suite_store_lock(void);
+Suite *suite_etcd(void);
 Suite *suite_renew(void);
 Suite *suite_ocsp(void);
 Suite *suite_acme(void);
