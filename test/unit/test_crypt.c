@@ -147,6 +147,10 @@ START_TEST(test_pem_encrypted)
     ck_assert_int_eq(APR_SUCCESS, md_util_rand_bytes(pass, sizeof(pass)));
     pass[5] = 0;
     pass[0] = 0;
+    /* PBKDF2's HMAC pads its key with zero bytes: a pass ending in 0x00 equals the same pass one
+     * byte shorter, so the 'one byte short' check below needs a last byte that is not zero (with
+     * a random one it failed once in about 200 runs) */
+    pass[sizeof(pass) - 1] |= 0x01;
     memcpy(wrong, pass, sizeof(wrong));
     wrong[47] ^= 0x01;
     ck_assert_int_eq(APR_SUCCESS, md_pkey_to_pem(&pem, &len, pkey, pass, sizeof(pass), unit_pool));
