@@ -51,7 +51,7 @@ A2MD    := $(BUILD)/a2md
 UNIT    := $(BUILD)/unit-tests
 
 
-.PHONY: cli-e2e check-lognos all deps test unit integration demo install uninstall clean lint format asan asan-build asan-integration headers bench bench-ocsp bench-hot bench-etcd
+.PHONY: cli-e2e check-lognos all deps test unit integration demo install uninstall clean lint format asan asan-build asan-integration headers bench bench-ocsp bench-hot bench-etcd bench-leaks bench-scale
 
 all: $(DEPS_STAMP) $(MODULE) $(A2MD)
 
@@ -121,6 +121,12 @@ bench: all
 
 bench-etcd: all
 	@bash bench/etcd.sh
+
+bench-leaks: all
+	@bash bench/leaks.sh
+
+bench-scale: all
+	@bash bench/scale.sh
 
 # Headers compile on their own (STYLE.md, Layers).
 headers: | $(DEPS_STAMP)
