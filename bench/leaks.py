@@ -22,6 +22,10 @@ Environment
   BENCH_PASSES    watchdog passes to measure after the warm-up (default 1000)
   BENCH_WARMUP    passes before the first sample (default 60)
   BENCH_RESTARTS  graceful restarts (default 50, 0 to skip)
+  BENCH_CERT_SECS lifetime of pebble's certificates (default 120: renewed about every minute)
+  BENCH_OCSP_SECS validity of the OCSP responses (default 60)
+  BENCH_STAPLING  MDStapling (default on)
+  BENCH_ACTIVATION  MDActivation (default hot)
   MD_MODULE       the module (default build/mod_md.so)
   MD_TEST_KEEP=1  keep the scratch directory
 """
@@ -134,7 +138,9 @@ def main():
     try:
         ca.start()
         responder.start(ca)
-        h.write_config("MDCheckInterval 1s\nMDActivation hot\nMDStapling on\n"
+        stapling = os.environ.get("BENCH_STAPLING", "on")
+        activation = os.environ.get("BENCH_ACTIVATION", "hot")
+        h.write_config(f"MDCheckInterval 1s\nMDActivation {activation}\nMDStapling {stapling}\n"
                        "MDPrivateKeys secp256r1\n" + h.md_config({n: [] for n in names}))
         r = h.start()
         if r.returncode != 0:

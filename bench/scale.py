@@ -78,7 +78,6 @@ def populate(store, names, issue_hours):
     ca_pem = ca.public_bytes(serialization.Encoding.PEM)
     domains = store / "domains"
     domains.mkdir(parents=True)
-    os.chmod(store, 0o700)
     os.chmod(domains, 0o700)
     start = now - datetime.timedelta(days=30)
     for i, name in enumerate(names):

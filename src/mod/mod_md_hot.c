@@ -267,7 +267,7 @@ static void update_stapling(md_mod_conf_t *mc, const md_t *md, const md_hot_set_
     if (!mc->ocsp || !mod_md_config_stapling(mc, md)) {
         return;
     }
-    md_ocsp_retire(mc->ocsp, md->name);
+    md_ocsp_retire(mc->ocsp, md->name, apr_time_now());
     for (i = 0; i < set->pairs->nelts; ++i) {
         pair = APR_ARRAY_IDX(set->pairs, i, const md_hot_pair_t *);
         two = apr_array_make(ptemp, 2, sizeof(md_cert_t *));
