@@ -9,8 +9,10 @@ and 'MDStapling on' (staples keep being fetched).
 
   passes    the watchdog's passes (one a second): the RSS of the child that runs the watchdog
             (found by the pid in its AH12907 log lines) and of the parent, sampled every
-            BENCH_SAMPLE passes; growth = the mean of the last three samples minus the mean of
-            the first three after the warm-up (BENCH_WARMUP passes: every MD certified once)
+            BENCH_PASSES/50 passes; growth = the mean of the last three samples minus the mean
+            of the first three after the warm-up (BENCH_WARMUP passes, default 300: each MD
+            renewed about five times; the watchdog child's malloc arenas settle over the first
+            few hundred passes)
   restarts  BENCH_RESTARTS graceful restarts (default 50): the parent's RSS after each; growth =
             the mean of the last three minus the mean of restarts 3 to 5
 
@@ -20,7 +22,7 @@ is < 1 MiB growth for each.
 
 Environment
   BENCH_PASSES    watchdog passes to measure after the warm-up (default 1000)
-  BENCH_WARMUP    passes before the first sample (default 60)
+  BENCH_WARMUP    passes before the first sample (default 300)
   BENCH_RESTARTS  graceful restarts (default 50, 0 to skip)
   BENCH_CERT_SECS lifetime of pebble's certificates (default 120: renewed about every minute)
   BENCH_OCSP_SECS validity of the OCSP responses (default 60)
@@ -121,7 +123,7 @@ def run_restarts(h, n):
 def main():
     n_mds = int(os.environ.get("BENCH_MDS", "20"))
     passes = int(os.environ.get("BENCH_PASSES", "1000"))
-    warmup = int(os.environ.get("BENCH_WARMUP", "60"))
+    warmup = int(os.environ.get("BENCH_WARMUP", "300"))
     restarts = int(os.environ.get("BENCH_RESTARTS", "50"))
     cert_secs = int(os.environ.get("BENCH_CERT_SECS", "120"))
     ocsp_secs = int(os.environ.get("BENCH_OCSP_SECS", "60"))
