@@ -523,9 +523,8 @@ static int md_post_config_after_ssl(apr_pool_t *p, apr_pool_t *plog, apr_pool_t 
 
     (void)p;
     (void)plog;
-    (void)ptemp;
     if (mc->mds->nelts && ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
-        mod_md_config_check_ssl(mc, s);
+        mod_md_config_check_ssl(mc, s, ptemp);
     }
     return OK;
 }

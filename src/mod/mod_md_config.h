@@ -135,7 +135,8 @@ void mod_md_config_complete_md(md_t *md, md_mod_conf_t *mc, server_rec *base, ap
  * The start-up checks that need mod_ssl's view of the vhosts (post_config, after mod_ssl asked
  * for the certificates): an MD used by vhosts none of which has 'SSLEngine on' gets a warning
  * (its certificate would not be served), with MDRequireHttps the stock module's AH10105.
+ * 'ptemp' for scratch.
  */
-void mod_md_config_check_ssl(md_mod_conf_t *mc, server_rec *base);
+void mod_md_config_check_ssl(md_mod_conf_t *mc, server_rec *base, apr_pool_t *ptemp);
 
 #endif /* mod_md_config_h */
