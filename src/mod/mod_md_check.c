@@ -141,8 +141,7 @@ void mod_md_config_check_ssl(md_mod_conf_t *mc, server_rec *base, apr_pool_t *pt
 
     for (i = 0; i < mc->mds->nelts; ++i) {
         md = APR_ARRAY_IDX(mc->mds, i, const md_t *);
-        if (!md->is_used || md->cert_files->nelts
-            || apr_hash_get(with_ssl, &md, sizeof(md))) {
+        if (!md->is_used || md->cert_files->nelts || apr_hash_get(with_ssl, &md, sizeof(md))) {
             continue;
         }
         if (md->require_https > MD_REQUIRE_OFF) {

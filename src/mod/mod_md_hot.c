@@ -213,9 +213,10 @@ static void update_item(md_reg_item_t *item, const md_hot_set_t *set, apr_time_t
         /* as the registry computes it at start (md_reg.c, load_current) */
         nb = md_cert_get_not_before(pair->leaf);
         na = md_cert_get_not_after(pair->leaf);
-        reason = md_renew_due_spread(
-            &at, md->name, nb, na, 1,
-            md_renew_window_for(md->renew_window, md->is_default_renew_window, nb, na), now);
+        reason = md_renew_due_spread(&at, md->name, nb, na, 1,
+                                     md_renew_window_for(md->renew_window,
+                                                         md->is_default_renew_window, nb, na),
+                                     now);
         if (i == 0 || at < item->renew_at) {
             item->renew_at = at;
             item->reason = reason;

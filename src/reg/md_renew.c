@@ -22,8 +22,7 @@ md_renew_reason_t md_renew_due(apr_time_t *pat, apr_time_t not_before, apr_time_
     return (now >= renew.start) ? MD_RENEW_WINDOW : MD_RENEW_NOT_DUE;
 }
 
-apr_interval_time_t md_renew_jitter(const char *name, apr_time_t window_start,
-                                    apr_time_t not_after)
+apr_interval_time_t md_renew_jitter(const char *name, apr_time_t window_start, apr_time_t not_after)
 {
     apr_uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 */
     apr_interval_time_t spread;

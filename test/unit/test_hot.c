@@ -284,8 +284,8 @@ START_TEST(hot_ocsp_retired_freed)
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_prime(reg, "c2", 2, leaf_pem(202), "m.org", unit_pool));
     ck_assert_int_eq(3, md_ocsp_count(reg));
     count_copied = 0;
-    ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_resp(reg, "c1", 2, count_copy, NULL, later,
-                                                   unit_pool));
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_ocsp_get_resp(reg, "c1", 2, count_copy, NULL, later, unit_pool));
     ck_assert_int_eq(1, count_copied);
     /* renewals without fetches: each retirement frees what was retired a grace time before */
     for (i = 3; i < 103; ++i) {
@@ -297,10 +297,10 @@ START_TEST(hot_ocsp_retired_freed)
     }
     /* c0 and c1 (in flight), the one retired last (grace time) and the current one */
     ck_assert_int_eq(4, md_ocsp_count(reg));
-    ck_assert_int_eq(APR_ENOENT, md_ocsp_get_resp(reg, "c50", 3, count_copy, NULL, later,
-                                                  unit_pool));
-    ck_assert_int_eq(APR_SUCCESS, md_ocsp_get_resp(reg, "c102", 4, count_copy, NULL, later,
-                                                   unit_pool));
+    ck_assert_int_eq(APR_ENOENT,
+                     md_ocsp_get_resp(reg, "c50", 3, count_copy, NULL, later, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_ocsp_get_resp(reg, "c102", 4, count_copy, NULL, later, unit_pool));
 }
 END_TEST
 

@@ -58,13 +58,13 @@ static const struct {
     apr_interval_time_t window;
     apr_interval_time_t expect;
 } jitter_cases[] = {
-    { "example.org", 2566080000000LL, 239009178831LL },        /* 2.77 days of 2.97 */
-    { "www.example.org", 2566080000000LL, 18284988418LL },     /* 5 hours */
-    { "a", 2592000000000LL, 177582456247LL },                  /* 30 day window */
+    { "example.org", 2566080000000LL, 239009178831LL },         /* 2.77 days of 2.97 */
+    { "www.example.org", 2566080000000LL, 18284988418LL },      /* 5 hours */
+    { "a", 2592000000000LL, 177582456247LL },                   /* 30 day window */
     { "md0.scale.example.org", 259200000000LL, 14532630613LL }, /* 3 day window: 4 hours */
     { "md1.scale.example.org", 259200000000LL, 4151198144LL },
-    { "", 259200000000LL, 0 },            /* no name: none */
-    { "example.org", 0, 0 },              /* no window: none */
+    { "", 259200000000LL, 0 }, /* no name: none */
+    { "example.org", 0, 0 },   /* no window: none */
 };
 
 START_TEST(renew_jitter_table)
@@ -107,8 +107,7 @@ START_TEST(renew_due_spread)
     md_renew_due(&plain, nb, na, 1, ts, NOW);
     j = md_renew_jitter("example.org", plain, na);
     ck_assert_int_gt(j, 0);
-    ck_assert_int_eq(MD_RENEW_NOT_DUE,
-                     md_renew_due_spread(&at, "example.org", nb, na, 1, ts, NOW));
+    ck_assert_int_eq(MD_RENEW_NOT_DUE, md_renew_due_spread(&at, "example.org", nb, na, 1, ts, NOW));
     ck_assert_int_eq(plain - j, at);
     /* one second after the jittered time: due, although the plain window is still ahead */
     ck_assert_int_eq(MD_RENEW_WINDOW,
