@@ -701,8 +701,7 @@ static int md_require_https_pr(request_rec *r)
         }
         return DECLINED;
     }
-    if (!r->hostname || !path
-        || md_http01_is_challenge_path(path)) {
+    if (!r->hostname || !path || md_http01_is_challenge_path(path)) {
         return DECLINED;
     }
     url = apr_pstrcat(r->pool, "https://", r->hostname, path, r->parsed_uri.query ? "?" : "",

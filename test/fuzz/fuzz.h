@@ -22,12 +22,19 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/** Set up APR and the md logging once (apr_terminate() at exit). Messages at all levels are formatted (that is
- * parsed input too) and dropped, unless MD_FUZZ_LOG is set in the environment. */
+/** Set up APR and the md logging once (apr_terminate() at exit). Messages at all levels are
+ * formatted (that is parsed input too) and dropped, unless MD_FUZZ_LOG is set in the environment.
+ */
 void fuzz_init(void);
 
 /** A new pool for one input; destroy it at the end of the input. */
 apr_pool_t *fuzz_pool(void);
+
+/**
+ * A scratch directory for a target's store, removed at exit: under $MD_FUZZ_TMP, else /dev/shm
+ * (a tmpfs: the store's fsync() calls cost nothing there), else /tmp. In the root pool.
+ */
+const char *fuzz_scratch_dir(const char *name);
 
 /** The input as a NUL terminated string in 'p' (input NULs end it early). */
 const char *fuzz_str(const uint8_t *data, size_t size, apr_pool_t *p);

@@ -31,30 +31,16 @@ static md_store_t *store;
 static const char *base;
 static md_t *md;
 
-static void remove_base(void)
-{
-    apr_pool_t *p = fuzz_pool();
-
-    md_util_rm_recursive(base, p);
-    apr_pool_destroy(p);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     md_json_t *json = NULL;
     const char *err = NULL;
-    char tmpl[] = "/tmp/md-fuzz-acme-XXXXXX";
 
     (void)argc;
     (void)argv;
     fuzz_init();
     setup_pool = fuzz_pool();
-    base = mkdtemp(tmpl);
-    if (!base) {
-        abort();
-    }
-    base = apr_pstrdup(setup_pool, base);
-    atexit(remove_base);
+    base = fuzz_scratch_dir("acme");
     if (APR_SUCCESS != md_store_fs_open(&store, base, setup_pool)
         || APR_SUCCESS != md_json_readbuf(&json, setup_pool, md_text, strlen(md_text), &err)
         || APR_SUCCESS != md_from_json(&md, json, setup_pool, &err)) {

@@ -2,14 +2,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_general.h>
 #include <apr_strings.h>
 
 #include "md_log.h"
+#include "md_util.h"
 #include "fuzz.h"
 
 static apr_pool_t *root_pool;
+static const char *scratch;
 static int is_printing;
 
 static int log_level(void *baton, apr_pool_t *p, md_log_level_t level)
@@ -32,6 +35,11 @@ static void log_print(const char *file, int line, md_log_level_t level, apr_stat
 
 static void fuzz_exit(void)
 {
+    apr_pool_t *p = NULL;
+
+    if (scratch && APR_SUCCESS == apr_pool_create(&p, root_pool)) {
+        md_util_rm_recursive(scratch, p);
+    }
     apr_terminate(); /* destroys all pools: what is left at exit is a leak */
 }
 
@@ -57,6 +65,23 @@ apr_pool_t *fuzz_pool(void)
         abort();
     }
     return p;
+}
+
+const char *fuzz_scratch_dir(const char *name)
+{
+    const char *parent = getenv("MD_FUZZ_TMP");
+    char *tmpl;
+
+    if (!parent || !*parent) {
+        parent = (access("/dev/shm", W_OK) == 0) ? "/dev/shm" : "/tmp";
+    }
+    tmpl = apr_psprintf(root_pool, "%s/md-fuzz-%s-XXXXXX", parent, name);
+    if (scratch || !mkdtemp(tmpl)) {
+        fprintf(stderr, "fuzz: cannot make a scratch directory %s\n", tmpl);
+        abort();
+    }
+    scratch = tmpl;
+    return scratch;
 }
 
 const char *fuzz_str(const uint8_t *data, size_t size, apr_pool_t *p)

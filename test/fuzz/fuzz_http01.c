@@ -50,8 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apr_status_t rv;
 
     rv = md_http01_parse(&token, &host, path, *hostname ? hostname : NULL, p);
-    must(md_http01_is_challenge_path(path) == !APR_STATUS_IS_ENOENT(rv), "prefix", path,
-         hostname);
+    must(md_http01_is_challenge_path(path) == !APR_STATUS_IS_ENOENT(rv), "prefix", path, hostname);
     if (APR_SUCCESS == rv) {
         must(token && host, "no token or host", path, hostname);
         must(*token && strlen(token) <= MD_HTTP01_TOKEN_MAX, "token length", path, hostname);

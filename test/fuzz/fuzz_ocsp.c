@@ -20,30 +20,16 @@ static apr_pool_t *setup_pool;
 static const char *base;
 static md_ocsp_reg_t *reg;
 
-static void remove_base(void)
-{
-    apr_pool_t *p = fuzz_pool();
-
-    md_util_rm_recursive(base, p);
-    apr_pool_destroy(p);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     static const md_timeslice_t window = { 100, 50 };
-    char tmpl[] = "/tmp/md-fuzz-ocsp-XXXXXX";
     md_store_t *store = NULL;
 
     (void)argc;
     (void)argv;
     fuzz_init();
     setup_pool = fuzz_pool();
-    base = mkdtemp(tmpl);
-    if (!base) {
-        abort();
-    }
-    base = apr_pstrdup(setup_pool, base);
-    atexit(remove_base);
+    base = fuzz_scratch_dir("ocsp");
     if (APR_SUCCESS != md_store_fs_open(&store, base, setup_pool)
         || APR_SUCCESS != md_ocsp_reg_create(&reg, store, &window, setup_pool)
         || APR_SUCCESS != md_ocsp_prime(reg, "ext", 3, fuzz_chain_pem, "a.test", setup_pool)) {

@@ -57,8 +57,7 @@ static void check_acct_order(const md_json_t *json, apr_pool_t *p)
              "account.json written back does not parse");
     }
     if (APR_SUCCESS == md_acme_order_from_json(&order, json, p)) {
-        must(APR_SUCCESS
-                 == md_acme_order_from_json(&order2, md_acme_order_to_json(order, p), p),
+        must(APR_SUCCESS == md_acme_order_from_json(&order2, md_acme_order_to_json(order, p), p),
              "order.json written back does not parse");
     }
 }
