@@ -151,7 +151,7 @@ FUZZ_LIB_OBJ := $(filter-out $(BUILD)/src/http/md_http.o,$(LIB_OBJ))
 FUZZ_SMOKE_TIME ?= 12
 FUZZ_TIME ?= 600
 FUZZ_RUNS ?= -1
-FUZZ_OPTS := -rss_limit_mb=2048 -timeout=20 -max_len=65536 -print_final_stats=1
+FUZZ_OPTS := -rss_limit_mb=2048 -timeout=120 -max_len=65536 -print_final_stats=1
 
 fuzz:
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
