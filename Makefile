@@ -201,7 +201,7 @@ lint: | $(DEPS_STAMP)
 	  $(INCS) -Isrc/mod src
 
 format:
-	clang-format -i src/*/*.c src/*/*.h test/unit/*.c
+	clang-format -i src/*/*.c src/*/*.h test/unit/*.c test/fuzz/*.c test/fuzz/*.h
 
 install: all
 	bash scripts/install-module.sh install
