@@ -5,6 +5,10 @@
  * newAccount, newOrder, authorization, challenge, finalize and certificate answers, problem
  * documents and their subproblems, Retry-After, Location and Replay-Nonce headers all come from
  * the fuzzer. The store is a file store in a scratch directory, emptied for each input.
+ *
+ * An input that starts with '@' first gets an account installed in accounts/ for the first CA
+ * (the rest is the script): the renewal then checks that account at the CA (POST-as-GET of the
+ * account URL) instead of making a new one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +20,7 @@
 #include "md_json.h"
 #include "md_util.h"
 #include "md_store_fs.h"
+#include "md_acme_acct.h"
 #include "md_acme_drive.h"
 #include "fuzz.h"
 
@@ -30,11 +35,17 @@ static apr_pool_t *setup_pool;
 static md_store_t *store;
 static const char *base;
 static md_t *md;
+static md_pkey_t *acct_key;
+
+#define ACCT_ID "ACME-ca.test-0000"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    static const char *const curve[] = { "P-256" };
+    md_pkey_spec_t *spec = NULL;
     md_json_t *json = NULL;
     const char *err = NULL;
+    apr_size_t nused = 0;
 
     (void)argc;
     (void)argv;
@@ -43,7 +54,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     base = fuzz_scratch_dir("acme");
     if (APR_SUCCESS != md_store_fs_open(&store, base, setup_pool)
         || APR_SUCCESS != md_json_readbuf(&json, setup_pool, md_text, strlen(md_text), &err)
-        || APR_SUCCESS != md_from_json(&md, json, setup_pool, &err)) {
+        || APR_SUCCESS != md_from_json(&md, json, setup_pool, &err)
+        || APR_SUCCESS != md_pkey_spec_parse(&spec, &nused, curve, 1, setup_pool, &err)
+        || APR_SUCCESS != md_pkey_gen(&acct_key, setup_pool, spec)) {
         fprintf(stderr, "fuzz_acme: setup failed in %s\n", base);
         abort();
     }
@@ -57,6 +70,21 @@ static void clean_store(apr_pool_t *p)
 
     for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); ++i) {
         md_util_rm_recursive(md_util_path_join(p, base, dirs[i]), p);
+    }
+}
+
+static void install_account(apr_pool_t *p)
+{
+    md_acme_acct_t acct;
+
+    memset(&acct, 0, sizeof(acct));
+    acct.url = "https://ca.test/my-account/1";
+    acct.ca_url = "https://ca.test/dir";
+    acct.status = "valid";
+    acct.contacts = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(acct.contacts, const char *) = "mailto:admin@a.test";
+    if (APR_SUCCESS != md_acme_acct_save(store, MD_SG_ACCOUNTS, ACCT_ID, &acct, acct_key, p)) {
+        abort();
     }
 }
 
@@ -77,6 +105,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     driver.challenges = challenges;
     driver.result = md_result_make(md->name, p);
     driver.poll_timeout = apr_time_from_sec(30);
+    if (size && data[0] == '@') {
+        install_account(p);
+        ++data;
+        --size;
+    }
     fuzz_http_script(data, size);
     md_acme_drive_renew(&driver, p);
     clean_store(p);

@@ -1,6 +1,7 @@
 /* fuzz_certs: a certificate for a.test and www.a.test (OCSP responder http://127.0.0.1:4002/ocsp,
- * valid until 2036) and its issuer, made with openssl for the fuzz targets; the seeds in
- * corpus/ocsp are OCSP responses of that issuer for it. */
+ * valid until 2036), its P-256 key and its issuer, made with openssl for the fuzz targets; the
+ * seeds in corpus/ocsp are OCSP responses of that issuer for it, those in corpus/acme carry it as
+ * the issued certificate (the fuzz build hands out its key for P-256 keys, see fuzz_http.c). */
 #ifndef fuzz_certs_h
 #define fuzz_certs_h
 
@@ -28,5 +29,12 @@ static const char fuzz_chain_pem[] =
     "SAAwRQIhAMISSxt0zeIMZg4LXWdcXFivqZGckzzUTdowYWk+WzMtAiB/E4D2tmb1\n"
     "UO/W3omt1AjxtQI465xN5QTSyywHB7ewBA==\n"
     "-----END CERTIFICATE-----\n";
+
+static const char fuzz_leaf_key_pem[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgDIOyZDCrwCe4063X\n"
+    "c8KZM0BBFwJMOssMpH9EiPFZZSWhRANCAAQP9z8NunVPmegunXgo6gGWX2++PUaE\n"
+    "ESrqOE/omwYiB8YPDDenNT1KYihL5J7SuDNLwaKn9CaCd2iL2y8IJwXn\n"
+    "-----END PRIVATE KEY-----\n";
 
 #endif /* fuzz_certs_h */

@@ -6,11 +6,14 @@
  *
  * It also replaces OpenSSL's EVP_PKEY_Q_keygen(): generating an RSA account key for each input
  * would take most of the time, and keys are no input. RSA requests get the same key made once,
- * EC requests a fresh key of the curve asked for. */
+ * P-256 requests the key of the test certificate in fuzz_certs.h (so that a CA's certificate in
+ * a seed matches the key of the order and the renewal goes on to staging), other curves a fresh
+ * key. */
 #include <stdarg.h>
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 
 #include <apr_strings.h>
@@ -19,6 +22,7 @@
 #include "md_log.h"
 #include "md_http.h"
 #include "fuzz.h"
+#include "fuzz_certs.h"
 
 struct md_http_t {
     apr_pool_t *p;
@@ -67,6 +71,19 @@ leave:
     return pkey;
 }
 
+static EVP_PKEY *leaf_key(void)
+{
+    static EVP_PKEY *pkey;
+    BIO *bio;
+
+    if (!pkey) {
+        bio = BIO_new_mem_buf(fuzz_leaf_key_pem, (int)sizeof(fuzz_leaf_key_pem) - 1);
+        pkey = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+        BIO_free(bio);
+    }
+    return (pkey && EVP_PKEY_up_ref(pkey)) ? pkey : NULL;
+}
+
 EVP_PKEY *EVP_PKEY_Q_keygen(OSSL_LIB_CTX *libctx, const char *propq, const char *type, ...)
 {
     static EVP_PKEY *rsa_key;
@@ -85,6 +102,10 @@ EVP_PKEY *EVP_PKEY_Q_keygen(OSSL_LIB_CTX *libctx, const char *propq, const char 
         va_start(ap, type);
         curve = va_arg(ap, const char *);
         va_end(ap);
+        if (!strcmp(curve, "P-256") || !strcmp(curve, "prime256v1")
+            || !strcmp(curve, "secp256r1")) {
+            return leaf_key();
+        }
         return gen_key("EC", curve, 0);
     }
     return gen_key(type, NULL, 0);
