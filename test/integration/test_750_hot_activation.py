@@ -31,6 +31,11 @@ STATUS_MOD = harness.APACHE_MODULES / "mod_status.so"
 STORE_WAIT = 60
 STAGED = r"AH13000: (\S+): renewed certificate staged"
 SERVED = r"AH13001: (\S+): the renewed certificate \(serial ([0-9A-F]+),"
+PARENT_LOADED = r"AH13005: (\S+): the parent "
+HELD_BACK = r"AH13015: (\S+): "
+STORED = r"AH13006: (\S+): the served certificate is now the live"
+# the parent's monitor hook runs about every ten seconds
+ROUND = 10
 
 
 def hot_config(h, names, extra=""):
@@ -112,6 +117,17 @@ def test_750_fresh_md_replaces_fallback(httpd, ca):
         (httpd.store_dir / "domains" / name / "pubcert.pem").read_bytes())
     assert stored.serial_number == httpd.peer_chain(name).serial_number
     assert log.read_text().splitlines().count(f"installed {name}") == 1
+    # 'installed' (sent right after AH13006) in the parent's first round after the first serve:
+    # the round that loaded the set, unless a child had not confirmed it yet (then the next one)
+    t_served = httpd.log_events(SERVED)[0][0]
+    t_loaded = [t for t, m in httpd.log_events(PARENT_LOADED) if m.group(1) == name][0]
+    t_stored = [t for t, m in httpd.log_events(STORED) if m.group(1) == name][0]
+    rounds = 1 + (t_stored - t_loaded > ROUND / 2)
+    assert t_loaded - t_served < 2 * ROUND
+    assert rounds == 1 or httpd.log_events(HELD_BACK)
+    assert t_stored - t_loaded < 2 * ROUND
+    print(f"\n'installed' {t_stored - t_served:.1f}s after the first serve, {rounds} round(s) of "
+          f"the parent")
     # the status page shows the served certificate
     st = harness.json.loads(httpd.curl("localhost", f"/md-status/{name}", https=False)[1])
     assert int(st["cert"]["rsa"]["serial"], 16) == stored.serial_number
