@@ -44,7 +44,7 @@ Environment
   BENCH_CLIENTS  parallel s_time processes (default 2)
   BENCH_KEYS     MDPrivateKeys (default "secp256r1": the cheapest handshake, where the
                  callback's share is largest; "RSA" for RSA 2048)
-  BENCH_CALLGRIND 0 to skip the instruction counts (default 1)
+  BENCH_CALLGRIND 0 to skip the instruction counts (default 1; they need valgrind)
   BENCH_CG_CONNS connections per case under callgrind (default 200)
   MD_MODULE      our module (default build/mod_md.so)
   MD_TEST_KEEP=1 keep the scratch directory
@@ -346,7 +346,10 @@ def main():
     seconds = int(os.environ.get("BENCH_SECONDS", "1"))
     clients = int(os.environ.get("BENCH_CLIENTS", "2"))
     keys = os.environ.get("BENCH_KEYS", "secp256r1")
-    use_cg = os.environ.get("BENCH_CALLGRIND", "1") != "0" and shutil.which("valgrind")
+    use_cg = os.environ.get("BENCH_CALLGRIND", "1") != "0"
+    if use_cg and not (shutil.which("valgrind") and shutil.which("callgrind_annotate")):
+        print("valgrind not found (Debian package valgrind): no instruction counts", flush=True)
+        use_cg = False
     cg_conns = int(os.environ.get("BENCH_CG_CONNS", "200"))
     counts = {}
     scratch = harness.make_scratch("md-bench-hot-")
