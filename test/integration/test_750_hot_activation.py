@@ -95,7 +95,8 @@ def test_750_fresh_md_replaces_fallback(httpd, ca):
     name = "fresh.hot.example.org"
     prog, log = recorder(httpd)
     # with the store locks of shared stores on: renewal and activation take the MD's lock
-    httpd.write_config(hot_config(httpd, [name], f"MDMessageCmd {prog}\nMDStoreLocks on\n"))
+    httpd.write_config(hot_config(httpd, [name], f"MDMessageCmd {prog}\nMDStoreLocks on\n"
+                                                 "MDServerStatus on\n"))
     httpd.start()
     pid, gen = httpd.pid(), generation(httpd)
     assert httpd.wait_log(r"AH13009: " + re.escape(name) + r": no certificate yet")
@@ -103,6 +104,16 @@ def test_750_fresh_md_replaces_fallback(httpd, ca):
     if status == 503:
         assert harness.is_self_signed(httpd.peer_chain(name))
     wait_served(httpd, [name])
+    # served, before or after the parent put it into the store: never "ready for a graceful
+    # restart" (the job stays in staging/ until the store activation)
+    status, body, _ = httpd.curl("localhost", "/server-status?auto", https=False)
+    stored_yet = bool(httpd.log_events(STORED))
+    assert status == 200 and "ready for a graceful restart" not in body, body
+    line = [ln for ln in body.splitlines() if ln.startswith(f"ManagedDomain-{name}:")]
+    assert line, body
+    line = line[0]
+    assert line.endswith("renewal=" if stored_yet else "renewal=served without a restart"), line
+    assert "ManagedCertificatesReady: 0" in body
     # the first certificate, verified, and no more 503
     served = httpd.verify_served(name, ca.issuer_root)
     assert served["subjectAltName"] == (("DNS", name),)
@@ -127,7 +138,7 @@ def test_750_fresh_md_replaces_fallback(httpd, ca):
     assert rounds == 1 or httpd.log_events(HELD_BACK)
     assert t_stored - t_loaded < 2 * ROUND
     print(f"\n'installed' {t_stored - t_served:.1f}s after the first serve, {rounds} round(s) of "
-          f"the parent")
+          f"the parent; server-status right after the serve: {line}")
     # the status page shows the served certificate
     st = harness.json.loads(httpd.curl("localhost", f"/md-status/{name}", https=False)[1])
     assert int(st["cert"]["rsa"]["serial"], 16) == stored.serial_number
