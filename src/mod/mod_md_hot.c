@@ -382,6 +382,21 @@ static apr_status_t load_entry(hot_entry_t *entry, apr_uint32_t seq, int is_pare
     return APR_SUCCESS;
 }
 
+/* The scoreboard slot of process 'pid', -1 while the parent has not put it there. */
+static int scoreboard_slot(const mod_md_hot_t *hot, apr_uint32_t pid)
+{
+    process_score *ps;
+    apr_uint32_t i;
+
+    for (i = 0; ap_scoreboard_image && i < hot->shm->n_acks; ++i) {
+        ps = ap_get_scoreboard_process((int)i);
+        if (ps && ps->pid > 0 && (apr_uint32_t)ps->pid == pid) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
 /* 2. (end) Tell the parent that this child serves every set announced up to version 'seen'. The
  * child's ack is the one of its scoreboard slot, found once per process; until the parent has
  * put its pid there (right after the fork) it cannot ack, and does at its next look. */
@@ -389,16 +404,14 @@ static void ack(mod_md_hot_t *hot, apr_uint32_t seen)
 {
     apr_uint32_t pid = (apr_uint32_t)getpid();
     hot_ack_t *acks;
-    apr_proc_t proc;
     int slot;
 
     if (!hot->shm || !seen) {
         return;
     }
     if (hot->ack_pid != pid) {
-        proc.pid = (pid_t)pid;
-        slot = ap_find_child_by_pid(&proc);
-        if (slot < 0 || (apr_uint32_t)slot >= hot->shm->n_acks) {
+        slot = scoreboard_slot(hot, pid);
+        if (slot < 0) {
             return;
         }
         hot->ack_slot = slot;
@@ -806,17 +819,22 @@ static int may_activate(hot_entry_t *entry, hot_slot_t *slot, apr_uint32_t seq, 
         return 1;
     }
     if (now - entry->loaded_at < MD_HOT_STORE_DELAY) {
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, entry->hot->s,
-                     APLOGNO(13015) "%s: %d child process(es) have not confirmed yet that they "
-                                    "serve the renewed certificate; it goes into the store at "
-                                    "the next round",
-                     entry->item->md->name, missing);
+        if (missing > 0) {
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, entry->hot->s,
+                         APLOGNO(13015) "%s: %d child process(es) have not confirmed yet that "
+                                        "they serve the renewed certificate; it goes into the "
+                                        "store at the next round",
+                         entry->item->md->name, missing);
+        }
         return 0;
     }
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, entry->hot->s,
-                 APLOGNO(13016) "%s: %d child process(es) did not confirm within %d s that they "
-                                "serve the renewed certificate; it goes into the store anyway",
-                 entry->item->md->name, missing, (int)apr_time_sec(MD_HOT_STORE_DELAY));
+    if (missing > 0) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, entry->hot->s,
+                     APLOGNO(13016) "%s: %d child process(es) did not confirm within %d s that "
+                                    "they serve the renewed certificate; it goes into the store "
+                                    "anyway",
+                     entry->item->md->name, missing, (int)apr_time_sec(MD_HOT_STORE_DELAY));
+    }
     return 1;
 }
 
