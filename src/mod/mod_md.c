@@ -681,6 +681,14 @@ static int md_http_challenge_pr(request_rec *r)
     if (!owns_http_challenges(md)) {
         return DECLINED;
     }
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        /* MDStoreEtcd while etcd is away: the CA's validation fails, the renewal is retried */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+                      APLOGNO(13451) "%s: cannot read the http-01 answer for %s now: the store "
+                                     "(etcd) is not reachable; the renewal is retried",
+                      md->name, host);
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                       APLOGNO(13450) "%s: cannot read the http-01 answer for %s from the store "
