@@ -348,7 +348,9 @@ static apr_status_t setup_answer(const char **pdns_value, const md_authz_t *auth
 
     if (!is_token(token)) {
         return md_result_printf(driver->result, APR_EINVAL,
-                                "the CA sent an invalid %s token for %s", type, authz->domain);
+                                "the CA sent an invalid %s token for %s (RFC 8555 8.1: base64url "
+                                "characters only, here at most 256 of them); it is not used",
+                                type, authz->domain);
     }
     rv = md_pkey_jwk_thumbprint(&thumb, acme->acct_key, p);
     if (APR_SUCCESS != rv) {
