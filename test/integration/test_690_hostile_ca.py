@@ -1,6 +1,6 @@
 """A hostile CA (issue #15, item 4): one Apache with one MD per misbehaviour of
 test/tools/hostile_ca.py (each MD has its own CA: a front in front of pebble that answers with
-invalid JSON, a 200 MB body, a body at 1 byte/s, a redirect loop, 500 for ever, JSON nested
+invalid JSON, a 200 MB body, 16 MB of headers, a body at 1 byte/s, a redirect loop, 500 for ever, JSON nested
 100000 deep, a directory without newOrder, challenge tokens with '../' or '/', a chain of 10000
 or of 100 extra certificates) and one MD at the real pebble.
 
@@ -25,6 +25,7 @@ from hostile_ca import HostileFront  # noqa: E402
 CAUSES = {
     "invalid-json": r"/dir is not an ACME directory \(no JSON object: unexpected token",
     "huge-body": r"GET \S+/dir: response body larger than 1048576 bytes",
+    "huge-headers": r"GET \S+/dir: response headers larger than 262144 bytes",
     "slow-body": r"GET \S+/dir: Operation timed out after 6\d{4} milliseconds",
     "redirect-loop": r"/dir is not an ACME directory \(HTTP status 302\)",
     "error-500": r"the ACME CA at \S+/dir answered HTTP status 500",
@@ -92,6 +93,7 @@ def test_690_hostile_cas(httpd, ca, fronts):
     httpd.graceful()
     httpd.verify_served(GOOD, ca.issuer_root)
     assert fronts["huge-body"].bytes_sent < 64 * 1024 * 1024
+    assert fronts["huge-headers"].bytes_sent < 8 * 1024 * 1024
     # 500 for ever: the job gave up, it did not hammer the CA
     assert len(fronts["error-500"].snapshot()["requests"]) < 10
     # nothing of the hostile CAs reached a served certificate or the store's domains

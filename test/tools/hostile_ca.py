@@ -4,6 +4,7 @@ pebble) that misbehaves in one way, its 'mode':
 
 - invalid-json    the directory is not JSON (it ends in the middle of an object)
 - huge-body       the directory is 200 MB long (sent until the client hangs up)
+- huge-headers    the directory comes with 16 MB of headers (2000 lines of 8 kB)
 - slow-body       the directory arrives at one byte per second
 - redirect-loop   the directory redirects to itself
 - error-500       every request is answered with 500 (an HTML page), for ever
@@ -32,7 +33,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from acme_front import AcmeFront, _Handler  # noqa: E402
 
-MODES = ("invalid-json", "huge-body", "slow-body", "redirect-loop", "error-500", "deep-json",
+MODES = ("invalid-json", "huge-body", "huge-headers", "slow-body", "redirect-loop", "error-500", "deep-json",
          "no-neworder", "token-dotdot", "token-slash", "long-chain", "many-certs")
 HUGE = 200 * 1024 * 1024
 DEPTH = 100000
@@ -50,6 +51,12 @@ class HostileFront(AcmeFront):
 
     def handler_base(self):
         return _HostileHandler
+
+    def start(self):
+        super().start()
+        # a client that hangs up in the middle of a huge answer is the point, not an error
+        self._server.handle_error = lambda request, client_address: None
+        return self
 
 
 class _HostileHandler(_Handler):
@@ -107,6 +114,19 @@ class _HostileHandler(_Handler):
     def huge_body(self):
         self.stream(HUGE, b"{" + b" " * 65535, 0)
 
+    def huge_headers(self):
+        self.send_response_only(200)
+        self.flush_headers()
+        try:
+            for i in range(2000):
+                self.wfile.write(f"X-Pad-{i}: {'a' * 8000}\r\n".encode())
+                with self.owner.lock:
+                    self.owner.bytes_sent += 8000
+            self.wfile.write(b"Content-Length: 2\r\n\r\n{}")
+        except OSError:
+            pass
+        self.close_connection = True
+
     def slow_body(self):
         self.stream(3600, b" ", 1.0)
 
@@ -138,6 +158,7 @@ DIRECTORY_ANSWERS = {
     "deep-json": _HostileHandler.deep_json,
     "redirect-loop": _HostileHandler.redirect_loop,
     "huge-body": _HostileHandler.huge_body,
+    "huge-headers": _HostileHandler.huge_headers,
     "slow-body": _HostileHandler.slow_body,
 }
 
