@@ -250,8 +250,8 @@ static apr_status_t run_dns01(const char *const *argv, md_acme_driver_t *driver,
     apr_status_t rv;
 
     memset(&opts, 0, sizeof(opts));
-    opts.timeout = (driver->md->dns01_timeout > 0) ? driver->md->dns01_timeout
-                                                   : MD_DNS01_TIMEOUT_DEF;
+    opts.timeout =
+        (driver->md->dns01_timeout > 0) ? driver->md->dns01_timeout : MD_DNS01_TIMEOUT_DEF;
     opts.output_max = MD_DNS01_STDERR_MAX;
     opts.is_stderr_only = 1;
     opts.has_env = 1;
@@ -263,9 +263,8 @@ static apr_status_t run_dns01(const char *const *argv, md_acme_driver_t *driver,
                                 "execute it",
                                 argv[0], argv[1], argv[2]);
     }
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                  APLOGNO(12501) "%s: dns-01 program %s %s %s: %s", driver->md->name, argv[0],
-                  argv[1], argv[2], md_proc_describe(&res, &opts, p));
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, APLOGNO(12501) "%s: dns-01 program %s %s %s: %s",
+                  driver->md->name, argv[0], argv[1], argv[2], md_proc_describe(&res, &opts, p));
     err = apr_pstrcat(p, res.output, res.is_truncated ? "[...]" : "", NULL);
     if (res.is_timed_out) {
         return md_result_printf(driver->result, APR_TIMEUP,

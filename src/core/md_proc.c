@@ -180,12 +180,10 @@ leave:
     return rv;
 }
 
-const char *md_proc_describe(const md_proc_result_t *res, const md_proc_opts_t *opts,
-                             apr_pool_t *p)
+const char *md_proc_describe(const md_proc_result_t *res, const md_proc_opts_t *opts, apr_pool_t *p)
 {
     if (res->is_timed_out) {
-        return apr_psprintf(p, "killed after %d seconds",
-                            (int)apr_time_sec(opts->timeout));
+        return apr_psprintf(p, "killed after %d seconds", (int)apr_time_sec(opts->timeout));
     }
     if (res->why == APR_PROC_EXIT) {
         return apr_psprintf(p, "exit code %d", res->code);

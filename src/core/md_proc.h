@@ -24,11 +24,11 @@ struct md_proc_opts_t {
 
 typedef struct md_proc_result_t md_proc_result_t;
 struct md_proc_result_t {
-    const char *output;  /* what it wrote (at most output_max bytes, one line), never NULL */
-    int is_truncated;    /* it wrote more than output_max bytes */
-    int is_timed_out;    /* it ran past the deadline and was killed */
-    int code;            /* exit code, or the signal that ended it */
-    apr_exit_why_e why;  /* APR_PROC_EXIT, APR_PROC_SIGNAL, ... */
+    const char *output; /* what it wrote (at most output_max bytes, one line), never NULL */
+    int is_truncated;   /* it wrote more than output_max bytes */
+    int is_timed_out;   /* it ran past the deadline and was killed */
+    int code;           /* exit code, or the signal that ended it */
+    apr_exit_why_e why; /* APR_PROC_EXIT, APR_PROC_SIGNAL, ... */
 };
 
 /**

@@ -47,8 +47,8 @@ typedef struct {
     apr_size_t cap;
     apr_size_t max_len;
     int too_large;
-    apr_size_t hdr_len;      /* response header bytes so far */
-    int too_many_headers;    /* they passed MD_HTTP_MAX_HEADERS: the transfer was aborted */
+    apr_size_t hdr_len;           /* response header bytes so far */
+    int too_many_headers;         /* they passed MD_HTTP_MAX_HEADERS: the transfer was aborted */
     md_http_stream_cb *stream_cb; /* a streamed request: the body goes here, not into buf */
     void *stream_baton;
     int is_stopped; /* stream_cb asked to end the transfer */

@@ -827,7 +827,8 @@ static int md_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
     md_srv_conf_t *sc;
     const char *sni, *name, *ip, *cert_pem = NULL, *key_pem = NULL;
 
-    if (r || !offers || !ap_ssl_conn_is_ssl(c) || !ap_array_str_contains(offers, PROTO_ACME_TLS_1)) {
+    if (r || !offers || !ap_ssl_conn_is_ssl(c)
+        || !ap_array_str_contains(offers, PROTO_ACME_TLS_1)) {
         return DECLINED;
     }
     sc = mod_md_config_get(c->base_server);

@@ -20,7 +20,7 @@ static md_proc_opts_t opts_of(apr_interval_time_t timeout, apr_size_t max, int s
 }
 
 typedef struct {
-    const char *script;  /* for /bin/sh -c */
+    const char *script; /* for /bin/sh -c */
     int stderr_only;
     apr_size_t max;
     apr_status_t rv;
