@@ -131,6 +131,10 @@ static apr_status_t make_attr(apr_procattr_t **pattr, apr_file_t *wr, const md_p
         rv = apr_procattr_child_err_set(attr, wr, NULL);
     }
     if (APR_SUCCESS == rv) {
+        /* a program that is not there or not executable fails here, not as exit code 255 */
+        rv = apr_procattr_error_check_set(attr, 1);
+    }
+    if (APR_SUCCESS == rv) {
         /* never APR_SHELLCMD: the arguments reach the program as they are */
         rv = apr_procattr_cmdtype_set(attr, opts->has_env ? APR_PROGRAM_ENV : APR_PROGRAM);
     }
