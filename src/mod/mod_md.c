@@ -665,6 +665,14 @@ static int md_http_challenge_pr(request_rec *r)
     if (!owns_http_challenges(md)) {
         return DECLINED;
     }
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        /* MDStoreEtcd while etcd is away: the CA's validation fails, the renewal is retried */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+                      APLOGNO(13451) "%s: cannot read the http-01 answer for %s now: the store "
+                                     "(etcd) is not reachable; the renewal is retried",
+                      md->name, host);
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                       APLOGNO(13450) "%s: cannot read the http-01 answer for %s from the store "
@@ -729,16 +737,6 @@ static int is_acme_tls_conn(const conn_rec *c)
     return ap_get_module_config(c->conn_config, &md_module) == &acme_tls_conn_mark;
 }
 
-static int md_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
-                               const apr_array_header_t *offers, apr_array_header_t *proposals)
-{
-    (void)s;
-    if (!r && offers && ap_ssl_conn_is_ssl(c) && ap_array_str_contains(offers, PROTO_ACME_TLS_1)) {
-        APR_ARRAY_PUSH(proposals, const char *) = PROTO_ACME_TLS_1;
-        return OK;
-    }
-    return DECLINED;
-}
 
 static int md_protocol_switch(conn_rec *c, request_rec *r, server_rec *s, const char *protocol)
 {
@@ -808,6 +806,41 @@ static apr_status_t load_tls_alpn01(const char **pcert_pem, const char **pkey_pe
         }
     }
     return load_tls_alpn01_spec(pcert_pem, pkey_pem, mc, name, NULL, c);
+}
+
+/* acme-tls/1 only for a name with a pending tls-alpn-01 challenge (RFC 8737 3: the server
+ * answers with the challenge certificate): for any other name the protocol is not proposed, so
+ * the handshake cannot end in an acme-tls/1 connection with the name's usual certificate (and
+ * HTTP served over it). mod_ssl asks after the SNI callback, so the name is known here. */
+static int md_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
+                               const apr_array_header_t *offers, apr_array_header_t *proposals)
+{
+    md_srv_conf_t *sc;
+    const char *sni, *name, *ip, *cert_pem = NULL, *key_pem = NULL;
+
+    if (r || !offers || !ap_ssl_conn_is_ssl(c)
+        || !ap_array_str_contains(offers, PROTO_ACME_TLS_1)) {
+        return DECLINED;
+    }
+    sc = mod_md_config_get(c->base_server);
+    sni = ap_ssl_var_lookup(c->pool, s, c, NULL, "SSL_TLS_SNI");
+    name = (sni && *sni) ? md_util_str_tolower(sni, c->pool) : NULL;
+    if (!sc || !sc->mc->store || !name || !md_util_is_dns_name(name, 0, 1)) {
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
+                      APLOGNO(13230) "acme-tls/1 asked for without a usable server name (SNI): "
+                                     "not offered");
+        return DECLINED;
+    }
+    ip = md_util_ip_from_arpa(name, c->pool);
+    if (APR_SUCCESS != load_tls_alpn01(&cert_pem, &key_pem, sc->mc, ip ? ip : name, c)) {
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
+                      APLOGNO(13231) "acme-tls/1 asked for %s, which has no pending tls-alpn-01 "
+                                     "challenge: not offered",
+                      name);
+        return DECLINED;
+    }
+    APR_ARRAY_PUSH(proposals, const char *) = PROTO_ACME_TLS_1;
+    return OK;
 }
 
 static int md_answer_challenge(conn_rec *c, const char *servername, const char **pcert_pem,

@@ -34,7 +34,13 @@ START_TEST(test_retry_after)
     apr_table_set(h, "retry-after", "30");
     ck_assert(md_acme_retry_after(h, now) == now + SEC(30));
     apr_table_set(h, "Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT");
-    ck_assert(md_acme_retry_after(h, now) == apr_time_from_sec(1445412480));
+    ck_assert(md_acme_retry_after(h, apr_time_from_sec(1445412480 - 60))
+              == apr_time_from_sec(1445412480));
+    /* a hostile CA cannot postpone renewals for longer than 366 days, in either form */
+    apr_table_set(h, "Retry-After", "99999999999");
+    ck_assert(md_acme_retry_after(h, now) == now + SEC(366 * 24 * 3600));
+    apr_table_set(h, "Retry-After", "Fri, 01 Jan 2100 00:00:00 GMT");
+    ck_assert(md_acme_retry_after(h, now) == now + SEC(366 * 24 * 3600));
     apr_table_set(h, "Retry-After", "soon");
     ck_assert(md_acme_retry_after(h, now) == 0);
     apr_table_set(h, "Retry-After", "12abc");
