@@ -5,7 +5,8 @@ set -euo pipefail
 
 PKGS=(apache2 apache2-dev libssl-dev libcurl4-openssl-dev libjansson-dev check pkg-config
       pebble python3-pytest python3-cryptography python3-openssl curl openssl make gcc
-      etcd-server etcd-client)
+      etcd-server etcd-client clang-14 libclang-rt-14-dev)
+# clang-14 and libclang-rt-14-dev (libFuzzer, ASan and UBSan runtimes): `make fuzz`
 
 missing=()
 for p in "${PKGS[@]}"; do

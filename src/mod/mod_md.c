@@ -32,6 +32,7 @@
 
 #include "md.h"
 #include "md_http.h"
+#include "md_http01.h"
 #include "md_log.h"
 #include "md_util.h"
 #include "md_version.h"
@@ -61,9 +62,7 @@ AP_DECLARE_MODULE(md) = { STANDARD20_MODULE_STUFF,
 #endif
 };
 
-#define ACME_CHALLENGE_PREFIX "/.well-known/acme-challenge/"
-#define PROTO_ACME_TLS_1      "acme-tls/1"
-#define ACME_TOKEN_MAX        256
+#define PROTO_ACME_TLS_1 "acme-tls/1"
 
 /* ---- logging of the core layers through httpd -------------------------------------------------
  */
@@ -588,18 +587,6 @@ static int md_add_fallback_cert_files(server_rec *s, apr_pool_t *p, apr_array_he
 /* ---- http-01 -----------------------------------------------------------------------------------
  */
 
-static int is_token(const char *s)
-{
-    apr_size_t n = 0;
-
-    for (; *s; ++s, ++n) {
-        if (!apr_isalnum(*s) && *s != '-' && *s != '_') {
-            return 0;
-        }
-    }
-    return n > 0 && n <= ACME_TOKEN_MAX;
-}
-
 static void count_challenge(md_mod_conf_t *mc, const char *host)
 {
     md_t *md = md_of_name(mc, host);
@@ -652,19 +639,17 @@ static int md_http_challenge_pr(request_rec *r)
     const char *path = r->parsed_uri.path, *token, *host;
     const char *answer = NULL;
     const md_t *md;
-    apr_size_t tlen;
     apr_status_t rv;
 
-    if (!path || strncmp(path, ACME_CHALLENGE_PREFIX, sizeof(ACME_CHALLENGE_PREFIX) - 1)) {
+    if (!md_http01_is_challenge_path(path)) {
         return DECLINED;
     }
     sc = mod_md_config_get(r->server);
     if (!sc || !sc->mc->store) {
         return DECLINED;
     }
-    token = path + sizeof(ACME_CHALLENGE_PREFIX) - 1;
-    host = r->hostname ? md_util_str_tolower(r->hostname, r->pool) : NULL;
-    if (!is_token(token) || !host || (!md_util_is_dns_name(host, 0, 1) && !md_util_is_ip(host))) {
+    /* the token and host are checked in md_http01.c (fuzzed there) */
+    if (APR_SUCCESS != md_http01_parse(&token, &host, path, r->hostname, r->pool)) {
         return DECLINED;
     }
     md = md_of_name(sc->mc, host);
@@ -674,8 +659,7 @@ static int md_http_challenge_pr(request_rec *r)
         return DECLINED;
     }
     rv = mod_md_etcd_challenge(&answer, sc->mc, host, token, r->pool);
-    tlen = strlen(token);
-    if (APR_SUCCESS == rv && !strncmp(answer, token, tlen) && answer[tlen] == '.') {
+    if (APR_SUCCESS == rv && md_http01_answer_fits(answer, token)) {
         return send_http_answer(r, sc->mc, host, answer);
     }
     if (!owns_http_challenges(md)) {
@@ -725,8 +709,7 @@ static int md_require_https_pr(request_rec *r)
         }
         return DECLINED;
     }
-    if (!r->hostname || !path
-        || !strncmp(path, ACME_CHALLENGE_PREFIX, sizeof(ACME_CHALLENGE_PREFIX) - 1)) {
+    if (!r->hostname || !path || md_http01_is_challenge_path(path)) {
         return DECLINED;
     }
     url = apr_pstrcat(r->pool, "https://", r->hostname, path, r->parsed_uri.query ? "?" : "",
