@@ -5,5 +5,5 @@
 # (BENCH_ROUNDS, BENCH_SECONDS, BENCH_CLIENTS, BENCH_KEYS, BENCH_CALLGRIND, BENCH_CG_CONNS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh valgrind
 exec /usr/bin/python3 bench/hot.py "$@"
