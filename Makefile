@@ -51,7 +51,8 @@ A2MD    := $(BUILD)/a2md
 UNIT    := $(BUILD)/unit-tests
 
 
-.PHONY: cli-e2e check-lognos all deps test unit integration demo install uninstall clean lint format asan asan-build asan-integration headers bench bench-ocsp bench-hot bench-etcd bench-leaks bench-scale
+.PHONY: cli-e2e check-lognos all deps test unit integration demo install uninstall clean lint format asan asan-build asan-integration headers bench bench-ocsp bench-hot bench-etcd bench-leaks bench-scale \
+        fuzz fuzz-bins fuzz-smoke fuzz-long
 
 all: $(DEPS_STAMP) $(MODULE) $(A2MD)
 
@@ -105,7 +106,7 @@ unit: $(UNIT)
 integration: all
 	cd test/integration && $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-test: all unit check-lognos cli-e2e integration
+test: all unit check-lognos fuzz-smoke cli-e2e integration
 
 demo: all
 	@bash scripts/demo.sh
@@ -155,13 +156,73 @@ asan: asan-build
 asan-integration: asan-build
 	cd test/integration && MD_ASAN=1 nice $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
+# libFuzzer targets (test/fuzz/, docs/robustness.md): clang 14 with ASan and UBSan, into
+# build-fuzz/. The library is compiled with the same sanitizers and coverage; src/http/md_http.c is
+# replaced by the scripted client test/fuzz/fuzz_http.c.
+FUZZ_BUILD   := build-fuzz
+FUZZ_CC      ?= clang-14
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+                -fno-omit-frame-pointer
+FUZZ_NAMES   := $(patsubst test/fuzz/fuzz_%.c,%,$(filter-out test/fuzz/fuzz_common.c \
+                  test/fuzz/fuzz_http.c,$(wildcard test/fuzz/fuzz_*.c)))
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_SUPPORT := $(BUILD)/test/fuzz/fuzz_common.o $(BUILD)/test/fuzz/fuzz_http.o
+FUZZ_LIB_OBJ := $(filter-out $(BUILD)/src/http/md_http.o,$(LIB_OBJ))
+# fuzz-smoke: seconds per target; fuzz-long: seconds per target, and runs (-1: no limit)
+FUZZ_SMOKE_TIME ?= 12
+FUZZ_TIME ?= 600
+FUZZ_RUNS ?= -1
+FUZZ_OPTS := -rss_limit_mb=2048 -timeout=120 -max_len=65536 -print_final_stats=1
+
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) \
+	    OPT="-O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN)" fuzz-bins
+
+$(BUILD)/test/fuzz/%.o: test/fuzz/%.c test/fuzz/fuzz.h $(HDR) | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -Isrc/mod -c $< -o $@
+
+.PRECIOUS: $(BUILD)/test/fuzz/%.o
+fuzz-bins: $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/fuzz_%: $(BUILD)/test/fuzz/fuzz_%.o $(FUZZ_SUPPORT) $(FUZZ_LIB_OBJ)
+	$(CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(LIBS)
+
+# Every target for FUZZ_SMOKE_TIME seconds from its seeds; a crash, leak or UB fails the build.
+# New inputs go to build-fuzz/corpus/<target>, never into the committed seeds.
+fuzz-smoke: fuzz
+	@for t in $(FUZZ_NAMES); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts; \
+	  echo "fuzz-smoke: $$t ($(FUZZ_SMOKE_TIME)s)"; \
+	  $(FUZZ_BUILD)/fuzz_$$t $(FUZZ_OPTS) -max_total_time=$(FUZZ_SMOKE_TIME) \
+	    -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t- \
+	    $(FUZZ_BUILD)/corpus/$$t test/fuzz/corpus/$$t > $(FUZZ_BUILD)/fuzz-$$t.log 2>&1 \
+	    || { tail -n 60 $(FUZZ_BUILD)/fuzz-$$t.log; echo "fuzz-smoke: $$t FAILED" >&2; exit 1; }; \
+	  grep -h "stat::number_of_executed_units\|Done " $(FUZZ_BUILD)/fuzz-$$t.log | tr '\n' ' '; \
+	  echo; done
+
+# Long runs: FUZZ_TIME seconds (or FUZZ_RUNS executions) per target, FUZZ_TARGETS to choose.
+FUZZ_TARGETS ?= $(FUZZ_NAMES)
+fuzz-long: fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts; \
+	  echo "fuzz-long: $$t"; \
+	  nice $(FUZZ_BUILD)/fuzz_$$t $(FUZZ_OPTS) -max_total_time=$(FUZZ_TIME) -runs=$(FUZZ_RUNS) \
+	    -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t- \
+	    $(FUZZ_BUILD)/corpus/$$t test/fuzz/corpus/$$t > $(FUZZ_BUILD)/fuzz-long-$$t.log 2>&1 \
+	    || { tail -n 60 $(FUZZ_BUILD)/fuzz-long-$$t.log; echo "fuzz-long: $$t FAILED" >&2; \
+	         exit 1; }; \
+	  grep -h "stat::number_of_executed_units\|Done " $(FUZZ_BUILD)/fuzz-long-$$t.log \
+	    | tr '\n' ' '; echo; done
+
 lint: | $(DEPS_STAMP)
 	cppcheck --std=c11 --enable=warning,portability,performance --inline-suppr \
 	  --suppress=missingIncludeSystem --error-exitcode=1 --include=test/tools/cppcheck.h \
 	  $(INCS) -Isrc/mod src
 
 format:
-	clang-format -i src/*/*.c src/*/*.h test/unit/*.c
+	clang-format -i src/*/*.c src/*/*.h test/unit/*.c test/fuzz/*.c test/fuzz/*.h
 
 install: all
 	bash scripts/install-module.sh install
@@ -170,7 +231,7 @@ uninstall:
 	bash scripts/install-module.sh uninstall
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz
 
 check-lognos:
 	$(PYTHON) test/tools/check_lognos.py

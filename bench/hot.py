@@ -17,6 +17,20 @@ CPU time, and the result is set against the server CPU time of a whole handshake
 machine the handshake rates vary by several percent from round to round, far more than the
 callback costs, and this says how much of a difference is the callback's.
 
+Instructions (deterministic, BENCH_CALLGRIND=1, the default): wall-clock rates on a shared
+2-core machine cannot show a difference of 2 %, so each case also runs as a single process
+('apache2 -X') under valgrind's callgrind, which counts the instructions the server executes
+while it handles connections made one at a time (a full TLS 1.3 handshake and a GET / each):
+collected only inside ap_run_process_connection (the connection, not the start or the
+watchdog), and of that the inclusive count of SSL_accept (the handshake, where the certificate
+callback runs) and of the callback itself. Each case runs twice, with BENCH_CG_CONNS / 4 and
+BENCH_CG_CONNS connections; the difference divided by the difference in connections is the
+cost of one more connection (one-time set-ups in the first connection drop out). Printed per connection, side by side with
+the stock module (Debian's mod_md.so serving the same certificate with its defaults), with the
+ratios. The counts repeat to within about 0.01 % from run to run. Here 'hot' renews once at its
+start (MDRenewWindow 100%, the single process is its own watchdog child) and is measured after
+AH13001, serving the renewed set from the callback.
+
 Each case runs BENCH_ROUNDS slices of BENCH_SECONDS with BENCH_CLIENTS 'openssl s_time -new'
 processes (full handshakes, no session reuse, TLS 1.3), the cases taking turns slice by slice in
 rotating order, so that the machine's other load hits all of them alike. Printed: handshakes per
@@ -30,6 +44,8 @@ Environment
   BENCH_CLIENTS  parallel s_time processes (default 2)
   BENCH_KEYS     MDPrivateKeys (default "secp256r1": the cheapest handshake, where the
                  callback's share is largest; "RSA" for RSA 2048)
+  BENCH_CALLGRIND 0 to skip the instruction counts (default 1; they need valgrind)
+  BENCH_CG_CONNS connections per case under callgrind (default 200)
   MD_MODULE      our module (default build/mod_md.so)
   MD_TEST_KEEP=1 keep the scratch directory
 """
@@ -162,6 +178,8 @@ def report(runs, keys, clients, seconds, cb_us):
         paired = [(n / c) / (gn / gc) for (n, _, c), (gn, _, gc) in zip(runs[label],
                                                                           runs["graceful"])
                   if c > 0 and gc > 0]
+        if len(paired) < 2:
+            continue
         print(f"{label}: per server CPU s, ratio to graceful slice by slice: median "
               f"{statistics.median(paired):.3f}, quartiles "
               f"{' '.join(f'{q:.3f}' for q in statistics.quantiles(paired, n=4))}")
@@ -175,11 +193,165 @@ def report(runs, keys, clients, seconds, cb_us):
           "load of a shared machine.")
 
 
+# ---- instructions under callgrind ------------------------------------------------------------
+
+CG_CASES = ("stock", "graceful", "hot-idle", "hot")
+
+
+def https_get(port, n):
+    """'n' connections to 127.0.0.1:'port', one at a time: a full TLS handshake (no session
+    reuse) and GET / each, answered 200."""
+    ctx = harness.ssl.SSLContext(harness.ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = harness.ssl.CERT_NONE
+    for _ in range(n):
+        with harness.socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+            with ctx.wrap_socket(s, server_hostname=MD) as t:
+                t.sendall(f"GET / HTTP/1.1\r\nHost: {MD}\r\nConnection: close\r\n\r\n"
+                          .encode())
+                data = b""
+                while True:
+                    chunk = t.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                if not data.startswith(b"HTTP/1.1 200"):
+                    raise RuntimeError(f"unexpected answer: {data[:80]!r}")
+
+
+def callgrind_run(h, conns, served=None):
+    """Runs 'h' (configured) as 'apache2 -X' under callgrind, waits for its https port (and for
+    the log line 'served', if given), makes 'conns' connections, stops it. Returns the
+    instructions per connection: (whole connection, SSL_accept, the certificate callback)."""
+    outdir = h.root / "callgrind"
+    outdir.mkdir(exist_ok=True)
+    out = outdir / "callgrind.out"
+    # created by valgrind as root at the start, written at the end after the switch to User
+    out.touch()
+    out.chmod(0o666)
+    outdir.chmod(0o777)
+    if harness.IS_ROOT:
+        shutil.chown(out, harness.RUN_USER, harness.RUN_USER)
+    argv = ["valgrind", "--tool=callgrind", "--vgdb=no", f"--callgrind-out-file={out}",
+            "--collect-atstart=no", "--toggle-collect=ap_run_process_connection",
+            harness.APACHE_BIN, "-X", "-f", str(h.conf_path)]
+    h.error_log.unlink(missing_ok=True)
+    proc = subprocess.Popen(argv, cwd=str(h.root), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                harness.socket.create_connection(("127.0.0.1", h.https_port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"apache2 -X under callgrind did not start:\n"
+                                       f"{h.log_tail()}")
+                time.sleep(0.5)
+        if served:
+            h.wait_log(served, timeout=600)
+        https_get(h.https_port, conns)
+    finally:
+        proc.terminate()
+        log, _ = proc.communicate(timeout=300)
+    ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", str(out)],
+                         capture_output=True, text=True, check=True).stdout
+    total = accept = cb = 0
+    for ln in ann.splitlines():
+        m = re.match(r"\s*([\d,]+) \(\s*[\d.]+%\)\s+(\S+)", ln)
+        if not m:
+            continue
+        ir, where = int(m.group(1).replace(",", "")), m.group(2)
+        if where == "PROGRAM":
+            total = ir
+        elif where.endswith(":SSL_accept"):
+            accept = max(accept, ir)
+        elif where.endswith(":hot_cert_cb"):
+            cb = max(cb, ir)
+    if not total or not accept:
+        raise RuntimeError(f"no counts from callgrind:\n{log[-2000:]}")
+    return total / conns, accept / conns, cb / conns
+
+
+def callgrind_cases(scratch, servers, keys, conns):
+    """The four cases, one after the other, each as a single process under callgrind: 'stock'
+    (Debian's module, its defaults), 'graceful', 'hot-idle' and 'hot' (renews once at its start,
+    measured after AH13001; on the ports pebble validates). Per case the counts of
+    callgrind_run()."""
+    stock = harness.STOCK_MODULE if harness.STOCK_MODULE.is_file() else None
+    counts = {}
+    for label in CG_CASES:
+        if label == "stock":
+            if not stock:
+                print("stock module not found, its case skipped", flush=True)
+                continue
+            src = servers["graceful"]
+            h = harness.Httpd(scratch / "cg-stock", src.http_port, src.https_port, module=stock)
+            shutil.copytree(src.store_dir, h.store_dir, symlinks=True)
+            body = f"MDPrivateKeys {keys}\nMDRenewMode manual\nLogLevel warn\n"
+        else:
+            h = servers[label]
+            activation = "graceful" if label == "graceful" else "hot"
+            renew = "auto\nMDRenewWindow 100%" if label == "hot" else "manual"
+            body = (f"MDActivation {activation}\nMDPrivateKeys {keys}\nMDRenewMode {renew}\n"
+                    f"LogLevel warn md:notice\n")
+        h.write_config(body + h.md_config({MD: []}))
+        # two runs, the difference per connection: what happens once (the first connection's
+        # lazy set-ups in OpenSSL and Apache) drops out
+        few = max(1, conns // 4)
+        runs = []
+        for n in (few, conns):
+            print(f"... callgrind: {label}, {n} connections", flush=True)
+            runs.append(callgrind_run(h, n, (r"AH13001: " + re.escape(MD))
+                                      if label == "hot" else None))
+        counts[label] = tuple((b * conns - a * few) / (conns - few)
+                              for a, b in zip(runs[0], runs[1]))
+    return counts
+
+
+def report_callgrind(counts, keys, conns):
+    if not counts:
+        return
+    print(f"\nInstructions per connection in the server (callgrind, apache2 -X, {keys}, "
+          f"runs of {max(1, conns // 4)} and {conns} connections one at a time, full TLS 1.3 "
+          f"handshake + GET / each; per connection = difference / {conns - max(1, conns // 4)})")
+    print(f"{'case':10} {'handshake':>11} {'x graceful':>10} {'x stock':>8} "
+          f"{'connection':>11} {'x graceful':>10} {'x stock':>8} {'callback':>9}")
+    base = counts.get("graceful")
+    stock = counts.get("stock")
+    for label in CG_CASES:
+        if label not in counts:
+            continue
+        total, accept, cb = counts[label]
+        cols = [f"{accept:11,.0f}",
+                f"{accept / base[1]:10.4f}" if base else f"{'':>10}",
+                f"{accept / stock[1]:8.4f}" if stock else f"{'':>8}",
+                f"{total:11,.0f}",
+                f"{total / base[0]:10.4f}" if base else f"{'':>10}",
+                f"{total / stock[0]:8.4f}" if stock else f"{'':>8}",
+                f"{cb:9,.0f}"]
+        print(f"{label:10} " + " ".join(cols))
+    if base and "hot" in counts:
+        print(f"handshakes per instruction, hot / graceful: {base[1] / counts['hot'][1]:.4f} "
+              f"(the handshake), {base[0] / counts['hot'][0]:.4f} (the whole connection); "
+              f"target 0.98 or more")
+    print("handshake = SSL_accept with all it calls (the callback too); connection = all the "
+          "server executes for\nthe connection (ap_run_process_connection); callback = "
+          "hot_cert_cb with all it calls; x = ratio of counts.")
+
+
 def main():
     rounds = int(os.environ.get("BENCH_ROUNDS", "30"))
     seconds = int(os.environ.get("BENCH_SECONDS", "1"))
     clients = int(os.environ.get("BENCH_CLIENTS", "2"))
     keys = os.environ.get("BENCH_KEYS", "secp256r1")
+    use_cg = os.environ.get("BENCH_CALLGRIND", "1") != "0"
+    if use_cg and not (shutil.which("valgrind") and shutil.which("callgrind_annotate")):
+        print("valgrind not found (Debian package valgrind): no instruction counts", flush=True)
+        use_cg = False
+    cg_conns = int(os.environ.get("BENCH_CG_CONNS", "200"))
+    counts = {}
     scratch = harness.make_scratch("md-bench-hot-")
     ports = tuple(harness.free_ports(2))
     ca = harness.CA(scratch / "ca", ports[0], ports[1], env={"PEBBLE_WFE_NONCEREJECT": "0"})
@@ -193,12 +365,17 @@ def main():
             raise RuntimeError(f"the servers do not serve the same certificate: {serials}")
         runs = measure(servers, rounds, seconds, clients)
         cb_us = callback_us(scratch, keys)
+        if use_cg:
+            for h in servers.values():
+                h.stop()
+            counts = callgrind_cases(scratch, servers, keys, cg_conns)
     finally:
         for h in servers.values():
             h.stop()
         ca.stop()
         harness.remove_scratch(scratch)
     report(runs, keys, clients, seconds, cb_us)
+    report_callgrind(counts, keys, cg_conns)
     return 0
 
 

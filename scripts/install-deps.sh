@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages that building, testing and the demo need. Idempotent: does
 # nothing when everything is there already. Needs root (or sudo) only when something is missing.
+# Extra packages only some targets need are given as arguments (bench-hot: valgrind).
 set -euo pipefail
 
 PKGS=(apache2 apache2-dev libssl-dev libcurl4-openssl-dev libjansson-dev check pkg-config
       pebble python3-pytest python3-cryptography python3-openssl curl openssl make gcc
-      etcd-server etcd-client)
+      etcd-server etcd-client clang-14 libclang-rt-14-dev)
+# clang-14 and libclang-rt-14-dev (libFuzzer, ASan and UBSan runtimes): `make fuzz`
+PKGS+=("$@")
 
 missing=()
 for p in "${PKGS[@]}"; do

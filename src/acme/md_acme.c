@@ -220,6 +220,9 @@ void md_acme_set_account(md_acme_t *acme, const char *acct_url, const md_pkey_t 
     acme->acct_key = key;
 }
 
+/* the longest wait a CA can ask for: a year and a day */
+#define MD_ACME_RETRY_AFTER_MAX_S (366 * 24 * 3600)
+
 apr_time_t md_acme_retry_after(const apr_table_t *headers, apr_time_t now)
 {
     const char *s = headers ? apr_table_get(headers, "Retry-After") : NULL;
@@ -235,12 +238,16 @@ apr_time_t md_acme_retry_after(const apr_table_t *headers, apr_time_t now)
         if (secs < 0 || (end && *end && !isspace((unsigned char)*end))) {
             return 0;
         }
-        if (secs > 366 * 24 * 3600) {
-            secs = 366 * 24 * 3600;
+        if (secs > MD_ACME_RETRY_AFTER_MAX_S) {
+            secs = MD_ACME_RETRY_AFTER_MAX_S;
         }
         return now + apr_time_from_sec(secs);
     }
     t = apr_date_parse_http(s);
+    if (t > now + apr_time_from_sec(MD_ACME_RETRY_AFTER_MAX_S)) {
+        /* a date in the year 2100 says no more than "a year" in seconds does */
+        t = now + apr_time_from_sec(MD_ACME_RETRY_AFTER_MAX_S);
+    }
     return (t > 0) ? t : 0;
 }
 

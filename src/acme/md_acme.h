@@ -133,7 +133,8 @@ apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *u
 apr_status_t md_acme_get_json(md_json_t **pjson, md_acme_resp_t **presp, md_acme_t *acme,
                               const char *url, md_result_t *result, apr_pool_t *p);
 
-/** Retry-After (seconds or HTTP-date) of a response as an absolute time, 0 if none. */
+/** Retry-After (seconds or HTTP-date) of a response as an absolute time, 0 if none; at most
+ * 366 days after 'now'. */
 apr_time_t md_acme_retry_after(const apr_table_t *headers, apr_time_t now);
 
 /** Non-zero if the CA's directory offers the certificate profile 'name' (meta.profiles). */

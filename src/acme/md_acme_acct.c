@@ -667,9 +667,86 @@ save:
     return rv;
 }
 
+/* ---- 4a. another server's new account (a shared store) ---------------------------------------
+ *
+ * A new account stays in staging/<md> until its MD goes live. Servers that share a store
+ * (MDStoreLocks, MDStoreEtcd) make one account per CA: they look for a new account there, and
+ * create one, under the store lock MD_ACCT_LOCK_NAME. */
+
+static apr_status_t find_other_staged(md_acme_acct_t **pacct, md_pkey_t **ppkey, md_acme_t *acme,
+                                      md_acme_driver_t *driver, apr_pool_t *p)
+{
+    apr_array_header_t *names = apr_array_make(p, 10, sizeof(const char *));
+    md_acme_acct_t *acct;
+    md_pkey_t *pkey;
+    const char *name;
+    apr_status_t rv;
+    int i;
+
+    md_store_iter_names(collect_name, names, driver->store, MD_SG_STAGING, p);
+    if (names->nelts > 1) {
+        qsort(names->elts, (size_t)names->nelts, sizeof(const char *), cmp_names);
+    }
+    for (i = 0; i < names->nelts; ++i) {
+        name = APR_ARRAY_IDX(names, i, const char *);
+        acct = NULL;
+        pkey = NULL;
+        if (!strcmp(name, driver->md->name)
+            || APR_SUCCESS
+                   != md_acme_acct_load(&acct, &pkey, driver->store, MD_SG_STAGING, name, p)) {
+            continue;
+        }
+        acct->id = NULL;
+        rv = acct_check(acme, acct, pkey, apr_pstrcat(p, "staging/", name, NULL), driver, p);
+        if (APR_SUCCESS == rv) {
+            *pacct = acct;
+            *ppkey = pkey;
+        }
+        if (APR_ENOENT != rv) {
+            return rv;
+        }
+    }
+    return APR_ENOENT;
+}
+
+/* With a shared store: the lock for making an account, NULL when there is none to take or it
+ * could not be had (then this job may make a second account, which does no harm). Found an
+ * account that another server made meanwhile: *pacct and *ppkey. */
+static md_store_lock_t *lock_new_account(md_acme_acct_t **pacct, md_pkey_t **ppkey,
+                                         md_acme_t *acme, md_acme_driver_t *driver, apr_pool_t *p)
+{
+    md_store_lock_t *lock = NULL;
+    apr_status_t rv;
+
+    if (driver->acct_lock_wait <= 0) {
+        return NULL;
+    }
+    rv = md_store_lock(&lock, driver->store, MD_ACCT_LOCK_NAME, driver->acct_lock_wait, p);
+    if (APR_SUCCESS != rv) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p,
+                      APLOGNO(12240) "%s: no store lock for making an account at %s; "
+                                     "another server sharing the store may make one as well",
+                      driver->md->name, acme->url);
+        return NULL;
+    }
+    /* an MD went live with it (accounts/), or it waits in another MD's staging */
+    rv = find_installed(pacct, acme, driver, p);
+    if (APR_SUCCESS == rv) {
+        *ppkey = NULL;
+        return lock;
+    }
+    if (APR_SUCCESS == find_other_staged(pacct, ppkey, acme, driver, p)) {
+        return lock;
+    }
+    *pacct = NULL;
+    return lock;
+}
+
 apr_status_t md_acme_acct_obtain(md_acme_acct_t **pacct, md_acme_acct_origin_t *porigin,
                                  md_acme_t *acme, md_acme_driver_t *driver, apr_pool_t *p)
 {
+    md_store_lock_t *lock;
+    md_pkey_t *pkey = NULL;
     apr_status_t rv;
 
     *pacct = NULL;
@@ -689,7 +766,24 @@ apr_status_t md_acme_acct_obtain(md_acme_acct_t **pacct, md_acme_acct_origin_t *
         *porigin = MD_ACCT_FROM_STAGING;
         return rv;
     }
-    return cached_or_new(pacct, porigin, acme, driver, p);
+    lock = lock_new_account(pacct, &pkey, acme, driver, p);
+    if (*pacct && !pkey) {
+        *porigin = MD_ACCT_FROM_ACCOUNTS;
+        rv = APR_SUCCESS;
+    }
+    else if (*pacct) {
+        /* kept in this MD's staging too, so its activation installs it */
+        *porigin = MD_ACCT_FROM_STAGING;
+        rv = acct_save(driver->store, MD_SG_STAGING, driver->md->name, *pacct, pkey, 0, p);
+        if (APR_SUCCESS != rv) {
+            md_result_set(driver->result, rv, "saving the account into staging");
+        }
+    }
+    else {
+        rv = cached_or_new(pacct, porigin, acme, driver, p);
+    }
+    md_store_unlock(lock);
+    return rv;
 }
 
 /* ---- installing at activation --------------------------------------------------------------- */

@@ -34,6 +34,10 @@ struct md_acme_acct_t {
     const char *eab_digest;
 };
 
+/* The store lock (md_store_lock()) under which servers sharing a store make new accounts: not a
+ * DNS name, so no MD has it. */
+#define MD_ACCT_LOCK_NAME "_new-account"
+
 /* Where a job got its account from. */
 typedef enum {
     MD_ACCT_FROM_ACCOUNTS, /* accounts/<id>: installed, acct->id set */

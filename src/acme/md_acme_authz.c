@@ -19,10 +19,10 @@
 
 #include <apr_file_io.h>
 #include <apr_strings.h>
-#include <apr_thread_proc.h>
 
 #include "md.h"
 #include "md_log.h"
+#include "md_proc.h"
 #include "md_keys.h"
 #include "md_util.h"
 #include "md_acme_authz.h"
@@ -239,77 +239,46 @@ static apr_status_t setup_tls_alpn01(const md_authz_t *authz, const char *key_au
     return APR_SUCCESS;
 }
 
-/* Read up to MD_DNS01_STDERR_MAX bytes of the program's stderr, drain the rest. */
-static const char *read_stderr(apr_file_t *f, apr_pool_t *p)
-{
-    char buf[512], *out = apr_pcalloc(p, MD_DNS01_STDERR_MAX + 1);
-    apr_size_t n, have = 0, take;
-
-    for (;;) {
-        n = sizeof(buf);
-        if (APR_SUCCESS != apr_file_read(f, buf, &n) || n == 0) {
-            break;
-        }
-        take = (have + n > MD_DNS01_STDERR_MAX) ? MD_DNS01_STDERR_MAX - have : n;
-        memcpy(out + have, buf, take);
-        have += take;
-    }
-    while (have && (out[have - 1] == '\n' || out[have - 1] == '\r')) {
-        out[--have] = '\0';
-    }
-    return out;
-}
-
 /* Run the dns-01 program with 'argv' (NULL terminated; argv[1] is "setup" or "teardown", argv[2]
- * the domain): stdin closed, stdout to /dev/null, stderr read into the error detail. */
+ * the domain): stdin closed, stdout to /dev/null, stderr (MD_DNS01_STDERR_MAX bytes of it) into
+ * the error detail, killed when it runs longer than MDChallengeDns01Timeout. */
 static apr_status_t run_dns01(const char *const *argv, md_acme_driver_t *driver, apr_pool_t *p)
 {
-    apr_procattr_t *attr = NULL;
-    apr_file_t *devnull = NULL;
-    apr_proc_t proc;
-    apr_exit_why_e why = APR_PROC_EXIT;
-    const char *err = "";
-    int code = 0;
+    md_proc_opts_t opts;
+    md_proc_result_t res;
+    const char *err;
     apr_status_t rv;
 
-    memset(&proc, 0, sizeof(proc));
-    rv = apr_procattr_create(&attr, p);
-    if (APR_SUCCESS == rv) {
-        rv = apr_procattr_io_set(attr, APR_NO_FILE, APR_NO_PIPE, APR_FULL_BLOCK);
-    }
-    if (APR_SUCCESS == rv) {
-        rv = apr_file_open(&devnull, "/dev/null", APR_FOPEN_WRITE, APR_FPROT_OS_DEFAULT, p);
-    }
-    if (APR_SUCCESS == rv) {
-        rv = apr_procattr_child_out_set(attr, devnull, NULL);
-    }
-    if (APR_SUCCESS == rv) {
-        rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM_ENV);
-    }
-    if (APR_SUCCESS == rv) {
-        rv = apr_proc_create(&proc, argv[0], argv, NULL, attr, p);
-    }
-    if (APR_SUCCESS != rv) {
+    memset(&opts, 0, sizeof(opts));
+    opts.timeout =
+        (driver->md->dns01_timeout > 0) ? driver->md->dns01_timeout : MD_DNS01_TIMEOUT_DEF;
+    opts.output_max = MD_DNS01_STDERR_MAX;
+    opts.is_stderr_only = 1;
+    opts.has_env = 1;
+    rv = md_proc_run(&res, argv, &opts, p);
+    if (APR_SUCCESS != rv && APR_EGENERAL != rv && APR_TIMEUP != rv) {
         return md_result_printf(driver->result, rv,
                                 "cannot run the dns-01 program %s for %s %s; check the path "
                                 "given to MDChallengeDns01 and that the server's user may "
                                 "execute it",
                                 argv[0], argv[1], argv[2]);
     }
-    if (proc.err) {
-        err = read_stderr(proc.err, p);
-        apr_file_close(proc.err);
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, APLOGNO(12501) "%s: dns-01 program %s %s %s: %s",
+                  driver->md->name, argv[0], argv[1], argv[2], md_proc_describe(&res, &opts, p));
+    err = apr_pstrcat(p, res.output, res.is_truncated ? "[...]" : "", NULL);
+    if (res.is_timed_out) {
+        return md_result_printf(driver->result, APR_TIMEUP,
+                                "the dns-01 program '%s %s %s' ran longer than %d seconds "
+                                "(MDChallengeDns01Timeout) and was killed%s%s",
+                                argv[0], argv[1], argv[2], (int)apr_time_sec(opts.timeout),
+                                *err ? ": " : "", err);
     }
-    apr_proc_wait(&proc, &code, &why, APR_WAIT);
-    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p,
-                  APLOGNO(12501) "%s: dns-01 program %s %s %s: exit %d", driver->md->name, argv[0],
-                  argv[1], argv[2], code);
-    if (why != APR_PROC_EXIT || code != 0) {
+    if (APR_SUCCESS != rv) {
         return md_result_printf(driver->result, APR_EGENERAL,
                                 "the dns-01 program '%s %s %s' %s %d%s%s", argv[0], argv[1],
                                 argv[2],
-                                (why == APR_PROC_EXIT) ? "exited with" : "was killed by signal",
-                                code, *err ? ": " : " (no message on stderr)", err);
+                                (res.why == APR_PROC_EXIT) ? "exited with" : "was killed by signal",
+                                res.code, *err ? ": " : " (no message on stderr)", err);
     }
     return APR_SUCCESS;
 }
@@ -378,7 +347,9 @@ static apr_status_t setup_answer(const char **pdns_value, const md_authz_t *auth
 
     if (!is_token(token)) {
         return md_result_printf(driver->result, APR_EINVAL,
-                                "the CA sent an invalid %s token for %s", type, authz->domain);
+                                "the CA sent an invalid %s token for %s (RFC 8555 8.1: base64url "
+                                "characters only, here at most 256 of them); it is not used",
+                                type, authz->domain);
     }
     rv = md_pkey_jwk_thumbprint(&thumb, acme->acct_key, p);
     if (APR_SUCCESS != rv) {

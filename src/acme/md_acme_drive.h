@@ -65,6 +65,10 @@ struct md_acme_driver_t {
     const apr_array_header_t *ca_urls;
     /* Out: the index in ca_urls of the CA the attempt ended at; -1 when none could be reached. */
     int ca_used;
+    /* > 0: other servers share the store (MDStoreLocks, MDStoreEtcd); a new account is made under
+     * the store lock MD_ACCT_LOCK_NAME, waiting this long for it, after a look for one that
+     * another server made. 0: no such lock. */
+    apr_interval_time_t acct_lock_wait;
 };
 
 /**

@@ -18,6 +18,9 @@
 #include "md_acme_finalize.h"
 
 #define CT_PEM_CHAIN "application/pem-certificate-chain"
+/* Certificates a chain may have, the leaf included. A CA's chain has two to four; each one
+ * more is sent in every TLS handshake, so a CA that sends hundreds is refused, not served. */
+#define MD_CHAIN_MAX 10
 
 static apr_status_t load_staged_key(md_pkey_t **ppkey, md_acme_driver_t *driver,
                                     const md_pkey_spec_t *spec, apr_pool_t *p)
@@ -122,6 +125,13 @@ static apr_status_t fetch_chain(md_acme_t *acme, md_acme_order_t *order, const m
     if (APR_SUCCESS != rv || !chain || chain->nelts < 1) {
         return md_result_printf(driver->result, APR_EINVAL,
                                 "the certificate from %s is no PEM chain", order->certificate);
+    }
+    if (chain->nelts > MD_CHAIN_MAX) {
+        return md_result_printf(driver->result, APR_EINVAL,
+                                "the certificate from %s comes in a chain of %d certificates, "
+                                "more than the %d a server sends in its handshakes; the CA is "
+                                "broken or hostile",
+                                order->certificate, chain->nelts, MD_CHAIN_MAX);
     }
     leaf = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
     if (!md_cert_matches_key(leaf, pkey)) {

@@ -194,7 +194,10 @@ void md_acme_order_update_from(md_acme_order_t *order, const md_json_t *json, co
         order->status = nstate;
     }
     authz = apr_array_make(p, 5, sizeof(const char *));
-    if (APR_SUCCESS == md_json_getsa(authz, json, MD_KEY_AUTHORIZATIONS) && authz->nelts) {
+    /* RFC 8555 7.1.3: one authorization per identifier of the order. A longer list is not
+     * taken (each entry would cost a request): the explicit limit on this network input. */
+    if (APR_SUCCESS == md_json_getsa(authz, json, MD_KEY_AUTHORIZATIONS) && authz->nelts
+        && (!order->domains || authz->nelts <= order->domains->nelts)) {
         order->authz_urls = authz;
     }
     s = md_json_gets(json, MD_KEY_FINALIZE);
@@ -289,7 +292,8 @@ apr_status_t md_acme_order_register(md_acme_order_t **porder, md_acme_t *acme,
     md_acme_order_update_from(order, resp->json, "created", p);
     if (!order->finalize || !order->authz_urls->nelts) {
         return md_result_set(result, APR_EINVAL,
-                             "the CA's new order lacks finalize or authorizations");
+                             "the CA's new order lacks finalize or authorizations (or has more "
+                             "authorizations than names ordered)");
     }
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, APLOGNO(12222) "%s: new order %s (%s)%s%s%s%s",
                   result->md_name ? result->md_name : "", order->url,

@@ -83,7 +83,8 @@ apr_status_t md_acme_order_register(md_acme_order_t **porder, md_acme_t *acme,
 apr_status_t md_acme_order_update(md_acme_order_t *order, md_acme_t *acme, md_result_t *result,
                                   apr_pool_t *p);
 
-/** Take the state of an order object as the CA sent it (newOrder, finalize, poll answers). */
+/** Take the state of an order object as the CA sent it (newOrder, finalize, poll answers). Its
+ * authorizations are taken only when there are no more than the order has domains. */
 void md_acme_order_update_from(md_acme_order_t *order, const md_json_t *json, const char *event,
                                apr_pool_t *p);
 

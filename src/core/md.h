@@ -19,6 +19,8 @@
 #define MD_TOS_ACCEPTED   "accepted"
 #define MD_PROTO_ACME     "ACME"
 #define MD_ACME_DEF_URL   "https://acme-v02.api.letsencrypt.org/directory"
+/* how long a dns-01 program (MDChallengeDns01) may run before it is killed */
+#define MD_DNS01_TIMEOUT_DEF apr_time_from_sec(10 * 60)
 
 /* File names inside the store (as the stock module uses them). */
 #define MD_FN_MD          "md.json"
@@ -99,6 +101,8 @@ struct md_t {
 
     const char *dns01_cmd;          /* MDChallengeDns01 program, NULL if none */
     int dns01_version;              /* MDChallengeDns01Version: 1, 2 or MD_UNSET */
+    apr_interval_time_t dns01_timeout; /* MDChallengeDns01Timeout, 0 when not set (the default
+                                        * MD_DNS01_TIMEOUT_DEF applies) */
 
     md_state_t state;
     const char *state_descr;        /* why the state is what it is, may be NULL */

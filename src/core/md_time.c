@@ -255,8 +255,8 @@ apr_time_t md_time_parse_rfc3339(const char *s)
         return 0;
     }
     tt = timegm(&tm);
-    if (tt == (time_t)-1) {
-        return 0;
+    if (tt == (time_t)-1 || tt - offset <= 0) {
+        return 0; /* nothing a CA or the store sends is before 1970: that is garbage, too */
     }
     return apr_time_from_sec(tt - offset);
 }

@@ -60,7 +60,8 @@ apr_interval_time_t md_timeperiod_length(const md_timeperiod_t *period);
 /** RFC 3339 / ISO 8601 UTC timestamp "2026-11-29T14:50:58Z"; in 'p'. */
 const char *md_time_rfc3339(apr_time_t t, apr_pool_t *p);
 
-/** Parse an RFC 3339 timestamp as the CA sends them (fractions ignored). 0 if not parseable. */
+/** Parse an RFC 3339 timestamp as the CA sends them (fractions ignored). 0 if not parseable or
+ * not after 1970-01-01T00:00:00Z. */
 apr_time_t md_time_parse_rfc3339(const char *s);
 
 /** HTTP date (RFC 1123) "Sun, 29 Nov 2026 15:20:39 GMT", as the stock module writes times into

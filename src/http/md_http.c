@@ -25,6 +25,8 @@
 #define MD_HTTP_DEF_CONNECT_TIMEOUT apr_time_from_sec(30)
 #define MD_HTTP_DEF_TIMEOUT         apr_time_from_sec(60)
 #define MD_HTTP_LOG_BODY_MAX        4096
+/* response header bytes kept per request (all lines of all responses, e.g. a 100-continue) */
+#define MD_HTTP_MAX_HEADERS (256 * 1024)
 /* idle connections a process keeps: room for every renewal job and OCSP fetch at once */
 #define MD_HTTP_MAX_IDLE_CONNS 64
 
@@ -45,6 +47,8 @@ typedef struct {
     apr_size_t cap;
     apr_size_t max_len;
     int too_large;
+    apr_size_t hdr_len;           /* response header bytes so far */
+    int too_many_headers;         /* they passed MD_HTTP_MAX_HEADERS: the transfer was aborted */
     md_http_stream_cb *stream_cb; /* a streamed request: the body goes here, not into buf */
     void *stream_baton;
     int is_stopped; /* stream_cb asked to end the transfer */
@@ -161,6 +165,11 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *baton)
     const char *colon, *end;
     char *name, *value;
 
+    ctx->hdr_len += len;
+    if (ctx->hdr_len > MD_HTTP_MAX_HEADERS) {
+        ctx->too_many_headers = 1;
+        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+    }
     /* A new status line (redirect, 100-continue): headers start over */
     if (len > 5 && !strncmp(data, "HTTP/", 5)) {
         apr_table_clear(ctx->resp->headers);
@@ -502,6 +511,11 @@ static apr_status_t perform(md_http_response_t **presp, md_http_t *http,
         if (ctx.too_large) {
             http->last_error = apr_psprintf(http->p, "%s %s: response body larger than %lu bytes",
                                             method, url, (unsigned long)ctx.max_len);
+        }
+        else if (ctx.too_many_headers) {
+            http->last_error =
+                apr_psprintf(http->p, "%s %s: response headers larger than %lu bytes", method, url,
+                             (unsigned long)MD_HTTP_MAX_HEADERS);
         }
         else {
             http->last_error =

@@ -32,6 +32,7 @@
 
 #include "md.h"
 #include "md_http.h"
+#include "md_http01.h"
 #include "md_log.h"
 #include "md_util.h"
 #include "md_version.h"
@@ -61,9 +62,7 @@ AP_DECLARE_MODULE(md) = { STANDARD20_MODULE_STUFF,
 #endif
 };
 
-#define ACME_CHALLENGE_PREFIX "/.well-known/acme-challenge/"
-#define PROTO_ACME_TLS_1      "acme-tls/1"
-#define ACME_TOKEN_MAX        256
+#define PROTO_ACME_TLS_1 "acme-tls/1"
 
 /* ---- logging of the core layers through httpd -------------------------------------------------
  */
@@ -591,18 +590,6 @@ static int md_add_fallback_cert_files(server_rec *s, apr_pool_t *p, apr_array_he
 /* ---- http-01 -----------------------------------------------------------------------------------
  */
 
-static int is_token(const char *s)
-{
-    apr_size_t n = 0;
-
-    for (; *s; ++s, ++n) {
-        if (!apr_isalnum(*s) && *s != '-' && *s != '_') {
-            return 0;
-        }
-    }
-    return n > 0 && n <= ACME_TOKEN_MAX;
-}
-
 static void count_challenge(md_mod_conf_t *mc, const char *host, apr_pool_t *p)
 {
     md_t *md = md_of_name(mc, host, p);
@@ -655,19 +642,17 @@ static int md_http_challenge_pr(request_rec *r)
     const char *path = r->parsed_uri.path, *token, *host;
     const char *answer = NULL;
     const md_t *md;
-    apr_size_t tlen;
     apr_status_t rv;
 
-    if (!path || strncmp(path, ACME_CHALLENGE_PREFIX, sizeof(ACME_CHALLENGE_PREFIX) - 1)) {
+    if (!md_http01_is_challenge_path(path)) {
         return DECLINED;
     }
     sc = mod_md_config_get(r->server);
     if (!sc || !sc->mc->store) {
         return DECLINED;
     }
-    token = path + sizeof(ACME_CHALLENGE_PREFIX) - 1;
-    host = r->hostname ? md_util_str_tolower(r->hostname, r->pool) : NULL;
-    if (!is_token(token) || !host || (!md_util_is_dns_name(host, 0, 1) && !md_util_is_ip(host))) {
+    /* the token and host are checked in md_http01.c (fuzzed there) */
+    if (APR_SUCCESS != md_http01_parse(&token, &host, path, r->hostname, r->pool)) {
         return DECLINED;
     }
     md = md_of_name(sc->mc, host, r->pool);
@@ -677,12 +662,19 @@ static int md_http_challenge_pr(request_rec *r)
         return DECLINED;
     }
     rv = mod_md_etcd_challenge(&answer, sc->mc, host, token, r->pool);
-    tlen = strlen(token);
-    if (APR_SUCCESS == rv && !strncmp(answer, token, tlen) && answer[tlen] == '.') {
+    if (APR_SUCCESS == rv && md_http01_answer_fits(answer, token)) {
         return send_http_answer(r, sc->mc, host, answer);
     }
     if (!owns_http_challenges(md)) {
         return DECLINED;
+    }
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        /* MDStoreEtcd while etcd is away: the CA's validation fails, the renewal is retried */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
+                      APLOGNO(13451) "%s: cannot read the http-01 answer for %s now: the store "
+                                     "(etcd) is not reachable; the renewal is retried",
+                      md->name, host);
+        return HTTP_SERVICE_UNAVAILABLE;
     }
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
@@ -720,8 +712,7 @@ static int md_require_https_pr(request_rec *r)
         }
         return DECLINED;
     }
-    if (!r->hostname || !path
-        || !strncmp(path, ACME_CHALLENGE_PREFIX, sizeof(ACME_CHALLENGE_PREFIX) - 1)) {
+    if (!r->hostname || !path || md_http01_is_challenge_path(path)) {
         return DECLINED;
     }
     url = apr_pstrcat(r->pool, "https://", r->hostname, path, r->parsed_uri.query ? "?" : "",
@@ -749,16 +740,6 @@ static int is_acme_tls_conn(const conn_rec *c)
     return ap_get_module_config(c->conn_config, &md_module) == &acme_tls_conn_mark;
 }
 
-static int md_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
-                               const apr_array_header_t *offers, apr_array_header_t *proposals)
-{
-    (void)s;
-    if (!r && offers && ap_ssl_conn_is_ssl(c) && ap_array_str_contains(offers, PROTO_ACME_TLS_1)) {
-        APR_ARRAY_PUSH(proposals, const char *) = PROTO_ACME_TLS_1;
-        return OK;
-    }
-    return DECLINED;
-}
 
 static int md_protocol_switch(conn_rec *c, request_rec *r, server_rec *s, const char *protocol)
 {
@@ -828,6 +809,41 @@ static apr_status_t load_tls_alpn01(const char **pcert_pem, const char **pkey_pe
         }
     }
     return load_tls_alpn01_spec(pcert_pem, pkey_pem, mc, name, NULL, c);
+}
+
+/* acme-tls/1 only for a name with a pending tls-alpn-01 challenge (RFC 8737 3: the server
+ * answers with the challenge certificate): for any other name the protocol is not proposed, so
+ * the handshake cannot end in an acme-tls/1 connection with the name's usual certificate (and
+ * HTTP served over it). mod_ssl asks after the SNI callback, so the name is known here. */
+static int md_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
+                               const apr_array_header_t *offers, apr_array_header_t *proposals)
+{
+    md_srv_conf_t *sc;
+    const char *sni, *name, *ip, *cert_pem = NULL, *key_pem = NULL;
+
+    if (r || !offers || !ap_ssl_conn_is_ssl(c)
+        || !ap_array_str_contains(offers, PROTO_ACME_TLS_1)) {
+        return DECLINED;
+    }
+    sc = mod_md_config_get(c->base_server);
+    sni = ap_ssl_var_lookup(c->pool, s, c, NULL, "SSL_TLS_SNI");
+    name = (sni && *sni) ? md_util_str_tolower(sni, c->pool) : NULL;
+    if (!sc || !sc->mc->store || !name || !md_util_is_dns_name(name, 0, 1)) {
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
+                      APLOGNO(13230) "acme-tls/1 asked for without a usable server name (SNI): "
+                                     "not offered");
+        return DECLINED;
+    }
+    ip = md_util_ip_from_arpa(name, c->pool);
+    if (APR_SUCCESS != load_tls_alpn01(&cert_pem, &key_pem, sc->mc, ip ? ip : name, c)) {
+        ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
+                      APLOGNO(13231) "acme-tls/1 asked for %s, which has no pending tls-alpn-01 "
+                                     "challenge: not offered",
+                      name);
+        return DECLINED;
+    }
+    APR_ARRAY_PUSH(proposals, const char *) = PROTO_ACME_TLS_1;
+    return OK;
 }
 
 static int md_answer_challenge(conn_rec *c, const char *servername, const char **pcert_pem,

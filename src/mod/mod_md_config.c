@@ -555,6 +555,26 @@ static const char *md_config_set_dns01_version(cmd_parms *cmd, void *dc, const c
                         value);
 }
 
+static const char *md_config_set_dns01_timeout(cmd_parms *cmd, void *dc, const char *value)
+{
+    apr_interval_time_t d = 0;
+    int negative = 0;
+    const char *err = mod_md_value_duration(&d, &negative, value, "s", cmd->pool);
+
+    (void)dc;
+    if (err) {
+        return apr_pstrcat(cmd->pool, "MDChallengeDns01Timeout: ", err, NULL);
+    }
+    if (negative || d < apr_time_from_sec(1)) {
+        return apr_psprintf(cmd->pool,
+                            "MDChallengeDns01Timeout: '%s' is too short; give the dns-01 "
+                            "program at least one second (e.g. '2m')",
+                            value);
+    }
+    setting_target(cmd)->dns01_timeout = d;
+    return NULL;
+}
+
 /* What a key spec is called in the stock module's duplicate check: "RSA" for all RSA sizes, an
  * EC curve as written. */
 static const char *spec_word(const md_pkey_spec_t *spec, const char *word)
@@ -930,6 +950,8 @@ const command_rec mod_md_cmds[] = {
                   "The program that sets up and tears down dns-01 challenge records"),
     AP_INIT_TAKE1("MDChallengeDns01Version", md_config_set_dns01_version, NULL, RSRC_CONF,
                   "1 (default) or 2: with 2, teardown also gets the challenge value"),
+    AP_INIT_TAKE1("MDChallengeDns01Timeout", md_config_set_dns01_timeout, NULL, RSRC_CONF,
+                  "How long the dns-01 program may run before it is killed (default 10m)"),
     AP_INIT_TAKE_ARGV("MDPrivateKeys", md_config_set_pkeys, NULL, RSRC_CONF,
                       "Key types of the certificates: 'RSA [bits]', 'secp256r1', 'secp384r1'"),
     AP_INIT_TAKE1("MDStoreDir", mod_md_config_set_store_dir, NULL, RSRC_CONF,
@@ -1039,6 +1061,9 @@ void mod_md_config_complete_md(md_t *md, md_mod_conf_t *mc, server_rec *base, ap
     }
     if (md->dns01_version == MD_UNSET) {
         md->dns01_version = (g->dns01_version == MD_UNSET) ? 1 : g->dns01_version;
+    }
+    if (md->dns01_timeout <= 0) {
+        md->dns01_timeout = (g->dns01_timeout > 0) ? g->dns01_timeout : MD_DNS01_TIMEOUT_DEF;
     }
     if (!md->contacts || !md->contacts->nelts) {
         md->contacts = g->contacts;

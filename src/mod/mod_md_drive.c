@@ -455,6 +455,11 @@ static void renew(md_job_t *job, apr_pool_t *p)
         rv = md_reg_renew(drive->mc->reg, job->item, &driver, p);
         used = (driver.ca_used >= 0) ? ca_index[driver.ca_used] : -1;
     }
+    if (APR_SUCCESS == rv && is_hot(job)) {
+        /* md-status' "renewal": no restart awaited */
+        md_result_set(result, APR_SUCCESS,
+                      "certificate staged, it goes live without a restart (MDActivation hot)");
+    }
     job_done(job, result, rv, used, p);
 }
 

@@ -18,6 +18,8 @@
 
 /* How long a program may run before it is killed. */
 #define MD_EVENT_TIMEOUT apr_time_from_sec(10)
+/* How much of its output (stdout and stderr) goes into the log line. */
+#define MD_EVENT_OUTPUT_MAX 4096
 /* Rate limits (per MD and reason, per process) */
 #define MD_EVENT_ERRORED_EVERY  apr_time_from_sec(60 * 60)
 #define MD_EVENT_EXPIRING_EVERY apr_time_from_sec(24 * 60 * 60)

@@ -3,12 +3,15 @@
  * The life of a renewed set with MDActivation hot:
  *   1. the watchdog child stages it (the renewal), checks and loads it, serves it and announces
  *      it: slot[md].staged = a new sequence number, then version++ (mod_md_hot_publish)
+ *      and the version it made: slot[md].announced (for the acks)
  *   2. every child sees the version change on its next handshake or watchdog tick, loads the
- *      announced sets from staging/ and serves them (refresh)
+ *      announced sets from staging/, serves them and acks the version (refresh, ack)
  *   3. the parent, on its monitor hook, loads the set as well: children it forks from then on
- *      start with it (hot_monitor, first round)
- *   4. one round later it activates the set in the store as a restart would (md_reg_activate),
- *      marks the slot activated and sends MDMessageCmd 'installed' (second round)
+ *      start with it (hot_monitor, first round after the announcement)
+ *   4. once every running child acked the announcement (normally in the same round; a child
+ *      that does not ack holds it back one round at most) it activates the set in the store as a
+ *      restart would (md_reg_activate), marks the slot activated and sends MDMessageCmd
+ *      'installed': the first round of the parent after the set was first served, as a rule
  * The watchdog child treats the MD as staged from 1 until 4 (mod_md_hot_pending), so no renewal
  * replaces staging/ under the parent's feet.
  *
@@ -18,6 +21,7 @@
  * changed, they take nothing at all.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include <apr_atomic.h>
 #include <apr_hash.h>
@@ -34,6 +38,8 @@
 #include <http_ssl.h>
 #include <mod_ssl.h>
 #include <mpm_common.h>
+#include <scoreboard.h>
+#include <ap_mpm.h>
 
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
@@ -67,14 +73,27 @@ typedef struct {
     volatile apr_uint32_t staged;    /* newest set announced by the watchdog child, 0: none */
     volatile apr_uint32_t activated; /* the one the parent activated in the store */
     volatile apr_uint32_t failed;    /* the one the parent could not load or activate */
+    volatile apr_uint32_t announced; /* the version the announcement of 'ann_seq' made */
+    volatile apr_uint32_t ann_seq;   /* the set 'announced' belongs to (written after it) */
 } hot_slot_t;
+
+/* What a child process has picked up, one per scoreboard process slot: a child that saw version
+ * 'seen' serves every set announced up to it (or logged why it cannot). 'seen' is written before
+ * 'pid', so a 'pid' the parent finds in the scoreboard vouches for the 'seen' next to it. */
+typedef struct {
+    volatile apr_uint32_t seen;
+    volatile apr_uint32_t pid;
+} hot_ack_t;
 
 typedef struct {
     volatile apr_uint32_t next_seq; /* sequence numbers of announced sets */
     volatile apr_uint32_t version;  /* changes after every announcement */
-    apr_uint32_t n;
-    hot_slot_t slots[1]; /* n of them, one per MD in configuration order */
+    apr_uint32_t n;                 /* slots, one per MD in configuration order */
+    apr_uint32_t n_acks;            /* acks, one per scoreboard process slot (ServerLimit) */
+    hot_slot_t slots[1];            /* n of them, followed by the n_acks acks */
 } hot_shm_t;
+
+#define SHM_ACKS(shm) ((hot_ack_t *)(void *)&(shm)->slots[(shm)->n])
 
 /* ---- per process -----------------------------------------------------------------------------
  */
@@ -112,6 +131,8 @@ struct mod_md_hot_t {
     apr_thread_mutex_t *mutex;   /* the entries' cur/prev */
     apr_thread_mutex_t *loading; /* one loader per process at a time */
     volatile apr_uint32_t seen;  /* the shm version this process looked at last */
+    apr_uint32_t ack_pid;        /* the process 'ack_slot' was found for (children inherit it) */
+    int ack_slot;                /* its scoreboard slot, the index of its ack */
 };
 
 /* The conn_config of a connection that was given an MD's fallback certificate points here. */
@@ -366,6 +387,49 @@ static apr_status_t load_entry(hot_entry_t *entry, apr_uint32_t seq, int is_pare
     return APR_SUCCESS;
 }
 
+/* The scoreboard slot of process 'pid', -1 while the parent has not put it there. */
+static int scoreboard_slot(const mod_md_hot_t *hot, apr_uint32_t pid)
+{
+    process_score *ps;
+    apr_uint32_t i;
+
+    for (i = 0; ap_scoreboard_image && i < hot->shm->n_acks; ++i) {
+        ps = ap_get_scoreboard_process((int)i);
+        if (ps && ps->pid > 0 && (apr_uint32_t)ps->pid == pid) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* 2. (end) Tell the parent that this child serves every set announced up to version 'seen'. The
+ * child's ack is the one of its scoreboard slot, found once per process; until the parent has
+ * put its pid there (right after the fork) it cannot ack, and does at its next look. */
+static void ack(mod_md_hot_t *hot, apr_uint32_t seen)
+{
+    apr_uint32_t pid = (apr_uint32_t)getpid();
+    hot_ack_t *acks;
+    int slot;
+
+    if (!hot->shm || !seen) {
+        return;
+    }
+    if (hot->ack_pid != pid) {
+        slot = scoreboard_slot(hot, pid);
+        if (slot < 0) {
+            return;
+        }
+        hot->ack_slot = slot;
+        hot->ack_pid = pid;
+    }
+    acks = SHM_ACKS(hot->shm);
+    if (apr_atomic_read32(&acks[hot->ack_slot].seen) != seen
+        || apr_atomic_read32(&acks[hot->ack_slot].pid) != pid) {
+        apr_atomic_set32(&acks[hot->ack_slot].seen, seen);
+        apr_atomic_set32(&acks[hot->ack_slot].pid, pid);
+    }
+}
+
 /* 2. In a child: load what was announced since the last look. Cheap when nothing changed (one
  * read of shared memory). When it changed, other handshakes of the process wait for the one that
  * loads (a few milliseconds, once per change): from the moment a process noticed a set, it
@@ -394,14 +458,21 @@ static void refresh(mod_md_hot_t *hot)
         }
     }
     apr_atomic_set32(&hot->seen, v);
+    ack(hot, v);
     apr_thread_mutex_unlock(hot->loading);
 }
 
 static apr_status_t each_child_cb(int state, void *baton, apr_pool_t *ptemp)
 {
+    mod_md_hot_t *hot = baton;
+
     (void)ptemp;
     if (state == AP_WATCHDOG_STATE_STARTING || state == AP_WATCHDOG_STATE_RUNNING) {
-        refresh(baton);
+        refresh(hot);
+        /* an ack the scoreboard was not ready for at the first look (cheap when done) */
+        apr_thread_mutex_lock(hot->loading);
+        ack(hot, apr_atomic_read32(&hot->seen));
+        apr_thread_mutex_unlock(hot->loading);
     }
     return APR_SUCCESS;
 }
@@ -567,8 +638,9 @@ apr_status_t mod_md_hot_publish(apr_time_t *plive_at, md_mod_conf_t *mc, md_reg_
     mod_md_hot_t *hot = entry ? entry->hot : NULL;
     char err[ERR_LEN];
     hot_ref_t *ref = NULL;
+    hot_slot_t *slot;
     apr_time_t live_at;
-    apr_uint32_t seq;
+    apr_uint32_t seq, announced;
     apr_status_t rv;
 
     *plive_at = 0;
@@ -605,8 +677,13 @@ apr_status_t mod_md_hot_publish(apr_time_t *plive_at, md_mod_conf_t *mc, md_reg_
     }
     seq = apr_atomic_inc32(&hot->shm->next_seq) + 1;
     serve(entry, seq, ref, 0);
-    apr_atomic_set32(&hot->shm->slots[entry->index].staged, seq);
-    apr_atomic_inc32(&hot->shm->version);
+    slot = &hot->shm->slots[entry->index];
+    /* a child that sees the new version reads the slots after it, and finds 'seq': the parent
+     * knows that a child whose ack says 'announced' (or later) loaded it */
+    apr_atomic_set32(&slot->staged, seq);
+    announced = apr_atomic_inc32(&hot->shm->version) + 1;
+    apr_atomic_set32(&slot->announced, announced);
+    apr_atomic_set32(&slot->ann_seq, seq);
     apr_thread_mutex_unlock(hot->loading);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, hot->s,
                  APLOGNO(13001) "%s: the renewed certificate (serial %s, valid until %s) is "
@@ -635,6 +712,20 @@ int mod_md_hot_pending(const md_mod_conf_t *mc, const md_reg_item_t *item)
     seq = apr_atomic_read32(&slot->staged);
     return seq && seq != apr_atomic_read32(&slot->activated)
            && seq != apr_atomic_read32(&slot->failed);
+}
+
+int mod_md_hot_served(const md_mod_conf_t *mc, const char *name)
+{
+    hot_entry_t *entry = entry_of(mc, name);
+    apr_uint32_t seq;
+
+    if (!entry || !entry->hot->shm) {
+        return 0;
+    }
+    refresh(entry->hot);
+    seq = apr_atomic_read32(&entry->hot->shm->slots[entry->index].staged);
+    return seq && apr_atomic_read32(&entry->has_cur) && entry->loaded == seq
+           && seq != apr_atomic_read32(&entry->hot->shm->slots[entry->index].failed);
 }
 
 /* ---- 3. and 4. the parent ----------------------------------------------------------------------
@@ -691,6 +782,67 @@ static void activate_in_store(hot_entry_t *entry, hot_slot_t *slot, apr_uint32_t
     mod_md_event_send(hot->mc, hot->s, "installed", name, ptemp);
 }
 
+/* How many children of this generation that take new connections have not acked the
+ * announcement of 'seq' in 'slot' (scoreboard and acks, see ack()). -1 when the announcement is
+ * not complete yet (the watchdog child is writing it) or the scoreboard is not there. */
+static int children_missing(mod_md_hot_t *hot, hot_slot_t *slot, apr_uint32_t seq)
+{
+    hot_ack_t *acks = SHM_ACKS(hot->shm);
+    apr_uint32_t announced, i;
+    process_score *ps;
+    int gen = 0, missing = 0;
+
+    announced = apr_atomic_read32(&slot->announced);
+    if (apr_atomic_read32(&slot->ann_seq) != seq || !ap_scoreboard_image
+        || APR_SUCCESS != ap_mpm_query(AP_MPMQ_GENERATION, &gen)) {
+        return -1;
+    }
+    for (i = 0; i < hot->shm->n_acks; ++i) {
+        ps = ap_get_scoreboard_process((int)i);
+        if (!ps || ps->pid <= 0 || ps->generation != gen || ps->quiescing) {
+            /* no child, or one of an older generation (another shared memory) or on its way out
+             * (it accepts no new connection) */
+            continue;
+        }
+        if (apr_atomic_read32(&acks[i].pid) != (apr_uint32_t)ps->pid
+            || (apr_int32_t)(apr_atomic_read32(&acks[i].seen) - announced) < 0) {
+            ++missing;
+        }
+    }
+    return missing;
+}
+
+/* 4. The parent activates a set in the store (and sends 'installed') as soon as every child has
+ * loaded it from staging/ (after that they could not: domains/ is the parent's): in the round it
+ * saw the set, unless a child had not caught up yet. A child that does not ack (hung, or without
+ * a watchdog) holds it back for MD_HOT_STORE_DELAY at most; it can no longer load the set then. */
+static int may_activate(hot_entry_t *entry, hot_slot_t *slot, apr_uint32_t seq, apr_time_t now)
+{
+    int missing = children_missing(entry->hot, slot, seq);
+
+    if (!missing) {
+        return 1;
+    }
+    if (now - entry->loaded_at < MD_HOT_STORE_DELAY) {
+        if (missing > 0) {
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, entry->hot->s,
+                         APLOGNO(13015) "%s: %d child process(es) have not confirmed yet that "
+                                        "they serve the renewed certificate; it goes into the "
+                                        "store at the next round",
+                         entry->item->md->name, missing);
+        }
+        return 0;
+    }
+    if (missing > 0) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, entry->hot->s,
+                     APLOGNO(13016) "%s: %d child process(es) did not confirm within %d s that "
+                                    "they serve the renewed certificate; it goes into the store "
+                                    "anyway",
+                     entry->item->md->name, missing, (int)apr_time_sec(MD_HOT_STORE_DELAY));
+    }
+    return 1;
+}
+
 static int hot_monitor(apr_pool_t *p, server_rec *s)
 {
     md_srv_conf_t *sc = mod_md_config_get(s);
@@ -700,6 +852,7 @@ static int hot_monitor(apr_pool_t *p, server_rec *s)
     hot_slot_t *slot;
     apr_time_t now = apr_time_now();
     apr_uint32_t i, seq, loads = 0, stores = 0;
+    apr_status_t rv;
 
     if (!hot || !hot->shm || APR_SUCCESS != apr_pool_create(&ptemp, p)) {
         return DECLINED;
@@ -719,13 +872,15 @@ static int hot_monitor(apr_pool_t *p, server_rec *s)
             /* 3. (the parent has no other threads; the lock keeps load_entry's contract) */
             entry->store_tries = 0;
             apr_thread_mutex_lock(hot->loading);
-            if (APR_SUCCESS != load_entry(entry, seq, 1)) {
-                apr_atomic_set32(&slot->failed, seq);
-            }
+            rv = load_entry(entry, seq, 1);
             apr_thread_mutex_unlock(hot->loading);
             ++loads;
+            if (APR_SUCCESS != rv) {
+                apr_atomic_set32(&slot->failed, seq);
+                continue;
+            }
         }
-        else if (now - entry->loaded_at >= MD_HOT_STORE_DELAY) {
+        if (may_activate(entry, slot, seq, now)) {
             /* 4. */
             activate_in_store(entry, slot, seq, now, ptemp);
             ++stores;
@@ -741,16 +896,26 @@ static int hot_monitor(apr_pool_t *p, server_rec *s)
 
 static apr_status_t make_shm(mod_md_hot_t *hot, apr_pool_t *p)
 {
-    apr_size_t size = sizeof(hot_shm_t) + (apr_size_t)(hot->n - 1) * sizeof(hot_slot_t);
+    apr_size_t size;
     apr_shm_t *shm = NULL;
     apr_status_t rv;
+    int limit = 0;
 
+    /* one ack per process the scoreboard can hold: ServerLimit does not change before the next
+     * start, which makes a new segment */
+    rv = ap_mpm_query(AP_MPMQ_HARD_LIMIT_DAEMONS, &limit);
+    if (APR_SUCCESS != rv || limit <= 0) {
+        return (APR_SUCCESS != rv) ? rv : APR_EINVAL;
+    }
+    size = sizeof(hot_shm_t) + (apr_size_t)(hot->n ? hot->n - 1 : 0) * sizeof(hot_slot_t)
+           + (apr_size_t)limit * sizeof(hot_ack_t);
     /* anonymous: only this parent and its children map it */
     rv = apr_shm_create(&shm, size, NULL, p);
     if (APR_SUCCESS == rv) {
         hot->shm = apr_shm_baseaddr_get(shm);
         memset(hot->shm, 0, size);
         hot->shm->n = hot->n;
+        hot->shm->n_acks = (apr_uint32_t)limit;
     }
     return rv;
 }

@@ -11,10 +11,11 @@
  * - every child compares the version with the one it knows on each handshake (one memory read)
  *   and once a second on a watchdog thread of its own; when it changed, it loads the announced
  *   sets from staging/ (the store key is in its memory) and serves them.
+ * - every child acks the version it has loaded in shared memory (one ack per scoreboard slot).
  * - the parent looks at the slots on httpd's monitor hook (every ten seconds or so): it loads a new
- *   set too, so that children it starts later serve it from the start, and one round later,
- *   when every child had time to load it, activates it in the store as a restart would (domains/,
- *   archive/) and sends MDMessageCmd 'installed'.
+ *   set too, so that children it starts later serve it from the start, and as soon as every child
+ *   acked it (normally in the same round, else one round later at most) activates it in the
+ *   store as a restart would (domains/, archive/) and sends MDMessageCmd 'installed'.
  * - an MD without certificate gets its fallback certificate as a regular one (so that mod_ssl
  *   does not answer 503 by itself, forever); this module answers 503 on connections that got the
  *   fallback, until the first real certificate is served.
@@ -32,8 +33,9 @@ typedef struct mod_md_hot_t mod_md_hot_t;
 
 /* How often each child looks for renewed certificates besides its handshakes. */
 #define MD_HOT_TICK apr_time_from_sec(1)
-/* How long the parent waits after loading a renewed set before it activates it in the store:
- * children that started before it loaded the set read it from staging/ until then. */
+/* How long the parent waits at most, after loading a renewed set, for children that have not
+ * acked it (they read it from staging/, which the store activation removes) before it activates
+ * it in the store anyway. */
 #define MD_HOT_STORE_DELAY apr_time_from_sec(5)
 /* At most this many sets are loaded, and activated in the store (with MDMessageCmd 'installed'
  * each), per round of the parent: its loop starts and stops no children meanwhile. */
@@ -85,6 +87,13 @@ int mod_md_hot_manages(const md_mod_conf_t *mc, const md_reg_item_t *item);
  * the MD counts as staged then (no new renewal overwrites staging/).
  */
 int mod_md_hot_pending(const md_mod_conf_t *mc, const md_reg_item_t *item);
+
+/**
+ * Non-zero when this process serves the newest set announced for the MD 'name', a renewal that
+ * went live without a restart (looks for announcements first): status pages say so instead of
+ * "ready for a graceful restart" while its job stays in staging/ until the store activation.
+ */
+int mod_md_hot_served(const md_mod_conf_t *mc, const char *name);
 
 /** The hooks: mod_ssl's init_server, the 503 answers, the parent's monitor. */
 void mod_md_hot_register_hooks(void);

@@ -26,6 +26,7 @@
 #include "md_util.h"
 #include "md_time.h"
 #include "mod_md_config.h"
+#include "mod_md_hot.h"
 #include "mod_md_ocsp.h"
 #include "mod_md_server_status.h"
 
@@ -290,7 +291,12 @@ static void activity_job(srv_status_t *st, md_json_t *job, const md_t *md)
         if (err) {
             line = apr_psprintf(st->r->pool, " Error[%s]: %s", err, problem ? problem : "");
         }
-        if (finished) {
+        if (finished && staged && mod_md_hot_served(st->mc, md->name)) {
+            /* MDActivation hot: live already, the job stays until the store activation */
+            line = apr_psprintf(st->r->pool, "%s  finished, %d new certificate%s served.", line,
+                                staged, staged > 1 ? "s" : "");
+        }
+        else if (finished) {
             line = staged ? apr_psprintf(st->r->pool, "%s  finished, %d new certificate%s staged.",
                                          line, staged, staged > 1 ? "s" : "")
                           : apr_pstrcat(st->r->pool, line, "  finished successfully.", NULL);
@@ -399,13 +405,18 @@ static void md_row(srv_status_t *st, const md_reg_item_t *item, md_json_t *ocsp,
 }
 
 /* The renewal column of our own ?auto lines: activity or error of the job. */
-static const char *renewal_text(md_reg_t *reg, const md_reg_item_t *item, apr_pool_t *p)
+static const char *renewal_text(md_mod_conf_t *mc, const md_reg_item_t *item, apr_pool_t *p)
 {
     md_json_t *job = NULL;
     const char *detail, *next;
     long errors;
 
-    if (APR_SUCCESS != md_job_load(&job, md_reg_store(reg), MD_SG_STAGING, item->md->name, p)) {
+    if (mod_md_hot_served(mc, item->md->name)) {
+        /* MDActivation hot: live already, the job stays until the store activation */
+        return "served without a restart";
+    }
+    if (APR_SUCCESS
+        != md_job_load(&job, md_reg_store(mc->reg), MD_SG_STAGING, item->md->name, p)) {
         return item->is_staged ? "ready for a graceful restart" : "";
     }
     if (md_json_getb(job, MD_KEY_FINISHED)) {
@@ -434,7 +445,8 @@ static void certificates_summary(request_rec *r, md_mod_conf_t *mc, const apr_ar
         if (APR_SUCCESS
             == md_job_load(&job, md_reg_store(mc->reg), MD_SG_STAGING, item->md->name, r->pool)) {
             errored += (md_json_getl(job, MD_KEY_ERRORS) > 0);
-            ready += md_json_getb(job, MD_KEY_FINISHED);
+            /* ready for a restart; not one served already (MDActivation hot) */
+            ready += md_json_getb(job, MD_KEY_FINISHED) && !mod_md_hot_served(mc, item->md->name);
         }
         ok += (item->md->state == MD_S_COMPLETE);
         renew += (item->reason != MD_RENEW_NOT_DUE);
@@ -481,7 +493,7 @@ static void status_certificates(srv_status_t *st, md_json_t *ocsp)
         ap_rprintf(st->r, "ManagedDomain-%s: status=%s valid-until=%s renewal=%s\n", item->md->name,
                    md_state_name(item->md->state),
                    item->valid_until ? md_time_rfc3339(item->valid_until, st->r->pool) : "-",
-                   renewal_text(st->mc->reg, item, st->r->pool));
+                   renewal_text(st->mc, item, st->r->pool));
     }
 }
 

@@ -1109,6 +1109,9 @@ apr_status_t md_reg_cleanup_stale(md_reg_t *reg, apr_pool_t *p)
 /* ---- renew -------------------------------------------------------------------------------------
  */
 
+/* How long a job waits for another server sharing the store to finish making an account. */
+#define MD_ACCT_LOCK_WAIT apr_time_from_sec(30)
+
 /* MDStoreLocks: take the MD's lock. *pdone when another server renewed the MD after this one
  * read the store (its stamp is newer): then there is nothing to order. */
 static apr_status_t lock_renewal(md_store_lock_t **plock, int *pdone, md_reg_t *reg,
@@ -1160,6 +1163,7 @@ apr_status_t md_reg_renew(md_reg_t *reg, md_reg_item_t *item, md_acme_driver_t *
         }
     }
     md_result_activity_printf(driver->result, "renewing %s", item->md->name);
+    driver->acct_lock_wait = reg->use_locks ? MD_ACCT_LOCK_WAIT : 0;
     if (reg->use_locks) {
         rv = lock_renewal(&lock, &done, reg, item, driver->result, p);
         if (APR_SUCCESS != rv) {

@@ -112,10 +112,15 @@ class AcmeFront:
             return {"requests": list(self.requests), "ari_gets": list(self.ari_gets),
                     "new_orders": list(self.new_orders)}
 
+    def handler_base(self):
+        """The request handler class; a front with other answers (hostile_ca.py) returns a
+        subclass of _Handler."""
+        return _Handler
+
     def start(self):
         front = self
 
-        class Handler(_Handler):
+        class Handler(self.handler_base()):
             owner = front
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True

@@ -34,7 +34,13 @@ START_TEST(test_retry_after)
     apr_table_set(h, "retry-after", "30");
     ck_assert(md_acme_retry_after(h, now) == now + SEC(30));
     apr_table_set(h, "Retry-After", "Wed, 21 Oct 2015 07:28:00 GMT");
-    ck_assert(md_acme_retry_after(h, now) == apr_time_from_sec(1445412480));
+    ck_assert(md_acme_retry_after(h, apr_time_from_sec(1445412480 - 60))
+              == apr_time_from_sec(1445412480));
+    /* a hostile CA cannot postpone renewals for longer than 366 days, in either form */
+    apr_table_set(h, "Retry-After", "99999999999");
+    ck_assert(md_acme_retry_after(h, now) == now + SEC(366 * 24 * 3600));
+    apr_table_set(h, "Retry-After", "Fri, 01 Jan 2100 00:00:00 GMT");
+    ck_assert(md_acme_retry_after(h, now) == now + SEC(366 * 24 * 3600));
     apr_table_set(h, "Retry-After", "soon");
     ck_assert(md_acme_retry_after(h, now) == 0);
     apr_table_set(h, "Retry-After", "12abc");
@@ -183,6 +189,25 @@ START_TEST(test_order_json)
 }
 END_TEST
 
+/* One authorization per name ordered: a longer list from the CA is not taken (#15) */
+START_TEST(test_order_authz_limit)
+{
+    static const char *two =
+        "{\"status\": \"pending\", \"authorizations\": [\"https://ca/a1\", \"https://ca/a2\"]}";
+    static const char *three = "{\"status\": \"pending\", \"authorizations\": "
+                               "[\"https://ca/a1\", \"https://ca/a2\", \"https://ca/a3\"]}";
+    md_acme_order_t *order = sample_order();
+    md_json_t *json = NULL;
+
+    ck_assert_int_eq(APR_SUCCESS, md_json_readbuf(&json, unit_pool, three, strlen(three), NULL));
+    md_acme_order_update_from(order, json, "test", unit_pool);
+    ck_assert_int_eq(order->authz_urls->nelts, 1);
+    ck_assert_int_eq(APR_SUCCESS, md_json_readbuf(&json, unit_pool, two, strlen(two), NULL));
+    md_acme_order_update_from(order, json, "test", unit_pool);
+    ck_assert_int_eq(order->authz_urls->nelts, 2);
+}
+END_TEST
+
 static void stage_account(md_store_t *store, const char *md_name, const char *url)
 {
     md_acme_acct_t acct;
@@ -297,6 +322,7 @@ Suite *suite_acme(void)
     tcase_add_test(tc, test_authz_choose);
     tcase_add_test(tc, test_order_resumable);
     tcase_add_test(tc, test_order_json);
+    tcase_add_test(tc, test_order_authz_limit);
     tcase_add_test(tc, test_acct_install);
     tcase_add_loop_test(tc, test_acct_eab_fits, 0, sizeof(eab_cases) / sizeof(eab_cases[0]));
     suite_add_tcase(s, tc);

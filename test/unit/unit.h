@@ -54,5 +54,6 @@ Suite *suite_parsers(void);
 Suite *suite_names(void);
 Suite *suite_admin(void);
 Suite *suite_hot(void);
+Suite *suite_proc(void);
 
 #endif /* unit_h */
