@@ -51,7 +51,7 @@ A2MD    := $(BUILD)/a2md
 UNIT    := $(BUILD)/unit-tests
 
 
-.PHONY: cli-e2e check-lognos all deps test unit integration demo install uninstall clean lint format asan headers bench bench-ocsp bench-hot bench-etcd \
+.PHONY: cli-e2e check-lognos all deps test unit integration demo install uninstall clean lint format asan asan-build asan-integration headers bench bench-ocsp bench-hot bench-etcd bench-leaks bench-scale \
         fuzz fuzz-bins fuzz-smoke fuzz-long
 
 all: $(DEPS_STAMP) $(MODULE) $(A2MD)
@@ -123,6 +123,12 @@ bench: all
 bench-etcd: all
 	@bash bench/etcd.sh
 
+bench-leaks: all
+	@bash bench/leaks.sh
+
+bench-scale: all
+	@bash bench/scale.sh
+
 # Headers compile on their own (STYLE.md, Layers).
 headers: | $(DEPS_STAMP)
 	@for h in src/core/*.h src/http/*.h src/store/*.h src/acme/*.h src/reg/*.h; do \
@@ -131,9 +137,24 @@ headers: | $(DEPS_STAMP)
 	  echo "#include \"$$(basename $$h)\"" | $(CC) $(MODCFLAGS) -x c -fsyntax-only - || exit 1; done
 	@echo "headers: all compile on their own"
 
-asan:
-	$(MAKE) BUILD=build-asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
-	    EXTRA_LDFLAGS=-fsanitize=address,undefined build-asan/unit-tests build-asan/a2md
+# Sanitizers (docs/robustness.md, Sanitizers): module, a2md and unit tests built with ASan and
+# UBSan in build-asan/, then the unit tests run under them. UBSan findings abort (no recovery),
+# so a finding fails the run. The module needs libasan preloaded into Apache: asan-integration
+# runs the pytest suite that way (MD_ASAN=1, see test/integration/harness.py).
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+              -fno-omit-frame-pointer
+ASAN_ENV   := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+              UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+asan-build: $(DEPS_STAMP)
+	$(MAKE) BUILD=build-asan OPT="$(ASAN_FLAGS)" EXTRA_LDFLAGS="-fsanitize=address,undefined" \
+	    build-asan/unit-tests build-asan/a2md build-asan/mod_md.so
+
+asan: asan-build
+	$(ASAN_ENV) build-asan/unit-tests
+
+asan-integration: asan-build
+	cd test/integration && MD_ASAN=1 nice $(PYTHON) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 # libFuzzer targets (test/fuzz/, docs/robustness.md): clang 14 with ASan and UBSan, into
 # build-fuzz/. The library is compiled with the same sanitizers and coverage; src/http/md_http.c is

@@ -116,29 +116,32 @@ apr_status_t mod_md_config_check(md_mod_conf_t *mc, server_rec *base, apr_pool_t
     return APR_SUCCESS;
 }
 
-/* Non-zero if one of the vhosts of 'md' has 'SSLEngine on'. */
-static int has_ssl_vhost(const md_t *md, server_rec *base)
+/* The MDs of which a vhost has 'SSLEngine on' (md_t* -> md_t*): one pass over the vhosts, not
+ * one per MD (10 000 MDs). */
+static apr_hash_t *mds_with_ssl(server_rec *base, apr_pool_t *p)
 {
+    apr_hash_t *mds = apr_hash_make(p);
     const md_srv_conf_t *sc;
     server_rec *s;
 
     for (s = base; s; s = s->next) {
         sc = mod_md_config_get(s);
-        if (sc && sc->assigned_md == md && sc->is_ssl) {
-            return 1;
+        if (sc && sc->assigned_md && sc->is_ssl) {
+            apr_hash_set(mds, &sc->assigned_md, sizeof(sc->assigned_md), sc->assigned_md);
         }
     }
-    return 0;
+    return mds;
 }
 
-void mod_md_config_check_ssl(md_mod_conf_t *mc, server_rec *base)
+void mod_md_config_check_ssl(md_mod_conf_t *mc, server_rec *base, apr_pool_t *ptemp)
 {
+    apr_hash_t *with_ssl = mds_with_ssl(base, ptemp);
     const md_t *md;
     int i;
 
     for (i = 0; i < mc->mds->nelts; ++i) {
         md = APR_ARRAY_IDX(mc->mds, i, const md_t *);
-        if (!md->is_used || md->cert_files->nelts || has_ssl_vhost(md, base)) {
+        if (!md->is_used || md->cert_files->nelts || apr_hash_get(with_ssl, &md, sizeof(md))) {
             continue;
         }
         if (md->require_https > MD_REQUIRE_OFF) {

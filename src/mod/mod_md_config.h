@@ -8,6 +8,7 @@
 #ifndef mod_md_config_h
 #define mod_md_config_h
 
+#include <apr_hash.h>
 #include <httpd.h>
 #include <http_config.h>
 
@@ -27,6 +28,8 @@ struct md_store_etcd_conf_t;
 typedef struct md_mod_conf_t md_mod_conf_t;
 struct md_mod_conf_t {
     apr_array_header_t *mds;            /* md_t*, from MDomain / <MDomain> in configuration order */
+    apr_hash_t *md_by_name;             /* lower-case domain -> first md_t* in 'mds' that has it;
+                                         * built by the configuration check (mod_md.c) */
     md_t *defaults;                     /* global values of per-MD settings */
     const char *store_dir;              /* MDStoreDir, relative to ServerRoot, default "md" */
     struct md_store_etcd_conf_t *etcd;  /* MDStoreEtcd*: the store on etcd, NULL for none */
@@ -132,7 +135,8 @@ void mod_md_config_complete_md(md_t *md, md_mod_conf_t *mc, server_rec *base, ap
  * The start-up checks that need mod_ssl's view of the vhosts (post_config, after mod_ssl asked
  * for the certificates): an MD used by vhosts none of which has 'SSLEngine on' gets a warning
  * (its certificate would not be served), with MDRequireHttps the stock module's AH10105.
+ * 'ptemp' for scratch.
  */
-void mod_md_config_check_ssl(md_mod_conf_t *mc, server_rec *base);
+void mod_md_config_check_ssl(md_mod_conf_t *mc, server_rec *base, apr_pool_t *ptemp);
 
 #endif /* mod_md_config_h */

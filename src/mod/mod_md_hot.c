@@ -223,7 +223,7 @@ static void update_item(md_reg_item_t *item, const md_hot_set_t *set, apr_time_t
     md_t *md = item->md;
     const md_hot_pair_t *pair;
     md_renew_reason_t reason;
-    apr_time_t at = 0;
+    apr_time_t at = 0, nb, na;
     int i;
 
     item->has_cert = 1;
@@ -231,8 +231,13 @@ static void update_item(md_reg_item_t *item, const md_hot_set_t *set, apr_time_t
     item->valid_until = set->valid_until;
     for (i = 0; i < set->pairs->nelts; ++i) {
         pair = APR_ARRAY_IDX(set->pairs, i, const md_hot_pair_t *);
-        reason = md_renew_due(&at, md_cert_get_not_before(pair->leaf),
-                              md_cert_get_not_after(pair->leaf), 1, md->renew_window, now);
+        /* as the registry computes it at start (md_reg.c, load_current) */
+        nb = md_cert_get_not_before(pair->leaf);
+        na = md_cert_get_not_after(pair->leaf);
+        reason = md_renew_due_spread(&at, md->name, nb, na, 1,
+                                     md_renew_window_for(md->renew_window,
+                                                         md->is_default_renew_window, nb, na),
+                                     now);
         if (i == 0 || at < item->renew_at) {
             item->renew_at = at;
             item->reason = reason;
@@ -284,7 +289,7 @@ static void update_stapling(md_mod_conf_t *mc, const md_t *md, const md_hot_set_
     if (!mc->ocsp || !mod_md_config_stapling(mc, md)) {
         return;
     }
-    md_ocsp_retire(mc->ocsp, md->name);
+    md_ocsp_retire(mc->ocsp, md->name, apr_time_now());
     for (i = 0; i < set->pairs->nelts; ++i) {
         pair = APR_ARRAY_IDX(set->pairs, i, const md_hot_pair_t *);
         two = apr_array_make(ptemp, 2, sizeof(md_cert_t *));

@@ -56,7 +56,9 @@ static void wait_at_exit(void)
     }
 }
 
+/* One fetch, in its own unmanaged pool (the task lives there): freed when the fetch ends. */
 typedef struct {
+    apr_pool_t *p;
     ocsp_drive_t *drive;
     md_ocsp_item_t *item;
 } ocsp_task_t;
@@ -153,14 +155,12 @@ static int md_ocsp_get_resp_hook(server_rec *s, conn_rec *c, const char *id, apr
 static void *APR_THREAD_FUNC fetch_run(apr_thread_t *thread, void *baton)
 {
     ocsp_task_t *task = baton;
-    apr_pool_t *p = NULL;
+    ocsp_drive_t *drive = task->drive;
 
     (void)thread;
-    if (APR_SUCCESS == apr_pool_create_unmanaged_ex(&p, NULL, NULL)) {
-        md_ocsp_fetch(task->item, &task->drive->http_config, p);
-        apr_pool_destroy(p);
-    }
-    apr_atomic_dec32(&task->drive->in_flight);
+    md_ocsp_fetch(task->item, &drive->http_config, task->p);
+    apr_pool_destroy(task->p);
+    apr_atomic_dec32(&drive->in_flight);
     return NULL;
 }
 
@@ -185,17 +185,24 @@ static void schedule(ocsp_drive_t *drive, apr_time_t now, apr_pool_t *ptemp)
 {
     apr_array_header_t *due;
     ocsp_task_t *task;
+    apr_pool_t *p;
     int i;
 
     trigger_renewals(drive, now, ptemp);
     due = md_ocsp_take_due(drive->mc->ocsp, md_ocsp_count(drive->mc->ocsp), now, ptemp);
     for (i = 0; i < due->nelts; ++i) {
-        /* tasks are few and live until the fetch ends: allocate them from the drive */
-        task = apr_pcalloc(drive->p, sizeof(*task));
+        /* not from drive->p: that would grow with every fetch of a long running server */
+        p = NULL;
+        if (APR_SUCCESS != apr_pool_create_unmanaged_ex(&p, NULL, NULL)) {
+            continue; /* the item stays taken: out of memory is not recovered from here */
+        }
+        task = apr_pcalloc(p, sizeof(*task));
+        task->p = p;
         task->drive = drive;
         task->item = APR_ARRAY_IDX(due, i, md_ocsp_item_t *);
         apr_atomic_inc32(&drive->in_flight);
         if (APR_SUCCESS != apr_thread_pool_push(drive->tpool, fetch_run, task, 0, drive)) {
+            apr_pool_destroy(p);
             apr_atomic_dec32(&drive->in_flight);
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, drive->s,
                          APLOGNO(12811) "cannot queue an OCSP fetch");

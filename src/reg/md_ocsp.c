@@ -56,6 +56,7 @@ struct md_ocsp_reg_t {
 
 struct md_ocsp_item_t {
     md_ocsp_reg_t *reg;
+    apr_pool_t *p;         /* the item's own, a child of reg->p: freed when it is swept */
     const char *id;        /* sha1 hex of the certificate */
     const char *md_name;   /* NULL for others */
     const char *dir_name;  /* md name or MD_OCSP_OTHER */
@@ -79,6 +80,7 @@ struct md_ocsp_item_t {
     apr_time_t last_err_notify;
     char last_error[LAST_ERROR_LEN];
     int is_retired; /* its certificate was replaced (md_ocsp_retire): not fetched or shown */
+    apr_time_t retired_at;
 };
 
 const char *md_ocsp_cert_stat_name(md_ocsp_cert_stat_t stat)
@@ -122,17 +124,45 @@ int md_ocsp_may_notify_error(apr_time_t last, apr_time_t now)
     return !last || now - last >= MD_OCSP_ERR_NOTIFY_INTERVAL;
 }
 
-static apr_status_t reg_cleanup(void *data)
+static apr_status_t item_cleanup(void *data)
 {
-    md_ocsp_reg_t *reg = data;
-    int i;
+    md_ocsp_item_t *item = data;
 
-    for (i = 0; i < reg->items->nelts; ++i) {
-        md_ocsp_item_t *item = APR_ARRAY_IDX(reg->items, i, md_ocsp_item_t *);
-        OCSP_CERTID_free(item->certid);
-        item->certid = NULL;
-    }
+    OCSP_CERTID_free(item->certid);
+    item->certid = NULL;
     return APR_SUCCESS;
+}
+
+/* Free the items whose certificate was replaced (md_ocsp_retire) MD_OCSP_RETIRED_KEEP ago and
+ * that no fetch uses: a server renewing without restarts (MDActivation hot) would otherwise keep
+ * every certificate it ever served. Mutex held; handshakes and status pages use items only
+ * under it. */
+static void sweep_locked(md_ocsp_reg_t *reg, apr_time_t now)
+{
+    apr_hash_index_t *hi;
+    md_ocsp_item_t *item;
+    const void *key;
+    apr_ssize_t klen;
+    void *val;
+    int i, j;
+
+    for (i = 0, j = 0; i < reg->items->nelts; ++i) {
+        item = APR_ARRAY_IDX(reg->items, i, md_ocsp_item_t *);
+        if (!item->is_retired || item->in_flight || now - item->retired_at < MD_OCSP_RETIRED_KEEP) {
+            APR_ARRAY_IDX(reg->items, j++, md_ocsp_item_t *) = item;
+            continue;
+        }
+        apr_hash_set(reg->by_id, item->id, APR_HASH_KEY_STRING, NULL);
+        /* setting an entry to NULL while iterating is allowed (apr_hash.h) */
+        for (hi = apr_hash_first(NULL, reg->by_ext_id); hi; hi = apr_hash_next(hi)) {
+            apr_hash_this(hi, &key, &klen, &val);
+            if (val == item) {
+                apr_hash_set(reg->by_ext_id, key, klen, NULL);
+            }
+        }
+        apr_pool_destroy(item->p);
+    }
+    reg->items->nelts = j;
 }
 
 apr_status_t md_ocsp_reg_create(md_ocsp_reg_t **preg, md_store_t *store,
@@ -148,9 +178,6 @@ apr_status_t md_ocsp_reg_create(md_ocsp_reg_t **preg, md_store_t *store,
     reg->by_id = apr_hash_make(p);
     reg->items = apr_array_make(p, 10, sizeof(md_ocsp_item_t *));
     rv = apr_thread_mutex_create(&reg->mutex, APR_THREAD_MUTEX_DEFAULT, p);
-    if (APR_SUCCESS == rv) {
-        apr_pool_cleanup_register(p, reg, reg_cleanup, apr_pool_cleanup_null);
-    }
     *preg = (APR_SUCCESS == rv) ? reg : NULL;
     return rv;
 }
@@ -257,7 +284,7 @@ static void item_set(md_ocsp_item_t *item, const unsigned char *der, apr_size_t 
     if (len > item->der_cap) {
         /* grows rarely and at most to MD_OCSP_MAX_RESP: the pool is never cleared meanwhile */
         item->der_cap = len < 4096 ? 4096 : len;
-        item->der = apr_palloc(item->reg->p, item->der_cap);
+        item->der = apr_palloc(item->p, item->der_cap);
     }
     memcpy(item->der, der, len);
     item->der_len = len;
@@ -357,15 +384,16 @@ static apr_status_t item_save(md_ocsp_item_t *item, const unsigned char *der, ap
 
 /* ---- priming -------------------------------------------------------------------------------- */
 
+/* A new item in 'ip' (its own pool, the certificates live there too). */
 static apr_status_t item_create(md_ocsp_item_t **pitem, md_ocsp_reg_t *reg, const md_cert_t *cert,
                                 md_cert_t *issuer, const char *id, const char *md_name,
-                                apr_pool_t *ptemp)
+                                apr_pool_t *ip, apr_pool_t *ptemp)
 {
-    md_ocsp_item_t *item = apr_pcalloc(reg->p, sizeof(*item));
+    md_ocsp_item_t *item = apr_pcalloc(ip, sizeof(*item));
     const char *url = NULL;
     apr_status_t rv;
 
-    rv = md_cert_get_ocsp_responder_url(&url, cert, reg->p);
+    rv = md_cert_get_ocsp_responder_url(&url, cert, ip);
     if (APR_SUCCESS != rv) {
         md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, ptemp,
                       APLOGNO(12802) "%s: certificate %s (serial %s) names no OCSP responder, "
@@ -377,11 +405,13 @@ static apr_status_t item_create(md_ocsp_item_t **pitem, md_ocsp_reg_t *reg, cons
     if (!item->certid) {
         return md_ossl_fail(MD_LOG_MARK, MD_LOG_DEBUG, ptemp, "OCSP_cert_to_id");
     }
+    apr_pool_cleanup_register(ip, item, item_cleanup, apr_pool_cleanup_null);
     item->reg = reg;
-    item->id = apr_pstrdup(reg->p, id);
-    item->md_name = md_name ? apr_pstrdup(reg->p, md_name) : NULL;
+    item->p = ip;
+    item->id = apr_pstrdup(ip, id);
+    item->md_name = md_name ? apr_pstrdup(ip, md_name) : NULL;
     item->dir_name = md_name ? item->md_name : MD_OCSP_OTHER;
-    item->file_name = apr_psprintf(reg->p, "ocsp-%s.json", id);
+    item->file_name = apr_psprintf(ip, "ocsp-%s.json", id);
     item->responder = url;
     item->issuer = issuer;
     *pitem = item;
@@ -396,30 +426,41 @@ static apr_status_t prime_locked(md_ocsp_reg_t *reg, const char *ext_id, apr_siz
     md_ocsp_item_t *item = NULL;
     const md_cert_t *cert;
     const char *id;
+    apr_pool_t *ip = NULL;
     apr_status_t rv;
 
-    /* the chain lives in reg->p: the issuer is needed for every signature check */
-    rv = md_chain_from_pem(&chain, reg->p, pem, strlen(pem));
+    /* the chain lives in the item's pool: the issuer is needed for every signature check */
+    rv = apr_pool_create(&ip, reg->p);
     if (APR_SUCCESS != rv) {
+        return rv;
+    }
+    rv = md_chain_from_pem(&chain, ip, pem, strlen(pem));
+    if (APR_SUCCESS != rv) {
+        apr_pool_destroy(ip);
         return APR_EINVAL;
     }
     cert = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
     id = md_cert_get_sha1_hex(cert, ptemp);
+    item = id ? apr_hash_get(reg->by_id, id, APR_HASH_KEY_STRING) : NULL;
+    if (!id || item) {
+        apr_pool_destroy(ip); /* known already (or no id): nothing of this chain is kept */
+    }
     if (!id) {
         return APR_EGENERAL;
     }
-    item = apr_hash_get(reg->by_id, id, APR_HASH_KEY_STRING);
     if (!item) {
         if (chain->nelts < 2) {
             md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, 0, ptemp,
                           APLOGNO(12803) "%s: certificate %s comes without its issuer, it "
                                          "cannot be stapled; add the issuer to the chain file",
                           md_name ? md_name : MD_OCSP_OTHER, id);
+            apr_pool_destroy(ip);
             return APR_ENOENT;
         }
-        rv =
-            item_create(&item, reg, cert, APR_ARRAY_IDX(chain, 1, md_cert_t *), id, md_name, ptemp);
+        rv = item_create(&item, reg, cert, APR_ARRAY_IDX(chain, 1, md_cert_t *), id, md_name, ip,
+                         ptemp);
         if (APR_SUCCESS != rv || !item) {
+            apr_pool_destroy(ip);
             return (APR_SUCCESS != rv) ? rv : APR_EGENERAL;
         }
         APR_ARRAY_PUSH(reg->items, md_ocsp_item_t *) = item;
@@ -432,7 +473,7 @@ static apr_status_t prime_locked(md_ocsp_reg_t *reg, const char *ext_id, apr_siz
     }
     item->is_retired = 0;
     if (!apr_hash_get(reg->by_ext_id, ext_id, (apr_ssize_t)ext_id_len)) {
-        apr_hash_set(reg->by_ext_id, apr_pmemdup(reg->p, ext_id, ext_id_len),
+        apr_hash_set(reg->by_ext_id, apr_pmemdup(item->p, ext_id, ext_id_len),
                      (apr_ssize_t)ext_id_len, item);
     }
     return APR_SUCCESS;
@@ -449,16 +490,19 @@ apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ex
     return rv;
 }
 
-void md_ocsp_retire(md_ocsp_reg_t *reg, const char *md_name)
+void md_ocsp_retire(md_ocsp_reg_t *reg, const char *md_name, apr_time_t now)
 {
     md_ocsp_item_t *item;
     int i;
 
     apr_thread_mutex_lock(reg->mutex);
+    /* what earlier retirements left goes now */
+    sweep_locked(reg, now);
     for (i = 0; i < reg->items->nelts; ++i) {
         item = APR_ARRAY_IDX(reg->items, i, md_ocsp_item_t *);
-        if (item->md_name && !strcmp(item->md_name, md_name)) {
+        if (item->md_name && !strcmp(item->md_name, md_name) && !item->is_retired) {
             item->is_retired = 1;
+            item->retired_at = now;
         }
     }
     apr_thread_mutex_unlock(reg->mutex);
@@ -500,6 +544,7 @@ apr_array_header_t *md_ocsp_take_due(md_ocsp_reg_t *reg, int max, apr_time_t now
     int i;
 
     apr_thread_mutex_lock(reg->mutex);
+    sweep_locked(reg, now);
     for (i = 0; i < reg->items->nelts && due->nelts < max; ++i) {
         md_ocsp_item_t *item = APR_ARRAY_IDX(reg->items, i, md_ocsp_item_t *);
         if (!item->in_flight && !item->is_retired && now >= item->next_run) {
@@ -583,8 +628,8 @@ static void fetch_done(md_ocsp_item_t *item, apr_status_t rv, const char *err,
     const char *event = NULL, *detail = NULL;
     int errors;
 
+    /* in_flight stays set until the end: a retired item is freed once it is clear */
     apr_thread_mutex_lock(reg->mutex);
-    item->in_flight = 0;
     item->last_run = now;
     item->last_rv = rv;
     if (APR_SUCCESS == rv) {
@@ -630,6 +675,9 @@ static void fetch_done(md_ocsp_item_t *item, apr_status_t rv, const char *err,
     if (event && reg->event_cb) {
         reg->event_cb(reg->event_baton, event, item->md_name, item->id, detail, p);
     }
+    apr_thread_mutex_lock(reg->mutex);
+    item->in_flight = 0;
+    apr_thread_mutex_unlock(reg->mutex);
 }
 
 apr_status_t md_ocsp_fetch(md_ocsp_item_t *item, const md_http_config_t *http_config, apr_pool_t *p)

@@ -84,13 +84,18 @@ void md_ocsp_set_event_cb(md_ocsp_reg_t *reg, md_ocsp_event_cb *cb, void *baton)
 apr_status_t md_ocsp_prime(md_ocsp_reg_t *reg, const char *ext_id, apr_size_t ext_id_len,
                            const char *pem, const char *md_name, apr_pool_t *ptemp);
 
+/* How long a retired item stays for handshakes that started with its certificate. */
+#define MD_OCSP_RETIRED_KEEP apr_time_from_sec(60)
+
 /**
- * The certificates of MD 'md_name' were replaced while the server runs (MDActivation hot): their
- * items are no longer fetched, shown in the status or reported as revoked. Handshakes still
- * get their responses (a connection may have started with the old certificate). Priming one of
- * them again brings it back.
+ * The certificates of MD 'md_name' were replaced at 'now' while the server runs (MDActivation
+ * hot): their items are no longer fetched, shown in the status or reported as revoked.
+ * Handshakes still get their responses for MD_OCSP_RETIRED_KEEP (a connection may have started
+ * with the old certificate); priming one of them again meanwhile brings it back. After that the
+ * item and its memory are freed (by the next md_ocsp_retire() or md_ocsp_take_due() once no
+ * fetch uses it), so renewals without restarts do not grow the process.
  */
-void md_ocsp_retire(md_ocsp_reg_t *reg, const char *md_name);
+void md_ocsp_retire(md_ocsp_reg_t *reg, const char *md_name, apr_time_t now);
 
 /**
  * The response for a primed certificate, for a handshake: calls 'cb' once, with the response

@@ -625,10 +625,12 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
                 item->valid_until = f->info.not_after;
             }
             item->has_cert = 1;
-            reason = md_renew_due(&at, f->info.not_before, f->info.not_after, f->covers_all,
-                                  md_renew_window_for(md->renew_window, md->is_default_renew_window,
-                                                      f->info.not_before, f->info.not_after),
-                                  now);
+            reason = md_renew_due_spread(&at, md->name, f->info.not_before, f->info.not_after,
+                                         f->covers_all,
+                                         md_renew_window_for(md->renew_window,
+                                                             md->is_default_renew_window,
+                                                             f->info.not_before, f->info.not_after),
+                                         now);
         }
         if (i == 0 || at < item->renew_at) {
             item->renew_at = at;

@@ -22,6 +22,40 @@ md_renew_reason_t md_renew_due(apr_time_t *pat, apr_time_t not_before, apr_time_
     return (now >= renew.start) ? MD_RENEW_WINDOW : MD_RENEW_NOT_DUE;
 }
 
+apr_interval_time_t md_renew_jitter(const char *name, apr_time_t window_start, apr_time_t not_after)
+{
+    apr_uint64_t h = 14695981039346656037ULL; /* FNV-1a 64 */
+    apr_interval_time_t spread;
+    const unsigned char *c;
+
+    if (!name || !*name || not_after <= window_start) {
+        return 0;
+    }
+    for (c = (const unsigned char *)name; *c; ++c) {
+        h ^= *c;
+        h *= 1099511628211ULL;
+    }
+    spread = (not_after - window_start) / MD_RENEW_JITTER_DIV;
+    /* the hash's top 53 bits as a fraction in [0, 1): exact in a double */
+    return (apr_interval_time_t)((double)(h >> 11) / 9007199254740992.0 * (double)spread);
+}
+
+md_renew_reason_t md_renew_due_spread(apr_time_t *pat, const char *name, apr_time_t not_before,
+                                      apr_time_t not_after, int covers_all,
+                                      const md_timeslice_t *window, apr_time_t now)
+{
+    md_renew_reason_t reason;
+    apr_time_t at;
+
+    reason = md_renew_due(pat, not_before, not_after, covers_all, window, now);
+    if (reason != MD_RENEW_NOT_DUE && reason != MD_RENEW_WINDOW) {
+        return reason;
+    }
+    at = *pat - md_renew_jitter(name, *pat, not_after);
+    *pat = (at < not_before) ? not_before : at;
+    return (now >= *pat) ? MD_RENEW_WINDOW : MD_RENEW_NOT_DUE;
+}
+
 const md_timeslice_t *md_renew_window_for(const md_timeslice_t *window, int is_default,
                                           apr_time_t not_before, apr_time_t not_after)
 {

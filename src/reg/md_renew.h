@@ -28,6 +28,29 @@ typedef enum {
 md_renew_reason_t md_renew_due(apr_time_t *pat, apr_time_t not_before, apr_time_t not_after,
                                int covers_all, const md_timeslice_t *window, apr_time_t now);
 
+/* Renewals are spread (issue #15): an MD renews up to a tenth of its renew window earlier than
+ * the window says, by a fraction that a hash of its name picks. Never later: the window stays
+ * the least lifetime left at renewal. */
+#define MD_RENEW_JITTER_DIV 10
+
+/**
+ * How much earlier than 'window_start' the MD 'name' renews a certificate whose renew window
+ * runs from 'window_start' to 'not_after': a fraction in [0, 1/MD_RENEW_JITTER_DIV) of the
+ * window's length, the same for the same name on every server and after every restart (FNV-1a
+ * of the name), so many MDs issued in the same hour renew spread over many hours. 0 for an empty
+ * name or window.
+ */
+apr_interval_time_t md_renew_jitter(const char *name, apr_time_t window_start,
+                                    apr_time_t not_after);
+
+/**
+ * md_renew_due() for the MD 'name', the renewal time moved earlier by md_renew_jitter() (not
+ * before 'not_before'): MD_RENEW_WINDOW from then on. Other reasons are as md_renew_due() says.
+ */
+md_renew_reason_t md_renew_due_spread(apr_time_t *pat, const char *name, apr_time_t not_before,
+                                      apr_time_t not_after, int covers_all,
+                                      const md_timeslice_t *window, apr_time_t now);
+
 /* Certificates valid this long or shorter are renewed when half their lifetime is left (with the
  * default window), as certbot, lego and Caddy do: a 6-day certificate then has 3 days left. */
 #define MD_RENEW_SHORT_LIFETIME apr_time_from_sec(10 * MD_SECS_PER_DAY)

@@ -170,22 +170,35 @@ apr_hash_t *md_status_live_make(md_reg_t *reg, apr_pool_t *p)
     const apr_array_header_t *items = md_reg_items(reg);
     apr_hash_t *live = apr_hash_make(p);
     const md_reg_item_t *item;
-    md_json_t *entry, *ids, *j = NULL;
-    int i;
+    md_json_t *entry, *ids, *cert = NULL, *job = NULL;
+    apr_pool_t *ptemp = NULL;
+    int i, has_cert, has_job;
 
+    /* what is read goes into a scratch pool: setj copies it into the entry, which is kept (in
+     * 'p') only for an MD that has something to show; with 10 000 MDs this is megabytes */
+    if (APR_SUCCESS != apr_pool_create(&ptemp, p)) {
+        return live;
+    }
     for (i = 0; i < items->nelts; ++i) {
         item = APR_ARRAY_IDX(items, i, const md_reg_item_t *);
-        entry = md_json_create(p);
-        ids = md_json_create(p);
-        if (APR_SUCCESS == certs_json(&j, ids, reg, NULL, MD_SG_DOMAINS, item->md, p)) {
-            md_json_setj(j, entry, MD_KEY_CERT);
-            md_json_setj(ids, entry, MD_KEY_ID);
+        ids = md_json_create(ptemp);
+        has_cert = APR_SUCCESS == certs_json(&cert, ids, reg, NULL, MD_SG_DOMAINS, item->md, ptemp);
+        has_job = APR_SUCCESS
+                  == md_job_load(&job, md_reg_store(reg), MD_SG_DOMAINS, item->md->name, ptemp);
+        if (has_cert || has_job) {
+            entry = md_json_create(p);
+            if (has_cert) {
+                md_json_setj(cert, entry, MD_KEY_CERT);
+                md_json_setj(ids, entry, MD_KEY_ID);
+            }
+            if (has_job) {
+                md_json_setj(job, entry, MD_KEY_LAST_RENEWAL);
+            }
+            apr_hash_set(live, item->md->name, APR_HASH_KEY_STRING, entry);
         }
-        if (APR_SUCCESS == md_job_load(&j, md_reg_store(reg), MD_SG_DOMAINS, item->md->name, p)) {
-            md_json_setj(j, entry, MD_KEY_LAST_RENEWAL);
-        }
-        apr_hash_set(live, item->md->name, APR_HASH_KEY_STRING, entry);
+        apr_pool_clear(ptemp);
     }
+    apr_pool_destroy(ptemp);
     return live;
 }
 

@@ -46,8 +46,8 @@ md_json_t *md_status_live_entry(const md_t *md, const apr_array_header_t *leafs,
 /**
  * What only the parent can read (domains/ is not readable by the server's User): the live
  * certificates ("cert", as md_status_certs_json, and "id": the SHA-1 of each, by key type) and
- * the job that produced them ("last-renewal") per MD name (md_json_t*). Made at start-up; the
- * children inherit it. In 'p'.
+ * the job that produced them ("last-renewal") per MD name (md_json_t*); no entry for an MD
+ * that has neither. Made at start-up; the children inherit it. In 'p'.
  */
 apr_hash_t *md_status_live_make(md_reg_t *reg, apr_pool_t *p);
 

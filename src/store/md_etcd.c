@@ -834,7 +834,9 @@ static int watch_data(void *baton, const char *data, apr_size_t len)
 
             ctx->cap = 2 * (ctx->len + n);
             nbuf = apr_palloc(ctx->p, ctx->cap);
-            memcpy(nbuf, ctx->line, ctx->len);
+            if (ctx->len) { /* the first line has no buffer yet (memcpy from NULL is UB) */
+                memcpy(nbuf, ctx->line, ctx->len);
+            }
             ctx->line = nbuf;
         }
         memcpy(ctx->line + ctx->len, data, n);

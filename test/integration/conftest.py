@@ -22,7 +22,26 @@ def pytest_configure(config):
 
 def pytest_report_header(config):
     return f"mod_md under test: {harness.module_path()}" + \
-        (" (Debian stock)" if harness.is_stock() else "")
+        (" (Debian stock)" if harness.is_stock() else "") + \
+        (f", sanitizer reports in {harness.SANITIZER_DIR}" if harness.ASAN else "")
+
+
+@pytest.fixture(autouse=True)
+def sanitizer_check():
+    """With MD_ASAN=1: a sanitizer report written while a test ran (by Apache, a2md or anything
+    else) fails that test."""
+    yield
+    reports = harness.new_sanitizer_reports()
+    assert not reports, "sanitizer reports:\n" + "\n".join(reports)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Reports written after the last test's check (module fixtures stopping servers) fail the
+    session."""
+    reports = harness.new_sanitizer_reports()
+    if reports:
+        print("\nsanitizer reports after the last test:\n" + "\n".join(reports))
+        session.exitstatus = 1
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,10 @@ Environment:
   APACHE_BIN       apache2 binary (default /usr/sbin/apache2)
   APACHE_MODULES   directory of the other modules (default /usr/lib/apache2/modules)
   MD_TEST_KEEP     set to 1 to keep scratch directories for inspection
+  MD_ASAN          set to 1 to test the ASan+UBSan build (make asan-integration): build-asan's
+                   mod_md.so and a2md; Apache runs with libasan/libubsan preloaded, every
+                   sanitizer report goes to a file in MD_ASAN_LOG_DIR (default: a fresh scratch
+                   dir) and fails the test that was running (docs/robustness.md, Sanitizers)
 """
 
 import base64
@@ -41,6 +45,88 @@ APACHE_MODULES = Path(os.environ.get("APACHE_MODULES", "/usr/lib/apache2/modules
 STOCK_MODULE = APACHE_MODULES / "mod_md.so"
 IS_ROOT = os.geteuid() == 0
 RUN_USER = "www-data"
+ASAN = os.environ.get("MD_ASAN") == "1"
+BUILD_DIR = REPO / ("build-asan" if ASAN else "build")
+# the few time bounds the suite has are multiplied by this: the ASan build is several times
+# slower in the handshakes and jobs they measure
+TIME_FACTOR = 4 if ASAN else 1
+A2MD = BUILD_DIR / "a2md"
+
+
+# --------------------------------------------------------------------------------------------
+# Sanitizers (MD_ASAN=1). The module is built with -fsanitize=address,undefined; Apache is not,
+# so libasan must be the first library of the process: LD_PRELOAD for Apache only. The options
+# go into os.environ so a2md and everything the tests start inherit them. Leak detection is off
+# for Apache and a2md (httpd and APR leave their memory to the exit); bench/leaks.py measures
+# leaks. Reports go to files, never to stderr, so a report cannot hide in a test's output.
+
+def _sanitizer_setup():
+    if not ASAN:
+        return None
+    d = Path(os.environ.get("MD_ASAN_LOG_DIR") or tempfile.mkdtemp(prefix="md-asan-"))
+    d.mkdir(parents=True, exist_ok=True)
+    d.chmod(0o1777)  # children run as www-data when the tests run as root
+    os.environ["MD_ASAN_LOG_DIR"] = str(d)  # the same dir if this file is imported again
+    os.environ["ASAN_OPTIONS"] = (f"detect_leaks=0:abort_on_error=1:log_path={d}/asan:"
+                                  "detect_stack_use_after_return=0:allow_user_segv_handler=1:"
+                                  # a false stack-buffer-overflow in ASan's own sigaltstack
+                                  # teardown at thread exit (gcc 12, glibc 2.36)
+                                  "use_sigaltstack=0")
+    os.environ["UBSAN_OPTIONS"] = f"print_stacktrace=1:halt_on_error=1:log_path={d}/ubsan"
+    return d
+
+
+SANITIZER_DIR = _sanitizer_setup()
+_sanitizer_seen = set()
+
+
+def sanitizer_preload():
+    """LD_PRELOAD value for an uninstrumented program loading the ASan module ('' without
+    MD_ASAN): gcc's libasan and libubsan."""
+    if not ASAN:
+        return ""
+    libs = []
+    for lib in ("libasan.so", "libubsan.so"):
+        r = subprocess.run(["gcc", f"-print-file-name={lib}"], capture_output=True, text=True)
+        path = r.stdout.strip()
+        if not os.path.isabs(path):
+            raise RuntimeError(f"MD_ASAN=1: gcc does not know {lib} (install gcc)")
+        libs.append(path)
+    return ":".join(libs)
+
+
+def apache_env(module=None):
+    """The environment for running Apache with 'module' (default: the module under test). The
+    stock module is run without the sanitizer runtime: it is not ours to check (a child of it
+    crashed at a stop under the preloaded runtime)."""
+    env = dict(os.environ)
+    if ASAN and (module is None or Path(module) != Path(STOCK_MODULE)):
+        env["LD_PRELOAD"] = sanitizer_preload()
+    return env
+
+
+def new_sanitizer_reports():
+    """The text of each sanitizer report file written since the last call (empty files are
+    skipped). [] without MD_ASAN."""
+    if SANITIZER_DIR is None:
+        return []
+    reports = []
+    for f in sorted(SANITIZER_DIR.iterdir()):
+        if f.name in _sanitizer_seen:
+            continue
+        try:
+            text = f.read_text(errors="replace")
+        except OSError:
+            continue
+        if not text.strip():
+            continue  # being written: looked at again next time
+        _sanitizer_seen.add(f.name)
+        reports.append(f"{f}:\n{text}")
+    return reports
+
+
+SANITIZER_LINE = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|"
+                            r"\bruntime error: ")
 
 
 def module_path():
@@ -51,7 +137,7 @@ def module_path():
     if val:
         p = Path(val)
         return p if p.is_absolute() else (REPO / p)
-    return REPO / "build" / "mod_md.so"
+    return BUILD_DIR / "mod_md.so"
 
 
 def is_stock(path=None):
@@ -129,6 +215,7 @@ def module_server(root, ports, ca, module, expected=(), check_log=True):
     finally:
         h.stop()
     bad = h.log_problems(expected=expected, since=0) if check_log else []
+    bad += new_sanitizer_reports()
     remove_scratch(root)
     assert not bad, "unexpected warnings/errors in error log:\n" + "\n".join(bad)
 
@@ -661,7 +748,7 @@ MDPortMap http:{self.http_port} https:{self.https_port}
     def apachectl(self, *args, timeout=60):
         return subprocess.run([APACHE_BIN, "-f", str(self.conf_path), *args],
                               capture_output=True, text=True, timeout=timeout,
-                              cwd=str(self.root))
+                              cwd=str(self.root), env=apache_env(self.module))
 
     def pid(self):
         try:
@@ -859,7 +946,7 @@ MDPortMap http:{self.http_port} https:{self.https_port}
         bad = []
         for ln in self.log_text(start).splitlines():
             # a child that crashed (AH00052 "exit signal Segmentation fault") is always a problem
-            if "exit signal" in ln or "AH00060" in ln:
+            if "exit signal" in ln or "AH00060" in ln or SANITIZER_LINE.search(ln):
                 bad.append(ln)
                 continue
             m = LOG_LINE.match(ln)
@@ -875,7 +962,7 @@ MDPortMap http:{self.http_port} https:{self.https_port}
 
     def check_log(self, expected=()):
         """Asserts no unexpected md warnings/errors since the last check."""
-        bad = self.log_problems(expected)
+        bad = self.log_problems(expected) + new_sanitizer_reports()
         self._log_checked = self.log_size()
         assert not bad, "unexpected warnings/errors in error log:\n" + "\n".join(bad)
 

@@ -39,7 +39,7 @@ pytestmark = [
 
 PREFIX = "/fleet"
 NAMES = [f"md{i:02d}.fleet.test" for i in range(20)]
-A2MD = harness.REPO / "build" / "a2md"
+A2MD = harness.A2MD
 
 
 class Fleet:

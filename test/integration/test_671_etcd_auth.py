@@ -19,7 +19,7 @@ pytestmark = [
     pytest.mark.skipif(not os.path.exists(ETCD_BIN), reason="etcd-server not installed"),
 ]
 
-A2MD = harness.REPO / "build" / "a2md"
+A2MD = harness.A2MD
 NAME = "auth.etcd.test"
 
 

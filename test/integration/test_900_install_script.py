@@ -16,7 +16,7 @@ SCRIPT = harness.REPO / "scripts" / "install-module.sh"
 
 def run(action, destdir, module_so, a2md=None):
     env = dict(os.environ, DESTDIR=str(destdir), MODULE_SO=str(module_so),
-               A2MD_BIN=str(a2md or harness.REPO / "build" / "a2md"))
+               A2MD_BIN=str(a2md or harness.A2MD))
     return subprocess.run(["bash", str(SCRIPT), action], env=env, capture_output=True, text=True)
 
 
@@ -102,7 +102,7 @@ def config_test(tmp_path, etc):
                     f"ErrorLog {tmp_path}/error_log\n{mods}\nListen 127.0.0.1:{harness.free_port()}"
                     f"\nServerName localhost\nIncludeOptional {etc}/mods-enabled/*.load\n")
     return subprocess.run([harness.APACHE_BIN, "-t", "-f", str(conf)], capture_output=True,
-                          text=True)
+                          text=True, env=harness.apache_env())
 
 
 @pytest.mark.skipif(not shutil.which("a2enmod") or not harness.STOCK_MODULE.is_file(),

@@ -14,7 +14,7 @@ import pytest
 
 import harness
 
-A2MD = harness.REPO / "build" / "a2md"
+A2MD = harness.A2MD
 CA_URL = "https://ca.example.org/directory"
 EMPTY = {"status": 0, "output": []}
 

@@ -4,6 +4,8 @@
 
 #include <openssl/x509v3.h>
 
+#include <apr_strings.h>
+
 #include "md.h"
 #include "md_hot.h"
 #include "md_ocsp.h"
@@ -237,7 +239,7 @@ START_TEST(hot_ocsp_prime_and_retire)
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_prime(reg, "old", 3, old, "m.org", unit_pool));
     ck_assert_int_eq(1, md_ocsp_take_due(reg, 10, now, unit_pool)->nelts);
     /* renewed: the old one retired, the new one primed and due at once */
-    md_ocsp_retire(reg, "m.org");
+    md_ocsp_retire(reg, "m.org", now);
     ck_assert_int_eq(APR_SUCCESS, md_ocsp_prime(reg, "new", 3, leaf_pem(101), "m.org", unit_pool));
     ck_assert_int_eq(2, md_ocsp_count(reg));
     ck_assert_int_eq(1, md_ocsp_take_due(reg, 10, now, unit_pool)->nelts);
@@ -257,6 +259,51 @@ START_TEST(hot_ocsp_prime_and_retire)
 }
 END_TEST
 
+/* Retired items are freed MD_OCSP_RETIRED_KEEP after their retirement, unless a fetch uses
+ * them: 100 renewals without a restart leave two items, not 101 (issue #15, leaks). */
+START_TEST(hot_ocsp_retired_freed)
+{
+    md_store_t *store = open_store();
+    md_timeslice_t *window = NULL;
+    md_ocsp_reg_t *reg = NULL;
+    apr_time_t now = apr_time_now(), later = now + MD_OCSP_RETIRED_KEEP;
+    char ext[16];
+    int i;
+
+    ck_assert_int_eq(APR_SUCCESS, md_timeslice_parse(&window, unit_pool, "33%", NULL));
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_reg_create(&reg, store, window, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_prime(reg, "c0", 2, leaf_pem(200), "m.org", unit_pool));
+    /* a fetch of c0 runs while it is retired: kept until it is done */
+    ck_assert_int_eq(1, md_ocsp_take_due(reg, 10, now, unit_pool)->nelts);
+    md_ocsp_retire(reg, "m.org", now);
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_prime(reg, "c1", 2, leaf_pem(201), "m.org", unit_pool));
+    ck_assert_int_eq(1, md_ocsp_take_due(reg, 10, later, unit_pool)->nelts);
+    ck_assert_int_eq(2, md_ocsp_count(reg));
+    /* c1 is in flight now too; retired within the grace time: both stay, c0's answer too */
+    md_ocsp_retire(reg, "m.org", later);
+    ck_assert_int_eq(APR_SUCCESS, md_ocsp_prime(reg, "c2", 2, leaf_pem(202), "m.org", unit_pool));
+    ck_assert_int_eq(3, md_ocsp_count(reg));
+    count_copied = 0;
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_ocsp_get_resp(reg, "c1", 2, count_copy, NULL, later, unit_pool));
+    ck_assert_int_eq(1, count_copied);
+    /* renewals without fetches: each retirement frees what was retired a grace time before */
+    for (i = 3; i < 103; ++i) {
+        later += MD_OCSP_RETIRED_KEEP;
+        md_ocsp_retire(reg, "m.org", later);
+        apr_snprintf(ext, sizeof(ext), "c%d", i);
+        ck_assert_int_eq(APR_SUCCESS, md_ocsp_prime(reg, ext, strlen(ext), leaf_pem(200 + i),
+                                                    "m.org", unit_pool));
+    }
+    /* c0 and c1 (in flight), the one retired last (grace time) and the current one */
+    ck_assert_int_eq(4, md_ocsp_count(reg));
+    ck_assert_int_eq(APR_ENOENT,
+                     md_ocsp_get_resp(reg, "c50", 3, count_copy, NULL, later, unit_pool));
+    ck_assert_int_eq(APR_SUCCESS,
+                     md_ocsp_get_resp(reg, "c102", 4, count_copy, NULL, later, unit_pool));
+}
+END_TEST
+
 Suite *suite_hot(void)
 {
     Suite *s = suite_create("hot");
@@ -267,6 +314,7 @@ Suite *suite_hot(void)
     tcase_add_test(tc, hot_same_sets);
     tcase_add_test(tc, hot_live_at);
     tcase_add_test(tc, hot_ocsp_prime_and_retire);
+    tcase_add_test(tc, hot_ocsp_retired_freed);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,4 +1,6 @@
 /* test_renew: renewal and retry decisions (md_renew.c), from tables. */
+#include <apr_strings.h>
+
 #include "md_renew.h"
 #include "unit.h"
 
@@ -47,6 +49,82 @@ START_TEST(renew_due_table)
 END_TEST
 
 #define HOUR apr_time_from_sec(MD_SECS_PER_HOUR)
+
+/* Renewal jitter (md_renew_jitter): a tenth of the window at most, fixed per name. The expected
+ * values are FNV-1a 64 of the name, its top 53 bits as a fraction of window/10, computed apart
+ * (Python, same IEEE doubles). */
+static const struct {
+    const char *name;
+    apr_interval_time_t window;
+    apr_interval_time_t expect;
+} jitter_cases[] = {
+    { "example.org", 2566080000000LL, 239009178831LL },         /* 2.77 days of 2.97 */
+    { "www.example.org", 2566080000000LL, 18284988418LL },      /* 5 hours */
+    { "a", 2592000000000LL, 177582456247LL },                   /* 30 day window */
+    { "md0.scale.example.org", 259200000000LL, 14532630613LL }, /* 3 day window: 4 hours */
+    { "md1.scale.example.org", 259200000000LL, 4151198144LL },
+    { "", 259200000000LL, 0 }, /* no name: none */
+    { "example.org", 0, 0 },   /* no window: none */
+};
+
+START_TEST(renew_jitter_table)
+{
+    ck_assert_int_eq(jitter_cases[_i].expect,
+                     md_renew_jitter(jitter_cases[_i].name, NOW, NOW + jitter_cases[_i].window));
+}
+END_TEST
+
+/* 10000 names with the same window: every tenth of the spread gets 10% of them (+-20%) */
+START_TEST(renew_jitter_spreads)
+{
+    int buckets[10] = { 0 }, i, b;
+    apr_interval_time_t j, window = 100 * DAY;
+
+    for (i = 0; i < 10000; ++i) {
+        j = md_renew_jitter(apr_psprintf(unit_pool, "md%d.example.org", i), NOW, NOW + window);
+        ck_assert_int_ge(j, 0);
+        ck_assert_int_lt(j, window / MD_RENEW_JITTER_DIV);
+        b = (int)(j / (window / MD_RENEW_JITTER_DIV / 10));
+        buckets[b]++;
+    }
+    for (b = 0; b < 10; ++b) {
+        ck_assert_int_ge(buckets[b], 800);
+        ck_assert_int_le(buckets[b], 1200);
+    }
+}
+END_TEST
+
+/* md_renew_due_spread: earlier by the jitter, due from then on, never before not_before, and
+ * the reasons that renew at once untouched */
+START_TEST(renew_due_spread)
+{
+    md_timeslice_t *ts = NULL;
+    const char *err = NULL;
+    apr_time_t at = 0, plain = 0, nb = NOW - 10 * DAY, na = NOW + 80 * DAY;
+    apr_interval_time_t j;
+
+    ck_assert_int_eq(APR_SUCCESS, md_timeslice_parse(&ts, unit_pool, "33%", &err));
+    md_renew_due(&plain, nb, na, 1, ts, NOW);
+    j = md_renew_jitter("example.org", plain, na);
+    ck_assert_int_gt(j, 0);
+    ck_assert_int_eq(MD_RENEW_NOT_DUE, md_renew_due_spread(&at, "example.org", nb, na, 1, ts, NOW));
+    ck_assert_int_eq(plain - j, at);
+    /* one second after the jittered time: due, although the plain window is still ahead */
+    ck_assert_int_eq(MD_RENEW_WINDOW,
+                     md_renew_due_spread(&at, "example.org", nb, na, 1, ts, plain - j + 1000000));
+    ck_assert_int_eq(MD_RENEW_NOT_DUE, md_renew_due(&at, nb, na, 1, ts, plain - j + 1000000));
+    /* names changed / no certificate: now, no jitter */
+    ck_assert_int_eq(MD_RENEW_NAMES_CHANGED,
+                     md_renew_due_spread(&at, "example.org", nb, na, 0, ts, NOW));
+    ck_assert_int_eq(NOW, at);
+    ck_assert_int_eq(MD_RENEW_NO_CERT, md_renew_due_spread(&at, "example.org", 0, 0, 1, ts, NOW));
+    ck_assert_int_eq(NOW, at);
+    /* a window of the whole lifetime: not before not_before */
+    ck_assert_int_eq(APR_SUCCESS, md_timeslice_parse(&ts, unit_pool, "100%", &err));
+    md_renew_due_spread(&at, "example.org", nb, na, 1, ts, NOW);
+    ck_assert_int_eq(nb, at);
+}
+END_TEST
 
 /* Renewal timing by lifetime: the default window is 1/3 (33%) of the lifetime left, half of it
  * for certificates of 10 days or less; a configured window always wins. */
@@ -276,6 +354,9 @@ Suite *suite_renew(void)
     TCase *tc = unit_tcase("decisions");
 
     tcase_add_loop_test(tc, renew_due_table, 0, sizeof(due_cases) / sizeof(due_cases[0]));
+    tcase_add_loop_test(tc, renew_jitter_table, 0, sizeof(jitter_cases) / sizeof(jitter_cases[0]));
+    tcase_add_test(tc, renew_jitter_spreads);
+    tcase_add_test(tc, renew_due_spread);
     tcase_add_test(tc, retry_delay_grows_and_caps);
     tcase_add_test(tc, retry_honours_retry_after);
     tcase_add_loop_test(tc, retry_class_table, 0, sizeof(class_cases) / sizeof(class_cases[0]));
