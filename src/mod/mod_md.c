@@ -613,7 +613,7 @@ static int send_http_answer(request_rec *r, md_mod_conf_t *mc, const char *host,
 {
     apr_size_t alen = strlen(answer);
 
-    /* as the stock module: other methods on a pending answer are not implemented */
+    /* as the stock module: another method than GET on a pending answer gets 501 */
     if (r->method_number != M_GET) {
         return HTTP_NOT_IMPLEMENTED;
     }
