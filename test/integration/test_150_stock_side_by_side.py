@@ -280,13 +280,27 @@ def test_150_table_size():
         assert refuses["stock"] == refuses["ours"] or row.note, rid
 
 
+# Debian 12's stock module differs with the apache2-bin build: 2.4.71 (with bookworm-security)
+# knows MDHttpProxyCACertificateFile and takes MDHttpProxy inside <MDomain>; 2.4.68 (a fresh
+# bookworm without the security updates) knows neither and refuses both. This module does what
+# the newer one does; with the older one these rows check only that it refuses them.
+NEWER_STOCK_ROWS = {"proxy-in-section", "proxy-ca", "proxy-ca-missing", "proxy-ca-two"}
+
+
+def stock_is_older():
+    return b"MDHttpProxyCACertificateFile" not in harness.STOCK_MODULE.read_bytes()
+
+
 @pytest.mark.parametrize("rid,row", params())
 def test_150_side_by_side(rid, row):
     ours = harness.module_path()
     stock_refused, stock_out = run(harness.STOCK_MODULE, row.body, row.stock == "refuse-start")
-    assert stock_refused == (row.stock != "ok"), f"stock module:\n{stock_out}"
-    if row.stock != "ok" and row.phrase:
-        assert row.phrase in stock_out, f"stock module:\n{stock_out}"
+    if rid in NEWER_STOCK_ROWS and stock_is_older():
+        assert stock_refused, f"stock module:\n{stock_out}"
+    else:
+        assert stock_refused == (row.stock != "ok"), f"stock module:\n{stock_out}"
+        if row.stock != "ok" and row.phrase:
+            assert row.phrase in stock_out, f"stock module:\n{stock_out}"
     ours_refused, ours_out = run(ours, row.body, row.ours == "refuse-start")
     assert ours_refused == (row.ours != "ok"), f"this module:\n{ours_out}"
     if row.ours != "ok":
