@@ -691,9 +691,18 @@ static apr_status_t find_other_staged(md_acme_acct_t **pacct, md_pkey_t **ppkey,
         name = APR_ARRAY_IDX(names, i, const char *);
         acct = NULL;
         pkey = NULL;
-        if (!strcmp(name, driver->md->name)
-            || APR_SUCCESS
-                   != md_acme_acct_load(&acct, &pkey, driver->store, MD_SG_STAGING, name, p)) {
+        if (!strcmp(name, driver->md->name)) {
+            continue;
+        }
+        rv = md_acme_acct_load(&acct, &pkey, driver->store, MD_SG_STAGING, name, p);
+        if (APR_SUCCESS != rv) {
+            if (!APR_STATUS_IS_ENOENT(rv)) {
+                /* the store said what is wrong with the file; here: what the job does */
+                md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, p,
+                              APLOGNO(13500) "%s: the account staged for %s cannot be read: "
+                                             "not used, looking further",
+                              driver->md->name, name);
+            }
             continue;
         }
         acct->id = NULL;

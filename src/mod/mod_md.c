@@ -609,6 +609,28 @@ static int owns_http_challenges(const md_t *md)
            && !(md->cert_files && md->cert_files->nelts && md->renew_mode == MD_RENEW_AUTO);
 }
 
+/* Whether reading the answer to a 'type' challenge for 'name' failed only for now: APR_EAGAIN
+ * from MDStoreEtcd while etcd is not reachable. The one place that decides it for http-01 and
+ * tls-alpn-01: logged as a warning naming the cause (not as a file that the server cannot
+ * read), with the name's MD (or the name: another program may answer for names of no MD). The
+ * caller refuses the answer for now (503, no acme-tls/1): the CA's validation fails and the
+ * renewal is retried. */
+static int answer_unreadable_now(apr_status_t rv, md_mod_conf_t *mc, const char *type,
+                                 const char *name, conn_rec *c)
+{
+    const md_t *md;
+
+    if (!APR_STATUS_IS_EAGAIN(rv)) {
+        return 0;
+    }
+    md = md_of_name(mc, name, c->pool);
+    ap_log_cerror(APLOG_MARK, APLOG_WARNING, rv, c,
+                  APLOGNO(13451) "%s: cannot read the %s answer for %s now: the store (etcd) is "
+                                 "not reachable; the renewal is retried",
+                  md ? md->name : name, type, name);
+    return 1;
+}
+
 static int send_http_answer(request_rec *r, md_mod_conf_t *mc, const char *host, const char *answer)
 {
     apr_size_t alen = strlen(answer);
@@ -668,12 +690,7 @@ static int md_http_challenge_pr(request_rec *r)
     if (!owns_http_challenges(md)) {
         return DECLINED;
     }
-    if (APR_STATUS_IS_EAGAIN(rv)) {
-        /* MDStoreEtcd while etcd is away: the CA's validation fails, the renewal is retried */
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r,
-                      APLOGNO(13451) "%s: cannot read the http-01 answer for %s now: the store "
-                                     "(etcd) is not reachable; the renewal is retried",
-                      md->name, host);
+    if (answer_unreadable_now(rv, sc->mc, "http-01", host, r->connection)) {
         return HTTP_SERVICE_UNAVAILABLE;
     }
     if (APR_SUCCESS != rv && !APR_STATUS_IS_ENOENT(rv)) {
@@ -820,6 +837,7 @@ static int md_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
 {
     md_srv_conf_t *sc;
     const char *sni, *name, *ip, *cert_pem = NULL, *key_pem = NULL;
+    apr_status_t rv;
 
     if (r || !offers || !ap_ssl_conn_is_ssl(c)
         || !ap_array_str_contains(offers, PROTO_ACME_TLS_1)) {
@@ -835,7 +853,11 @@ static int md_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
         return DECLINED;
     }
     ip = md_util_ip_from_arpa(name, c->pool);
-    if (APR_SUCCESS != load_tls_alpn01(&cert_pem, &key_pem, sc->mc, ip ? ip : name, c)) {
+    rv = load_tls_alpn01(&cert_pem, &key_pem, sc->mc, ip ? ip : name, c);
+    if (answer_unreadable_now(rv, sc->mc, "tls-alpn-01", ip ? ip : name, c)) {
+        return DECLINED; /* not offered: the handshake fails for now */
+    }
+    if (APR_SUCCESS != rv) {
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c,
                       APLOGNO(13231) "acme-tls/1 asked for %s, which has no pending tls-alpn-01 "
                                      "challenge: not offered",
@@ -864,6 +886,11 @@ static int md_answer_challenge(conn_rec *c, const char *servername, const char *
     /* RFC 8738 6: the validation of an IP identifier names it by its reverse-DNS name */
     ip = md_util_ip_from_arpa(name, c->pool);
     rv = load_tls_alpn01(pcert_pem, pkey_pem, sc->mc, ip ? ip : name, c);
+    if (answer_unreadable_now(rv, sc->mc, "tls-alpn-01", ip ? ip : name, c)) {
+        /* etcd went away since acme-tls/1 was proposed: mod_ssl sends the usual certificate,
+         * which the CA's validation refuses */
+        return DECLINED;
+    }
     if (APR_SUCCESS != rv) {
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, rv, c,
                       APLOGNO(12505) "no pending tls-alpn-01 challenge for %s%s%s%s", name,

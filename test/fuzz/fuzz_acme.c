@@ -31,9 +31,7 @@ static const char *md_text =
     "\"agreement\": \"accepted\"}, "
     "\"privkey\": {\"type\": \"EC\", \"curve\": \"P-256\"}, \"renew-mode\": 1}";
 
-static apr_pool_t *setup_pool;
-static md_store_t *store;
-static const char *base;
+static fuzz_setup_t *setup;
 static md_t *md;
 static md_pkey_t *acct_key;
 
@@ -49,16 +47,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     (void)argc;
     (void)argv;
-    fuzz_init();
-    setup_pool = fuzz_pool();
-    base = fuzz_scratch_dir("acme");
-    if (APR_SUCCESS != md_store_fs_open(&store, base, setup_pool)
-        || APR_SUCCESS != md_json_readbuf(&json, setup_pool, md_text, strlen(md_text), &err)
-        || APR_SUCCESS != md_from_json(&md, json, setup_pool, &err)
-        || APR_SUCCESS != md_pkey_spec_parse(&spec, &nused, curve, 1, setup_pool, &err)
-        || APR_SUCCESS != md_pkey_gen(&acct_key, setup_pool, spec)) {
-        fprintf(stderr, "fuzz_acme: setup failed in %s\n", base);
-        abort();
+    setup = fuzz_setup_store("acme", NULL);
+    if (APR_SUCCESS != md_json_readbuf(&json, setup->pool, md_text, strlen(md_text), &err)
+        || APR_SUCCESS != md_from_json(&md, json, setup->pool, &err)
+        || APR_SUCCESS != md_pkey_spec_parse(&spec, &nused, curve, 1, setup->pool, &err)
+        || APR_SUCCESS != md_pkey_gen(&acct_key, setup->pool, spec)) {
+        fuzz_setup_failed(setup);
     }
     return 0;
 }
@@ -69,7 +63,7 @@ static void clean_store(apr_pool_t *p)
     apr_size_t i;
 
     for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); ++i) {
-        md_util_rm_recursive(md_util_path_join(p, base, dirs[i]), p);
+        md_util_rm_recursive(md_util_path_join(p, setup->dir, dirs[i]), p);
     }
 }
 
@@ -83,7 +77,8 @@ static void install_account(apr_pool_t *p)
     acct.status = "valid";
     acct.contacts = apr_array_make(p, 1, sizeof(const char *));
     APR_ARRAY_PUSH(acct.contacts, const char *) = "mailto:admin@a.test";
-    if (APR_SUCCESS != md_acme_acct_save(store, MD_SG_ACCOUNTS, ACCT_ID, &acct, acct_key, p)) {
+    if (APR_SUCCESS
+        != md_acme_acct_save(setup->store, MD_SG_ACCOUNTS, ACCT_ID, &acct, acct_key, p)) {
         abort();
     }
 }
@@ -100,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     APR_ARRAY_PUSH(challenges, const char *) = types[0];
     APR_ARRAY_PUSH(challenges, const char *) = types[1];
     memset(&driver, 0, sizeof(driver));
-    driver.store = store;
+    driver.store = setup->store;
     driver.md = md;
     driver.challenges = challenges;
     driver.result = md_result_make(md->name, p);

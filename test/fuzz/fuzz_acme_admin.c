@@ -23,9 +23,7 @@
 #define CA_URL  "https://ca.test/dir"
 #define ACCT_ID "ACME-ca.test-0000"
 
-static apr_pool_t *setup_pool;
-static md_store_t *store;
-static const char *base;
+static fuzz_setup_t *setup;
 static md_pkey_t *key;
 static md_cert_t *cert;
 
@@ -35,18 +33,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     (void)argc;
     (void)argv;
-    fuzz_init();
-    setup_pool = fuzz_pool();
-    base = fuzz_scratch_dir("admin");
-    if (APR_SUCCESS != md_store_fs_open(&store, base, setup_pool)
+    setup = fuzz_setup_store("acme_admin", NULL);
+    if (APR_SUCCESS
+            != md_pkey_from_pem(&key, setup->pool, fuzz_leaf_key_pem, sizeof(fuzz_leaf_key_pem) - 1,
+                                NULL, 0)
         || APR_SUCCESS
-               != md_pkey_from_pem(&key, setup_pool, fuzz_leaf_key_pem,
-                                   sizeof(fuzz_leaf_key_pem) - 1, NULL, 0)
-        || APR_SUCCESS
-               != md_chain_from_pem(&chain, setup_pool, fuzz_chain_pem,
+               != md_chain_from_pem(&chain, setup->pool, fuzz_chain_pem,
                                     sizeof(fuzz_chain_pem) - 1)) {
-        fprintf(stderr, "fuzz_acme_admin: setup failed in %s\n", base);
-        abort();
+        fuzz_setup_failed(setup);
     }
     cert = APR_ARRAY_IDX(chain, 0, md_cert_t *);
     return 0;
@@ -56,14 +50,14 @@ static void install_account(apr_pool_t *p)
 {
     md_acme_acct_t acct;
 
-    md_util_rm_recursive(md_util_path_join(p, base, "accounts"), p);
+    md_util_rm_recursive(md_util_path_join(p, setup->dir, "accounts"), p);
     memset(&acct, 0, sizeof(acct));
     acct.url = "https://ca.test/my-account/1";
     acct.ca_url = CA_URL;
     acct.status = "valid";
     acct.contacts = apr_array_make(p, 1, sizeof(const char *));
     APR_ARRAY_PUSH(acct.contacts, const char *) = "mailto:admin@a.test";
-    if (APR_SUCCESS != md_acme_acct_save(store, MD_SG_ACCOUNTS, ACCT_ID, &acct, key, p)) {
+    if (APR_SUCCESS != md_acme_acct_save(setup->store, MD_SG_ACCOUNTS, ACCT_ID, &acct, key, p)) {
         abort();
     }
 }
@@ -114,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     p = fuzz_pool();
     install_account(p);
     memset(&admin, 0, sizeof(admin));
-    admin.store = store;
+    admin.store = setup->store;
     admin.http_config = &config;
     admin.result = md_result_make(NULL, p);
     fuzz_http_script(data + 1, size - 1);

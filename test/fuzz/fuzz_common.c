@@ -9,6 +9,7 @@
 
 #include "md_log.h"
 #include "md_util.h"
+#include "md_store_fs.h"
 #include "fuzz.h"
 
 static apr_pool_t *root_pool;
@@ -57,6 +58,15 @@ void fuzz_init(void)
     atexit(fuzz_exit);
 }
 
+/* Weak: libFuzzer calls the target's own LLVMFuzzerInitialize() where it has one. */
+__attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    fuzz_init();
+    return 0;
+}
+
 apr_pool_t *fuzz_pool(void)
 {
     apr_pool_t *p = NULL;
@@ -82,6 +92,28 @@ const char *fuzz_scratch_dir(const char *name)
     }
     scratch = tmpl;
     return scratch;
+}
+
+fuzz_setup_t *fuzz_setup_store(const char *target, const char *sub)
+{
+    static fuzz_setup_t setup;
+    const char *path;
+
+    fuzz_init();
+    setup.target = target;
+    setup.pool = fuzz_pool();
+    setup.dir = fuzz_scratch_dir(target);
+    path = sub ? md_util_path_join(setup.pool, setup.dir, sub) : setup.dir;
+    if (APR_SUCCESS != md_store_fs_open(&setup.store, path, setup.pool)) {
+        fuzz_setup_failed(&setup);
+    }
+    return &setup;
+}
+
+void fuzz_setup_failed(const fuzz_setup_t *setup)
+{
+    fprintf(stderr, "fuzz_%s: setup failed in %s\n", setup->target, setup->dir);
+    abort();
 }
 
 const char *fuzz_str(const uint8_t *data, size_t size, apr_pool_t *p)

@@ -15,14 +15,6 @@
 #include "md_util.h"
 #include "fuzz.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_init();
-    return 0;
-}
-
 static void must(int ok, const char *what, const char *s)
 {
     if (!ok) {

@@ -16,25 +16,19 @@
 #include "fuzz.h"
 #include "fuzz_certs.h"
 
-static apr_pool_t *setup_pool;
-static const char *base;
 static md_ocsp_reg_t *reg;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     static const md_timeslice_t window = { 100, 50 };
-    md_store_t *store = NULL;
+    fuzz_setup_t *setup = NULL;
 
     (void)argc;
     (void)argv;
-    fuzz_init();
-    setup_pool = fuzz_pool();
-    base = fuzz_scratch_dir("ocsp");
-    if (APR_SUCCESS != md_store_fs_open(&store, base, setup_pool)
-        || APR_SUCCESS != md_ocsp_reg_create(&reg, store, &window, setup_pool)
-        || APR_SUCCESS != md_ocsp_prime(reg, "ext", 3, fuzz_chain_pem, "a.test", setup_pool)) {
-        fprintf(stderr, "fuzz_ocsp: setup failed in %s\n", base);
-        abort();
+    setup = fuzz_setup_store("ocsp", NULL);
+    if (APR_SUCCESS != md_ocsp_reg_create(&reg, setup->store, &window, setup->pool)
+        || APR_SUCCESS != md_ocsp_prime(reg, "ext", 3, fuzz_chain_pem, "a.test", setup->pool)) {
+        fuzz_setup_failed(setup);
     }
     return 0;
 }

@@ -11,14 +11,6 @@
 #include "md_crypt.h"
 #include "fuzz.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_init();
-    return 0;
-}
-
 static void check_cert(const md_cert_t *cert, apr_pool_t *p)
 {
     apr_array_header_t *names = NULL;

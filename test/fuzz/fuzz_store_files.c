@@ -15,28 +15,19 @@
 #include "md_job.h"
 #include "fuzz.h"
 
-static apr_pool_t *setup_pool;
-static const char *base;
-static md_store_t *store; /* for job.json, in base/s */
+static fuzz_setup_t *setup; /* its store is for job.json, in <dir>/s */
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    fuzz_init();
-    setup_pool = fuzz_pool();
-    base = fuzz_scratch_dir("store");
-    if (APR_SUCCESS
-        != md_store_fs_open(&store, md_util_path_join(setup_pool, base, "s"), setup_pool)) {
-        fprintf(stderr, "fuzz_store_files: setup failed in %s\n", base);
-        abort();
-    }
+    setup = fuzz_setup_store("store_files", "s");
     return 0;
 }
 
 static void store_json(const uint8_t *data, size_t size, apr_pool_t *p)
 {
-    const char *dir = md_util_path_join(p, base, "m");
+    const char *dir = md_util_path_join(p, setup->dir, "m");
     md_store_t *s = NULL;
 
     md_util_rm_recursive(dir, p);
@@ -52,17 +43,17 @@ static void store_json(const uint8_t *data, size_t size, apr_pool_t *p)
 
 static void job_json(const uint8_t *data, size_t size, apr_pool_t *p)
 {
-    const char *dir = md_util_path_join(p, base, "s", "staging", "a.test");
+    const char *dir = md_util_path_join(p, setup->dir, "s", "staging", "a.test");
     apr_time_t next = 0;
     int errors = 0;
 
-    md_util_rm_recursive(md_util_path_join(p, base, "s", "staging"), p);
+    md_util_rm_recursive(md_util_path_join(p, setup->dir, "s", "staging"), p);
     md_util_dir_make(dir, 0700, p);
     if (APR_SUCCESS
         != md_util_file_write_atomic(md_util_path_join(p, dir, MD_FN_JOB), data, size, 0600, p)) {
         abort();
     }
-    md_job_restore(&errors, &next, store, "a.test", apr_time_from_sec(3600),
+    md_job_restore(&errors, &next, setup->store, "a.test", apr_time_from_sec(3600),
                    apr_time_from_sec(1795963858), p);
     if (errors < 0 || errors > 1000) {
         fprintf(stderr, "fuzz_store_files: job.json gave %d errors\n", errors);

@@ -17,14 +17,6 @@
 #include "md_job.h"
 #include "fuzz.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_init();
-    return 0;
-}
-
 static void must(int ok, const char *what)
 {
     if (!ok) {

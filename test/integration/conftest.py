@@ -145,6 +145,18 @@ def httpd_factory(scratch, ports, module, ca, request):
 
 
 @pytest.fixture
+def blackhole(ca, httpd_factory):
+    """A CA that accepts connections and never answers (harness.BlackholeCA), for one test: an
+    MD stays without certificate (fallback) and nothing is logged. It outlives the test's
+    Apache instances whatever order a test names its fixtures in: its teardown stops them first,
+    since a server whose job still waits on the connection logs an abort when it closes."""
+    bh = harness.BlackholeCA(ca.test_root)
+    yield bh
+    httpd_factory.stop_all()
+    bh.stop()
+
+
+@pytest.fixture
 def httpd(httpd_factory):
     """One Apache for this test, configured against the shared pebble (not started yet)."""
     return httpd_factory()

@@ -19,15 +19,8 @@ ALIAS = "www.fallback.example.org"
 
 
 @pytest.fixture
-def blackhole(ca):
-    bh = harness.BlackholeCA(ca.test_root)
-    yield bh
-    bh.stop()
-
-
-@pytest.fixture
 def server(blackhole, httpd_factory):
-    # blackhole first: it must outlive the server, or the module logs a connection abort
+    # the blackhole (conftest) outlives the server, or the module would log a connection abort
     h = httpd_factory(ca=blackhole)
     h.write_config(h.md_config({NAME: [ALIAS]}))
     t0 = time.monotonic()

@@ -164,13 +164,6 @@ def test_600_stock_serves_ours(server, ca):
     server.stop()  # the ports are needed by the next test
 
 
-@pytest.fixture
-def blackhole(ca):
-    bh = harness.BlackholeCA(ca.test_root)
-    yield bh
-    bh.stop()
-
-
 def test_600_fallback_files_both_ways(blackhole, httpd_factory, module):
     """Without a certificate each module serves a fallback: ours (shared key at the top of the
     store), then the stock module over that store (its per-MD key in domains/<md>/), then ours

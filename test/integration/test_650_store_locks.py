@@ -8,6 +8,10 @@ set under the lock, the other finds it activated). Only the first server listens
 pebble validates on; it answers the http-01 challenges of both from the shared store.
 """
 
+import contextlib
+import fcntl
+import os
+import pwd
 import re
 import shutil
 
@@ -85,28 +89,37 @@ def test_650_one_renewal_per_md_both_serve(cluster):
     assert len(orders(ca, mark)) == len(NAMES)
 
 
+def give_to_server_user(*paths):
+    """As the module does as root: what the server's children use in the store is theirs."""
+    if harness.IS_ROOT:
+        user = pwd.getpwnam(harness.RUN_USER)
+        for p in paths:
+            os.chown(p, user.pw_uid, user.pw_gid)
+
+
+@contextlib.contextmanager
+def held_lock(httpd, lock_name):
+    """Holds the store lock 'lock_name' of httpd's store (a write lock on locks/<name>.lock, as
+    another server sharing the store would) while the block runs."""
+    locks = httpd.store_dir / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    lock_file = locks / f"{lock_name}.lock"
+    lock_file.touch()
+    give_to_server_user(locks, lock_file)
+    with open(lock_file, "r+") as f:
+        fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield
+
+
 def test_650_busy_lock_waits(httpd_factory, ca_factory):
     """While something else (here: this test, as another server would) holds an MD's lock longer
     than the wait, the server does not order; it says so (AH13405, info) and renews once the
     lock is free."""
-    import fcntl
-    import os
-    import pwd
-
     ca = ca_factory({"PEBBLE_WFE_NONCEREJECT": "0"})  # one POST per order
     httpd = httpd_factory(ca=ca)
     name = "lock-busy.example.org"
-    locks = httpd.root / "md" / "locks"
-    locks.mkdir(parents=True)
-    lock_file = locks / f"{name}.lock"
-    lock_file.touch()
-    if harness.IS_ROOT:
-        user = pwd.getpwnam(harness.RUN_USER)
-        for p in (locks, lock_file):
-            os.chown(p, user.pw_uid, user.pw_gid)
     mark = ca.log_mark()
-    with open(lock_file, "r+") as f:
-        fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with held_lock(httpd, name):
         httpd.write_config(f"MDStoreLocks 1s\nMDRetryDelay 1s\nMDomain {name}\n"
                            + httpd.md_vhosts(name))
         httpd.start()
@@ -115,3 +128,47 @@ def test_650_busy_lock_waits(httpd_factory, ca_factory):
         assert not orders(ca, mark)
     httpd.wait_md_ready([name], timeout=120)
     assert len(orders(ca, mark)) == 1
+
+
+def test_650_account_lock_busy(httpd):
+    """While another server holds the store lock for making accounts (_new-account) longer than
+    a job waits for it (30 seconds), the job says so (AH12240, debug) and makes an account of its
+    own (which does no harm): the MD gets its certificate, no warning or error is logged. Takes
+    about 35 seconds: the wait is fixed."""
+    name = "acct-lock.example.org"
+    with held_lock(httpd, "_new-account"):
+        httpd.write_config(f"MDStoreLocks on\nMDomain {name}\n" + httpd.md_vhosts(name))
+        httpd.start()
+        httpd.wait_log(rf"AH12240: {re.escape(name)}: no store lock for making an account",
+                       timeout=60)
+        httpd.wait_md_ready([name], timeout=120)
+    assert (httpd.store_dir / "staging" / name / "account.json").is_file()
+
+
+# the store's errors about the two files (AH12100: not JSON; AH12210: no url)
+@pytest.mark.expect_log("AH12100", "AH12210")
+def test_650_corrupt_staged_account_ignored(httpd):
+    """A job that needs an account looks for one another server made in the other MDs' staging
+    directories (under the account lock): an account.json there that cannot be read is passed
+    over (AH13500 names it), once, and the job makes its own account and gets its certificate."""
+    name = "acct-corrupt.example.org"
+    bad = {"bad-json.example.org": "{\"url\": \"https://ca/acct/1\", not json",
+           "no-url.example.org": "{\"status\": \"valid\"}"}
+    staging = httpd.store_dir / "staging"
+    for other, text in bad.items():
+        (staging / other).mkdir(parents=True)
+        (staging / other / "account.json").write_text(text)
+        give_to_server_user(staging, staging / other, staging / other / "account.json")
+    # their MDs are renewed by hand: the staging of an MD not configured is removed at start
+    others = "".join(f"<MDomain {other}>\n  MDRenewMode manual\n</MDomain>\n" for other in bad)
+    httpd.write_config(f"MDStoreLocks on\n{others}MDomain {name}\n" + httpd.md_vhosts(name))
+    httpd.start()
+    httpd.wait_md_ready([name], timeout=120)
+    log = httpd.error_log.read_text(errors="replace")
+    for other in bad:
+        lines = re.findall(rf"AH13500: {re.escape(name)}: the account staged for "
+                           rf"{re.escape(other)} cannot be read: not used", log)
+        assert len(lines) == 1, log[-3000:]
+    assert (staging / name / "account.json").is_file()
+    for other, text in bad.items():
+        assert (staging / other / "account.json").read_text() == text  # left as it was

@@ -30,13 +30,6 @@ PREFIX = "/.well-known/acme-challenge/"
 
 
 @pytest.fixture
-def blackhole(ca):
-    bh = harness.BlackholeCA(ca.test_root)
-    yield bh
-    bh.stop()
-
-
-@pytest.fixture
 def server(blackhole, httpd):
     httpd.ca = blackhole
     (httpd.root / "htdocs" / "secret.txt").write_text("docroot-secret\n")

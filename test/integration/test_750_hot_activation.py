@@ -237,36 +237,32 @@ def test_750_restart_before_store(httpd, ca):
     assert httpd.peer_chain(name).serial_number == served
 
 
-def test_750_fallback_503_also_resumed(ca, httpd_factory):
+def test_750_fallback_503_also_resumed(blackhole, httpd_factory):
     """While the CA does not answer, https of the MD answers 503 with the fallback, also on a
     connection that resumes a TLS session (no certificate is sent then); http is served."""
     name = "waiting.hot.example.org"
-    blackhole = harness.BlackholeCA(ca.test_root)
-    try:
-        h = httpd_factory(ca=blackhole)
-        h.write_config(hot_config(h, [name]))
-        h.start()
-        ctx = harness.ssl.SSLContext(harness.ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = harness.ssl.CERT_NONE
-        session = None
-        for attempt in range(2):
-            with harness.socket.create_connection(("127.0.0.1", h.https_port), timeout=10) as s:
-                with ctx.wrap_socket(s, server_hostname=name, session=session) as t:
-                    t.sendall(f"GET / HTTP/1.1\r\nHost: {name}\r\n"
-                              f"Connection: close\r\n\r\n".encode())
-                    data = t.recv(4096)
-                    while data.count(b"\r\n\r\n") == 0:
-                        data += t.recv(4096)
-                    assert data.startswith(b"HTTP/1.1 503"), data[:80]
-                    assert t.session_reused == (attempt == 1)
-                    session = t.session
-        assert h.curl(name, https=False)[0] == 200
-        # the certificate status is answered on the fallback, as with 'graceful'
-        assert h.curl(name, "/.httpd/certificate-status", insecure=True)[0] == 200
-        h.stop()
-    finally:
-        blackhole.stop()
+    h = httpd_factory(ca=blackhole)
+    h.write_config(hot_config(h, [name]))
+    h.start()
+    ctx = harness.ssl.SSLContext(harness.ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = harness.ssl.CERT_NONE
+    session = None
+    for attempt in range(2):
+        with harness.socket.create_connection(("127.0.0.1", h.https_port), timeout=10) as s:
+            with ctx.wrap_socket(s, server_hostname=name, session=session) as t:
+                t.sendall(f"GET / HTTP/1.1\r\nHost: {name}\r\n"
+                          f"Connection: close\r\n\r\n".encode())
+                data = t.recv(4096)
+                while data.count(b"\r\n\r\n") == 0:
+                    data += t.recv(4096)
+                assert data.startswith(b"HTTP/1.1 503"), data[:80]
+                assert t.session_reused == (attempt == 1)
+                session = t.session
+    assert h.curl(name, https=False)[0] == 200
+    # the certificate status is answered on the fallback, as with 'graceful'
+    assert h.curl(name, "/.httpd/certificate-status", insecure=True)[0] == 200
+    h.stop()
 
 
 @pytest.mark.expect_log("AH13002", "AH12300")

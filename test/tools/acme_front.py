@@ -277,24 +277,36 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             conn.close()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_front_args(ap):
+    """Adds the options every front run stand-alone takes (this one's and hostile_ca.py's):
+    pebble's port, the TLS pair to serve with and the front's own port (0: any free one)."""
     ap.add_argument("--upstream", type=int, required=True, help="pebble's port on 127.0.0.1")
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--profiles", default="", help="comma separated profile names to offer")
-    ap.add_argument("--no-ari", action="store_true")
-    args = ap.parse_args()
-    profiles = {p: f"the {p} profile" for p in args.profiles.split(",") if p}
-    front = AcmeFront(args.upstream, args.cert, args.key, port=args.port, ari=not args.no_ari,
-                      profiles=profiles).start()
+
+
+def serve_until_interrupted(front):
+    """Starts 'front', prints its directory URL (a starting script reads it) and serves until
+    interrupted (SIGINT), then stops it."""
+    front.start()
     print(front.directory_url, flush=True)
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         front.stop()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_front_args(ap)
+    ap.add_argument("--profiles", default="", help="comma separated profile names to offer")
+    ap.add_argument("--no-ari", action="store_true")
+    args = ap.parse_args()
+    profiles = {p: f"the {p} profile" for p in args.profiles.split(",") if p}
+    serve_until_interrupted(AcmeFront(args.upstream, args.cert, args.key, port=args.port,
+                                      ari=not args.no_ari, profiles=profiles))
 
 
 if __name__ == "__main__":

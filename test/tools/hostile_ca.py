@@ -31,7 +31,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from acme_front import AcmeFront, _Handler  # noqa: E402
+from acme_front import AcmeFront, _Handler, add_front_args, serve_until_interrupted  # noqa: E402
 
 MODES = ("invalid-json", "huge-body", "huge-headers", "slow-body", "redirect-loop", "error-500", "deep-json",
          "no-neworder", "token-dotdot", "token-slash", "long-chain", "many-certs")
@@ -166,18 +166,10 @@ DIRECTORY_ANSWERS = {
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("mode", choices=MODES)
-    ap.add_argument("--upstream", type=int, required=True, help="pebble's port on 127.0.0.1")
-    ap.add_argument("--cert", required=True)
-    ap.add_argument("--key", required=True)
-    ap.add_argument("--port", type=int, default=0)
+    add_front_args(ap)
     args = ap.parse_args()
-    front = HostileFront(args.mode, args.upstream, args.cert, args.key, port=args.port).start()
-    print(front.directory_url, flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        front.stop()
+    serve_until_interrupted(HostileFront(args.mode, args.upstream, args.cert, args.key,
+                                         port=args.port))
 
 
 if __name__ == "__main__":
