@@ -14,7 +14,9 @@ Cases, each in a fresh ServerRoot with our module loaded, on 127.0.0.1 only:
              server was started once before (md.json of each MD written), as a store is after
              the module ran
 
-For each: start (from 'apache2 -k start' until the pid file is there and the server answers),
+For each: start (from 'apache2 -k start' until the pid file is there and the server answers) and
+for the MD cases the module's store sync in it (AH12319 of each pass: timed inside the process,
+so less at the mercy of a busy machine than the whole start),
 the parent's RSS after the start, one graceful restart (until the new generation answers), the
 parent's RSS after it; for the MD cases the time of 'GET /md-status' (all MDs, the median of
 three) and of 'GET /md-status/<one MD>'. Then the hourly histogram of the populated MDs'
@@ -35,6 +37,7 @@ Environment
 import datetime
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -138,14 +141,24 @@ def get_time(h, path):
     return float(secs), int(size)
 
 
+def sync_ms(h, since):
+    """The module's own share of a start: the milliseconds of each store sync (AH12319, both
+    passes httpd makes at a start), from the error log since 'since'."""
+    return [int(m) for m in re.findall(r"AH12319: store synced for \d+ domains in (\d+) ms",
+                                       h.log_text(since))]
+
+
 def measure(h, names):
     """start, RSS, md-status, graceful, RSS. Returns a dict."""
     res = {}
+    mark = h.log_size()
     t0 = time.monotonic()
     r = h.start(timeout=1800)
     if r.returncode != 0:
         raise RuntimeError(f"start failed: {r.stdout}{r.stderr}")
     res["start"] = time.monotonic() - t0
+    if names:
+        res["sync_ms"] = sync_ms(h, mark)
     time.sleep(2)
     res["rss"] = rss_kib(h.pid())
     if names:
@@ -240,6 +253,9 @@ def main():
                       f"RSS {(r['rss'] - base['rss']) / 1024:+.1f} MiB, graceful "
                       f"{r['graceful'] - base['graceful']:+.2f} s, RSS after graceful "
                       f"{(r['rss_after'] - base['rss_after']) / 1024:+.1f} MiB")
+    for case, r in results.items():
+        if r.get("sync_ms"):
+            print(f"store sync of {case} at the start (ms, per pass): {r['sync_ms']}")
     for case, r in results.items():
         if "status_size" in r:
             print(f"md-status of {case}: {r['status_size'] / 1e6:.1f} MB")
