@@ -2,15 +2,21 @@
 """Scale benchmark (issue #15): 10 000 MDs next to the same 10 000 vhosts without MDs.
 
 Cases, each in a fresh ServerRoot with our module loaded, on 127.0.0.1 only:
-  baseline   BENCH_MDS https vhosts with a static certificate (SSLCertificateFile) and no MDomain
+  baseline   BENCH_MDS https vhosts and no MDomain, each serving statically (SSLCertificateFile,
+             SSLCertificateKeyFile) the same certificate and key files the populated case has
+             in its store: the server as it was with another ACME client
   fresh      the same vhosts, each its own MDomain, an empty store; the CA accepts connections
              and never answers, so nothing is issued (every MD starts on its fallback
              certificate)
   populated  the same MDs with a store that holds a live certificate for each: made here by a
              local test CA (python3-cryptography), as after a mass issuance 30 days ago that
-             took BENCH_ISSUE_HOURS hours (default 2), valid 90 days, so nothing is due
+             took BENCH_ISSUE_HOURS hours (default 2), valid 90 days, so nothing is due; the
+             server was started once before (md.json of each MD written), as a store is after
+             the module ran
 
-For each: start (from 'apache2 -k start' until the pid file is there and the server answers),
+For each: start (from 'apache2 -k start' until the pid file is there and the server answers) and
+for the MD cases the module's store sync in it (AH12319 of each pass: timed inside the process,
+so less at the mercy of a busy machine than the whole start),
 the parent's RSS after the start, one graceful restart (until the new generation answers), the
 parent's RSS after it; for the MD cases the time of 'GET /md-status' (all MDs, the median of
 three) and of 'GET /md-status/<one MD>'. Then the hourly histogram of the populated MDs'
@@ -31,6 +37,7 @@ Environment
 import datetime
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -45,7 +52,6 @@ from cryptography.x509.oid import NameOID
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "test" / "integration"))
 import harness  # noqa: E402
-from startup import static_body  # noqa: E402
 from leaks import rss_kib  # noqa: E402
 
 STATUS = "<Location /md-status>\n  SetHandler md-status\n</Location>\n"
@@ -63,9 +69,10 @@ def md_body(h, names):
     return "".join(parts)
 
 
-def populate(store, names, issue_hours):
-    """domains/<md>/pubcert.pem (leaf + issuer) and privkey.pem for each name, issued by a local
-    test CA 30 days ago, the issuance spread over 'issue_hours' hours, valid 90 days."""
+def make_certs(certs, names, issue_hours):
+    """<certs>/<name>/pubcert.pem (leaf + issuer) and privkey.pem for each name, issued by a local
+    test CA 30 days ago, the issuance spread over 'issue_hours' hours, valid 90 days: the files
+    the populated store holds and the baseline's vhosts serve statically."""
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "mod_md scale bench CA")])
@@ -76,9 +83,8 @@ def populate(store, names, issue_hours):
           .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
           .sign(ca_key, hashes.SHA256()))
     ca_pem = ca.public_bytes(serialization.Encoding.PEM)
-    domains = store / "domains"
-    domains.mkdir(parents=True)
-    os.chmod(domains, 0o700)
+    certs.mkdir(parents=True)
+    os.chmod(certs, 0o700)
     start = now - datetime.timedelta(days=30)
     for i, name in enumerate(names):
         key = ec.generate_private_key(ec.SECP256R1())
@@ -91,7 +97,7 @@ def populate(store, names, issue_hours):
                 .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]),
                                critical=False)
                 .sign(ca_key, hashes.SHA256()))
-        d = domains / name
+        d = certs / name
         d.mkdir()
         d.chmod(0o700)
         (d / "pubcert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM) + ca_pem)
@@ -100,6 +106,28 @@ def populate(store, names, issue_hours):
                                          serialization.PrivateFormat.PKCS8,
                                          serialization.NoEncryption()))
         kf.chmod(0o600)
+
+
+def populate(store, certs):
+    """The store after a mass issuance: domains/<md>/ with the certificates of make_certs()."""
+    domains = store / "domains"
+    domains.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(certs, domains)
+
+
+def static_certs_body(h, names, certs):
+    """The baseline: the same https vhosts serving the same certificate files statically (as
+    with another ACME client), no MDomain."""
+    parts = []
+    for name in names:
+        parts.append(f"""<VirtualHost 127.0.0.1:{h.https_port}>
+    ServerName {name}
+    SSLEngine on
+    SSLCertificateFile {certs / name / "pubcert.pem"}
+    SSLCertificateKeyFile {certs / name / "privkey.pem"}
+</VirtualHost>
+""")
+    return "".join(parts)
 
 
 def get_time(h, path):
@@ -113,14 +141,24 @@ def get_time(h, path):
     return float(secs), int(size)
 
 
+def sync_ms(h, since):
+    """The module's own share of a start: the milliseconds of each store sync (AH12319, both
+    passes httpd makes at a start), from the error log since 'since'."""
+    return [int(m) for m in re.findall(r"AH12319: store synced for \d+ domains in (\d+) ms",
+                                       h.log_text(since))]
+
+
 def measure(h, names):
     """start, RSS, md-status, graceful, RSS. Returns a dict."""
     res = {}
+    mark = h.log_size()
     t0 = time.monotonic()
     r = h.start(timeout=1800)
     if r.returncode != 0:
         raise RuntimeError(f"start failed: {r.stdout}{r.stderr}")
     res["start"] = time.monotonic() - t0
+    if names:
+        res["sync_ms"] = sync_ms(h, mark)
     time.sleep(2)
     res["rss"] = rss_kib(h.pid())
     if names:
@@ -162,19 +200,27 @@ def main():
     test_root = harness.make_test_pki(ca_dir)[0]
     blackhole = harness.BlackholeCA(test_root)
     names = md_names(n)
+    certs = scratch / "certs"
     results, hours = {}, None
     try:
+        if "baseline" in cases or "populated" in cases:
+            t0 = time.monotonic()
+            make_certs(certs, names, issue_hours)
+            print(f"    {n} certificates made in {time.monotonic() - t0:.0f} s", flush=True)
         for case in cases:
             root = scratch / case
             h = harness.Httpd(root, ports[0], ports[1], ca=blackhole, module=module)
             if case == "baseline":
-                h.write_config(STATUS + static_body(h, names, scratch))
+                h.write_config(STATUS + static_certs_body(h, names, certs))
             else:
                 h.write_config(md_body(h, names))
             if case == "populated":
-                t0 = time.monotonic()
-                populate(h.store_dir, names, issue_hours)
-                print(f"    store populated in {time.monotonic() - t0:.0f} s", flush=True)
+                populate(h.store_dir, certs)
+                # as the store is after the module ran once (md.json of each MD written)
+                r = h.start(timeout=1800)
+                if r.returncode != 0:
+                    raise RuntimeError(f"start failed: {r.stdout}{r.stderr}")
+                h.stop(timeout=120)
             print(f"... {case}", flush=True)
             try:
                 results[case] = measure(h, [] if case == "baseline" else names)
@@ -207,6 +253,9 @@ def main():
                       f"RSS {(r['rss'] - base['rss']) / 1024:+.1f} MiB, graceful "
                       f"{r['graceful'] - base['graceful']:+.2f} s, RSS after graceful "
                       f"{(r['rss_after'] - base['rss_after']) / 1024:+.1f} MiB")
+    for case, r in results.items():
+        if r.get("sync_ms"):
+            print(f"store sync of {case} at the start (ms, per pass): {r['sync_ms']}")
     for case, r in results.items():
         if "status_size" in r:
             print(f"md-status of {case}: {r['status_size'] / 1e6:.1f} MB")

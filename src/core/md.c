@@ -256,6 +256,7 @@ static const char *const owned_top[] = {
     MD_KEY_PROFILE,
     MD_KEY_PROFILE_MANDATORY,
     MD_KEY_ARI_RENEWALS,
+    MD_KEY_CERT_FACTS, /* written anew by the sync (md_reg.c), never carried over */
     NULL,
 };
 static const char *const owned_ca[] = {

@@ -321,13 +321,36 @@ int md_cert_covers_all(const md_cert_t *cert, const apr_array_header_t *domains)
     return 1;
 }
 
+/* Whether two SubjectPublicKeyInfo encode the same key. */
+static int same_spki(X509_PUBKEY *a, X509_PUBKEY *b)
+{
+    unsigned char *da = NULL, *db = NULL;
+    int la, lb, same;
+
+    if (!a || !b) {
+        return 0;
+    }
+    la = i2d_X509_PUBKEY(a, &da);
+    lb = i2d_X509_PUBKEY(b, &db);
+    same = la > 0 && la == lb && !memcmp(da, db, (size_t)la);
+    OPENSSL_free(da);
+    OPENSSL_free(db);
+    ERR_clear_error();
+    return same;
+}
+
 int md_cert_matches_key(const md_cert_t *cert, const md_pkey_t *pkey)
 {
     const EVP_PKEY *pub = X509_get0_pubkey(cert->x509);
     int rc;
 
-    if (!pub || !pkey || !md_pkey_get_EVP_PKEY(pkey)) {
+    if (!pkey || !md_pkey_get_EVP_PKEY(pkey)) {
         return 0;
+    }
+    if (!pub) {
+        /* made here with set_pubkey(): nothing decoded, compare the encodings */
+        ERR_clear_error();
+        return same_spki(X509_get_X509_PUBKEY(cert->x509), md_pkey_get0_spki(pkey));
     }
     rc = EVP_PKEY_eq(pub, md_pkey_get_EVP_PKEY(pkey));
     ERR_clear_error();
@@ -741,6 +764,57 @@ leave:
 /* Valid from one day ago (clock skew) until now + 'valid_for'. */
 static apr_status_t add_acme_identifier(X509 *x, const char *key_authz, apr_pool_t *p);
 
+/* The public key of a certificate to be made: copied from the key's SubjectPublicKeyInfo
+ * (md_pkey_get0_spki(), encoded once per key) instead of X509_set_pubkey(), which encodes it
+ * anew each time. Such a certificate has no decoded public key in memory (X509_get0_pubkey() is
+ * NULL) until it is read back; md_cert_matches_key() compares the encoded keys then. */
+static apr_status_t set_pubkey(X509 *x, const md_pkey_t *pkey, apr_pool_t *p)
+{
+    X509_PUBKEY *spki = md_pkey_get0_spki(pkey);
+    ASN1_OBJECT *alg = NULL, *aobj_copy = NULL;
+    const ASN1_OBJECT *aobj = NULL;
+    const unsigned char *pk = NULL;
+    unsigned char *bits = NULL;
+    X509_ALGOR *algor = NULL;
+    const void *pval = NULL;
+    void *param = NULL;
+    int pklen = 0, ptype = V_ASN1_UNDEF;
+
+    if (!spki || X509_PUBKEY_get0_param(&alg, &pk, &pklen, &algor, spki) != 1 || !algor
+        || pklen <= 0) {
+        return MD_OSSL_FAIL(p, "X509_PUBKEY_get0_param");
+    }
+    X509_ALGOR_get0(&aobj, &ptype, &pval, algor);
+    if (ptype == V_ASN1_OBJECT) {
+        param = OBJ_dup(pval);
+    }
+    else if (ptype == V_ASN1_SEQUENCE) {
+        param = ASN1_STRING_dup(pval);
+    }
+    else if (ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF) {
+        /* a kind of parameter not made here: let OpenSSL encode the key */
+        return X509_set_pubkey(x, md_pkey_get_EVP_PKEY(pkey)) == 1
+                   ? APR_SUCCESS
+                   : MD_OSSL_FAIL(p, "X509_set_pubkey");
+    }
+    aobj_copy = OBJ_dup(aobj);
+    bits = OPENSSL_memdup(pk, (size_t)pklen);
+    if (!aobj_copy || !bits || (pval && ptype != V_ASN1_NULL && !param)
+        || X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), aobj_copy, ptype, param, bits, pklen)
+               != 1) {
+        ASN1_OBJECT_free(aobj_copy);
+        OPENSSL_free(bits);
+        if (ptype == V_ASN1_OBJECT) {
+            ASN1_OBJECT_free(param);
+        }
+        else {
+            ASN1_STRING_free(param);
+        }
+        return MD_OSSL_FAIL(p, "X509_PUBKEY_set0_param");
+    }
+    return APR_SUCCESS;
+}
+
 /* A self-signed certificate for 'domains'; with 'key_authz' it also carries the critical
  * acmeIdentifier extension of a tls-alpn-01 answer (RFC 8737 3). */
 static apr_status_t make_self_signed(md_cert_t **pcert, const char *org,
@@ -761,8 +835,8 @@ static apr_status_t make_self_signed(md_cert_t **pcert, const char *org,
     if (APR_SUCCESS != rv) {
         goto leave;
     }
-    if (X509_set_pubkey(x, md_pkey_get_EVP_PKEY(pkey)) != 1) {
-        rv = MD_OSSL_FAIL(p, "X509_set_pubkey");
+    rv = set_pubkey(x, pkey, p);
+    if (APR_SUCCESS != rv) {
         goto leave;
     }
     rv = self_sign_extensions(x, domains, p);

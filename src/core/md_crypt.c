@@ -23,6 +23,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "md_log.h"
 #include "md_ossl.h"
@@ -35,6 +36,7 @@
 struct md_pkey_t {
     apr_pool_t *p;
     EVP_PKEY *pkey;
+    X509_PUBKEY **spki; /* md_pkey_get0_spki(), made on first use (a memo, so a pointer) */
 };
 
 #define MD_RSA_BITS_MAX 16384
@@ -285,7 +287,23 @@ static apr_status_t pkey_cleanup(void *data)
         EVP_PKEY_free(pkey->pkey);
         pkey->pkey = NULL;
     }
+    if (pkey->spki) {
+        X509_PUBKEY_free(*pkey->spki);
+        *pkey->spki = NULL;
+    }
     return APR_SUCCESS;
+}
+
+X509_PUBKEY *md_pkey_get0_spki(const md_pkey_t *pkey)
+{
+    if (!pkey || !pkey->pkey || !pkey->spki) {
+        return NULL;
+    }
+    if (!*pkey->spki && X509_PUBKEY_set(pkey->spki, pkey->pkey) != 1) {
+        ERR_clear_error();
+        *pkey->spki = NULL;
+    }
+    return *pkey->spki;
 }
 
 md_pkey_t *md_pkey_wrap(EVP_PKEY *pkey, apr_pool_t *p)
@@ -294,6 +312,7 @@ md_pkey_t *md_pkey_wrap(EVP_PKEY *pkey, apr_pool_t *p)
 
     wrapped->p = p;
     wrapped->pkey = pkey;
+    wrapped->spki = apr_pcalloc(p, sizeof(*wrapped->spki));
     apr_pool_cleanup_register(p, wrapped, pkey_cleanup, apr_pool_cleanup_null);
     return wrapped;
 }

@@ -34,6 +34,8 @@
 #define MD_KEY_PROFILE           "profile"
 #define MD_KEY_PROFILE_MANDATORY "profile-mandatory"
 #define MD_KEY_ARI_RENEWALS      "ari-renewals"
+/* md.json: this module's facts of the live certificates, by file version (md_reg.c) */
+#define MD_KEY_CERT_FACTS        "mod_md-cert-facts"
 
 /* md_store.json */
 #define MD_KEY_STORE   "store"

@@ -37,6 +37,7 @@ struct md_reg_t {
     int has_unflushed;       /* regenerable files were written, md_store_flush() is due */
     apr_interval_time_t activation_delay; /* MDActivationDelay */
     apr_hash_t *memo; /* cert_facts_t* by "<md>/<file>", may be NULL (md_reg_set_memo) */
+    const md_json_t *stored_facts; /* in sync_one(): MD_KEY_CERT_FACTS of the MD's md.json */
     int is_readonly;  /* md_reg_load_stored(): look, never set aside or restore */
     int use_locks;    /* MDStoreLocks */
     apr_interval_time_t lock_wait;
@@ -45,7 +46,10 @@ struct md_reg_t {
 
 /* What a start-up learns from a stored certificate and its key, remembered (md_reg_set_memo)
  * under the version of both files: a restart then parses no certificate it has seen before, which
- * keeps restarts of servers with thousands of MDs fast. */
+ * keeps restarts of servers with thousands of MDs fast. The sync also keeps them in md.json
+ * (MD_KEY_CERT_FACTS, by certificate file name), so that a cold start parses only what changed:
+ * reading and checking a certificate and its key costs about a millisecond, a long time for
+ * 10 000 MDs. */
 typedef struct {
     const char *version;     /* md_store_get_version() of certificate and key, joined */
     const char *domains;     /* the names coverage was checked for, joined */
@@ -490,6 +494,90 @@ static const cert_facts_t *facts_put(md_reg_t *reg, const char *key, const char 
     return f;
 }
 
+/* md.json's record of one certificate's facts (MD_KEY_CERT_FACTS) */
+#define FACT_VERSION  "version"
+#define FACT_DOMAINS  "domains"
+#define FACT_FROM     "not-before"
+#define FACT_UNTIL    "not-after"
+#define FACT_ISSUER   "issuer"
+#define FACT_SERIAL   "serial"
+#define FACT_SHA256   "sha256"
+#define FACT_ARI_ID   "ari-cert-id"
+#define FACT_SHA1     "sha1"
+#define FACT_COVERS   "covers-all"
+
+static md_json_t *facts_to_json(const cert_facts_t *f, apr_pool_t *p)
+{
+    md_json_t *j = md_json_create(p);
+
+    md_json_sets(f->version, j, FACT_VERSION);
+    md_json_sets(f->domains, j, FACT_DOMAINS);
+    md_json_setl((long)f->info.not_before, j, FACT_FROM);
+    md_json_setl((long)f->info.not_after, j, FACT_UNTIL);
+    if (f->info.issuer) {
+        md_json_sets(f->info.issuer, j, FACT_ISSUER);
+    }
+    if (f->info.serial) {
+        md_json_sets(f->info.serial, j, FACT_SERIAL);
+    }
+    if (f->info.sha256_fingerprint) {
+        md_json_sets(f->info.sha256_fingerprint, j, FACT_SHA256);
+    }
+    if (f->info.ari_cert_id) {
+        md_json_sets(f->info.ari_cert_id, j, FACT_ARI_ID);
+    }
+    if (f->info.sha1) {
+        md_json_sets(f->info.sha1, j, FACT_SHA1);
+    }
+    md_json_setb(f->covers_all, j, FACT_COVERS);
+    return j;
+}
+
+static const char *fact_str(const md_json_t *j, const char *key, apr_pool_t *mp)
+{
+    const char *s = md_json_gets(j, key);
+
+    return s ? apr_pstrdup(mp, s) : NULL;
+}
+
+/* The facts md.json keeps for 'cfile' if they are for this 'version' and these names (and
+ * complete), remembered as if just learned; else NULL. */
+static const cert_facts_t *facts_stored(md_reg_t *reg, const char *key, const char *cfile,
+                                        const char *version, const md_t *md, apr_pool_t *p)
+{
+    const md_json_t *j = reg->stored_facts ? md_json_getj(reg->stored_facts, cfile) : NULL;
+    apr_pool_t *mp = reg->memo ? apr_hash_pool_get(reg->memo) : p;
+    const char *v, *d;
+    cert_facts_t *f;
+
+    v = j ? md_json_gets(j, FACT_VERSION) : NULL;
+    d = j ? md_json_gets(j, FACT_DOMAINS) : NULL;
+    if (!v || !d || !version || strcmp(v, version)
+        || strcmp(d, md_array_str_join(md->domains, " ", p))) {
+        return NULL;
+    }
+    f = apr_pcalloc(mp, sizeof(*f));
+    f->version = apr_pstrdup(mp, v);
+    f->domains = apr_pstrdup(mp, d);
+    f->info.not_before = (apr_time_t)md_json_getl(j, FACT_FROM);
+    f->info.not_after = (apr_time_t)md_json_getl(j, FACT_UNTIL);
+    f->info.issuer = fact_str(j, FACT_ISSUER, mp);
+    f->info.serial = fact_str(j, FACT_SERIAL, mp);
+    f->info.sha256_fingerprint = fact_str(j, FACT_SHA256, mp);
+    f->info.ari_cert_id = fact_str(j, FACT_ARI_ID, mp);
+    f->info.sha1 = fact_str(j, FACT_SHA1, mp);
+    f->covers_all = md_json_getb(j, FACT_COVERS);
+    f->is_usable = 1;
+    if (f->info.not_before <= 0 || f->info.not_after <= f->info.not_before || !f->info.serial
+        || !f->info.sha256_fingerprint || !f->info.sha1) {
+        return NULL; /* not as this module writes them: learn them from the files */
+    }
+    if (reg->memo) {
+        apr_hash_set(reg->memo, apr_pstrdup(mp, key), APR_HASH_KEY_STRING, f);
+    }
+    return f;
+}
+
 /* The live chain of one key spec; NULL when there is none (or none usable). */
 static apr_array_header_t *load_live_chain(md_reg_t *reg, const md_t *md,
                                            const md_pkey_spec_t *spec, apr_time_t now,
@@ -568,6 +656,9 @@ static const cert_facts_t *live_facts(md_reg_t *reg, const md_t *md, const md_pk
 
     version = pair_version(reg, MD_SG_DOMAINS, md->name, cfile, MD_SG_DOMAINS, md->name, kfile, p);
     f = facts_get(reg, key, version, md, p);
+    if (!f) {
+        f = facts_stored(reg, key, cfile, version, md, p);
+    }
     if (f) {
         return f;
     }
@@ -837,22 +928,61 @@ apr_status_t md_reg_get_cred_files(apr_array_header_t *cert_files, apr_array_hea
 /* ---- sync --------------------------------------------------------------------------------------
  */
 
-/* 'old' is the md.json on disk (NULL if none): what other mod_md versions wrote there is kept. */
+/* For md.json: the facts of the MD's live certificates as the sync learned them (by
+ * certificate file name), NULL when there are none. Without a memo (a2md) the facts 'old'
+ * holds stay as they are: they are checked against the files' versions when read. */
+static md_json_t *facts_of(md_reg_t *reg, const md_t *md, const md_json_t *old, apr_time_t now,
+                           apr_pool_t *p)
+{
+    md_json_t *json = NULL;
+    const cert_facts_t *f;
+    int i;
+
+    if (!reg->memo) {
+        return old ? md_json_getj(old, MD_KEY_CERT_FACTS) : NULL;
+    }
+    for (i = 0; i < md->pks->nelts; ++i) {
+        /* remembered by load_current() a moment ago */
+        f = live_facts(reg, md, spec_at(md, i), now, p);
+        if (f && f->version[0]) {
+            json = json ? json : md_json_create(p);
+            md_json_setj(facts_to_json(f, p), json, md_chain_filename(spec_at(md, i), p));
+        }
+    }
+    return json;
+}
+
+static int same_json(const md_json_t *a, const md_json_t *b, apr_pool_t *p)
+{
+    if (!a || !b) {
+        return !a && !b;
+    }
+    return !strcmp(md_json_writep(a, p, MD_JSON_FMT_COMPACT),
+                   md_json_writep(b, p, MD_JSON_FMT_COMPACT));
+}
+
+/* 'old' is the md.json on disk (NULL if none): what other mod_md versions wrote there is kept.
+ * 'facts' (may be NULL) go into MD_KEY_CERT_FACTS. */
 static apr_status_t save_if_changed(md_reg_t *reg, const md_t *md, const md_t *stored,
-                                    const md_json_t *old, apr_pool_t *p)
+                                    const md_json_t *old, md_json_t *facts, apr_pool_t *p)
 {
     md_json_t *json = md_to_json(md, p);
 
-    if (stored
-        && !strcmp(md_json_writep(json, p, MD_JSON_FMT_COMPACT),
-                   md_json_writep(md_to_json(stored, p), p, MD_JSON_FMT_COMPACT))) {
+    if (stored && same_json(json, md_to_json(stored, p), p)
+        && same_json(facts, old ? md_json_getj(old, MD_KEY_CERT_FACTS) : NULL, p)) {
         return APR_SUCCESS;
+    }
+    if (old) {
+        json = md_to_json_keep(md, old, p);
+    }
+    if (facts) {
+        md_json_setj(facts, json, MD_KEY_CERT_FACTS);
     }
     /* md.json is made from the configuration (and the account id, which is kept in
      * accounts/ too): regenerable, so thousands of MDs cost one flush, not thousands */
     reg->has_unflushed = 1;
     return md_store_save_regenerable(reg->store, MD_SG_DOMAINS, md->name, MD_FN_MD, MD_SV_JSON,
-                                     old ? md_to_json_keep(md, old, p) : json, p);
+                                     json, p);
 }
 
 static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t *ptemp)
@@ -881,7 +1011,9 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
         md->ca_account = apr_pstrdup(reg->p, md->ca_account);
     }
     /* 3. */
+    reg->stored_facts = stored_json ? md_json_getj(stored_json, MD_KEY_CERT_FACTS) : NULL;
     load_current(reg, item, now, ptemp);
+    reg->stored_facts = NULL;
     md_ari_restore(reg->store, item, ptemp);
     due_at = md_reg_item_due(item, &reason, now);
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, ptemp, APLOGNO(12155) "%s: %s, renewal %s at %s",
@@ -894,7 +1026,8 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
         stored_json = NULL;
         md_store_load_json(reg->store, MD_SG_DOMAINS, md->name, MD_FN_MD, &stored_json, ptemp);
     }
-    save_if_changed(reg, md, stored, stored_json, ptemp);
+    save_if_changed(reg, md, stored, stored_json, facts_of(reg, md, stored_json, now, ptemp),
+                    ptemp);
     rv = APR_SUCCESS;
     /* 5. */
     if (APR_SUCCESS == rv && !item->has_cert) {
@@ -960,7 +1093,8 @@ apr_status_t md_reg_activate_running(md_reg_t *reg, md_reg_item_t *item, apr_tim
     item->has_cert = 0;
     load_current(reg, item, now, p);
     stored = load_stored_md(&stored_json, reg, item->md->name, p);
-    save_if_changed(reg, item->md, stored, stored_json, p);
+    save_if_changed(reg, item->md, stored, stored_json,
+                    facts_of(reg, item->md, stored_json, now, p), p);
     flush_written(reg, p);
     return APR_SUCCESS;
 }

@@ -126,19 +126,28 @@ static apr_status_t certs_json(md_json_t **pjson, md_json_t *ids, md_reg_t *reg,
     return APR_SUCCESS;
 }
 
-md_json_t *md_status_live_entry(const md_t *md, const apr_array_header_t *leafs, md_json_t *job,
+const char *md_status_live_entry(const md_t *md, const apr_array_header_t *leafs, md_json_t *job,
                                 apr_pool_t *p)
 {
-    md_json_t *entry = md_json_create(p), *json = md_json_create(p), *ids = md_json_create(p);
+    md_json_t *entry, *json, *ids;
     md_reg_cert_info_t info;
     const md_cert_t *cert;
+    const char *text;
+    apr_pool_t *ptemp;
     int i, found = 0;
 
+    /* built in a scratch pool: only the text stays in 'p' */
+    if (APR_SUCCESS != apr_pool_create(&ptemp, p)) {
+        return NULL;
+    }
+    entry = md_json_create(ptemp);
+    json = md_json_create(ptemp);
+    ids = md_json_create(ptemp);
     for (i = 0; md->pks && i < md->pks->nelts && i < leafs->nelts; ++i) {
         cert = APR_ARRAY_IDX(leafs, i, const md_cert_t *);
         if (cert) {
-            info_of(&info, cert, p);
-            add_cert(json, ids, md, i, &info, !found, p);
+            info_of(&info, cert, ptemp);
+            add_cert(json, ids, md, i, &info, !found, ptemp);
             found = 1;
         }
     }
@@ -149,7 +158,9 @@ md_json_t *md_status_live_entry(const md_t *md, const apr_array_header_t *leafs,
     if (job) {
         md_json_setj(job, entry, MD_KEY_LAST_RENEWAL);
     }
-    return entry;
+    text = md_json_writep(entry, p, MD_JSON_FMT_COMPACT);
+    apr_pool_destroy(ptemp);
+    return text;
 }
 
 apr_status_t md_status_certs_json(md_json_t **pjson, md_store_t *store, md_store_group_t group,
@@ -158,9 +169,22 @@ apr_status_t md_status_certs_json(md_json_t **pjson, md_store_t *store, md_store
     return certs_json(pjson, NULL, NULL, store, group, md, p);
 }
 
-static md_json_t *live_of(apr_hash_t *live, const md_t *md, const char *key)
+/* The entries are kept as text: as parsed JSON each would cost several times its size, in every
+ * process, for every MD (with 10 000 MDs tens of megabytes). Parsed into 'p' when asked for. */
+static md_json_t *live_entry(apr_hash_t *live, const md_t *md, apr_pool_t *p)
 {
-    md_json_t *entry = live ? apr_hash_get(live, md->name, APR_HASH_KEY_STRING) : NULL;
+    const char *text = live ? apr_hash_get(live, md->name, APR_HASH_KEY_STRING) : NULL;
+    md_json_t *entry = NULL;
+
+    if (!text || APR_SUCCESS != md_json_readbuf(&entry, p, text, strlen(text), NULL)) {
+        return NULL;
+    }
+    return entry;
+}
+
+static md_json_t *live_of(apr_hash_t *live, const md_t *md, const char *key, apr_pool_t *p)
+{
+    md_json_t *entry = live_entry(live, md, p);
 
     return entry ? md_json_getj(entry, key) : NULL;
 }
@@ -174,8 +198,8 @@ apr_hash_t *md_status_live_make(md_reg_t *reg, apr_pool_t *p)
     apr_pool_t *ptemp = NULL;
     int i, has_cert, has_job;
 
-    /* what is read goes into a scratch pool: setj copies it into the entry, which is kept (in
-     * 'p') only for an MD that has something to show; with 10 000 MDs this is megabytes */
+    /* what is read goes into a scratch pool; only the entry's text is kept (in 'p'), and only
+     * for an MD that has something to show */
     if (APR_SUCCESS != apr_pool_create(&ptemp, p)) {
         return live;
     }
@@ -186,7 +210,7 @@ apr_hash_t *md_status_live_make(md_reg_t *reg, apr_pool_t *p)
         has_job = APR_SUCCESS
                   == md_job_load(&job, md_reg_store(reg), MD_SG_DOMAINS, item->md->name, ptemp);
         if (has_cert || has_job) {
-            entry = md_json_create(p);
+            entry = md_json_create(ptemp);
             if (has_cert) {
                 md_json_setj(cert, entry, MD_KEY_CERT);
                 md_json_setj(ids, entry, MD_KEY_ID);
@@ -194,7 +218,8 @@ apr_hash_t *md_status_live_make(md_reg_t *reg, apr_pool_t *p)
             if (has_job) {
                 md_json_setj(job, entry, MD_KEY_LAST_RENEWAL);
             }
-            apr_hash_set(live, item->md->name, APR_HASH_KEY_STRING, entry);
+            apr_hash_set(live, item->md->name, APR_HASH_KEY_STRING,
+                         md_json_writep(entry, p, MD_JSON_FMT_COMPACT));
         }
         apr_pool_clear(ptemp);
     }
@@ -273,17 +298,18 @@ static md_json_t *ocsp_cert_json(md_json_t *e, const char *name, apr_pool_t *p)
 }
 
 /* The live "cert" object of an MD, with each stapled certificate's OCSP state added as the
- * stock module shows it; a copy in 'p' (the live one is shared by all requests). */
-static md_json_t *certs_with_ocsp(apr_hash_t *live, const md_t *md, md_json_t *ocsp, apr_pool_t *p)
+ * stock module shows it; in 'p'. */
+static md_json_t *certs_with_ocsp(md_json_t *entry, const md_t *md, md_json_t *ocsp,
+                                  apr_pool_t *p)
 {
-    md_json_t *certs = live_of(live, md, MD_KEY_CERT), *ids = live_of(live, md, MD_KEY_ID), *e;
+    md_json_t *certs = entry ? md_json_getj(entry, MD_KEY_CERT) : NULL;
+    md_json_t *ids = entry ? md_json_getj(entry, MD_KEY_ID) : NULL, *e;
     const char *key;
     int i;
 
     if (!certs) {
         return md_json_create(p);
     }
-    certs = md_json_clone(certs, p);
     for (i = 0; ids && i < md->pks->nelts; ++i) {
         key = key_type_name(spec_of(md, i));
         e = ocsp_entry(ocsp, md_json_gets(ids, key), p);
@@ -301,6 +327,7 @@ md_json_t *md_status_md_json(md_reg_t *reg, apr_hash_t *live, const md_reg_item_
     md_store_t *store = md_reg_store(reg);
     const md_t *md = item->md;
     md_json_t *json = md_to_json(md, p), *certs = NULL, *job = NULL, *ari = NULL;
+    md_json_t *entry = live_entry(live, md, p);
     md_renew_reason_t reason = item->reason;
     apr_time_t renew_at = item->renew_at;
 
@@ -308,7 +335,7 @@ md_json_t *md_status_md_json(md_reg_t *reg, apr_hash_t *live, const md_reg_item_
         md_json_sets(md->state_descr, json, MD_KEY_STATE_DESCR);
     }
     md_json_sets(md_state_name(md->state), json, MD_KEY_STATE_NAME);
-    md_json_setj(certs_with_ocsp(live, md, ocsp, p), json, MD_KEY_CERT);
+    md_json_setj(certs_with_ocsp(entry, md, ocsp, p), json, MD_KEY_CERT);
     if (md->ari_renewals != 0 && APR_SUCCESS == md_ari_load(&ari, store, md->name, p)) {
         /* the process that asks the CA wrote it: its renewal time counts when earlier */
         md_json_setj(ari, json, MD_KEY_ARI);
@@ -333,7 +360,7 @@ md_json_t *md_status_md_json(md_reg_t *reg, apr_hash_t *live, const md_reg_item_
         md_job_describe_last(md_json_getj(job, MD_KEY_LAST), p);
         md_json_setj(job, json, MD_KEY_RENEWAL);
     }
-    job = live_of(live, md, MD_KEY_LAST_RENEWAL);
+    job = entry ? md_json_getj(entry, MD_KEY_LAST_RENEWAL) : NULL;
     if (job) {
         md_json_setj(job, json, MD_KEY_LAST_RENEWAL);
     }
@@ -413,7 +440,7 @@ apr_status_t md_status_cert_status_json(md_json_t **pjson, md_reg_t *reg, apr_ha
     md_store_t *store = md_reg_store(reg);
     md_json_t *json, *job = NULL, *staged = NULL, *renewal;
 
-    json = cert_status_of(live_of(live, md, MD_KEY_CERT), md, p);
+    json = cert_status_of(live_of(live, md, MD_KEY_CERT, p), md, p);
     /* while a renewal runs, as stock: "renewal" with the staged certificates under "cert" ({}
      * while none is staged), and ours: their public facts as above */
     if (APR_SUCCESS == md_job_load(&job, store, MD_SG_STAGING, md->name, p)) {
@@ -500,7 +527,7 @@ static void add_certs(apr_array_header_t *out, md_reg_t *reg, apr_hash_t *live, 
 
     for (i = 0; i < items->nelts; ++i) {
         item = APR_ARRAY_IDX(items, i, const md_reg_item_t *);
-        certs = live_of(live, item->md, MD_KEY_CERT);
+        certs = live_of(live, item->md, MD_KEY_CERT, p);
         for (k = 0; certs && k < item->md->pks->nelts; ++k) {
             key = key_type_name(spec_of(item->md, k));
             t = md_json_gets(certs, key, MD_KEY_VALID, which ? MD_KEY_FROM : MD_KEY_UNTIL);

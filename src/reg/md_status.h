@@ -38,15 +38,16 @@ apr_status_t md_status_certs_json(md_json_t **pjson, md_store_t *store, md_store
 /**
  * An entry of md_status_live_make()'s table for certificates in memory (served without a
  * restart): 'leafs' holds one md_cert_t* (or NULL) per key spec of 'md', in its order; 'job' (may
- * be NULL) is the job.json that produced them. In 'p'.
+ * be NULL) is the job.json that produced them. The entry's compact JSON text, in 'p'.
  */
-md_json_t *md_status_live_entry(const md_t *md, const apr_array_header_t *leafs, md_json_t *job,
+const char *md_status_live_entry(const md_t *md, const apr_array_header_t *leafs, md_json_t *job,
                                 apr_pool_t *p);
 
 /**
  * What only the parent can read (domains/ is not readable by the server's User): the live
  * certificates ("cert", as md_status_certs_json, and "id": the SHA-1 of each, by key type) and
- * the job that produced them ("last-renewal") per MD name (md_json_t*); no entry for an MD
+ * the job that produced them ("last-renewal") per MD name, as compact JSON text (const char *:
+ * parsed JSON would cost several times as much memory in every process); no entry for an MD
  * that has neither. Made at start-up; the children inherit it. In 'p'.
  */
 apr_hash_t *md_status_live_make(md_reg_t *reg, apr_pool_t *p);

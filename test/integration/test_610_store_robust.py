@@ -150,3 +150,42 @@ def test_610_stale_leftovers_removed(server, restart):
     # the live set of an MD that is no longer configured is kept (it may come back)
     assert (store / "domains" / gone / "md.json").exists()
     shutil.rmtree(store / "domains" / gone)
+
+
+@pytest.mark.skipif(harness.is_stock(), reason="our memo of certificate facts")
+def test_610_cert_facts_follow_the_files(server, restart):
+    """md.json keeps what the sync learned of the live certificate, under the version of its
+    files: a cold start takes it from there instead of parsing the files again, and a changed
+    file is read again."""
+    server.write_config(server.md_config({MD: []})
+                        + "<Location /md-status>\n  SetHandler md-status\n</Location>\n")
+    restart()
+    f = live(server) / "md.json"
+    facts = json.loads(f.read_text())["mod_md-cert-facts"]["pubcert.pem"]
+    serial = f"{server.serial:X}"
+    assert facts["serial"].lstrip("0") == serial, facts
+
+    def shown_certs():
+        status, body, _ = server.curl("localhost", f"/md-status/{MD}", https=False)
+        assert status == 200, body
+        return json.loads(body)["cert"]
+
+    # the facts are what a cold start shows: a changed record (same file versions) is believed
+    server.stop()
+    md = json.loads(f.read_text())
+    md["mod_md-cert-facts"]["pubcert.pem"]["serial"] = "0BADF00D"
+    f.write_text(json.dumps(md))
+    assert server.start().returncode == 0
+    certs = shown_certs()
+    assert any(v.get("serial") == "0BADF00D" for v in certs.values() if isinstance(v, dict)), certs
+    # a certificate file that changed (here only its time) is parsed again
+    server.stop()
+    cert = live(server) / "pubcert.pem"
+    cert.touch()
+    assert server.start().returncode == 0
+    certs = shown_certs()
+    assert any(v.get("serial", "").lstrip("0") == serial for v in certs.values()
+               if isinstance(v, dict)), certs
+    facts = json.loads(f.read_text())["mod_md-cert-facts"]["pubcert.pem"]
+    assert facts["serial"].lstrip("0") == serial
+    assert server.peer_chain(MD).serial_number == server.serial

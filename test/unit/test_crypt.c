@@ -385,6 +385,24 @@ START_TEST(test_self_signed)
     ck_assert(!md_cert_matches_key(cert, other));
     ck_assert_int_eq(2, X509_get_version(md_cert_get_X509(cert)));
     ck_assert_int_eq(1, X509_verify(md_cert_get_X509(cert), md_pkey_get_EVP_PKEY(pkey)));
+    /* as written to the store and read back (the public key is copied from the key's encoding
+     * when made, so only the read one has it decoded) */
+    {
+        apr_array_header_t *chain = apr_array_make(unit_pool, 1, sizeof(md_cert_t *)), *back;
+        const char *pem;
+        apr_size_t len;
+
+        APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+        ck_assert_int_eq(APR_SUCCESS, md_chain_to_pem(&pem, &len, chain, unit_pool));
+        ck_assert_int_eq(APR_SUCCESS, md_chain_from_pem(&back, unit_pool, pem, len));
+        ck_assert(md_cert_matches_key(APR_ARRAY_IDX(back, 0, md_cert_t *), pkey));
+        ck_assert(!md_cert_matches_key(APR_ARRAY_IDX(back, 0, md_cert_t *), other));
+        ck_assert_int_eq(1, X509_verify(md_cert_get_X509(APR_ARRAY_IDX(back, 0, md_cert_t *)),
+                                        md_pkey_get_EVP_PKEY(pkey)));
+        ck_assert_int_eq(1, X509_check_private_key(md_cert_get_X509(APR_ARRAY_IDX(back, 0,
+                                                                                md_cert_t *)),
+                                                   md_pkey_get_EVP_PKEY(pkey)));
+    }
 
     ck_assert(md_cert_get_not_before(cert) <= now);
     ck_assert(md_cert_get_not_before(cert) >= now - apr_time_from_sec(2 * 24 * 3600));
