@@ -28,6 +28,7 @@
 #define WATCH_LINE_MAX (16 * 1024 * 1024)
 
 /* gRPC status codes etcd's gateway puts into "code" */
+#define GRPC_CANCELLED        1
 #define GRPC_INVALID_ARGUMENT 3
 #define GRPC_DEADLINE         4
 #define GRPC_NOT_FOUND        5
@@ -238,7 +239,7 @@ static int is_unavailable_text(const char *msg)
            && (strstr(msg, "no leader") || strstr(msg, "timed out") || strstr(msg, "timeout")
                || strstr(msg, "deadline exceeded") || strstr(msg, "unavailable")
                || strstr(msg, "not capable") || strstr(msg, "leader changed")
-               || strstr(msg, "too many requests"));
+               || strstr(msg, "too many requests") || strstr(msg, "connection is closing"));
 }
 
 /* 4. What etcd's answer means. */
@@ -273,9 +274,11 @@ static answer_t judge(apr_status_t *prv, md_json_t **pjson, int status, const ch
     }
     md_log_perror(MD_LOG_MARK, MD_LOG_TRACE1, 0, p, "etcd: %s: HTTP %d, code %ld: %s", url, status,
                   code, msg ? msg : "-");
-    /* the gateway's own gRPC connection breaking (a member stopping or starting) is "internal" */
+    /* the gateway's own gRPC connection breaking (a member stopping or starting) is "internal",
+     * or "cancelled" with HTTP 408 when the member closes it during a request */
     if (code == GRPC_UNAVAILABLE || code == GRPC_DEADLINE || code == GRPC_INTERNAL
-        || is_unavailable_text(msg) || status == 503 || status == 504) {
+        || code == GRPC_CANCELLED || is_unavailable_text(msg) || status == 503 || status == 504
+        || status == 408) {
         return ANSWER_NEXT;
     }
     if (code == GRPC_UNAUTHENTICATED || (msg && strstr(msg, "invalid auth token"))) {
