@@ -30,7 +30,8 @@ apr_status_t mod_md_metrics_init(md_mod_conf_t *mc, server_rec *s);
 /** Count one event for MD 'name' (any process, any thread; no-op for an unknown name). */
 void mod_md_metrics_inc(const char *name, md_metric_t which);
 
-/** md_status_counters_fn over the shared counters (baton unused). */
+/** md_status_counters_fn over the shared counters. 'baton' is NULL or an apr_uint32_t, 0 at
+ *  first, that speeds up lookups made in the order of the MDs (one per request and thread). */
 void mod_md_metrics_get(md_status_counters_t *pc, void *baton, const char *name);
 
 #endif /* mod_md_metrics_h */

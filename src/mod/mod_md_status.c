@@ -140,6 +140,7 @@ static int md_status_handler(request_rec *r)
 static int md_metrics_handler(request_rec *r)
 {
     md_mod_conf_t *mc;
+    apr_uint32_t next_slot = 0;
 
     if (!r->handler || strcmp(r->handler, "md-metrics")) {
         return DECLINED;
@@ -149,8 +150,8 @@ static int md_metrics_handler(request_rec *r)
     }
     mc = mod_conf(r);
     return send_text(r, "text/plain; version=0.0.4; charset=utf-8",
-                     mc ? md_status_metrics_text(mc->reg, mc->status_live, mod_md_metrics_get, NULL,
-                                                 r->pool)
+                     mc ? md_status_metrics_text(mc->reg, mc->status_live, mod_md_metrics_get,
+                                                 &next_slot, r->pool)
                         : "");
 }
 

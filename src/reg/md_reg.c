@@ -9,6 +9,7 @@
  *   5. an MD without a certificate gets a fallback: a self-signed certificate for its names,
  *      signed with the one fallback key of the store (so start-up makes no key per MD)
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -470,22 +471,53 @@ static const cert_facts_t *facts_get(md_reg_t *reg, const char *key, const char 
     return f;
 }
 
+/* md.json's record of one certificate's facts (MD_KEY_CERT_FACTS) */
+#define FACT_VERSION  "version"
+#define FACT_DOMAINS  "domains"
+#define FACT_FROM     "not-before"
+#define FACT_UNTIL    "not-after"
+#define FACT_COVERS   "covers-all"
+
+/* The text facts: how each is learned from a certificate and named in md.json. */
+static const struct {
+    const char *key;
+    size_t offset; /* of the const char * in md_reg_cert_info_t */
+    const char *(*get)(const md_cert_t *cert, apr_pool_t *p);
+    int is_required; /* a stored record without it is not as this module writes them */
+} text_facts[] = {
+    { "issuer", offsetof(md_reg_cert_info_t, issuer), md_cert_get_issuer, 0 },
+    { "serial", offsetof(md_reg_cert_info_t, serial), md_cert_get_serial, 1 },
+    { "sha256", offsetof(md_reg_cert_info_t, sha256_fingerprint), md_cert_get_sha256_fingerprint,
+      1 },
+    { "ari-cert-id", offsetof(md_reg_cert_info_t, ari_cert_id), md_cert_get_ari_cert_id, 0 },
+    { "sha1", offsetof(md_reg_cert_info_t, sha1), md_cert_get_sha1_hex, 1 },
+};
+
+static const char **text_fact(md_reg_cert_info_t *info, size_t i)
+{
+    return (const char **)(void *)((char *)info + text_facts[i].offset);
+}
+
+static const char *text_fact_of(const md_reg_cert_info_t *info, size_t i)
+{
+    return *(const char *const *)(const void *)((const char *)info + text_facts[i].offset);
+}
+
 static const cert_facts_t *facts_put(md_reg_t *reg, const char *key, const char *version,
                                      const md_t *md, const md_cert_t *cert, int is_usable,
                                      apr_pool_t *p)
 {
     apr_pool_t *mp = reg->memo ? apr_hash_pool_get(reg->memo) : p;
     cert_facts_t *f = apr_pcalloc(mp, sizeof(*f));
+    size_t i;
 
     f->version = apr_pstrdup(mp, version ? version : "");
     f->domains = apr_pstrdup(mp, md_array_str_join(md->domains, " ", p));
     f->info.not_before = md_cert_get_not_before(cert);
     f->info.not_after = md_cert_get_not_after(cert);
-    f->info.issuer = md_cert_get_issuer(cert, mp);
-    f->info.serial = md_cert_get_serial(cert, mp);
-    f->info.sha256_fingerprint = md_cert_get_sha256_fingerprint(cert, mp);
-    f->info.ari_cert_id = md_cert_get_ari_cert_id(cert, mp);
-    f->info.sha1 = md_cert_get_sha1_hex(cert, mp);
+    for (i = 0; i < sizeof(text_facts) / sizeof(text_facts[0]); ++i) {
+        *text_fact(&f->info, i) = text_facts[i].get(cert, mp);
+    }
     f->covers_all = md_cert_covers_all(cert, md->domains);
     f->is_usable = is_usable;
     if (reg->memo && version) {
@@ -494,50 +526,22 @@ static const cert_facts_t *facts_put(md_reg_t *reg, const char *key, const char 
     return f;
 }
 
-/* md.json's record of one certificate's facts (MD_KEY_CERT_FACTS) */
-#define FACT_VERSION  "version"
-#define FACT_DOMAINS  "domains"
-#define FACT_FROM     "not-before"
-#define FACT_UNTIL    "not-after"
-#define FACT_ISSUER   "issuer"
-#define FACT_SERIAL   "serial"
-#define FACT_SHA256   "sha256"
-#define FACT_ARI_ID   "ari-cert-id"
-#define FACT_SHA1     "sha1"
-#define FACT_COVERS   "covers-all"
-
 static md_json_t *facts_to_json(const cert_facts_t *f, apr_pool_t *p)
 {
     md_json_t *j = md_json_create(p);
+    size_t i;
 
     md_json_sets(f->version, j, FACT_VERSION);
     md_json_sets(f->domains, j, FACT_DOMAINS);
     md_json_setl((long)f->info.not_before, j, FACT_FROM);
     md_json_setl((long)f->info.not_after, j, FACT_UNTIL);
-    if (f->info.issuer) {
-        md_json_sets(f->info.issuer, j, FACT_ISSUER);
-    }
-    if (f->info.serial) {
-        md_json_sets(f->info.serial, j, FACT_SERIAL);
-    }
-    if (f->info.sha256_fingerprint) {
-        md_json_sets(f->info.sha256_fingerprint, j, FACT_SHA256);
-    }
-    if (f->info.ari_cert_id) {
-        md_json_sets(f->info.ari_cert_id, j, FACT_ARI_ID);
-    }
-    if (f->info.sha1) {
-        md_json_sets(f->info.sha1, j, FACT_SHA1);
+    for (i = 0; i < sizeof(text_facts) / sizeof(text_facts[0]); ++i) {
+        if (text_fact_of(&f->info, i)) {
+            md_json_sets(text_fact_of(&f->info, i), j, text_facts[i].key);
+        }
     }
     md_json_setb(f->covers_all, j, FACT_COVERS);
     return j;
-}
-
-static const char *fact_str(const md_json_t *j, const char *key, apr_pool_t *mp)
-{
-    const char *s = md_json_gets(j, key);
-
-    return s ? apr_pstrdup(mp, s) : NULL;
 }
 
 /* The facts md.json keeps for 'cfile' if they are for this 'version' and these names (and
@@ -547,8 +551,9 @@ static const cert_facts_t *facts_stored(md_reg_t *reg, const char *key, const ch
 {
     const md_json_t *j = reg->stored_facts ? md_json_getj(reg->stored_facts, cfile) : NULL;
     apr_pool_t *mp = reg->memo ? apr_hash_pool_get(reg->memo) : p;
-    const char *v, *d;
+    const char *v, *d, *s;
     cert_facts_t *f;
+    size_t i;
 
     v = j ? md_json_gets(j, FACT_VERSION) : NULL;
     d = j ? md_json_gets(j, FACT_DOMAINS) : NULL;
@@ -561,17 +566,18 @@ static const cert_facts_t *facts_stored(md_reg_t *reg, const char *key, const ch
     f->domains = apr_pstrdup(mp, d);
     f->info.not_before = (apr_time_t)md_json_getl(j, FACT_FROM);
     f->info.not_after = (apr_time_t)md_json_getl(j, FACT_UNTIL);
-    f->info.issuer = fact_str(j, FACT_ISSUER, mp);
-    f->info.serial = fact_str(j, FACT_SERIAL, mp);
-    f->info.sha256_fingerprint = fact_str(j, FACT_SHA256, mp);
-    f->info.ari_cert_id = fact_str(j, FACT_ARI_ID, mp);
-    f->info.sha1 = fact_str(j, FACT_SHA1, mp);
-    f->covers_all = md_json_getb(j, FACT_COVERS);
-    f->is_usable = 1;
-    if (f->info.not_before <= 0 || f->info.not_after <= f->info.not_before || !f->info.serial
-        || !f->info.sha256_fingerprint || !f->info.sha1) {
+    if (f->info.not_before <= 0 || f->info.not_after <= f->info.not_before) {
         return NULL; /* not as this module writes them: learn them from the files */
     }
+    for (i = 0; i < sizeof(text_facts) / sizeof(text_facts[0]); ++i) {
+        s = md_json_gets(j, text_facts[i].key);
+        if (!s && text_facts[i].is_required) {
+            return NULL;
+        }
+        *text_fact(&f->info, i) = s ? apr_pstrdup(mp, s) : NULL;
+    }
+    f->covers_all = md_json_getb(j, FACT_COVERS);
+    f->is_usable = 1;
     if (reg->memo) {
         apr_hash_set(reg->memo, apr_pstrdup(mp, key), APR_HASH_KEY_STRING, f);
     }
@@ -683,10 +689,12 @@ apr_status_t md_reg_live_cert_info(md_reg_cert_info_t *info, md_reg_t *reg, cons
     return APR_SUCCESS;
 }
 
-static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr_pool_t *p)
+/* Returns the facts of each key spec's live certificate (NULL where there is none), in 'p'. */
+static const cert_facts_t **load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now,
+                                         apr_pool_t *p)
 {
     md_t *md = item->md;
-    const cert_facts_t *f;
+    const cert_facts_t *f, **all = apr_pcalloc(p, sizeof(*all) * (apr_size_t)(md->pks->nelts + 1));
     md_renew_reason_t reason;
     const char *descr = NULL;
     apr_time_t at;
@@ -696,7 +704,7 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
     item->renew_at = 0;
     item->ari_ids = apr_array_make(reg->p, md->pks->nelts, sizeof(const char *));
     for (i = 0; i < md->pks->nelts; ++i) {
-        f = live_facts(reg, md, spec_at(md, i), now, p);
+        f = all[i] = live_facts(reg, md, spec_at(md, i), now, p);
         APR_ARRAY_PUSH(item->ari_ids, const char *) =
             (f && f->info.ari_cert_id) ? apr_pstrdup(reg->p, f->info.ari_cert_id) : NULL;
         if (!f) {
@@ -739,6 +747,7 @@ static void load_current(md_reg_t *reg, md_reg_item_t *item, apr_time_t now, apr
         md->state = (item->has_cert && !descr) ? MD_S_COMPLETE : MD_S_INCOMPLETE;
         md->state_descr = (md->state == MD_S_INCOMPLETE) ? descr : NULL;
     }
+    return all;
 }
 
 /* ---- 5. fallback -------------------------------------------------------------------------------
@@ -928,11 +937,11 @@ apr_status_t md_reg_get_cred_files(apr_array_header_t *cert_files, apr_array_hea
 /* ---- sync --------------------------------------------------------------------------------------
  */
 
-/* For md.json: the facts of the MD's live certificates as the sync learned them (by
- * certificate file name), NULL when there are none. Without a memo (a2md) the facts 'old'
+/* For md.json: the facts of the MD's live certificates as load_current() learned them ('all',
+ * by certificate file name), NULL when there are none. Without a memo (a2md) the facts 'old'
  * holds stay as they are: they are checked against the files' versions when read. */
-static md_json_t *facts_of(md_reg_t *reg, const md_t *md, const md_json_t *old, apr_time_t now,
-                           apr_pool_t *p)
+static md_json_t *facts_of(md_reg_t *reg, const md_t *md, const cert_facts_t **all,
+                           const md_json_t *old, apr_pool_t *p)
 {
     md_json_t *json = NULL;
     const cert_facts_t *f;
@@ -942,8 +951,7 @@ static md_json_t *facts_of(md_reg_t *reg, const md_t *md, const md_json_t *old, 
         return old ? md_json_getj(old, MD_KEY_CERT_FACTS) : NULL;
     }
     for (i = 0; i < md->pks->nelts; ++i) {
-        /* remembered by load_current() a moment ago */
-        f = live_facts(reg, md, spec_at(md, i), now, p);
+        f = all[i];
         if (f && f->version[0]) {
             json = json ? json : md_json_create(p);
             md_json_setj(facts_to_json(f, p), json, md_chain_filename(spec_at(md, i), p));
@@ -992,6 +1000,7 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
     apr_time_t due_at;
     md_json_t *stored_json = NULL;
     md_t *stored;
+    const cert_facts_t **facts;
     apr_status_t rv;
 
     item->md = md;
@@ -1012,7 +1021,7 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
     }
     /* 3. */
     reg->stored_facts = stored_json ? md_json_getj(stored_json, MD_KEY_CERT_FACTS) : NULL;
-    load_current(reg, item, now, ptemp);
+    facts = load_current(reg, item, now, ptemp);
     reg->stored_facts = NULL;
     md_ari_restore(reg->store, item, ptemp);
     due_at = md_reg_item_due(item, &reason, now);
@@ -1026,7 +1035,7 @@ static apr_status_t sync_one(md_reg_t *reg, md_t *md, apr_time_t now, apr_pool_t
         stored_json = NULL;
         md_store_load_json(reg->store, MD_SG_DOMAINS, md->name, MD_FN_MD, &stored_json, ptemp);
     }
-    save_if_changed(reg, md, stored, stored_json, facts_of(reg, md, stored_json, now, ptemp),
+    save_if_changed(reg, md, stored, stored_json, facts_of(reg, md, facts, stored_json, ptemp),
                     ptemp);
     rv = APR_SUCCESS;
     /* 5. */
@@ -1083,6 +1092,7 @@ apr_status_t md_reg_activate_running(md_reg_t *reg, md_reg_item_t *item, apr_tim
 {
     md_json_t *stored_json = NULL;
     md_t *stored;
+    const cert_facts_t **facts;
 
     /* as sync_one() does at a restart: 2., 3. and 4. */
     if (!activate_staged(reg, item, now, p)) {
@@ -1091,10 +1101,10 @@ apr_status_t md_reg_activate_running(md_reg_t *reg, md_reg_item_t *item, apr_tim
     item->is_activated = 1;
     item->is_staged = 0;
     item->has_cert = 0;
-    load_current(reg, item, now, p);
+    facts = load_current(reg, item, now, p);
     stored = load_stored_md(&stored_json, reg, item->md->name, p);
     save_if_changed(reg, item->md, stored, stored_json,
-                    facts_of(reg, item->md, stored_json, now, p), p);
+                    facts_of(reg, item->md, facts, stored_json, p), p);
     flush_written(reg, p);
     return APR_SUCCESS;
 }

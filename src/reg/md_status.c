@@ -516,29 +516,6 @@ static void add_sample(apr_array_header_t *out, const metric_t *m, const char *m
             : apr_psprintf(p, "%s{md=\"%s\"} %" APR_INT64_T_FMT "\n", m->name, label(md, p), value);
 }
 
-static void add_certs(apr_array_header_t *out, md_reg_t *reg, apr_hash_t *live, int which,
-                      apr_pool_t *p)
-{
-    const apr_array_header_t *items = md_reg_items(reg);
-    const md_reg_item_t *item;
-    md_json_t *certs;
-    const char *t, *key;
-    int i, k;
-
-    for (i = 0; i < items->nelts; ++i) {
-        item = APR_ARRAY_IDX(items, i, const md_reg_item_t *);
-        certs = live_of(live, item->md, MD_KEY_CERT, p);
-        for (k = 0; certs && k < item->md->pks->nelts; ++k) {
-            key = key_type_name(spec_of(item->md, k));
-            t = md_json_gets(certs, key, MD_KEY_VALID, which ? MD_KEY_FROM : MD_KEY_UNTIL);
-            if (t) {
-                add_sample(out, &metrics[which], item->md->name, key,
-                           apr_time_sec(md_time_parse_any(t)), p);
-            }
-        }
-    }
-}
-
 /* The job's errors in a row and next run (from staging/job.json), 0 when none. */
 static void job_facts(long *perrors, apr_time_t *pnext, md_store_t *store, const char *name,
                       apr_pool_t *p)
@@ -553,32 +530,80 @@ static void job_facts(long *perrors, apr_time_t *pnext, md_store_t *store, const
     }
 }
 
-static apr_int64_t md_value(md_reg_t *reg, const md_reg_item_t *item, int which,
-                            md_status_counters_fn *counters, void *baton, apr_pool_t *p)
-{
-    md_status_counters_t c;
-    long errors;
-    apr_time_t next;
+/* Indexes into metrics[] */
+enum { M_UNTIL, M_FROM, M_DUE, M_ERRORS, M_STAGED, M_STATE, M_RENEWALS, M_FAILURES, M_ANSWERS,
+       M_COUNT };
+_Static_assert(sizeof(metrics) / sizeof(metrics[0]) == M_COUNT, "a name for every metric");
 
-    switch (which) {
-        case 2:
-            job_facts(&errors, &next, md_reg_store(reg), item->md->name, p);
-            return apr_time_sec(next > item->renew_at ? next : item->renew_at);
-        case 3:
-            job_facts(&errors, &next, md_reg_store(reg), item->md->name, p);
-            return errors;
-        case 4:
-            return item->is_staged || APR_SUCCESS == md_reg_check_staged(reg, item->md, NULL, p);
-        case 5:
-            return (apr_int64_t)item->md->state;
-        default:
-            break;
+/* One MD's values of every metric, learned once per request: its status entry parsed once,
+ * its job.json read once, its counters looked up once. */
+typedef struct {
+    const md_reg_item_t *item;
+    apr_int64_t *valid[2]; /* M_UNTIL, M_FROM: per key spec, in seconds */
+    char *has_valid;       /* per key spec: the entry shows the certificate's validity */
+    apr_int64_t value[M_COUNT];
+} md_row_t;
+
+static void row_of(md_row_t *row, md_reg_t *reg, apr_hash_t *live, const md_reg_item_t *item,
+                   md_status_counters_fn *counters, void *baton, apr_pool_t *p, apr_pool_t *ptemp)
+{
+    int n = item->md->pks->nelts, k, w;
+    md_status_counters_t c;
+    md_json_t *certs = live_of(live, item->md, MD_KEY_CERT, ptemp);
+    const char *t;
+    apr_time_t next;
+    long errors;
+
+    row->item = item;
+    row->has_valid = apr_pcalloc(p, (apr_size_t)n + 1);
+    for (w = M_UNTIL; w <= M_FROM; ++w) {
+        row->valid[w] = apr_pcalloc(p, sizeof(apr_int64_t) * ((apr_size_t)n + 1));
     }
+    for (k = 0; certs && k < n; ++k) {
+        for (w = M_UNTIL; w <= M_FROM; ++w) {
+            t = md_json_gets(certs, key_type_name(spec_of(item->md, k)), MD_KEY_VALID,
+                             w == M_FROM ? MD_KEY_FROM : MD_KEY_UNTIL);
+            if (t) {
+                row->valid[w][k] = apr_time_sec(md_time_parse_any(t));
+                row->has_valid[k] |= (char)(1 << w);
+            }
+        }
+    }
+    job_facts(&errors, &next, md_reg_store(reg), item->md->name, ptemp);
+    row->value[M_DUE] = apr_time_sec(next > item->renew_at ? next : item->renew_at);
+    row->value[M_ERRORS] = errors;
+    row->value[M_STAGED] =
+        item->is_staged || APR_SUCCESS == md_reg_check_staged(reg, item->md, NULL, ptemp);
+    row->value[M_STATE] = (apr_int64_t)item->md->state;
     memset(&c, 0, sizeof(c));
     if (counters) {
         counters(&c, baton, item->md->name);
     }
-    return (apr_int64_t)(which == 6 ? c.renewals : which == 7 ? c.failures : c.challenges);
+    row->value[M_RENEWALS] = (apr_int64_t)c.renewals;
+    row->value[M_FAILURES] = (apr_int64_t)c.failures;
+    row->value[M_ANSWERS] = (apr_int64_t)c.challenges;
+}
+
+/* The samples of metric 'm' (0 <= m < M_COUNT), one per MD or, for validity, per certificate */
+static void add_samples(apr_array_header_t *out, const md_row_t *rows, int nrows, int m,
+                        apr_pool_t *p)
+{
+    const metric_t *metric = &metrics[m];
+    const md_t *md;
+    int i, k;
+
+    for (i = 0; i < nrows; ++i) {
+        md = rows[i].item->md;
+        for (k = 0; m <= M_FROM && k < md->pks->nelts; ++k) {
+            if (rows[i].has_valid[k] & (1 << m)) {
+                add_sample(out, metric, md->name, key_type_name(spec_of(md, k)),
+                           rows[i].valid[m][k], p);
+            }
+        }
+        if (m > M_FROM && m < M_COUNT) {
+            add_sample(out, metric, md->name, NULL, rows[i].value[m], p);
+        }
+    }
 }
 
 const char *md_status_metrics_text(md_reg_t *reg, apr_hash_t *live, md_status_counters_fn *counters,
@@ -586,20 +611,22 @@ const char *md_status_metrics_text(md_reg_t *reg, apr_hash_t *live, md_status_co
 {
     const apr_array_header_t *items = md_reg_items(reg);
     apr_array_header_t *out = apr_array_make(p, 64, sizeof(const char *));
-    const md_reg_item_t *item;
+    md_row_t *rows = apr_pcalloc(p, sizeof(*rows) * ((apr_size_t)items->nelts + 1));
+    apr_pool_t *ptemp = NULL;
     int m, i;
 
-    for (m = 0; m < (int)(sizeof(metrics) / sizeof(metrics[0])); ++m) {
+    if (APR_SUCCESS != apr_pool_create(&ptemp, p)) {
+        return "";
+    }
+    for (i = 0; i < items->nelts; ++i) {
+        row_of(&rows[i], reg, live, APR_ARRAY_IDX(items, i, const md_reg_item_t *), counters,
+               baton, p, ptemp);
+        apr_pool_clear(ptemp);
+    }
+    apr_pool_destroy(ptemp);
+    for (m = 0; m < M_COUNT; ++m) {
         add_header(out, &metrics[m], p);
-        if (m < 2) {
-            add_certs(out, reg, live, m, p);
-            continue;
-        }
-        for (i = 0; i < items->nelts; ++i) {
-            item = APR_ARRAY_IDX(items, i, const md_reg_item_t *);
-            add_sample(out, &metrics[m], item->md->name, NULL,
-                       md_value(reg, item, m, counters, baton, p), p);
-        }
+        add_samples(out, rows, items->nelts, m, p);
     }
     return apr_array_pstrcat(p, out, '\0');
 }

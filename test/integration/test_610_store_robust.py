@@ -189,3 +189,18 @@ def test_610_cert_facts_follow_the_files(server, restart):
     facts = json.loads(f.read_text())["mod_md-cert-facts"]["pubcert.pem"]
     assert facts["serial"].lstrip("0") == serial
     assert server.peer_chain(MD).serial_number == server.serial
+    # a damaged record under the right versions (wrong types, a missing field, a time span
+    # that cannot be) is not believed: the files are read again and the record written anew
+    for damage in ({"serial": 5}, {"not-after": "soon"}, {"sha1": None},
+                   {"not-before": facts["not-after"]}, {"sha256": ["x"]}):
+        server.stop()
+        md = json.loads(f.read_text())
+        rec = dict(facts, **damage)
+        md["mod_md-cert-facts"]["pubcert.pem"] = {k: v for k, v in rec.items() if v is not None}
+        f.write_text(json.dumps(md))
+        assert server.start().returncode == 0
+        assert json.loads(f.read_text())["mod_md-cert-facts"]["pubcert.pem"] == facts, damage
+        certs = shown_certs()
+        assert any(v.get("serial", "").lstrip("0") == serial for v in certs.values()
+                   if isinstance(v, dict)), (damage, certs)
+        server.check_log()

@@ -178,6 +178,11 @@ def test_700_metrics(server):
     expiry = int(cert.not_valid_after.replace(tzinfo=__import__("datetime").timezone.utc)
                  .timestamp())
     assert m[("mod_md_cert_expiry_timestamp_seconds", MD, "rsa")] == expiry
+    start = int(cert.not_valid_before.replace(tzinfo=__import__("datetime").timezone.utc)
+                .timestamp())
+    assert m[("mod_md_cert_valid_from_timestamp_seconds", MD, "rsa")] == start
+    assert start < m[("mod_md_renewal_due_timestamp_seconds", MD, None)] < expiry
+    assert m[("mod_md_renewal_staged", MD, None)] == 0
     assert m[("mod_md_state", MD, None)] == 2
     assert m[("mod_md_renewal_errors", MD, None)] == 0
     # counted in the watchdog child and request children before the graceful restart
