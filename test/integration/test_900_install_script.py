@@ -80,7 +80,8 @@ def scratch_apache(tmp_path, module_so):
     (etc / "mods-available").mkdir(parents=True)
     (etc / "mods-enabled").mkdir()
     shutil.copy("/etc/apache2/mods-available/md.load", etc / "mods-available" / "md.load")
-    env = dict(os.environ, MODULE_SO=str(module_so), MODULE_DIR=str(tmp_path / "modules"),
+    env = dict(os.environ, MODULE_SO=str(module_so), A2MD_BIN=str(harness.A2MD),
+               MODULE_DIR=str(tmp_path / "modules"),
                APACHE_ETC=str(etc), BIN_DIR=str(tmp_path / "bin"), MAN_DIR=str(tmp_path / "man"))
     r = subprocess.run(["bash", str(SCRIPT), "install"], env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
