@@ -138,6 +138,7 @@ int main(void)
     srunner_add_suite(sr, suite_parsers());
     srunner_add_suite(sr, suite_names());
     srunner_add_suite(sr, suite_admin());
+    srunner_add_suite(sr, suite_status());
     srunner_add_suite(sr, suite_hot());
     srunner_add_suite(sr, suite_proc());
     /* further suites: declare in unit.h and add a line here */

@@ -53,6 +53,7 @@ Suite *suite_job(void);
 Suite *suite_parsers(void);
 Suite *suite_names(void);
 Suite *suite_admin(void);
+Suite *suite_status(void);
 Suite *suite_hot(void);
 Suite *suite_proc(void);
 
