@@ -126,10 +126,27 @@ static apr_status_t certs_json(md_json_t **pjson, md_json_t *ids, md_reg_t *reg,
     return APR_SUCCESS;
 }
 
-const char *md_status_live_entry(const md_t *md, const apr_array_header_t *leafs, md_json_t *job,
-                                apr_pool_t *p)
+/* The text of a live entry: 'certs' and their 'ids' (when 'certs'), 'job' as the last renewal
+ * (when given). Built in 'ptemp', the text in 'p'. */
+static const char *entry_text(md_json_t *certs, md_json_t *ids, md_json_t *job, apr_pool_t *p,
+                              apr_pool_t *ptemp)
 {
-    md_json_t *entry, *json, *ids;
+    md_json_t *entry = md_json_create(ptemp);
+
+    if (certs) {
+        md_json_setj(certs, entry, MD_KEY_CERT);
+        md_json_setj(ids, entry, MD_KEY_ID);
+    }
+    if (job) {
+        md_json_setj(job, entry, MD_KEY_LAST_RENEWAL);
+    }
+    return md_json_writep(entry, p, MD_JSON_FMT_COMPACT);
+}
+
+const char *md_status_live_entry(const md_t *md, const apr_array_header_t *leafs, md_json_t *job,
+                                 apr_pool_t *p)
+{
+    md_json_t *json, *ids;
     md_reg_cert_info_t info;
     const md_cert_t *cert;
     const char *text;
@@ -140,7 +157,6 @@ const char *md_status_live_entry(const md_t *md, const apr_array_header_t *leafs
     if (APR_SUCCESS != apr_pool_create(&ptemp, p)) {
         return NULL;
     }
-    entry = md_json_create(ptemp);
     json = md_json_create(ptemp);
     ids = md_json_create(ptemp);
     for (i = 0; md->pks && i < md->pks->nelts && i < leafs->nelts; ++i) {
@@ -151,14 +167,7 @@ const char *md_status_live_entry(const md_t *md, const apr_array_header_t *leafs
             found = 1;
         }
     }
-    if (found) {
-        md_json_setj(json, entry, MD_KEY_CERT);
-        md_json_setj(ids, entry, MD_KEY_ID);
-    }
-    if (job) {
-        md_json_setj(job, entry, MD_KEY_LAST_RENEWAL);
-    }
-    text = md_json_writep(entry, p, MD_JSON_FMT_COMPACT);
+    text = entry_text(found ? json : NULL, ids, job, p, ptemp);
     apr_pool_destroy(ptemp);
     return text;
 }
@@ -194,7 +203,7 @@ apr_hash_t *md_status_live_make(md_reg_t *reg, apr_pool_t *p)
     const apr_array_header_t *items = md_reg_items(reg);
     apr_hash_t *live = apr_hash_make(p);
     const md_reg_item_t *item;
-    md_json_t *entry, *ids, *cert = NULL, *job = NULL;
+    md_json_t *ids, *cert = NULL, *job = NULL;
     apr_pool_t *ptemp = NULL;
     int i, has_cert, has_job;
 
@@ -210,16 +219,8 @@ apr_hash_t *md_status_live_make(md_reg_t *reg, apr_pool_t *p)
         has_job = APR_SUCCESS
                   == md_job_load(&job, md_reg_store(reg), MD_SG_DOMAINS, item->md->name, ptemp);
         if (has_cert || has_job) {
-            entry = md_json_create(ptemp);
-            if (has_cert) {
-                md_json_setj(cert, entry, MD_KEY_CERT);
-                md_json_setj(ids, entry, MD_KEY_ID);
-            }
-            if (has_job) {
-                md_json_setj(job, entry, MD_KEY_LAST_RENEWAL);
-            }
             apr_hash_set(live, item->md->name, APR_HASH_KEY_STRING,
-                         md_json_writep(entry, p, MD_JSON_FMT_COMPACT));
+                         entry_text(has_cert ? cert : NULL, ids, has_job ? job : NULL, p, ptemp));
         }
         apr_pool_clear(ptemp);
     }
