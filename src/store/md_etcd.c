@@ -233,13 +233,17 @@ static apr_status_t parse_kvs(apr_array_header_t **pkvs, const md_json_t *range,
 /* ---- 1.-4. calls -----------------------------------------------------------------------------
  */
 
+/* Messages of a member that cannot answer now. "transport:" is gRPC's prefix for a broken
+ * connection between the gateway and its member (e.g. "missing content-type field" while the
+ * member stops), whatever code the gateway puts next to it. */
 static int is_unavailable_text(const char *msg)
 {
     return msg
            && (strstr(msg, "no leader") || strstr(msg, "timed out") || strstr(msg, "timeout")
                || strstr(msg, "deadline exceeded") || strstr(msg, "unavailable")
                || strstr(msg, "not capable") || strstr(msg, "leader changed")
-               || strstr(msg, "too many requests") || strstr(msg, "connection is closing"));
+               || strstr(msg, "too many requests") || strstr(msg, "connection is closing")
+               || strstr(msg, "transport: "));
 }
 
 /* 4. What etcd's answer means. */

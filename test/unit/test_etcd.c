@@ -213,6 +213,36 @@ START_TEST(etcd_next_endpoint_then_down)
 }
 END_TEST
 
+START_TEST(etcd_member_going_away_is_not_a_refusal)
+{
+    /* what the gateway answers while its member stops: not reachable now, so the next
+     * endpoint is asked (a refusal would end the request with an error) */
+    static const char *const going[] = {
+        "500 {\"error\":\"OK: HTTP status code 200; transport: missing content-type field\","
+        "\"code\":2}",
+        "408 {\"error\":\"grpc: the client connection is closing\",\"code\":1}",
+    };
+    script_t s;
+    md_etcd_t *etcd;
+    md_etcd_kv_t *kv = NULL;
+    size_t i;
+
+    for (i = 0; i < sizeof(going) / sizeof(going[0]); ++i) {
+        etcd = make_client(&s, "127.0.0.1:2001,127.0.0.1:2002", NULL);
+        s.answers[0] = going[i];
+        s.answers[1] = "{\"kvs\":[{\"key\":\"L2E=\",\"value\":\"eA==\"}]}";
+        ck_assert_int_eq(APR_SUCCESS, md_etcd_get(&kv, etcd, "/a", 0, unit_pool));
+        ck_assert_int_eq(2, s.calls);
+        ck_assert_ptr_nonnull(strstr(s.urls[1], ":2002/"));
+    }
+    /* a refusal stays one */
+    etcd = make_client(&s, "127.0.0.1:2001,127.0.0.1:2002", NULL);
+    s.answers[0] = "400 {\"error\":\"etcdserver: permission denied\",\"code\":7}";
+    ck_assert_int_ne(APR_SUCCESS, md_etcd_get(&kv, etcd, "/a", 0, unit_pool));
+    ck_assert_int_eq(1, s.calls);
+}
+END_TEST
+
 START_TEST(etcd_authenticates_and_renews_token)
 {
     script_t s;
@@ -336,6 +366,7 @@ Suite *suite_etcd(void)
     tcase_add_test(tc, etcd_get_decodes);
     tcase_add_test(tc, etcd_txn_request);
     tcase_add_test(tc, etcd_next_endpoint_then_down);
+    tcase_add_test(tc, etcd_member_going_away_is_not_a_refusal);
     tcase_add_test(tc, etcd_authenticates_and_renews_token);
     tcase_add_loop_test(tc, endpoints_parse, 0,
                         (int)(sizeof(endpoint_cases) / sizeof(endpoint_cases[0])));
