@@ -22,6 +22,7 @@ import datetime
 import ipaddress
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -145,25 +146,50 @@ def is_stock(path=None):
     return Path(path or module_path()).resolve() == STOCK_MODULE.resolve()
 
 
-def free_port():
-    """A currently free TCP port on 127.0.0.1 (the kernel picks it)."""
+_ports_handed_out = set()
+
+
+def _ephemeral_low():
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def _pick_port(taken=()):
+    """A TCP port on 127.0.0.1 that is free now, below the kernel's ephemeral range and not
+    handed out before by this process. A port the kernel picks (bind to 0) is an ephemeral one:
+    by the time a server binds it, an outgoing connection of another process (etcd's members,
+    Apache's children talking to pebble) may hold it, and the server cannot start (seen in
+    test_670: "(98)Address already in use")."""
+    low, high = 10000, _ephemeral_low() - 1
+    for _ in range(2000 if high - low >= 1000 else 0):
+        port = random.randint(low, high)
+        if port in _ports_handed_out or port in taken:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _ports_handed_out.add(port)
+        return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind(("127.0.0.1", 0))  # no room below the ephemeral range: let the kernel pick
         return s.getsockname()[1]
 
 
+def free_port():
+    """A currently free TCP port on 127.0.0.1 for a server to listen on (see _pick_port)."""
+    return _pick_port()
+
+
 def free_ports(n):
-    """n distinct free ports, held open together so the kernel cannot hand out one twice."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    """n distinct free ports (see _pick_port)."""
+    ports = []
+    for _ in range(n):
+        ports.append(_pick_port(ports))
+    return ports
 
 
 def wait_port(port, timeout=10.0, host="127.0.0.1"):
